@@ -1,0 +1,100 @@
+//! Reading PEM files and naming the peer of a verified client certificate.
+
+use std::path::Path;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::{Error, Result};
+
+/// PEM bytes of one or more certificates, checked to hold at least one.
+pub fn read_certs_pem(path: &Path) -> Result<Vec<u8>> {
+    let bytes = read(path)?;
+    let count = CertificateDer::pem_slice_iter(&bytes)
+        .filter_map(|c| c.ok())
+        .count();
+    if count == 0 {
+        return Err(Error::Pem {
+            path: path.into(),
+            what: "PEM certificate",
+        });
+    }
+    Ok(bytes)
+}
+
+/// PEM bytes of a private key, checked to hold one.
+pub fn read_key_pem(path: &Path) -> Result<Vec<u8>> {
+    let bytes = read(path)?;
+    PrivateKeyDer::from_pem_slice(&bytes).map_err(|_| Error::Pem {
+        path: path.into(),
+        what: "PEM private key",
+    })?;
+    Ok(bytes)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Read {
+        path: path.into(),
+        source,
+    })
+}
+
+/// The names a certificate identifies its holder by: the DNS names of its
+/// subject alternative name extension, then the subject's common name.
+pub fn certificate_names(der: &[u8]) -> Result<Vec<String>> {
+    let der = CertificateDer::from(der);
+    let cert = webpki::EndEntityCert::try_from(&der)
+        .map_err(|e| Error::InvalidCertificate(e.to_string()))?;
+    let mut names: Vec<String> = cert.valid_dns_names().map(str::to_owned).collect();
+    if let Some(cn) = common_name(cert.subject()) {
+        if !names.contains(&cn) {
+            names.push(cn);
+        }
+    }
+    Ok(names)
+}
+
+/// Finds the CN in a DER subject (the contents of the `Name` SEQUENCE):
+/// SET { SEQUENCE { OID, value } }…
+fn common_name(mut subject: &[u8]) -> Option<String> {
+    const CN_OID: &[u8] = &[0x55, 0x04, 0x03];
+    while !subject.is_empty() {
+        let (tag, set, rest) = tlv(subject)?;
+        subject = rest;
+        if tag != 0x31 {
+            continue;
+        }
+        let mut atvs = set;
+        while !atvs.is_empty() {
+            let (_, atv, rest) = tlv(atvs)?;
+            atvs = rest;
+            let (oid_tag, oid, value) = tlv(atv)?;
+            if oid_tag == 0x06 && oid == CN_OID {
+                let (_, text, _) = tlv(value)?;
+                return String::from_utf8(text.to_vec()).ok();
+            }
+        }
+    }
+    None
+}
+
+/// Splits one DER tag-length-value off `input`: (tag, value, rest).
+fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, mut rest) = rest.split_first()?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n].iter().fold(0usize, |acc, b| acc << 8 | usize::from(*b));
+        rest = &rest[n..];
+        len
+    };
+    if rest.len() < len {
+        return None;
+    }
+    Some((tag, &rest[..len], &rest[len..]))
+}
