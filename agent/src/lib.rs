@@ -1,1 +1,63 @@
+//! lightbulb agent: runs checks on a schedule, spools every result on disk
+//! and ships the spool to the collector over mutual-TLS gRPC.
 
+pub mod bench;
+pub mod checks;
+pub mod config;
+pub mod error;
+pub mod scheduler;
+pub mod shipper;
+pub mod spool;
+
+use std::sync::Arc;
+
+pub use error::{Error, Result};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+use crate::config::AgentConfig;
+use crate::shipper::{Hello, Shipper, endpoint};
+use crate::spool::Spool;
+
+/// Runs the agent until `shutdown` is cancelled, then flushes the spool.
+pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()> {
+    let spool = Arc::new(Spool::open(&config.spool_dir, config.spool.max_bytes)?);
+    let shipper = Shipper {
+        config: config.shipper.clone(),
+        hello: Hello::from_config(&config),
+        endpoint: endpoint(&config)?,
+        spool: spool.clone(),
+    };
+    info!(
+        agent_id = %config.agent_id,
+        collector = %config.collector,
+        checks = config.checks.len(),
+        spool_dir = %config.spool_dir.display(),
+        "agent starting"
+    );
+    let shipping = tokio::spawn(shipper.run(shutdown.clone()));
+    let checks = config
+        .planned_checks()
+        .into_iter()
+        .map(|p| {
+            let runner = p.spec.build();
+            (p, runner)
+        })
+        .collect();
+    let sink_spool = spool.clone();
+    let sink: scheduler::Sink = Arc::new(move |result| {
+        if let Err(e) = sink_spool.append(&[lightbulb_proto::v1::CheckResult::from(&result)]) {
+            error!(service_id = %result.service_id, error = %e, "cannot spool result");
+        }
+    });
+    let mut checks = scheduler::spawn(checks, config.scheduler.max_concurrency, sink, shutdown.clone());
+    shutdown.cancelled().await;
+    info!("shutting down: flushing the spool");
+    while checks.join_next().await.is_some() {}
+    let _ = shipping.await;
+    tokio::task::spawn_blocking(move || spool.make_durable())
+        .await
+        .expect("flush task")?;
+    info!("agent stopped");
+    Ok(())
+}

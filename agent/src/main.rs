@@ -1,1 +1,97 @@
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lightbulb_agent::config::AgentConfig;
+use tokio_util::sync::CancellationToken;
+
+/// lightbulb agent: runs health checks, spools the results on disk and ships
+/// them to the collector over mutual-TLS gRPC.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (TOML). Every key can also be set as
+    /// LIGHTBULB_<SECTION>__<KEY>, e.g. LIGHTBULB_SPOOL_DIR or LIGHTBULB_TLS__CA.
+    #[arg(long, short, global = true, env = "LIGHTBULB_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log one JSON object per line.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the checks and ship results (the default).
+    Run,
+    /// Push synthetic results through the real spool and shipper and print
+    /// the rate once all are acknowledged.
+    Bench {
+        /// Results to generate (0 only drains what the spool holds).
+        #[arg(long, default_value_t = 100_000)]
+        results: u64,
+        /// Services `bench-0`… to spread them over.
+        #[arg(long, default_value_t = 100)]
+        services: u64,
+    },
+    /// Print the effective configuration and exit.
+    PrintConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    lightbulb_common::logging::init(cli.log_json);
+    lightbulb_common::tls::install_crypto_provider();
+    let config = match AgentConfig::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lightbulb-agent: {e}");
+            return ExitCode::from(64);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(on_signal(shutdown.clone()));
+        let result = match cli.command.unwrap_or(Command::Run) {
+            Command::Run => lightbulb_agent::run(config, shutdown).await.map(|()| None),
+            Command::Bench { results, services } => {
+                lightbulb_agent::bench::run(&config, results, services, shutdown).await
+            }
+            Command::PrintConfig => {
+                print!("{}", toml::to_string_pretty(&config).expect("config serializes"));
+                Ok(None)
+            }
+        };
+        match result {
+            Ok(Some(report)) => {
+                println!(
+                    "bench: {} new + {} drained results acknowledged in {:.2}s: {:.0} results/s",
+                    report.results,
+                    report.drained,
+                    report.elapsed.as_secs_f64(),
+                    report.rate()
+                );
+                ExitCode::SUCCESS
+            }
+            Ok(None) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %e, "agent failed");
+                eprintln!("lightbulb-agent: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+async fn on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("signal received, stopping");
+    shutdown.cancel();
+}

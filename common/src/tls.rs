@@ -98,3 +98,9 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     }
     Some((tag, &rest[..len], &rest[len..]))
 }
+
+/// Installs ring as the process-wide rustls crypto provider; call once at start.
+pub fn install_crypto_provider() {
+    // Already installed (a second call in tests) is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,274 @@
+//! `api_endpoint`: HTTP(S) GET/HEAD with status, latency and body assertions,
+//! or a plain TCP connect for `tcp://host:port`.
+
+use std::time::Instant;
+
+use lightbulb_common::Status;
+use serde::{Deserialize, Serialize};
+
+use super::{BoxFuture, Check, CheckSpec, Outcome, from_config};
+
+/// Largest body read for `body_contains`.
+const MAX_BODY: usize = 1 << 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    /// `http://`, `https://` or `tcp://host:port`.
+    pub url: String,
+    /// `GET` (default) or `HEAD`.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Accepted status codes; default any 2xx.
+    #[serde(default)]
+    pub expected_status: Vec<u16>,
+    /// Latency above this is DEGRADED. Default: no latency threshold.
+    #[serde(default)]
+    pub degraded_ms: Option<u64>,
+    /// The body must contain this text.
+    #[serde(default)]
+    pub body_contains: Option<String>,
+    /// Follow redirects (default true, at most 10).
+    #[serde(default = "yes")]
+    pub follow_redirects: bool,
+    /// Accept invalid TLS certificates (default false).
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone)]
+pub struct TcpSpec {
+    pub addr: String,
+    pub degraded_ms: Option<u64>,
+}
+
+pub(super) fn parse(config: &serde_json::Value) -> Result<CheckSpec, (String, String)> {
+    let spec: HttpSpec = from_config(config)?;
+    if let Some(addr) = spec.url.strip_prefix("tcp://") {
+        let addr = addr.trim_end_matches('/');
+        if addr.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
+            return Err(("url".into(), format!("`{}` must look like tcp://host:port", spec.url)));
+        }
+        return Ok(CheckSpec::Tcp(TcpSpec {
+            addr: addr.to_string(),
+            degraded_ms: spec.degraded_ms,
+        }));
+    }
+    let url = reqwest::Url::parse(&spec.url).map_err(|e| ("url".to_string(), format!("`{}` is not a URL: {e}", spec.url)))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(("url".into(), format!("`{}` must use http://, https:// or tcp://", spec.url)));
+    }
+    if !matches!(spec.method.to_ascii_uppercase().as_str(), "GET" | "HEAD") {
+        return Err(("method".into(), format!("`{}` is not supported; use GET or HEAD", spec.method)));
+    }
+    if let Some(bad) = spec.expected_status.iter().find(|c| !(100..=599).contains(*c)) {
+        return Err(("expected_status".into(), format!("{bad} is not an HTTP status code")));
+    }
+    Ok(CheckSpec::Http(spec))
+}
+
+pub struct HttpCheck {
+    spec: HttpSpec,
+    client: Result<reqwest::Client, String>,
+}
+
+impl HttpCheck {
+    pub fn new(spec: HttpSpec) -> HttpCheck {
+        lightbulb_common::tls::install_crypto_provider();
+        let policy = if spec.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        let client = reqwest::Client::builder()
+            .redirect(policy)
+            .tls_danger_accept_invalid_certs(spec.insecure)
+            .user_agent(concat!("lightbulb-agent/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build HTTP client: {e}"));
+        HttpCheck { spec, client }
+    }
+
+    async fn probe(&self) -> Outcome {
+        let client = match &self.client {
+            Ok(c) => c,
+            Err(e) => return Outcome::failed(e.clone()),
+        };
+        let method = if self.spec.method.eq_ignore_ascii_case("HEAD") {
+            reqwest::Method::HEAD
+        } else {
+            reqwest::Method::GET
+        };
+        let start = Instant::now();
+        let response = match client.request(method, &self.spec.url).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let mut o = Outcome::failed(format!("request to {} failed: {}", self.spec.url, error_chain(&e)));
+                o.details = serde_json::json!({ "error": error_chain(&e) });
+                return o;
+            }
+        };
+        let code = response.status().as_u16();
+        let body = if self.spec.body_contains.is_some() {
+            read_limited(response).await
+        } else {
+            drop(response);
+            Ok(String::new())
+        };
+        let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
+        let mut outcome = self.judge(code, body, elapsed_ms);
+        outcome.metrics.response_time_ms = Some(elapsed_ms);
+        outcome.metrics.extra.insert("http_status".into(), f64::from(code));
+        outcome
+    }
+
+    fn judge(&self, code: u16, body: Result<String, String>, elapsed_ms: f64) -> Outcome {
+        let expected = if self.spec.expected_status.is_empty() {
+            (200..300).contains(&code)
+        } else {
+            self.spec.expected_status.contains(&code)
+        };
+        if !expected {
+            let want = if self.spec.expected_status.is_empty() {
+                "2xx".to_string()
+            } else {
+                format!("{:?}", self.spec.expected_status)
+            };
+            return Outcome::failed(format!("HTTP {code}, expected {want}"));
+        }
+        if let Some(needle) = &self.spec.body_contains {
+            match body {
+                Err(e) => return Outcome::failed(format!("HTTP {code} but reading the body failed: {e}")),
+                Ok(body) if !body.contains(needle.as_str()) => {
+                    return Outcome::failed(format!("HTTP {code} but the body does not contain `{needle}`"));
+                }
+                Ok(_) => {}
+            }
+        }
+        latency_outcome(format!("HTTP {code}"), elapsed_ms, self.spec.degraded_ms)
+    }
+}
+
+fn latency_outcome(what: String, elapsed_ms: f64, degraded_ms: Option<u64>) -> Outcome {
+    match degraded_ms {
+        Some(limit) if elapsed_ms > limit as f64 => Outcome::new(
+            Status::Degraded,
+            format!("{what} in {elapsed_ms:.0} ms, over degraded_ms {limit}"),
+        ),
+        _ => Outcome::new(Status::Ok, format!("{what} in {elapsed_ms:.0} ms")),
+    }
+}
+
+async fn read_limited(mut response: reqwest::Response) -> Result<String, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| error_chain(&e))? {
+        body.extend_from_slice(&chunk);
+        if body.len() >= MAX_BODY {
+            body.truncate(MAX_BODY);
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The error with its causes, e.g. `error sending request: connection refused`.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+impl Check for HttpCheck {
+    fn run(&mut self) -> BoxFuture<'_, Outcome> {
+        Box::pin(self.probe())
+    }
+}
+
+pub struct TcpCheck {
+    spec: TcpSpec,
+}
+
+impl TcpCheck {
+    pub fn new(spec: TcpSpec) -> TcpCheck {
+        TcpCheck { spec }
+    }
+
+    async fn probe(&self) -> Outcome {
+        let start = Instant::now();
+        match tokio::net::TcpStream::connect(&self.spec.addr).await {
+            Ok(_) => {
+                let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
+                let mut o = latency_outcome(format!("TCP connect to {}", self.spec.addr), elapsed_ms, self.spec.degraded_ms);
+                o.metrics.response_time_ms = Some(elapsed_ms);
+                o
+            }
+            Err(e) => Outcome::failed(format!("TCP connect to {} failed: {e}", self.spec.addr)),
+        }
+    }
+}
+
+impl Check for TcpCheck {
+    fn run(&mut self) -> BoxFuture<'_, Outcome> {
+        Box::pin(self.probe())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(config: serde_json::Value) -> Result<CheckSpec, (String, String)> {
+        parse(&config)
+    }
+
+    #[test]
+    fn config_errors_name_the_key() {
+        assert_eq!(spec(serde_json::json!({"url": "ftp://x"})).unwrap_err().0, "url");
+        assert_eq!(spec(serde_json::json!({"url": "tcp://nohost"})).unwrap_err().0, "url");
+        assert_eq!(spec(serde_json::json!({"url": "http://x", "method": "POST"})).unwrap_err().0, "method");
+        let (_, reason) = spec(serde_json::json!({"url": "http://x", "timout": 3})).unwrap_err();
+        assert!(reason.contains("unknown field `timout`"), "{reason}");
+        assert!(matches!(spec(serde_json::json!({"url": "tcp://127.0.0.1:80"})), Ok(CheckSpec::Tcp(_))));
+    }
+
+    #[test]
+    fn judging_status_body_and_latency() {
+        let mut s: HttpSpec = serde_json::from_value(serde_json::json!({"url": "http://x", "degraded_ms": 100, "body_contains": "ok"})).unwrap();
+        let check = HttpCheck::new(s.clone());
+        assert_eq!(check.judge(200, Ok("all ok".into()), 5.0).status, Status::Ok);
+        assert_eq!(check.judge(200, Ok("all ok".into()), 500.0).status, Status::Degraded);
+        assert_eq!(check.judge(200, Ok("nope".into()), 5.0).status, Status::Failed);
+        assert_eq!(check.judge(503, Ok("ok".into()), 5.0).status, Status::Failed);
+        s.expected_status = vec![503];
+        s.body_contains = None;
+        assert_eq!(HttpCheck::new(s).judge(503, Ok(String::new()), 5.0).status, Status::Ok);
+    }
+
+    #[tokio::test]
+    async fn tcp_connect_to_a_closed_port_fails() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut open = TcpCheck::new(TcpSpec { addr: addr.to_string(), degraded_ms: None });
+        assert_eq!(open.run().await.status, Status::Ok);
+        drop(listener);
+        let mut closed = TcpCheck::new(TcpSpec { addr: addr.to_string(), degraded_ms: None });
+        let o = closed.run().await;
+        assert_eq!(o.status, Status::Failed, "{o:?}");
+    }
+}

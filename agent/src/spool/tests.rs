@@ -1,0 +1,98 @@
+use super::*;
+
+fn result(service: &str) -> v1::CheckResult {
+    v1::CheckResult {
+        service_id: service.into(),
+        service_type: "api_endpoint".into(),
+        timestamp_ms: 1,
+        message: "ok".into(),
+        ..Default::default()
+    }
+}
+
+fn seqs(rs: &[v1::CheckResult]) -> Vec<u64> {
+    rs.iter().map(|r| r.seq).collect()
+}
+
+#[test]
+fn append_assigns_increasing_seqs_and_only_durable_records_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+    assert_eq!(spool.append(&[result("a"), result("b")]).unwrap(), 2);
+    assert_eq!(spool.append(&[result("c")]).unwrap(), 3);
+    assert!(spool.read_after(0, 10).unwrap().is_empty(), "not flushed yet");
+    assert_eq!(spool.make_durable().unwrap(), 3);
+    assert_eq!(seqs(&spool.read_after(0, 10).unwrap()), [1, 2, 3]);
+    assert_eq!(seqs(&spool.read_after(1, 1).unwrap()), [2]);
+}
+
+#[test]
+fn ack_deletes_and_seqs_are_never_reused_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        spool.append(&[result("a"), result("b"), result("c")]).unwrap();
+        spool.make_durable().unwrap();
+        spool.ack(3).unwrap();
+        assert_eq!(spool.pending(), 0);
+        assert_eq!(spool.bytes(), 0);
+        spool.make_durable().unwrap();
+    }
+    let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+    assert_eq!(spool.acked_seq(), 3);
+    assert_eq!(spool.append(&[result("d")]).unwrap(), 4);
+}
+
+#[test]
+fn unacked_records_are_resent_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        spool.append(&[result("a"), result("b"), result("c")]).unwrap();
+        spool.make_durable().unwrap();
+        spool.ack(1).unwrap();
+        spool.make_durable().unwrap();
+    }
+    let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+    assert_eq!(spool.pending(), 2);
+    assert_eq!(seqs(&spool.read_after(spool.acked_seq(), 10).unwrap()), [2, 3]);
+}
+
+#[test]
+fn a_second_open_of_the_same_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Spool::open(dir.path(), 1 << 30).unwrap();
+    let err = Spool::open(dir.path(), 1 << 30).err().expect("second open must fail");
+    assert!(matches!(err, Error::SpoolLocked(_)), "{err}");
+    assert!(err.to_string().contains("in use by another agent"), "{err}");
+}
+
+#[test]
+fn a_full_spool_drops_the_oldest_and_counts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), 1 << 20).unwrap();
+    let mut big = result("a");
+    big.message = "x".repeat(100 * 1024);
+    for _ in 0..15 {
+        spool.append(std::slice::from_ref(&big)).unwrap();
+    }
+    assert!(spool.bytes() <= 1 << 20, "{}", spool.bytes());
+    assert!(spool.dropped() >= 5, "{}", spool.dropped());
+    spool.make_durable().unwrap();
+    let kept = seqs(&spool.read_after(0, 100).unwrap());
+    assert_eq!(*kept.last().unwrap(), 15, "the newest is kept");
+    assert_eq!(kept.len() as u64 + spool.dropped(), 15);
+    assert_eq!(kept[0], spool.dropped() + 1, "the oldest went first");
+}
+
+#[test]
+fn a_corrupt_record_is_skipped_counted_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+    spool.append(&[result("a"), result("b"), result("c")]).unwrap();
+    spool.make_durable().unwrap();
+    spool.corrupt_for_test(2).unwrap();
+    assert_eq!(seqs(&spool.read_after(0, 10).unwrap()), [1, 3]);
+    assert_eq!(spool.corrupt(), 1);
+    assert_eq!(spool.pending(), 2);
+}
