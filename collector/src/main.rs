@@ -1,1 +1,108 @@
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lightbulb_collector::config::CollectorConfig;
+use tokio_util::sync::CancellationToken;
+
+/// lightbulb collector: receives check results from agents over mutual-TLS
+/// gRPC, stores them and serves the REST API, live status stream and metrics.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (TOML). Every key can also be set as
+    /// LIGHTBULB_<SECTION>__<KEY>, e.g. LIGHTBULB_HTTP__LISTEN=0.0.0.0:8080.
+    #[arg(long, short, global = true, env = "LIGHTBULB_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log one JSON object per line.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve (the default).
+    Run,
+    /// Certificates for mutual TLS.
+    Certs {
+        #[command(subcommand)]
+        command: CertsCommand,
+    },
+    /// Print the effective configuration and exit.
+    PrintConfig,
+}
+
+#[derive(Subcommand)]
+enum CertsCommand {
+    /// Create a development CA plus collector and agent certificates (PEM):
+    /// ca.crt, ca.key, collector.crt, collector.key, agent-NAME.crt, agent-NAME.key.
+    Init {
+        /// Directory to write into (created if missing; existing files are replaced).
+        #[arg(long)]
+        out: PathBuf,
+        /// Agent id to issue a client certificate for (repeatable).
+        #[arg(long = "agent", value_name = "NAME")]
+        agents: Vec<String>,
+        /// Extra DNS name or IP the collector certificate is valid for
+        /// (repeatable; localhost and 127.0.0.1 are always included).
+        #[arg(long = "host", value_name = "NAME")]
+        hosts: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    lightbulb_common::logging::init(cli.log_json);
+    lightbulb_common::tls::install_crypto_provider();
+    if let Some(Command::Certs { command: CertsCommand::Init { out, agents, hosts } }) = &cli.command {
+        return match lightbulb_common::certs::init(out, agents, hosts) {
+            Ok(files) => {
+                for f in files {
+                    println!("wrote {}", f.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("lightbulb-collector: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let config = match CollectorConfig::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lightbulb-collector: {e}");
+            return ExitCode::from(64);
+        }
+    };
+    if let Some(Command::PrintConfig) = cli.command {
+        print!("{}", toml::to_string_pretty(&config).expect("config serializes"));
+        return ExitCode::SUCCESS;
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(on_signal(shutdown.clone()));
+        match lightbulb_collector::run(config, shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %e, "collector failed");
+                eprintln!("lightbulb-collector: {e:#}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+async fn on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("signal received, stopping");
+    shutdown.cancel();
+}

@@ -1,0 +1,118 @@
+//! REST API under `/api`, the live status stream, health and metrics.
+
+mod sse;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::state::AppState;
+use crate::store::HistoryQuery;
+use crate::{Error, Result};
+
+/// Largest `limit` the history endpoint accepts.
+const MAX_HISTORY_LIMIT: u32 = 10_000;
+/// `limit` when none is given.
+const DEFAULT_HISTORY_LIMIT: u32 = 1000;
+/// Range when `from` is not given: the last 24 hours.
+const DEFAULT_RANGE_MS: i64 = 24 * 3600 * 1000;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/status", get(all_status))
+        .route("/api/status/stream", get(sse::stream))
+        .route("/api/status/{service_id}", get(one_status))
+        .route("/api/services/{service_id}/history", get(history))
+        .route("/api/agents", get(agents))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("api/index.html"))
+}
+
+async fn not_found() -> Error {
+    Error::not_found("no such endpoint")
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.store.ready().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => Error::unavailable(format!("not ready: {e}")).into_response(),
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let text = state.metrics.render(state.connected_agents(), state.service_count());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn all_status(State(state): State<Arc<AppState>>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], state.status_json()).into_response()
+}
+
+async fn one_status(State(state): State<Arc<AppState>>, Path(service_id): Path<String>) -> Result<Response> {
+    let status = state
+        .service(&service_id)
+        .ok_or_else(|| Error::not_found(format!("service `{service_id}` not found")))?;
+    Ok(axum::Json(status).into_response())
+}
+
+#[derive(Deserialize)]
+struct HistoryParams {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<String>,
+}
+
+async fn history(
+    State(state): State<Arc<AppState>>,
+    Path(service_id): Path<String>,
+    Query(params): Query<HistoryParams>,
+) -> Result<Response> {
+    let to_ms = match &params.to {
+        Some(t) => lightbulb_common::time::parse_instant(t).map_err(|e| Error::bad_field("to", e))?,
+        None => lightbulb_common::time::now_ms(),
+    };
+    let from_ms = match &params.from {
+        Some(f) => lightbulb_common::time::parse_instant(f).map_err(|e| Error::bad_field("from", e))?,
+        None => to_ms - DEFAULT_RANGE_MS,
+    };
+    if from_ms > to_ms {
+        return Err(Error::bad_field("from", "`from` is after `to`"));
+    }
+    let limit = match &params.limit {
+        None => DEFAULT_HISTORY_LIMIT,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=MAX_HISTORY_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(Error::bad_field(
+                    "limit",
+                    format!("`{l}` is not a whole number between 1 and {MAX_HISTORY_LIMIT}"),
+                ));
+            }
+        },
+    };
+    if state.service(&service_id).is_none() {
+        return Err(Error::not_found(format!("service `{service_id}` not found")));
+    }
+    let history = state
+        .store
+        .history(HistoryQuery { service_id, from_ms, to_ms, limit })
+        .await?;
+    Ok(axum::Json(history).into_response())
+}
+
+async fn agents(State(state): State<Arc<AppState>>) -> Response {
+    axum::Json(state.agents()).into_response()
+}

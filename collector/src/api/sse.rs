@@ -1,0 +1,125 @@
+//! `GET /api/status/stream`: one SSE event per status change.
+//!
+//! Each event carries `id:` = the status event's id in the store. A client
+//! that reconnects with `Last-Event-ID: N` (or `?last_event_id=N`) first gets
+//! every stored event after N, then live ones. A client too slow for the live
+//! buffer is caught up from the store the same way, so none is skipped.
+//! Idle streams get a `:heartbeat` comment every `sse.heartbeat`.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use crate::state::AppState;
+use crate::store::StatusEvent;
+use crate::{Error, Result};
+
+/// Events read from the store per catch-up query.
+const CATCH_UP: u32 = 1000;
+
+#[derive(Deserialize)]
+pub struct StreamParams {
+    last_event_id: Option<String>,
+}
+
+pub async fn stream(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(params): Query<StreamParams>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let header = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let last_id = match header.or(params.last_event_id) {
+        None => None,
+        Some(text) => Some(text.trim().parse::<i64>().map_err(|_| {
+            Error::bad_field("Last-Event-ID", format!("`{text}` is not an event id"))
+        })?),
+    };
+    // Subscribe before reading the backlog so nothing falls between the two.
+    let rx = state.events.subscribe();
+    let cursor = Cursor {
+        rx,
+        backlog: VecDeque::new(),
+        // A new client starts at the present; a lagging one catches up from here.
+        last_id: Some(last_id.unwrap_or_else(|| state.last_event_id())),
+        catch_up: last_id.is_some(),
+        state: state.clone(),
+        _client: SseClient::new(state.clone()),
+    };
+    let events = futures_util::stream::unfold(cursor, |mut c| async move {
+        let e = c.next().await?;
+        let event = Event::default()
+            .id(e.id.to_string())
+            .json_data(&e)
+            .unwrap_or_else(|_| Event::default().comment("unserializable event"));
+        Some((Ok(event), c))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(state.config.sse.heartbeat).text("heartbeat")))
+}
+
+struct Cursor {
+    rx: broadcast::Receiver<StatusEvent>,
+    backlog: VecDeque<StatusEvent>,
+    /// Id of the last event delivered (or asked to resume after).
+    last_id: Option<i64>,
+    /// Read from the store before taking live events.
+    catch_up: bool,
+    state: Arc<AppState>,
+    _client: SseClient,
+}
+
+impl Cursor {
+    async fn next(&mut self) -> Option<StatusEvent> {
+        loop {
+            if let Some(e) = self.backlog.pop_front() {
+                self.last_id = Some(e.id);
+                return Some(e);
+            }
+            if self.catch_up {
+                let after = self.last_id.unwrap_or(0);
+                match self.state.store.events_after(after, CATCH_UP).await {
+                    Ok(events) => {
+                        self.catch_up = events.len() == CATCH_UP as usize;
+                        self.backlog.extend(events);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read missed status events; ending the stream");
+                        return None;
+                    }
+                }
+                continue;
+            }
+            match self.rx.recv().await {
+                Ok(e) if self.last_id.is_some_and(|last| e.id <= last) => continue,
+                Ok(e) => {
+                    self.last_id = Some(e.id);
+                    return Some(e);
+                }
+                Err(RecvError::Lagged(_)) => self.catch_up = true,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+/// Counts open streams in `/metrics`.
+struct SseClient(Arc<AppState>);
+
+impl SseClient {
+    fn new(state: Arc<AppState>) -> SseClient {
+        state.metrics.sse_client(1);
+        SseClient(state)
+    }
+}
+
+impl Drop for SseClient {
+    fn drop(&mut self) {
+        self.0.metrics.sse_client(-1);
+    }
+}

@@ -1,0 +1,204 @@
+//! gRPC ingest: `Register` and the `Report` stream.
+//!
+//! Ack protocol: batches on one stream are handed to the store in arrival
+//! order and committed in that order; after each commit the collector sends
+//! `Ack { acked_seq = last seq of that batch }`, so an ack always covers a
+//! contiguous prefix of what the agent sent on this stream. A failed commit
+//! ends the stream with UNAVAILABLE and nothing after the last ack is
+//! considered stored; the agent resends it on its next stream.
+//!
+//! Identity: the agent is whoever its verified client certificate names; a
+//! request or batch claiming another `agent_id` is refused (PERMISSION_DENIED).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use lightbulb_proto::v1::{self, ingest_server::Ingest};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::{info, warn};
+
+use crate::state::AppState;
+use crate::store::{AgentRecord, BoxFuture, Inserted, Sequenced};
+
+/// Batches waiting for their commit per stream (pipelining depth).
+const PIPELINE: usize = 16;
+
+pub struct IngestService {
+    state: Arc<AppState>,
+}
+
+impl IngestService {
+    pub fn new(state: Arc<AppState>) -> IngestService {
+        IngestService { state }
+    }
+}
+
+/// The names in the peer's verified client certificate.
+fn peer_names<T>(request: &Request<T>) -> Result<Vec<String>, Status> {
+    let certs = request
+        .peer_certs()
+        .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+    let leaf = certs
+        .first()
+        .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+    lightbulb_common::tls::certificate_names(leaf).map_err(|e| Status::unauthenticated(e.to_string()))
+}
+
+fn authorize(names: &[String], agent_id: &str) -> Result<(), Status> {
+    if agent_id.is_empty() {
+        return Err(Status::invalid_argument("agent_id is empty"));
+    }
+    if names.iter().any(|n| n == agent_id) {
+        Ok(())
+    } else {
+        Err(Status::permission_denied(format!(
+            "the client certificate names {names:?}, not agent `{agent_id}`"
+        )))
+    }
+}
+
+#[tonic::async_trait]
+impl Ingest for IngestService {
+    async fn register(&self, request: Request<v1::RegisterRequest>) -> Result<Response<v1::RegisterResponse>, Status> {
+        let names = peer_names(&request)?;
+        let hello = request.into_inner();
+        if let Err(e) = authorize(&names, &hello.agent_id) {
+            warn!(agent_id = %hello.agent_id, certificate = ?names, "registration refused: agent id does not match certificate");
+            return Err(e);
+        }
+        let record = AgentRecord {
+            agent_id: hello.agent_id.clone(),
+            hostname: hello.hostname,
+            version: hello.version,
+            labels: hello.labels.into_iter().collect(),
+            local_checks: hello.local_checks,
+            last_seen_ms: lightbulb_common::time::now_ms(),
+        };
+        self.state.store.upsert_agent(record.clone()).await?;
+        self.state.agent_registered(record);
+        info!(agent_id = %hello.agent_id, "agent registered");
+        Ok(Response::new(v1::RegisterResponse {
+            collector_version: env!("CARGO_PKG_VERSION").into(),
+            heartbeat_interval_ms: self.state.config.agents.heartbeat.as_millis() as u32,
+            assigned_checks: Vec::new(),
+        }))
+    }
+
+    type ReportStream = ReceiverStream<Result<v1::CollectorMessage, Status>>;
+
+    async fn report(&self, request: Request<Streaming<v1::AgentMessage>>) -> Result<Response<Self::ReportStream>, Status> {
+        let names = peer_names(&request)?;
+        let agent_id = names
+            .first()
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated("the client certificate names nobody"))?;
+        let inbound = request.into_inner();
+        let (out_tx, out_rx) = mpsc::channel(PIPELINE + 2);
+        let (commit_tx, commit_rx) = mpsc::channel(PIPELINE);
+        let state = self.state.clone();
+        tokio::spawn(acker(state.clone(), commit_rx, out_tx.clone()));
+        tokio::spawn(reader(state, names, agent_id, inbound, commit_tx, out_tx));
+        Ok(Response::new(ReceiverStream::new(out_rx)))
+    }
+}
+
+struct Pending {
+    last_seq: u64,
+    received: Instant,
+    commit: BoxFuture<'static, crate::Result<Inserted>>,
+}
+
+/// Reads the agent's messages and queues each batch's commit in order.
+async fn reader(
+    state: Arc<AppState>,
+    names: Vec<String>,
+    agent_id: String,
+    mut inbound: Streaming<v1::AgentMessage>,
+    commits: mpsc::Sender<Pending>,
+    out: mpsc::Sender<Result<v1::CollectorMessage, Status>>,
+) {
+    let mut record = AgentRecord {
+        agent_id: agent_id.clone(),
+        hostname: String::new(),
+        version: String::new(),
+        labels: Default::default(),
+        local_checks: Vec::new(),
+        last_seen_ms: lightbulb_common::time::now_ms(),
+    };
+    if let Some(known) = state.agents().into_iter().find(|a| a.agent_id == agent_id) {
+        record.hostname = known.hostname;
+        record.version = known.version;
+        record.labels = known.labels;
+        record.local_checks = known.local_checks;
+    }
+    let _connection = state.agent_connected(record);
+    info!(%agent_id, "agent stream open");
+    loop {
+        let message = match inbound.message().await {
+            Ok(Some(m)) => m,
+            Ok(None) => break,
+            Err(e) => {
+                info!(%agent_id, error = %e.message(), "agent stream broke");
+                break;
+            }
+        };
+        state.agent_seen(&agent_id);
+        let Some(msg) = message.msg else { continue };
+        let batch = match msg {
+            v1::agent_message::Msg::Heartbeat(_) => continue,
+            v1::agent_message::Msg::Batch(b) => b,
+        };
+        if let Err(e) = authorize(&names, &batch.agent_id) {
+            warn!(%agent_id, claimed = %batch.agent_id, "batch refused: agent id does not match certificate");
+            let _ = out.send(Err(e)).await;
+            break;
+        }
+        let Some(last_seq) = batch.results.last().map(|r| r.seq) else { continue };
+        let received = Instant::now();
+        let mut rows = Vec::with_capacity(batch.results.len());
+        for r in &batch.results {
+            match lightbulb_common::CheckResult::try_from(r) {
+                Ok(result) => rows.push(Sequenced { seq: r.seq, result }),
+                Err(reason) => {
+                    state.metrics.rejected(1);
+                    warn!(%agent_id, seq = r.seq, service_id = %r.service_id, %reason, "result refused");
+                }
+            }
+        }
+        let commit = state.store.insert(&agent_id, rows);
+        if commits.send(Pending { last_seq, received, commit }).await.is_err() {
+            break;
+        }
+    }
+    info!(%agent_id, "agent stream closed");
+}
+
+/// Awaits commits in order and acknowledges each.
+async fn acker(
+    state: Arc<AppState>,
+    mut commits: mpsc::Receiver<Pending>,
+    out: mpsc::Sender<Result<v1::CollectorMessage, Status>>,
+) {
+    while let Some(p) = commits.recv().await {
+        match p.commit.await {
+            Ok(inserted) => {
+                state.metrics.batch_latency(p.received.elapsed());
+                state.apply(inserted);
+                let ack = v1::CollectorMessage {
+                    msg: Some(v1::collector_message::Msg::Ack(v1::Ack { acked_seq: p.last_seq })),
+                };
+                if out.send(Ok(ack)).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                state.metrics.store_error();
+                warn!(error = %e, "store refused a batch; ending the stream so the agent resends");
+                let _ = out.send(Err(e.into())).await;
+                return;
+            }
+        }
+    }
+}

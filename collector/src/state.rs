@@ -1,0 +1,206 @@
+//! Shared collector state: the in-memory latest-status snapshot (with its
+//! serialized form cached for `/api/status`), the status-event broadcast,
+//! live agent connections and counters.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::Bytes;
+use tokio::sync::broadcast;
+
+use crate::config::CollectorConfig;
+use crate::metrics::Metrics;
+use crate::store::{AgentRecord, Inserted, LatestStatus, StatusEvent, Store};
+use crate::Result;
+
+/// Events buffered for slow SSE clients before they must catch up from the store.
+const EVENT_BUFFER: usize = 4096;
+
+pub struct AppState {
+    pub config: CollectorConfig,
+    pub store: Arc<dyn Store>,
+    pub metrics: Metrics,
+    pub events: broadcast::Sender<StatusEvent>,
+    last_event_id: AtomicI64,
+    snapshot: RwLock<Snapshot>,
+    agents: Mutex<HashMap<String, LiveAgent>>,
+}
+
+#[derive(Default)]
+struct Snapshot {
+    services: BTreeMap<String, LatestStatus>,
+    json: Option<Bytes>,
+}
+
+struct LiveAgent {
+    record: AgentRecord,
+    connections: u32,
+}
+
+/// An agent as `/api/agents` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgentView {
+    pub agent_id: String,
+    pub hostname: String,
+    pub version: String,
+    pub labels: BTreeMap<String, String>,
+    pub local_checks: Vec<String>,
+    pub last_seen: String,
+    pub connected: bool,
+}
+
+impl AppState {
+    /// Builds the state, rebuilding the snapshot and agent list from the store.
+    pub async fn new(config: CollectorConfig, store: Arc<dyn Store>) -> Result<Arc<AppState>> {
+        let services = store
+            .latest()
+            .await?
+            .into_iter()
+            .map(|s| (s.service_id.clone(), s))
+            .collect();
+        let agents = store
+            .agents()
+            .await?
+            .into_iter()
+            .map(|record| (record.agent_id.clone(), LiveAgent { record, connections: 0 }))
+            .collect();
+        Ok(Arc::new(AppState {
+            config,
+            store: store.clone(),
+            metrics: Metrics::default(),
+            events: broadcast::channel(EVENT_BUFFER).0,
+            last_event_id: AtomicI64::new(store.last_event_id().await?),
+            snapshot: RwLock::new(Snapshot { services, json: None }),
+            agents: Mutex::new(agents),
+        }))
+    }
+
+    /// Applies a committed insert: snapshot, events, counters.
+    pub fn apply(&self, inserted: Inserted) {
+        self.metrics.ingested(inserted.inserted, inserted.duplicates);
+        if !inserted.latest.is_empty() {
+            let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
+            for s in inserted.latest {
+                match snap.services.get(&s.service_id) {
+                    Some(old) if old.last_check_ms > s.last_check_ms => {}
+                    _ => {
+                        snap.services.insert(s.service_id.clone(), s);
+                    }
+                }
+            }
+            snap.json = None;
+        }
+        for e in inserted.events {
+            self.last_event_id.fetch_max(e.id, Ordering::AcqRel);
+            // No receivers is fine: nobody is listening.
+            let _ = self.events.send(e);
+        }
+    }
+
+    /// `/api/status` body, serialized at most once per change.
+    pub fn status_json(&self) -> Bytes {
+        if let Some(json) = &self.snapshot.read().unwrap_or_else(|e| e.into_inner()).json {
+            return json.clone();
+        }
+        let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(json) = &snap.json {
+            return json.clone();
+        }
+        let list: Vec<&LatestStatus> = snap.services.values().collect();
+        let json = Bytes::from(serde_json::to_vec(&list).unwrap_or_else(|_| b"[]".to_vec()));
+        snap.json = Some(json.clone());
+        json
+    }
+
+    /// Id of the newest status event.
+    pub fn last_event_id(&self) -> i64 {
+        self.last_event_id.load(Ordering::Acquire)
+    }
+
+    pub fn service(&self, id: &str) -> Option<LatestStatus> {
+        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).services.get(id).cloned()
+    }
+
+    pub fn service_count(&self) -> usize {
+        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).services.len()
+    }
+
+    /// Marks an agent connected; the guard marks it disconnected when dropped.
+    pub fn agent_connected(self: &Arc<Self>, record: AgentRecord) -> ConnectionGuard {
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        let id = record.agent_id.clone();
+        let entry = agents.entry(id.clone()).or_insert(LiveAgent { record: record.clone(), connections: 0 });
+        entry.record = record;
+        entry.connections += 1;
+        ConnectionGuard { state: self.clone(), agent_id: id }
+    }
+
+    /// Records an agent's registration (persisted) without a stream.
+    pub fn agent_registered(&self, record: AgentRecord) {
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        agents
+            .entry(record.agent_id.clone())
+            .and_modify(|a| a.record = record.clone())
+            .or_insert(LiveAgent { record, connections: 0 });
+    }
+
+    /// Notes contact from an agent (a batch or heartbeat).
+    pub fn agent_seen(&self, agent_id: &str) {
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(a) = agents.get_mut(agent_id) {
+            a.record.last_seen_ms = lightbulb_common::time::now_ms();
+        }
+    }
+
+    pub fn agents(&self) -> Vec<AgentView> {
+        let agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list: Vec<AgentView> = agents
+            .values()
+            .map(|a| AgentView {
+                agent_id: a.record.agent_id.clone(),
+                hostname: a.record.hostname.clone(),
+                version: a.record.version.clone(),
+                labels: a.record.labels.clone(),
+                local_checks: a.record.local_checks.clone(),
+                last_seen: lightbulb_common::time::format_iso(a.record.last_seen_ms),
+                connected: a.connections > 0,
+            })
+            .collect();
+        list.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
+        list
+    }
+
+    pub fn connected_agents(&self) -> usize {
+        let agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        agents.values().filter(|a| a.connections > 0).count()
+    }
+}
+
+pub struct ConnectionGuard {
+    state: Arc<AppState>,
+    agent_id: String,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        let record = {
+            let mut agents = self.state.agents.lock().unwrap_or_else(|e| e.into_inner());
+            agents.get_mut(&self.agent_id).map(|a| {
+                a.connections = a.connections.saturating_sub(1);
+                a.record.clone()
+            })
+        };
+        // Persist when the agent was last seen, so a restart still knows.
+        if let Some(record) = record {
+            let write = self.state.store.upsert_agent(record);
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    if let Err(e) = write.await {
+                        tracing::warn!(error = %e, "cannot record agent last contact");
+                    }
+                });
+            }
+        }
+    }
+}

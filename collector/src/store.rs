@@ -1,0 +1,158 @@
+//! The `Store` trait: where results, latest statuses, status-change events and
+//! agents live. `store/sqlite.rs` is the embedded backend.
+
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use lightbulb_common::{CheckResult, Status};
+use serde::Serialize;
+
+use crate::Result;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A result with its delivery identity.
+#[derive(Debug, Clone)]
+pub struct Sequenced {
+    pub seq: u64,
+    pub result: CheckResult,
+}
+
+/// The current status of one service, as served by `/api/status`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatestStatus {
+    pub service_id: String,
+    pub service_type: String,
+    pub status_code: u8,
+    pub status: &'static str,
+    pub message: String,
+    pub last_check: String,
+    #[serde(skip)]
+    pub last_check_ms: i64,
+    pub response_time_ms: Option<f64>,
+    pub cpu_usage: Option<f64>,
+    pub memory_usage: Option<f64>,
+    pub agent_id: String,
+}
+
+impl LatestStatus {
+    pub fn from_result(agent_id: &str, r: &CheckResult) -> LatestStatus {
+        LatestStatus {
+            service_id: r.service_id.clone(),
+            service_type: r.service_type.as_str().to_string(),
+            status_code: r.status.code(),
+            status: r.status.name(),
+            message: r.message.clone(),
+            last_check: lightbulb_common::time::format_iso(r.timestamp_ms),
+            last_check_ms: r.timestamp_ms,
+            response_time_ms: r.metrics.response_time_ms,
+            cpu_usage: r.metrics.cpu_usage,
+            memory_usage: r.metrics.memory_usage,
+            agent_id: agent_id.to_string(),
+        }
+    }
+}
+
+/// A change of a service's status; `id` orders events and resumes SSE streams.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusEvent {
+    pub id: i64,
+    pub service_id: String,
+    pub status_code: u8,
+    pub status: &'static str,
+    /// `None` for the first result of a service.
+    pub previous_status_code: Option<u8>,
+    pub message: String,
+    pub last_check: String,
+    pub response_time_ms: Option<f64>,
+    pub agent_id: String,
+}
+
+/// What one insert did.
+#[derive(Debug, Default)]
+pub struct Inserted {
+    pub inserted: u64,
+    pub duplicates: u64,
+    /// Status changes caused by the new rows, in order.
+    pub events: Vec<StatusEvent>,
+    /// New latest status of every service the new rows moved forward.
+    pub latest: Vec<LatestStatus>,
+}
+
+/// One stored result, as served by the history API.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryPoint {
+    pub timestamp: String,
+    pub status_code: u8,
+    pub status: &'static str,
+    pub message: String,
+    pub response_time_ms: Option<f64>,
+    pub cpu_usage: Option<f64>,
+    pub memory_usage: Option<f64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub details: serde_json::Value,
+    pub agent_id: String,
+    pub seq: u64,
+}
+
+/// A history query: `from <= timestamp <= to`, newest first.
+#[derive(Debug, Clone)]
+pub struct HistoryQuery {
+    pub service_id: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct History {
+    pub service_id: String,
+    /// Results in the range (the points may be fewer, up to `limit`).
+    pub total: u64,
+    pub points: Vec<HistoryPoint>,
+}
+
+/// What the collector knows of an agent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentRecord {
+    pub agent_id: String,
+    pub hostname: String,
+    pub version: String,
+    pub labels: BTreeMap<String, String>,
+    pub local_checks: Vec<String>,
+    pub last_seen_ms: i64,
+}
+
+/// Storage for everything the collector keeps.
+///
+/// `insert` enqueues its rows when called and the returned future resolves
+/// once they are durably committed; inserts are committed in call order, so a
+/// stream can pipeline batches and ack them in order.
+pub trait Store: Send + Sync + 'static {
+    /// Stores results, dropping any `(agent_id, seq)` already held.
+    fn insert(&self, agent_id: &str, results: Vec<Sequenced>) -> BoxFuture<'static, Result<Inserted>>;
+    /// Latest status of every service.
+    fn latest(&self) -> BoxFuture<'_, Result<Vec<LatestStatus>>>;
+    /// Raw results of one service in a time range, newest first.
+    fn history(&self, query: HistoryQuery) -> BoxFuture<'_, Result<History>>;
+    /// Status events with `id > after`, oldest first, at most `limit`.
+    fn events_after(&self, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<StatusEvent>>>;
+    /// Id of the newest status event (0 when none).
+    fn last_event_id(&self) -> BoxFuture<'_, Result<i64>>;
+    /// Records an agent's registration or last contact.
+    fn upsert_agent(&self, agent: AgentRecord) -> BoxFuture<'static, Result<()>>;
+    /// Every agent ever registered.
+    fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentRecord>>>;
+    /// Whether the store accepts writes now.
+    fn ready(&self) -> BoxFuture<'_, Result<()>>;
+}
+
+/// The status for a stored code; unknown codes read as UNKNOWN.
+pub(crate) fn status_of(code: i64) -> Status {
+    u32::try_from(code).ok().and_then(Status::from_code).unwrap_or(Status::Unknown)
+}
