@@ -54,6 +54,9 @@ pub async fn run(config: &AgentConfig, results: u64, services: u64, shutdown: Ca
             break;
         }
     }
+    // Everything generated is on disk before anyone is told it was spooled.
+    let s = spool.clone();
+    tokio::task::spawn_blocking(move || s.make_durable()).await.expect("flush task")?;
     let target = spool.last_seq();
     info!(results, drained, target_seq = target, "bench results spooled; waiting for acks");
     let mut poll = tokio::time::interval(Duration::from_millis(20));

@@ -1,0 +1,112 @@
+//! Mutual TLS: agents without a client certificate, with one from another CA,
+//! or claiming another agent's id are refused; the rightful agent is accepted.
+
+mod support;
+
+use std::path::Path;
+
+use lightbulb_proto::v1::{self, ingest_client::IngestClient};
+use support::{InProcess, get_json, http};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+
+fn hello(agent_id: &str) -> v1::RegisterRequest {
+    v1::RegisterRequest {
+        agent_id: agent_id.into(),
+        hostname: "h".into(),
+        version: "test".into(),
+        ..Default::default()
+    }
+}
+
+fn pem(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+async fn client(server: &InProcess, identity: Option<(&Path, &Path)>) -> Result<IngestClient<tonic::transport::Channel>, tonic::transport::Error> {
+    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem(&server.certs.join("ca.crt"))));
+    if let Some((cert, key)) = identity {
+        tls = tls.identity(Identity::from_pem(pem(cert), pem(key)));
+    }
+    let channel = Endpoint::from_shared(format!("https://{}", server.grpc))
+        .unwrap()
+        .tls_config(tls)?
+        .connect()
+        .await?;
+    Ok(IngestClient::new(channel))
+}
+
+fn agent_files(certs: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    (certs.join(format!("agent-{name}.crt")), certs.join(format!("agent-{name}.key")))
+}
+
+#[tokio::test]
+async fn the_rightful_agent_is_accepted() {
+    let server = InProcess::start(&["a"]).await;
+    let (cert, key) = agent_files(&server.certs, "a");
+    let mut c = client(&server, Some((&cert, &key))).await.unwrap();
+    let reply = c.register(hello("a")).await.expect("registration").into_inner();
+    assert!(reply.heartbeat_interval_ms > 0);
+    let (_, agents) = get_json(&http(), &server.url("/api/agents")).await;
+    assert_eq!(agents[0]["agent_id"], "a");
+}
+
+#[tokio::test]
+async fn an_agent_without_a_client_certificate_is_refused() {
+    let server = InProcess::start(&["a"]).await;
+    let refused = match client(&server, None).await {
+        Err(_) => true,
+        Ok(mut c) => c.register(hello("a")).await.is_err(),
+    };
+    assert!(refused, "a client without a certificate was served");
+    let (_, agents) = get_json(&http(), &server.url("/api/agents")).await;
+    assert_eq!(agents, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn a_certificate_from_another_ca_is_refused() {
+    let server = InProcess::start(&["a"]).await;
+    let other = tempfile::tempdir().unwrap();
+    lightbulb_common::certs::init(other.path(), &["a".to_string()], &[]).unwrap();
+    let (cert, key) = agent_files(other.path(), "a");
+    let refused = match client(&server, Some((&cert, &key))).await {
+        Err(_) => true,
+        Ok(mut c) => c.register(hello("a")).await.is_err(),
+    };
+    assert!(refused, "a certificate signed by another CA was accepted");
+    let (_, agents) = get_json(&http(), &server.url("/api/agents")).await;
+    assert_eq!(agents, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn agent_a_cannot_report_as_b() {
+    let server = InProcess::start(&["a", "b"]).await;
+    let (cert, key) = agent_files(&server.certs, "a");
+    let mut c = client(&server, Some((&cert, &key))).await.unwrap();
+    let err = c.register(hello("b")).await.expect_err("register as b");
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
+    assert!(err.message().contains("not agent `b`"), "{}", err.message());
+
+    let batch = v1::AgentMessage {
+        msg: Some(v1::agent_message::Msg::Batch(v1::ResultBatch {
+            agent_id: "b".into(),
+            results: vec![v1::CheckResult {
+                seq: 1,
+                service_id: "web".into(),
+                service_type: "api_endpoint".into(),
+                timestamp_ms: 1,
+                ..Default::default()
+            }],
+        })),
+    };
+    let mut replies = c.report(tokio_stream::iter(vec![batch])).await.unwrap().into_inner();
+    let err = loop {
+        match replies.message().await {
+            Ok(Some(_)) => panic!("a batch claiming to be `b` was acknowledged"),
+            Ok(None) => panic!("stream ended without refusing the batch"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
+    let (code, _) = get_json(&http(), &server.url("/api/status/web")).await;
+    assert_eq!(code, 404, "the refused result must not be stored");
+}

@@ -1,0 +1,205 @@
+//! Helpers for the collector's integration tests: certificates, the real
+//! collector and agent binaries as child processes, HTTP and SSE clients.
+#![allow(dead_code)]
+
+pub mod process;
+pub mod sse;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use process::Proc;
+
+/// A scratch directory with a dev CA and certificates for `agents`.
+pub fn certs(dir: &Path, agents: &[&str]) -> PathBuf {
+    let out = dir.join("certs");
+    let agents: Vec<String> = agents.iter().map(|a| a.to_string()).collect();
+    lightbulb_common::certs::init(&out, &agents, &[]).expect("certs init");
+    out
+}
+
+pub fn collector_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_lightbulb-collector"))
+}
+
+/// The agent binary, built next to the collector's by `cargo build --workspace`.
+pub fn agent_bin() -> PathBuf {
+    let bin = collector_bin().with_file_name("lightbulb-agent");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace --bins` before these tests (the README's test command does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A collector child process and the addresses it bound.
+pub struct Collector {
+    pub proc: Proc,
+    pub http: SocketAddr,
+    pub grpc: SocketAddr,
+    pub config: PathBuf,
+    pub db: PathBuf,
+}
+
+impl Collector {
+    /// Starts a collector in `dir` on free ports.
+    pub fn start(dir: &Path, certs: &Path) -> Collector {
+        Collector::start_on(dir, certs, "127.0.0.1:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap())
+    }
+
+    pub fn start_on(dir: &Path, certs: &Path, http: SocketAddr, grpc: SocketAddr) -> Collector {
+        let config = dir.join("collector.toml");
+        let db = dir.join("data/lightbulb.db");
+        std::fs::write(
+            &config,
+            format!(
+                "[http]\nlisten = \"{http}\"\n[grpc]\nlisten = \"{grpc}\"\n[tls]\nca = \"{c}/ca.crt\"\ncert = \"{c}/collector.crt\"\nkey = \"{c}/collector.key\"\n[store]\nkind = \"sqlite\"\npath = \"{db}\"\n[sse]\nheartbeat = \"1s\"\n",
+                c = certs.display(),
+                db = db.display()
+            ),
+        )
+        .unwrap();
+        let mut cmd = std::process::Command::new(collector_bin());
+        cmd.arg("--config").arg(&config);
+        let proc = Proc::spawn("collector", cmd);
+        let line = proc.wait_for_line("collector listening", Duration::from_secs(30));
+        let addr = |key: &str| -> SocketAddr {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(key))
+                .unwrap_or_else(|| panic!("no {key} in `{line}`"))
+                .parse()
+                .unwrap()
+        };
+        Collector {
+            http: addr("http="),
+            grpc: addr("grpc="),
+            proc,
+            config,
+            db,
+        }
+    }
+
+    /// SIGKILL, then start again on the same ports.
+    pub fn kill_and_restart(&mut self, dir: &Path, certs: &Path) {
+        self.proc.kill();
+        let next = Collector::start_on(dir, certs, self.http, self.grpc);
+        *self = next;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    /// `SELECT` of one number from the collector's database.
+    pub fn query(&self, sql: &str) -> i64 {
+        lightbulb_collector::store::sqlite::query_i64(&self.db, sql)
+            .expect("query")
+            .unwrap_or(0)
+    }
+}
+
+/// Writes an agent config for `agent_id` reporting to `grpc`, with extra TOML appended.
+pub fn agent_config(dir: &Path, certs: &Path, agent_id: &str, grpc: SocketAddr, extra: &str) -> PathBuf {
+    let path = dir.join(format!("agent-{agent_id}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "agent_id = \"{agent_id}\"\ncollector = \"https://{grpc}\"\nspool_dir = \"{spool}\"\n[tls]\nca = \"{c}/ca.crt\"\ncert = \"{c}/agent-{agent_id}.crt\"\nkey = \"{c}/agent-{agent_id}.key\"\n[shipper]\nbackoff_min = \"50ms\"\nbackoff_max = \"1s\"\n{extra}",
+            spool = dir.join(format!("spool-{agent_id}")).display(),
+            c = certs.display(),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+pub fn http() -> reqwest::Client {
+    lightbulb_common::tls::install_crypto_provider();
+    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+}
+
+pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
+    let r = client.get(url).send().await.expect("request");
+    let code = r.status().as_u16();
+    (code, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// Polls `f` until it returns `Some` or `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A collector served in-process on free ports; stopped when dropped.
+pub struct InProcess {
+    pub http: SocketAddr,
+    pub grpc: SocketAddr,
+    pub certs: PathBuf,
+    stop: tokio_util::sync::CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl InProcess {
+    pub async fn start(agents: &[&str]) -> InProcess {
+        lightbulb_common::tls::install_crypto_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let certs = certs(dir.path(), agents);
+        let mut config = lightbulb_collector::config::CollectorConfig::default();
+        config.tls.ca = certs.join("ca.crt");
+        config.tls.cert = certs.join("collector.crt");
+        config.tls.key = certs.join("collector.key");
+        config.store.path = dir.path().join("lightbulb.db");
+        config.sse.heartbeat = Duration::from_secs(1);
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (http_addr, grpc_addr) = (http.local_addr().unwrap(), grpc.local_addr().unwrap());
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(lightbulb_collector::serve(config, http, grpc, stop.clone()));
+        let server = InProcess { http: http_addr, grpc: grpc_addr, certs, stop, _dir: dir };
+        let client = super::support::http();
+        eventually(Duration::from_secs(10), "collector ready", || {
+            let client = client.clone();
+            let url = server.url("/readyz");
+            async move { client.get(url).send().await.ok().filter(|r| r.status() == 200).map(|_| ()) }
+        })
+        .await;
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    /// An agent configuration for `agent_id` with its certificate.
+    pub fn agent_config(&self, agent_id: &str, spool: &Path) -> lightbulb_agent::config::AgentConfig {
+        let mut config = lightbulb_agent::config::AgentConfig::default();
+        config.agent_id = agent_id.into();
+        config.hostname = "test-host".into();
+        config.collector = format!("https://{}", self.grpc);
+        config.spool_dir = spool.into();
+        config.tls.ca = self.certs.join("ca.crt");
+        config.tls.cert = self.certs.join(format!("agent-{agent_id}.crt"));
+        config.tls.key = self.certs.join(format!("agent-{agent_id}.key"));
+        config.shipper.backoff_min = Duration::from_millis(50);
+        config.shipper.backoff_max = Duration::from_millis(500);
+        config
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
