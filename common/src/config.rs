@@ -70,7 +70,9 @@ where
 fn describe(e: &figment::Error) -> String {
     let mut path = e.path.clone();
     if let figment::error::Kind::UnknownField(name, _) = &e.kind {
-        path.push(name.clone());
+        if path.last() != Some(name) {
+            path.push(name.clone());
+        }
     }
     let key = if path.is_empty() {
         String::from("(top level)")

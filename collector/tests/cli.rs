@@ -1,0 +1,85 @@
+//! The collector binary: bad configuration exits 64 naming file, key and
+//! reason; `certs init` writes the promised files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn collector() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lightbulb-collector"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("LIGHTBULB_")) {
+        cmd.env_remove(k);
+    }
+    cmd
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn run_with(name: &str) -> (i32, String) {
+    let out = collector().arg("--config").arg(fixture(name)).arg("print-config").output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn valid_fixture_loads_and_env_overrides_it() {
+    let out = collector()
+        .arg("--config")
+        .arg(fixture("collector-valid.toml"))
+        .arg("print-config")
+        .env("LIGHTBULB_HTTP__LISTEN", "0.0.0.0:9999")
+        .env("LIGHTBULB_AGENT_ID", "ignored-by-the-collector")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("listen = \"0.0.0.0:9999\""), "{text}");
+    assert!(text.contains("kind = \"sqlite\""), "{text}");
+}
+
+#[test]
+fn unknown_key_exits_64_naming_file_and_key() {
+    let (code, err) = run_with("collector-unknown-key.toml");
+    assert_eq!(code, 64, "{err}");
+    assert!(err.contains("collector-unknown-key.toml"), "{err}");
+    assert!(err.contains("`http.listen_addr`"), "{err}");
+    assert!(err.contains("unknown field"), "{err}");
+}
+
+#[test]
+fn mistyped_value_exits_64_naming_the_key() {
+    let (code, err) = run_with("collector-mistyped.toml");
+    assert_eq!(code, 64, "{err}");
+    assert!(err.contains("`http.listen`"), "{err}");
+    assert!(err.contains("collector-mistyped.toml"), "{err}");
+}
+
+#[test]
+fn unsupported_store_kind_exits_64() {
+    let out = collector()
+        .arg("--config")
+        .arg(fixture("collector-valid.toml"))
+        .arg("print-config")
+        .env("LIGHTBULB_STORE__KIND", "postgres")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(err.contains("`store.kind`") && err.contains("`postgres`"), "{err}");
+}
+
+#[test]
+fn certs_init_writes_ca_collector_and_agent_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = collector()
+        .args(["certs", "init", "--out"])
+        .arg(dir.path())
+        .args(["--agent", "node-a", "--agent", "node-b", "--host", "lb.internal"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for f in ["ca.crt", "ca.key", "collector.crt", "collector.key", "agent-node-a.crt", "agent-node-a.key", "agent-node-b.crt", "agent-node-b.key"] {
+        let text = std::fs::read_to_string(dir.path().join(f)).unwrap_or_else(|_| panic!("{f} missing"));
+        assert!(text.starts_with("-----BEGIN"), "{f} is not PEM");
+    }
+}
