@@ -136,7 +136,12 @@ async fn reader(
     let _connection = state.agent_connected(record);
     info!(%agent_id, "agent stream open");
     loop {
-        let message = match inbound.message().await {
+        let next = tokio::select! {
+            m = inbound.message() => m,
+            // Stop reading; commits already queued still finish and are acked.
+            _ = state.shutdown.cancelled() => break,
+        };
+        let message = match next {
             Ok(Some(m)) => m,
             Ok(None) => break,
             Err(e) => {

@@ -54,7 +54,7 @@ pub async fn serve(
         .identity(Identity::from_pem(read_certs_pem(&config.tls.cert)?, read_key_pem(&config.tls.key)?))
         .client_ca_root(Certificate::from_pem(read_certs_pem(&config.tls.ca)?));
     let store = Arc::new(SqliteStore::open(&config.store.path)?);
-    let state = AppState::new(config, store).await?;
+    let state = AppState::new(config, store, shutdown.clone()).await?;
     let bound = Bound {
         http: http.local_addr()?,
         grpc: grpc.local_addr()?,

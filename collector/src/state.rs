@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::CollectorConfig;
 use crate::metrics::Metrics;
@@ -19,6 +20,8 @@ const EVENT_BUFFER: usize = 4096;
 
 pub struct AppState {
     pub config: CollectorConfig,
+    /// Cancelled when the collector stops: long-lived streams end on it.
+    pub shutdown: CancellationToken,
     pub store: Arc<dyn Store>,
     pub metrics: Metrics,
     pub events: broadcast::Sender<StatusEvent>,
@@ -52,7 +55,7 @@ pub struct AgentView {
 
 impl AppState {
     /// Builds the state, rebuilding the snapshot and agent list from the store.
-    pub async fn new(config: CollectorConfig, store: Arc<dyn Store>) -> Result<Arc<AppState>> {
+    pub async fn new(config: CollectorConfig, store: Arc<dyn Store>, shutdown: CancellationToken) -> Result<Arc<AppState>> {
         let services = store
             .latest()
             .await?
@@ -67,6 +70,7 @@ impl AppState {
             .collect();
         Ok(Arc::new(AppState {
             config,
+            shutdown,
             store: store.clone(),
             metrics: Metrics::default(),
             events: broadcast::channel(EVENT_BUFFER).0,

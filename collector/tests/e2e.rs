@@ -122,3 +122,32 @@ async fn killing_the_watched_process_turns_it_failed_and_back() {
     assert_eq!(agents[0]["connected"], true);
     assert_eq!(agents[0]["local_checks"], serde_json::json!(["worker", "web"]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_both_binaries_despite_open_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = certs(dir.path(), &["node-a"]);
+    let mut collector = Collector::start(dir.path(), &certs);
+    let checks = format!(
+        "[[checks]]\nservice_id = \"grpc-port\"\nservice_type = \"api_endpoint\"\ninterval = \"200ms\"\n[checks.status_config]\nurl = \"tcp://{}\"\n",
+        collector.grpc
+    );
+    let config = agent_config(dir.path(), &certs, "node-a", collector.grpc, &checks);
+    let mut cmd = Command::new(agent_bin());
+    cmd.arg("--config").arg(&config);
+    let mut agent = Proc::spawn("agent", cmd);
+    agent.wait_for_line("connected to collector", Duration::from_secs(20));
+    let client = http();
+    let url = collector.url("/api/status/grpc-port");
+    eventually(Duration::from_secs(10), "a stored result", || {
+        let client = client.clone();
+        let url = url.clone();
+        async move { (get_json(&client, &url).await.0 == 200).then_some(()) }
+    })
+    .await;
+    let _stream = SseReader::connect(&client, &collector.url("/api/status/stream"), None).await;
+
+    assert_eq!(collector.proc.terminate(Duration::from_secs(10)), Some(0), "collector did not stop on SIGTERM");
+    assert_eq!(agent.terminate(Duration::from_secs(10)), Some(0), "agent did not stop on SIGTERM");
+    assert!(agent.lines().iter().any(|l| l.contains("flushing the spool")));
+}

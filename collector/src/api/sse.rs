@@ -81,6 +81,9 @@ impl Cursor {
                 self.last_id = Some(e.id);
                 return Some(e);
             }
+            if self.state.shutdown.is_cancelled() {
+                return None;
+            }
             if self.catch_up {
                 let after = self.last_id.unwrap_or(0);
                 match self.state.store.events_after(after, CATCH_UP).await {
@@ -95,7 +98,11 @@ impl Cursor {
                 }
                 continue;
             }
-            match self.rx.recv().await {
+            let received = tokio::select! {
+                r = self.rx.recv() => r,
+                _ = self.state.shutdown.cancelled() => return None,
+            };
+            match received {
                 Ok(e) if self.last_id.is_some_and(|last| e.id <= last) => continue,
                 Ok(e) => {
                     self.last_id = Some(e.id);

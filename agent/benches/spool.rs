@@ -1,0 +1,54 @@
+//! Spool throughput: append (one result per call, as checks do, and 1000 per
+//! call, as `bench` does), flush, read back in batches and acknowledge.
+//! `cargo bench -p lightbulb-agent --bench spool`
+
+use std::time::Instant;
+
+use lightbulb_agent::spool::Spool;
+use lightbulb_proto::v1;
+
+const N: u64 = 200_000;
+const BATCH: usize = 1000;
+
+fn result(i: u64) -> v1::CheckResult {
+    v1::CheckResult {
+        service_id: format!("bench-{}", i % 1000),
+        service_type: "api_endpoint".into(),
+        timestamp_ms: 1_700_000_000_000 + i as i64,
+        status_code: 0,
+        message: format!("HTTP 200 in {} ms", i % 500),
+        metrics: Some(v1::Metrics { response_time_ms: Some((i % 500) as f64), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+fn run(label: &str, per_call: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+    let results: Vec<_> = (0..N).map(result).collect();
+    let start = Instant::now();
+    for chunk in results.chunks(per_call) {
+        spool.append(chunk).unwrap();
+    }
+    let appended = start.elapsed();
+    spool.make_durable().unwrap();
+    let mut cursor = 0;
+    loop {
+        let batch = spool.read_after(cursor, BATCH).unwrap();
+        let Some(last) = batch.last() else { break };
+        cursor = last.seq;
+        spool.ack(cursor).unwrap();
+    }
+    let total = start.elapsed();
+    assert_eq!(spool.pending(), 0);
+    println!(
+        "spool {label}: {N} results; append {:.0}/s; append+flush+read+ack {:.0}/s",
+        N as f64 / appended.as_secs_f64(),
+        N as f64 / total.as_secs_f64()
+    );
+}
+
+fn main() {
+    run("1 per append", 1);
+    run("1000 per append", 1000);
+}
