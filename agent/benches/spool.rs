@@ -32,6 +32,7 @@ fn run(label: &str, per_call: usize) {
     }
     let appended = start.elapsed();
     spool.make_durable().unwrap();
+    let flushed = start.elapsed();
     let mut cursor = 0;
     loop {
         let batch = spool.read_after(cursor, BATCH).unwrap();
@@ -42,8 +43,10 @@ fn run(label: &str, per_call: usize) {
     let total = start.elapsed();
     assert_eq!(spool.pending(), 0);
     println!(
-        "spool {label}: {N} results; append {:.0}/s; append+flush+read+ack {:.0}/s",
+        "spool {label}: {N} results; append {:.0}/s; flush {:.0} ms; read+ack {:.0}/s; append+flush+read+ack {:.0}/s",
         N as f64 / appended.as_secs_f64(),
+        (flushed - appended).as_secs_f64() * 1000.0,
+        N as f64 / (total - flushed).as_secs_f64(),
         N as f64 / total.as_secs_f64()
     );
 }

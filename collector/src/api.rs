@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -57,8 +57,33 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
-async fn all_status(State(state): State<Arc<AppState>>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], state.status_json()).into_response()
+/// All statuses. Serialized once per change; `If-None-Match` gets 304 while
+/// nothing changed, and clients that accept gzip get the compressed copy.
+async fn all_status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let body = state.status_body();
+    let common = [
+        (header::ETAG, body.etag.clone()),
+        (header::CACHE_CONTROL, "no-cache".to_string()),
+        (header::VARY, "Accept-Encoding".to_string()),
+    ];
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == body.etag));
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")));
+    let content_type = (header::CONTENT_TYPE, "application/json".to_string());
+    if gzip {
+        let encoding = (header::CONTENT_ENCODING, "gzip".to_string());
+        (common, [content_type, encoding], body.gzip()).into_response()
+    } else {
+        (common, [content_type], body.json.clone()).into_response()
+    }
 }
 
 async fn one_status(State(state): State<Arc<AppState>>, Path(service_id): Path<String>) -> Result<Response> {

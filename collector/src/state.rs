@@ -26,6 +26,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub events: broadcast::Sender<StatusEvent>,
     last_event_id: AtomicI64,
+    /// Start time; makes ETags of different runs differ.
+    started_ms: i64,
     snapshot: RwLock<Snapshot>,
     agents: Mutex<HashMap<String, LiveAgent>>,
 }
@@ -33,7 +35,30 @@ pub struct AppState {
 #[derive(Default)]
 struct Snapshot {
     services: BTreeMap<String, LatestStatus>,
-    json: Option<Bytes>,
+    /// Bumped on every change; part of the ETag.
+    version: u64,
+    body: Option<Arc<StatusBody>>,
+}
+
+/// `/api/status` for one snapshot version, serialized once and gzipped at
+/// most once, so concurrent readers share the work.
+pub struct StatusBody {
+    pub etag: String,
+    pub json: Bytes,
+    gzip: std::sync::OnceLock<Bytes>,
+}
+
+impl StatusBody {
+    pub fn gzip(&self) -> Bytes {
+        self.gzip
+            .get_or_init(|| {
+                use std::io::Write;
+                let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(self.json.len() / 8), flate2::Compression::fast());
+                let _ = enc.write_all(&self.json);
+                Bytes::from(enc.finish().unwrap_or_default())
+            })
+            .clone()
+    }
 }
 
 struct LiveAgent {
@@ -75,7 +100,8 @@ impl AppState {
             metrics: Metrics::default(),
             events: broadcast::channel(EVENT_BUFFER).0,
             last_event_id: AtomicI64::new(store.last_event_id().await?),
-            snapshot: RwLock::new(Snapshot { services, json: None }),
+            started_ms: lightbulb_common::time::now_ms(),
+            snapshot: RwLock::new(Snapshot { services, version: 0, body: None }),
             agents: Mutex::new(agents),
         }))
     }
@@ -93,7 +119,8 @@ impl AppState {
                     }
                 }
             }
-            snap.json = None;
+            snap.version += 1;
+            snap.body = None;
         }
         for e in inserted.events {
             self.last_event_id.fetch_max(e.id, Ordering::AcqRel);
@@ -103,18 +130,23 @@ impl AppState {
     }
 
     /// `/api/status` body, serialized at most once per change.
-    pub fn status_json(&self) -> Bytes {
-        if let Some(json) = &self.snapshot.read().unwrap_or_else(|e| e.into_inner()).json {
-            return json.clone();
+    pub fn status_body(&self) -> Arc<StatusBody> {
+        if let Some(body) = &self.snapshot.read().unwrap_or_else(|e| e.into_inner()).body {
+            return body.clone();
         }
         let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(json) = &snap.json {
-            return json.clone();
+        if let Some(body) = &snap.body {
+            return body.clone();
         }
         let list: Vec<&LatestStatus> = snap.services.values().collect();
         let json = Bytes::from(serde_json::to_vec(&list).unwrap_or_else(|_| b"[]".to_vec()));
-        snap.json = Some(json.clone());
-        json
+        let body = Arc::new(StatusBody {
+            etag: format!("\"{}-{}\"", self.started_ms, snap.version),
+            json,
+            gzip: std::sync::OnceLock::new(),
+        });
+        snap.body = Some(body.clone());
+        body
     }
 
     /// Id of the newest status event.

@@ -36,6 +36,20 @@ async fn status_history_agents_and_metrics() {
     for field in ["service_id", "status_code", "status", "message", "last_check", "response_time_ms", "cpu_usage", "memory_usage", "agent_id"] {
         assert!(all[0].get(field).is_some(), "missing {field}: {}", all[0]);
     }
+    // Unchanged since the last read: 304. Gzip on request, same content.
+    let plain = client.get(server.url("/api/status")).send().await.unwrap();
+    let etag = plain.headers()["etag"].to_str().unwrap().to_string();
+    let plain = plain.bytes().await.unwrap();
+    let again = client.get(server.url("/api/status")).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+    let gz = client.get(server.url("/api/status")).header("Accept-Encoding", "br, gzip;q=0.9").send().await.unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let gz = gz.bytes().await.unwrap();
+    assert!(gz.len() < plain.len());
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped).unwrap();
+    assert_eq!(unzipped, plain.to_vec());
+
     let (code, one) = get_json(&client, &server.url("/api/status/bench-3")).await;
     assert_eq!(code, 200);
     assert_eq!(one["agent_id"], "node-a");
@@ -127,9 +141,14 @@ async fn sse_resumes_after_last_event_id_and_sends_heartbeats() {
     let mut live = SseReader::connect(&client, &url, None).await;
     assert!(live.next(Duration::from_millis(1500)).await.is_none(), "no old events for a new client");
     assert!(live.comments >= 1, "no heartbeat comment within 1.5 s");
+    let etag = |r: reqwest::Response| r.headers()["etag"].to_str().unwrap().to_string();
+    let before = etag(client.get(server.url("/api/status")).send().await.unwrap());
     let config = server.agent_config("node-a", spool.path());
     lightbulb_agent::bench::run(&config, 200, SERVICES, CancellationToken::new()).await.unwrap();
     let next = live.next(Duration::from_secs(5)).await.expect("a live event");
+    let after = client.get(server.url("/api/status")).header("If-None-Match", &before).send().await.unwrap();
+    assert_eq!(after.status(), 200, "statuses changed, so the old ETag must not match");
+    assert_ne!(etag(after), before);
     assert!(next.id.unwrap() > *ids.last().unwrap());
 
     let (code, e) = get_json(&client, &format!("{url}?last_event_id=abc")).await;

@@ -96,3 +96,20 @@ fn a_corrupt_record_is_skipped_counted_and_removed() {
     assert_eq!(spool.corrupt(), 1);
     assert_eq!(spool.pending(), 2);
 }
+
+#[test]
+fn records_left_behind_by_a_crash_mid_ack_are_removed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        spool.append(&[result("a"), result("b"), result("c")]).unwrap();
+        // The watermark is written first; simulate a crash before the removal.
+        spool.meta.insert(ACKED, &2u64.to_be_bytes()).unwrap();
+        spool.make_durable().unwrap();
+        spool.db.flush().unwrap();
+    }
+    let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+    assert_eq!(spool.pending(), 1);
+    spool.make_durable().unwrap();
+    assert_eq!(seqs(&spool.read_after(spool.acked_seq(), 10).unwrap()), [3]);
+}
