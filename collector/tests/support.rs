@@ -168,7 +168,7 @@ impl InProcess {
         let stop = tokio_util::sync::CancellationToken::new();
         tokio::spawn(lightbulb_collector::serve(config, http, grpc, stop.clone()));
         let server = InProcess { http: http_addr, grpc: grpc_addr, certs, stop, _dir: dir };
-        let client = super::support::http();
+        let client = self::http();
         eventually(Duration::from_secs(10), "collector ready", || {
             let client = client.clone();
             let url = server.url("/readyz");
