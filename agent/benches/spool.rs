@@ -17,7 +17,10 @@ fn result(i: u64) -> v1::CheckResult {
         timestamp_ms: 1_700_000_000_000 + i as i64,
         status_code: 0,
         message: format!("HTTP 200 in {} ms", i % 500),
-        metrics: Some(v1::Metrics { response_time_ms: Some((i % 500) as f64), ..Default::default() }),
+        metrics: Some(v1::Metrics {
+            response_time_ms: Some((i % 500) as f64),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }

@@ -8,10 +8,10 @@ use lightbulb_proto::v1;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::Result;
 use crate::config::AgentConfig;
 use crate::shipper::{Hello, Shipper, endpoint};
 use crate::spool::Spool;
-use crate::Result;
 
 /// What a bench run did.
 #[derive(Debug)]
@@ -29,7 +29,12 @@ impl BenchReport {
 
 /// Appends `results` synthetic results for services `bench-0`…`bench-{services-1}`
 /// after whatever the spool already holds, and returns once all are acked.
-pub async fn run(config: &AgentConfig, results: u64, services: u64, shutdown: CancellationToken) -> Result<Option<BenchReport>> {
+pub async fn run(
+    config: &AgentConfig,
+    results: u64,
+    services: u64,
+    shutdown: CancellationToken,
+) -> Result<Option<BenchReport>> {
     let spool = Arc::new(Spool::open(&config.spool_dir, config.spool.max_bytes)?);
     let drained = spool.pending();
     let shipper = Shipper {
@@ -46,9 +51,12 @@ pub async fn run(config: &AgentConfig, results: u64, services: u64, shutdown: Ca
     let mut made = 0u64;
     while made < results {
         let n = chunk.min(results - made);
-        let batch: Vec<v1::CheckResult> = (made..made + n).map(|i| synthetic(i, services)).collect();
+        let batch: Vec<v1::CheckResult> =
+            (made..made + n).map(|i| synthetic(i, services)).collect();
         let s = spool.clone();
-        tokio::task::spawn_blocking(move || s.append(&batch)).await.expect("append task")?;
+        tokio::task::spawn_blocking(move || s.append(&batch))
+            .await
+            .expect("append task")?;
         made += n;
         if shutdown.is_cancelled() {
             break;
@@ -56,9 +64,16 @@ pub async fn run(config: &AgentConfig, results: u64, services: u64, shutdown: Ca
     }
     // Everything generated is on disk before anyone is told it was spooled.
     let s = spool.clone();
-    tokio::task::spawn_blocking(move || s.make_durable()).await.expect("flush task")?;
+    tokio::task::spawn_blocking(move || s.make_durable())
+        .await
+        .expect("flush task")?;
     let target = spool.last_seq();
-    info!(results, drained, target_seq = target, "bench results spooled; waiting for acks");
+    info!(
+        results,
+        drained,
+        target_seq = target,
+        "bench results spooled; waiting for acks"
+    );
     let mut poll = tokio::time::interval(Duration::from_millis(20));
     while spool.acked_seq() < target && spool.pending() > 0 {
         tokio::select! {
@@ -70,15 +85,27 @@ pub async fn run(config: &AgentConfig, results: u64, services: u64, shutdown: Ca
     stop_shipper.cancel();
     let _ = shipping.await;
     let s = spool.clone();
-    tokio::task::spawn_blocking(move || s.make_durable()).await.expect("flush task")?;
+    tokio::task::spawn_blocking(move || s.make_durable())
+        .await
+        .expect("flush task")?;
     if shutdown.is_cancelled() {
         return Ok(None);
     }
-    Ok(Some(BenchReport { results, drained, elapsed }))
+    Ok(Some(BenchReport {
+        results,
+        drained,
+        elapsed,
+    }))
 }
 
 fn synthetic(i: u64, services: u64) -> v1::CheckResult {
-    let status = if i % 97 == 0 { 2 } else if i % 13 == 0 { 1 } else { 0 };
+    let status = if i.is_multiple_of(97) {
+        2
+    } else if i.is_multiple_of(13) {
+        1
+    } else {
+        0
+    };
     v1::CheckResult {
         seq: 0,
         service_id: format!("bench-{}", i % services),

@@ -51,7 +51,10 @@ pub enum CheckSpec {
 
 impl CheckSpec {
     /// Parses `status_config` for `service_type`; errors are (key, reason).
-    pub fn parse(service_type: ServiceType, config: &serde_json::Value) -> Result<CheckSpec, (String, String)> {
+    pub fn parse(
+        service_type: ServiceType,
+        config: &serde_json::Value,
+    ) -> Result<CheckSpec, (String, String)> {
         match service_type {
             ServiceType::ApiEndpoint => http::parse(config),
             ServiceType::PythonProcess => {
@@ -61,7 +64,9 @@ impl CheckSpec {
             }
             other => Err((
                 String::new(),
-                format!("check type `{other}` is not supported by this agent yet; it runs `api_endpoint` and `python_process`"),
+                format!(
+                    "check type `{other}` is not supported by this agent yet; it runs `api_endpoint` and `python_process`"
+                ),
             )),
         }
     }
@@ -77,7 +82,9 @@ impl CheckSpec {
 }
 
 /// Deserializes a typed `status_config`, reporting unknown or mistyped keys.
-pub(crate) fn from_config<T: DeserializeOwned>(config: &serde_json::Value) -> Result<T, (String, String)> {
+pub(crate) fn from_config<T: DeserializeOwned>(
+    config: &serde_json::Value,
+) -> Result<T, (String, String)> {
     let value = if config.is_null() {
         serde_json::Value::Object(Default::default())
     } else {

@@ -13,8 +13,16 @@ use crate::checks::CheckSpec;
 
 /// Top-level keys, also accepted as `LIGHTBULB_<KEY>` environment variables.
 pub const KEYS: &[&str] = &[
-    "agent_id", "hostname", "collector", "spool_dir", "labels", "tls", "spool", "shipper",
-    "scheduler", "checks",
+    "agent_id",
+    "hostname",
+    "collector",
+    "spool_dir",
+    "labels",
+    "tls",
+    "spool",
+    "shipper",
+    "scheduler",
+    "checks",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,7 +161,11 @@ pub struct CheckConfig {
     pub interval: Duration,
     /// Longest a run may take before it counts as FAILED. Default: the
     /// interval, at most `10s`.
-    #[serde(with = "opt_duration", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "opt_duration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timeout: Option<Duration>,
     /// Check-type specific settings.
     #[serde(default)]
@@ -218,12 +230,22 @@ impl AgentConfig {
     /// Every problem at once, each naming the key.
     pub fn validate(&self, origin: &str) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
-        let mut problem = |key: &str, reason: String| problems.push(format!("{origin}: key `{key}`: {reason}"));
+        let mut problem =
+            |key: &str, reason: String| problems.push(format!("{origin}: key `{key}`: {reason}"));
         if self.agent_id.is_empty() {
-            problem("agent_id", "is required (the name in the agent's client certificate)".into());
+            problem(
+                "agent_id",
+                "is required (the name in the agent's client certificate)".into(),
+            );
         }
         if !(self.collector.starts_with("https://")) {
-            problem("collector", format!("`{}` must be an https:// URL (agents always use mutual TLS)", self.collector));
+            problem(
+                "collector",
+                format!(
+                    "`{}` must be an https:// URL (agents always use mutual TLS)",
+                    self.collector
+                ),
+            );
         }
         if self.shipper.batch_size == 0 {
             problem("shipper.batch_size", "must be at least 1".into());
@@ -231,7 +253,10 @@ impl AgentConfig {
         if self.shipper.max_in_flight == 0 {
             problem("shipper.max_in_flight", "must be at least 1".into());
         }
-        if let Err(e) = lightbulb_common::backoff::Backoff::new(self.shipper.backoff_min, self.shipper.backoff_max) {
+        if let Err(e) = lightbulb_common::backoff::Backoff::new(
+            self.shipper.backoff_min,
+            self.shipper.backoff_max,
+        ) {
             problem("shipper.backoff_min", e);
         }
         if self.scheduler.max_concurrency == 0 {
@@ -248,7 +273,10 @@ impl AgentConfig {
                 }
             }
             if !seen.insert(&c.service_id) {
-                problem(&format!("checks[{i}].service_id"), format!("`{}` is configured twice", c.service_id));
+                problem(
+                    &format!("checks[{i}].service_id"),
+                    format!("`{}` is configured twice", c.service_id),
+                );
             }
         }
         if problems.is_empty() {
@@ -278,14 +306,21 @@ pub fn plan(c: &CheckConfig) -> Result<PlannedCheck, Vec<(String, String)>> {
         None => {
             problems.push((
                 "service_type".into(),
-                format!("unknown check type `{}`; this agent runs `api_endpoint` and `python_process`", c.service_type),
+                format!(
+                    "unknown check type `{}`; this agent runs `api_endpoint` and `python_process`",
+                    c.service_type
+                ),
             ));
             None
         }
         Some(t) => match CheckSpec::parse(t, &c.status_config) {
             Ok(spec) => Some(spec),
             Err((key, reason)) => {
-                let key = if key.is_empty() { "status_config".to_string() } else { format!("status_config.{key}") };
+                let key = if key.is_empty() {
+                    "status_config".to_string()
+                } else {
+                    format!("status_config.{key}")
+                };
                 problems.push((key, reason));
                 None
             }

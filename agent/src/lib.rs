@@ -50,7 +50,12 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
             error!(service_id = %result.service_id, error = %e, "cannot spool result");
         }
     });
-    let mut checks = scheduler::spawn(checks, config.scheduler.max_concurrency, sink, shutdown.clone());
+    let mut checks = scheduler::spawn(
+        checks,
+        config.scheduler.max_concurrency,
+        sink,
+        shutdown.clone(),
+    );
     shutdown.cancelled().await;
     info!("shutting down: flushing the spool");
     while checks.join_next().await.is_some() {}

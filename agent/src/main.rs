@@ -60,7 +60,10 @@ fn main() -> ExitCode {
                 lightbulb_agent::bench::run(&config, results, services, shutdown).await
             }
             Command::PrintConfig => {
-                print!("{}", toml::to_string_pretty(&config).expect("config serializes"));
+                print!(
+                    "{}",
+                    toml::to_string_pretty(&config).expect("config serializes")
+                );
                 Ok(None)
             }
         };

@@ -29,7 +29,13 @@ pub fn spawn(
     let mut set = JoinSet::new();
     for (plan, check) in checks {
         info!(service_id = %plan.service_id, service_type = %plan.service_type, interval = ?plan.interval, "check scheduled");
-        set.spawn(run_check(plan, check, permits.clone(), sink.clone(), shutdown.clone()));
+        set.spawn(run_check(
+            plan,
+            check,
+            permits.clone(),
+            sink.clone(),
+            shutdown.clone(),
+        ));
     }
     set
 }
@@ -50,11 +56,16 @@ async fn run_check(
         }
         let started = Instant::now();
         let outcome = {
-            let Ok(_permit) = permits.acquire().await else { return };
+            let Ok(_permit) = permits.acquire().await else {
+                return;
+            };
             let timestamp_ms = lightbulb_common::time::now_ms();
             let outcome = match tokio::time::timeout(plan.timeout, check.run()).await {
                 Ok(o) => o,
-                Err(_) => Outcome::failed(format!("check timed out after {}", humantime::format_duration(plan.timeout))),
+                Err(_) => Outcome::failed(format!(
+                    "check timed out after {}",
+                    humantime::format_duration(plan.timeout)
+                )),
             };
             (timestamp_ms, outcome)
         };
@@ -108,7 +119,10 @@ mod tests {
             service_type: ServiceType::ApiEndpoint,
             interval,
             timeout,
-            spec: CheckSpec::Tcp(crate::checks::http::TcpSpec { addr: "x:1".into(), degraded_ms: None }),
+            spec: CheckSpec::Tcp(crate::checks::http::TcpSpec {
+                addr: "x:1".into(),
+                degraded_ms: None,
+            }),
         }
     }
 
@@ -119,8 +133,14 @@ mod tests {
         let sink: Sink = Arc::new(move |r| sink_seen.lock().unwrap().push(r));
         let shutdown = CancellationToken::new();
         let checks: Vec<(PlannedCheck, Box<dyn Check>)> = vec![
-            (plan("slow", Duration::from_secs(1), Duration::from_secs(3)), Box::new(Fixed(Duration::from_secs(3600), Status::Ok))),
-            (plan("fast", Duration::from_secs(1), Duration::from_secs(1)), Box::new(Fixed(Duration::from_millis(10), Status::Ok))),
+            (
+                plan("slow", Duration::from_secs(1), Duration::from_secs(3)),
+                Box::new(Fixed(Duration::from_secs(3600), Status::Ok)),
+            ),
+            (
+                plan("fast", Duration::from_secs(1), Duration::from_secs(1)),
+                Box::new(Fixed(Duration::from_millis(10), Status::Ok)),
+            ),
         ];
         // Two permits: the hanging check holds one at most until its timeout.
         let mut set = spawn(checks, 2, sink, shutdown.clone());
@@ -131,15 +151,25 @@ mod tests {
         let fast = seen.iter().filter(|r| r.service_id == "fast").count();
         let slow: Vec<_> = seen.iter().filter(|r| r.service_id == "slow").collect();
         assert!((19..=21).contains(&fast), "fast ran {fast} times in 20 s");
-        assert!((5..=7).contains(&slow.len()), "slow ran {} times", slow.len());
-        assert!(slow.iter().all(|r| r.status == Status::Failed && r.message.contains("timed out after 3s")));
+        assert!(
+            (5..=7).contains(&slow.len()),
+            "slow ran {} times",
+            slow.len()
+        );
+        assert!(
+            slow.iter()
+                .all(|r| r.status == Status::Failed && r.message.contains("timed out after 3s"))
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn concurrency_is_bounded() {
         let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let peak = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        struct Counting(Arc<std::sync::atomic::AtomicUsize>, Arc<std::sync::atomic::AtomicUsize>);
+        struct Counting(
+            Arc<std::sync::atomic::AtomicUsize>,
+            Arc<std::sync::atomic::AtomicUsize>,
+        );
         impl Check for Counting {
             fn run(&mut self) -> BoxFuture<'_, Outcome> {
                 Box::pin(async move {
@@ -154,13 +184,27 @@ mod tests {
         let checks: Vec<(PlannedCheck, Box<dyn Check>)> = (0..10)
             .map(|i| {
                 let c: Box<dyn Check> = Box::new(Counting(running.clone(), peak.clone()));
-                (plan(&format!("c{i}"), Duration::from_secs(1), Duration::from_secs(1)), c)
+                (
+                    plan(
+                        &format!("c{i}"),
+                        Duration::from_secs(1),
+                        Duration::from_secs(1),
+                    ),
+                    c,
+                )
             })
             .collect();
         let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let c2 = count.clone();
         let shutdown = CancellationToken::new();
-        let mut set = spawn(checks, 3, Arc::new(move |_| { c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst); }), shutdown.clone());
+        let mut set = spawn(
+            checks,
+            3,
+            Arc::new(move |_| {
+                c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }),
+            shutdown.clone(),
+        );
         tokio::time::sleep(Duration::from_secs(10)).await;
         shutdown.cancel();
         while set.join_next().await.is_some() {}

@@ -66,7 +66,10 @@ impl From<tonic::Status> for ShipError {
 pub fn endpoint(config: &AgentConfig) -> Result<Endpoint> {
     use lightbulb_common::tls::{read_certs_pem, read_key_pem};
     let ca = Certificate::from_pem(read_certs_pem(&config.tls.ca)?);
-    let identity = Identity::from_pem(read_certs_pem(&config.tls.cert)?, read_key_pem(&config.tls.key)?);
+    let identity = Identity::from_pem(
+        read_certs_pem(&config.tls.cert)?,
+        read_key_pem(&config.tls.key)?,
+    );
     let url_error = |reason: String| Error::CollectorUrl {
         url: config.collector.clone(),
         reason,
@@ -146,7 +149,8 @@ impl Shipper {
             0 => self.config.heartbeat,
             ms => Duration::from_millis(u64::from(ms)),
         };
-        let mut heartbeat = tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);
+        let mut heartbeat =
+            tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);
         let mut cursor = self.spool.acked_seq();
         let mut in_flight: VecDeque<u64> = VecDeque::new();
         let mut partial_since: Option<Instant> = None;

@@ -95,7 +95,10 @@ impl Spool {
         }
         let next_seq = acked.max(last) + 1;
         if count > 0 {
-            info!(spooled = count, bytes, next_seq, "spool reopened with unacknowledged results");
+            info!(
+                spooled = count,
+                bytes, next_seq, "spool reopened with unacknowledged results"
+            );
         }
         Ok(Spool {
             db,
@@ -161,9 +164,16 @@ impl Spool {
         if dropped > 0 {
             let total = self.dropped.fetch_add(dropped, Ordering::Relaxed) + dropped;
             let now = Instant::now();
-            if state.last_drop_log.is_none_or(|t| now - t > Duration::from_secs(10)) {
+            if state
+                .last_drop_log
+                .is_none_or(|t| now - t > Duration::from_secs(10))
+            {
                 state.last_drop_log = Some(now);
-                warn!(dropped_total = total, max_bytes = self.max_bytes, "spool full: dropped the oldest results");
+                warn!(
+                    dropped_total = total,
+                    max_bytes = self.max_bytes,
+                    "spool full: dropped the oldest results"
+                );
             }
         }
         Ok(())
@@ -171,7 +181,11 @@ impl Spool {
 
     /// The highest `seq` handed out so far (0 when none).
     pub fn last_seq(&self) -> u64 {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).next_seq - 1
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_seq
+            - 1
     }
 
     /// Flushes everything appended so far to disk and returns the highest
@@ -215,7 +229,11 @@ impl Spool {
             state.count = state.count.saturating_sub(1);
         }
         let total = self.corrupt.fetch_add(1, Ordering::Relaxed) + 1;
-        warn!(seq, corrupt_total = total, "spool record failed its checksum; skipped");
+        warn!(
+            seq,
+            corrupt_total = total,
+            "spool record failed its checksum; skipped"
+        );
         Ok(())
     }
 
@@ -233,7 +251,10 @@ impl Spool {
         let (mut bytes, mut count) = (0u64, 0u64);
         // Everything up to the previous watermark is gone already; starting
         // there keeps each ack proportional to what it removes.
-        for item in self.records.range((previous + 1).to_be_bytes()..=seq.to_be_bytes()) {
+        for item in self
+            .records
+            .range((previous + 1).to_be_bytes()..=seq.to_be_bytes())
+        {
             let (k, v) = item?;
             bytes += v.len() as u64;
             count += 1;
@@ -295,7 +316,11 @@ impl Spool {
 fn open_db(path: &Path) -> Result<sled::Db> {
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
-        match sled::Config::new().path(path).flush_every_ms(Some(500)).open() {
+        match sled::Config::new()
+            .path(path)
+            .flush_every_ms(Some(500))
+            .open()
+        {
             Err(sled::Error::Io(_)) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
             }

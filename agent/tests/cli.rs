@@ -16,19 +16,39 @@ fn agent() -> Command {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Runs the agent on a fixture; returns (exit code, stderr).
 fn run_with(name: &str, args: &[&str]) -> (i32, String) {
-    let out = agent().arg("--config").arg(fixture(name)).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = agent()
+        .arg("--config")
+        .arg(fixture(name))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn valid_fixture_loads() {
-    let out = agent().arg("--config").arg(fixture("agent-valid.toml")).arg("print-config").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = agent()
+        .arg("--config")
+        .arg(fixture("agent-valid.toml"))
+        .arg("print-config")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("agent_id = \"node-a\""), "{text}");
     assert!(text.contains("service_id = \"worker\""), "{text}");
@@ -46,7 +66,12 @@ fn env_overrides_the_file() {
         .env("LIGHTBULB_HTTP__LISTEN", "127.0.0.1:1")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("spool_dir = \"/tmp/elsewhere\""), "{text}");
     assert!(text.contains("batch_size = 17"), "{text}");
@@ -71,12 +96,21 @@ fn bad_checks_exit_64_with_every_problem() {
     assert!(err.contains("interval") && err.contains("soon"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let fixed = dir.path().join("agent.toml");
-    std::fs::write(&fixed, std::fs::read_to_string(fixture("agent-bad-checks.toml")).unwrap().replace("\"soon\"", "\"1s\"")).unwrap();
+    std::fs::write(
+        &fixed,
+        std::fs::read_to_string(fixture("agent-bad-checks.toml"))
+            .unwrap()
+            .replace("\"soon\"", "\"1s\""),
+    )
+    .unwrap();
     let out = agent().arg("--config").arg(&fixed).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(64), "{err}");
     assert!(err.contains("checks[0].service_id"), "{err}");
-    assert!(err.contains("`Web_1` must match ^[a-z0-9][a-z0-9-]{0,62}$"), "{err}");
+    assert!(
+        err.contains("`Web_1` must match ^[a-z0-9][a-z0-9-]{0,62}$"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -93,7 +127,10 @@ fn bad_status_config_exits_64_naming_check_and_key() {
 fn a_missing_config_file_exits_64() {
     let (code, err) = run_with("does-not-exist.toml", &[]);
     assert_eq!(code, 64);
-    assert!(err.contains("does-not-exist.toml") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("does-not-exist.toml") && err.contains("does not exist"),
+        "{err}"
+    );
 }
 
 /// Kills the child when dropped, so a failing test leaves nothing running.
@@ -112,7 +149,11 @@ fn an_unreachable_collector_is_retried_on_schedule_while_results_are_spooled() {
     let certs = dir.path().join("certs");
     lightbulb_common::certs::init(&certs, &["node-a".into()], &[]).unwrap();
     // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let spool = dir.path().join("spool");
     let config = dir.path().join("agent.toml");
     std::fs::write(
@@ -124,19 +165,32 @@ fn an_unreachable_collector_is_retried_on_schedule_while_results_are_spooled() {
         ),
     )
     .unwrap();
-    let mut child = Child(agent().arg("--config").arg(&config).env("RUST_LOG", "info").stderr(Stdio::piped()).spawn().unwrap());
+    let mut child = Child(
+        agent()
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let stderr = child.0.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut retries = Vec::new();
     while retries.len() < 4 {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("retry log lines");
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("retry log lines");
         if line.contains("collector unreachable") {
             retries.push(line);
         }
@@ -147,9 +201,16 @@ fn an_unreachable_collector_is_retried_on_schedule_while_results_are_spooled() {
         assert!(line.contains("results stay in the spool"), "{line}");
     }
     // Graceful stop flushes the spool; the results are all still there.
-    let _ = Command::new("kill").arg("-TERM").arg(child.0.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.0.id().to_string())
+        .status();
     assert!(child.0.wait().unwrap().success());
     let spool = lightbulb_agent::spool::Spool::open(&spool, 1 << 30).unwrap();
-    assert!(spool.pending() >= 2, "only {} results spooled", spool.pending());
+    assert!(
+        spool.pending() >= 2,
+        "only {} results spooled",
+        spool.pending()
+    );
     assert_eq!(spool.acked_seq(), 0);
 }

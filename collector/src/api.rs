@@ -53,7 +53,9 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let text = state.metrics.render(state.connected_agents(), state.service_count());
+    let text = state
+        .metrics
+        .render(state.connected_agents(), state.service_count());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
@@ -76,7 +78,10 @@ async fn all_status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
     let gzip = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|e| e.trim().split(';').next() == Some("gzip"))
+        });
     let content_type = (header::CONTENT_TYPE, "application/json".to_string());
     if gzip {
         let encoding = (header::CONTENT_ENCODING, "gzip".to_string());
@@ -86,7 +91,10 @@ async fn all_status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
     }
 }
 
-async fn one_status(State(state): State<Arc<AppState>>, Path(service_id): Path<String>) -> Result<Response> {
+async fn one_status(
+    State(state): State<Arc<AppState>>,
+    Path(service_id): Path<String>,
+) -> Result<Response> {
     let status = state
         .service(&service_id)
         .ok_or_else(|| Error::not_found(format!("service `{service_id}` not found")))?;
@@ -106,11 +114,15 @@ async fn history(
     Query(params): Query<HistoryParams>,
 ) -> Result<Response> {
     let to_ms = match &params.to {
-        Some(t) => lightbulb_common::time::parse_instant(t).map_err(|e| Error::bad_field("to", e))?,
+        Some(t) => {
+            lightbulb_common::time::parse_instant(t).map_err(|e| Error::bad_field("to", e))?
+        }
         None => lightbulb_common::time::now_ms(),
     };
     let from_ms = match &params.from {
-        Some(f) => lightbulb_common::time::parse_instant(f).map_err(|e| Error::bad_field("from", e))?,
+        Some(f) => {
+            lightbulb_common::time::parse_instant(f).map_err(|e| Error::bad_field("from", e))?
+        }
         None => to_ms - DEFAULT_RANGE_MS,
     };
     if from_ms > to_ms {
@@ -129,11 +141,18 @@ async fn history(
         },
     };
     if state.service(&service_id).is_none() {
-        return Err(Error::not_found(format!("service `{service_id}` not found")));
+        return Err(Error::not_found(format!(
+            "service `{service_id}` not found"
+        )));
     }
     let history = state
         .store
-        .history(HistoryQuery { service_id, from_ms, to_ms, limit })
+        .history(HistoryQuery {
+            service_id,
+            from_ms,
+            to_ms,
+            limit,
+        })
         .await?;
     Ok(axum::Json(history).into_response())
 }

@@ -142,10 +142,14 @@ impl CollectorConfig {
             ));
         }
         if self.sse.heartbeat < Duration::from_secs(1) {
-            problems.push(format!("{origin}: key `sse.heartbeat`: must be at least 1s"));
+            problems.push(format!(
+                "{origin}: key `sse.heartbeat`: must be at least 1s"
+            ));
         }
         if self.agents.heartbeat < Duration::from_millis(100) {
-            problems.push(format!("{origin}: key `agents.heartbeat`: must be at least 100ms"));
+            problems.push(format!(
+                "{origin}: key `agents.heartbeat`: must be at least 100ms"
+            ));
         }
         if problems.is_empty() {
             Ok(())

@@ -93,7 +93,12 @@ impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         match e {
             rusqlite::Error::SqliteFailure(f, _)
-                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked | rusqlite::ErrorCode::DiskFull) =>
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy
+                        | rusqlite::ErrorCode::DatabaseLocked
+                        | rusqlite::ErrorCode::DiskFull
+                ) =>
             {
                 Error::unavailable(format!("store unavailable: {e}"))
             }
@@ -141,7 +146,10 @@ mod tests {
     #[test]
     fn codes_map_to_http_and_grpc() {
         assert_eq!(ErrorCode::NotFound.http_status(), StatusCode::NOT_FOUND);
-        assert_eq!(ErrorCode::Forbidden.grpc_code(), tonic::Code::PermissionDenied);
+        assert_eq!(
+            ErrorCode::Forbidden.grpc_code(),
+            tonic::Code::PermissionDenied
+        );
         let status: tonic::Status = Error::unavailable("down").into();
         assert_eq!(status.code(), tonic::Code::Unavailable);
         assert!(Error::unavailable("x").is_retryable());

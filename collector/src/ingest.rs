@@ -43,7 +43,8 @@ fn peer_names<T>(request: &Request<T>) -> Result<Vec<String>, Status> {
     let leaf = certs
         .first()
         .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
-    lightbulb_common::tls::certificate_names(leaf).map_err(|e| Status::unauthenticated(e.to_string()))
+    lightbulb_common::tls::certificate_names(leaf)
+        .map_err(|e| Status::unauthenticated(e.to_string()))
 }
 
 fn authorize(names: &[String], agent_id: &str) -> Result<(), Status> {
@@ -61,7 +62,10 @@ fn authorize(names: &[String], agent_id: &str) -> Result<(), Status> {
 
 #[tonic::async_trait]
 impl Ingest for IngestService {
-    async fn register(&self, request: Request<v1::RegisterRequest>) -> Result<Response<v1::RegisterResponse>, Status> {
+    async fn register(
+        &self,
+        request: Request<v1::RegisterRequest>,
+    ) -> Result<Response<v1::RegisterResponse>, Status> {
         let names = peer_names(&request)?;
         let hello = request.into_inner();
         if let Err(e) = authorize(&names, &hello.agent_id) {
@@ -88,7 +92,10 @@ impl Ingest for IngestService {
 
     type ReportStream = ReceiverStream<Result<v1::CollectorMessage, Status>>;
 
-    async fn report(&self, request: Request<Streaming<v1::AgentMessage>>) -> Result<Response<Self::ReportStream>, Status> {
+    async fn report(
+        &self,
+        request: Request<Streaming<v1::AgentMessage>>,
+    ) -> Result<Response<Self::ReportStream>, Status> {
         let names = peer_names(&request)?;
         let agent_id = names
             .first()
@@ -160,7 +167,9 @@ async fn reader(
             let _ = out.send(Err(e)).await;
             break;
         }
-        let Some(last_seq) = batch.results.last().map(|r| r.seq) else { continue };
+        let Some(last_seq) = batch.results.last().map(|r| r.seq) else {
+            continue;
+        };
         let received = Instant::now();
         let mut rows = Vec::with_capacity(batch.results.len());
         for r in &batch.results {
@@ -173,7 +182,15 @@ async fn reader(
             }
         }
         let commit = state.store.insert(&agent_id, rows);
-        if commits.send(Pending { last_seq, received, commit }).await.is_err() {
+        if commits
+            .send(Pending {
+                last_seq,
+                received,
+                commit,
+            })
+            .await
+            .is_err()
+        {
             break;
         }
     }
@@ -192,7 +209,9 @@ async fn acker(
                 state.metrics.batch_latency(p.received.elapsed());
                 state.apply(inserted);
                 let ack = v1::CollectorMessage {
-                    msg: Some(v1::collector_message::Msg::Ack(v1::Ack { acked_seq: p.last_seq })),
+                    msg: Some(v1::collector_message::Msg::Ack(v1::Ack {
+                        acked_seq: p.last_seq,
+                    })),
                 };
                 if out.send(Ok(ack)).await.is_err() {
                     return;

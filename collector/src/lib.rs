@@ -51,7 +51,10 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let tls = ServerTlsConfig::new()
-        .identity(Identity::from_pem(read_certs_pem(&config.tls.cert)?, read_key_pem(&config.tls.key)?))
+        .identity(Identity::from_pem(
+            read_certs_pem(&config.tls.cert)?,
+            read_key_pem(&config.tls.key)?,
+        ))
         .client_ca_root(Certificate::from_pem(read_certs_pem(&config.tls.ca)?));
     let store = Arc::new(SqliteStore::open(&config.store.path)?);
     let state = AppState::new(config, store, shutdown.clone()).await?;
@@ -62,9 +65,16 @@ pub async fn serve(
     info!(http = %bound.http, grpc = %bound.grpc, "collector listening");
     let grpc_server = Server::builder()
         .tls_config(tls)?
-        .add_service(IngestServer::new(ingest::IngestService::new(state.clone())).max_decoding_message_size(16 << 20))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(grpc), shutdown.clone().cancelled_owned());
-    let http_server = axum::serve(http, api::router(state)).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        .add_service(
+            IngestServer::new(ingest::IngestService::new(state.clone()))
+                .max_decoding_message_size(16 << 20),
+        )
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(grpc),
+            shutdown.clone().cancelled_owned(),
+        );
+    let http_server = axum::serve(http, api::router(state))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let (g, h) = tokio::join!(grpc_server, async { http_server.await });
     g?;
     h?;

@@ -56,7 +56,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     lightbulb_common::logging::init(cli.log_json);
     lightbulb_common::tls::install_crypto_provider();
-    if let Some(Command::Certs { command: CertsCommand::Init { out, agents, hosts } }) = &cli.command {
+    if let Some(Command::Certs {
+        command: CertsCommand::Init { out, agents, hosts },
+    }) = &cli.command
+    {
         return match lightbulb_common::certs::init(out, agents, hosts) {
             Ok(files) => {
                 for f in files {
@@ -78,7 +81,10 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::PrintConfig) = cli.command {
-        print!("{}", toml::to_string_pretty(&config).expect("config serializes"));
+        print!(
+            "{}",
+            toml::to_string_pretty(&config).expect("config serializes")
+        );
         return ExitCode::SUCCESS;
     }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");

@@ -36,7 +36,8 @@ impl Metrics {
     /// Time from receiving a batch to its commit.
     pub fn batch_latency(&self, d: Duration) {
         self.batches.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_us.fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+        self.latency_sum_us
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
         let secs = d.as_secs_f64();
         if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
             self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
@@ -47,7 +48,8 @@ impl Metrics {
         if delta >= 0 {
             self.sse_clients.fetch_add(delta as u64, Ordering::Relaxed);
         } else {
-            self.sse_clients.fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
+            self.sse_clients
+                .fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
         }
     }
 
@@ -64,20 +66,54 @@ impl Metrics {
         let mut out = String::new();
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut counter = |name: &str, help: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
         };
-        counter("lightbulb_results_ingested_total", "Results stored.", load(&self.ingested));
-        counter("lightbulb_duplicates_dropped_total", "Resent results already stored, dropped.", load(&self.duplicates));
-        counter("lightbulb_results_rejected_total", "Invalid results refused.", load(&self.rejected));
-        counter("lightbulb_store_errors_total", "Store writes that failed (not acknowledged).", load(&self.store_errors));
+        counter(
+            "lightbulb_results_ingested_total",
+            "Results stored.",
+            load(&self.ingested),
+        );
+        counter(
+            "lightbulb_duplicates_dropped_total",
+            "Resent results already stored, dropped.",
+            load(&self.duplicates),
+        );
+        counter(
+            "lightbulb_results_rejected_total",
+            "Invalid results refused.",
+            load(&self.rejected),
+        );
+        counter(
+            "lightbulb_store_errors_total",
+            "Store writes that failed (not acknowledged).",
+            load(&self.store_errors),
+        );
         let mut gauge = |name: &str, help: &str, v: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };
-        gauge("lightbulb_agents_connected", "Agents with an open Report stream.", agents as u64);
-        gauge("lightbulb_services", "Services with a status.", services as u64);
-        gauge("lightbulb_sse_clients", "Open status streams.", load(&self.sse_clients));
+        gauge(
+            "lightbulb_agents_connected",
+            "Agents with an open Report stream.",
+            agents as u64,
+        );
+        gauge(
+            "lightbulb_services",
+            "Services with a status.",
+            services as u64,
+        );
+        gauge(
+            "lightbulb_sse_clients",
+            "Open status streams.",
+            load(&self.sse_clients),
+        );
         let name = "lightbulb_ingest_latency_seconds";
-        let _ = writeln!(out, "# HELP {name} Time from receiving a batch to its commit.\n# TYPE {name} histogram");
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time from receiving a batch to its commit.\n# TYPE {name} histogram"
+        );
         let mut cumulative = 0;
         for (bound, count) in BUCKETS.iter().zip(&self.latency_buckets) {
             cumulative += load(count);
@@ -85,7 +121,11 @@ impl Metrics {
         }
         let batches = load(&self.batches);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {batches}");
-        let _ = writeln!(out, "{name}_sum {}", load(&self.latency_sum_us) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            load(&self.latency_sum_us) as f64 / 1e6
+        );
         let _ = writeln!(out, "{name}_count {batches}");
         out
     }
@@ -103,9 +143,18 @@ mod tests {
         m.batch_latency(Duration::from_secs(3));
         m.ingested(5, 2);
         let text = m.render(1, 7);
-        assert!(text.contains("lightbulb_ingest_latency_seconds_bucket{le=\"0.001\"} 1\n"), "{text}");
-        assert!(text.contains("lightbulb_ingest_latency_seconds_bucket{le=\"0.025\"} 2\n"), "{text}");
-        assert!(text.contains("lightbulb_ingest_latency_seconds_bucket{le=\"+Inf\"} 3\n"), "{text}");
+        assert!(
+            text.contains("lightbulb_ingest_latency_seconds_bucket{le=\"0.001\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("lightbulb_ingest_latency_seconds_bucket{le=\"0.025\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("lightbulb_ingest_latency_seconds_bucket{le=\"+Inf\"} 3\n"),
+            "{text}"
+        );
         assert!(text.contains("lightbulb_results_ingested_total 5\n"));
         assert!(text.contains("lightbulb_duplicates_dropped_total 2\n"));
         assert!(text.contains("lightbulb_agents_connected 1\n"));

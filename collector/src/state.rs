@@ -10,10 +10,10 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::Result;
 use crate::config::CollectorConfig;
 use crate::metrics::Metrics;
 use crate::store::{AgentRecord, Inserted, LatestStatus, StatusEvent, Store};
-use crate::Result;
 
 /// Events buffered for slow SSE clients before they must catch up from the store.
 const EVENT_BUFFER: usize = 4096;
@@ -53,7 +53,10 @@ impl StatusBody {
         self.gzip
             .get_or_init(|| {
                 use std::io::Write;
-                let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(self.json.len() / 8), flate2::Compression::fast());
+                let mut enc = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(self.json.len() / 8),
+                    flate2::Compression::fast(),
+                );
                 let _ = enc.write_all(&self.json);
                 Bytes::from(enc.finish().unwrap_or_default())
             })
@@ -80,7 +83,11 @@ pub struct AgentView {
 
 impl AppState {
     /// Builds the state, rebuilding the snapshot and agent list from the store.
-    pub async fn new(config: CollectorConfig, store: Arc<dyn Store>, shutdown: CancellationToken) -> Result<Arc<AppState>> {
+    pub async fn new(
+        config: CollectorConfig,
+        store: Arc<dyn Store>,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<AppState>> {
         let services = store
             .latest()
             .await?
@@ -91,7 +98,15 @@ impl AppState {
             .agents()
             .await?
             .into_iter()
-            .map(|record| (record.agent_id.clone(), LiveAgent { record, connections: 0 }))
+            .map(|record| {
+                (
+                    record.agent_id.clone(),
+                    LiveAgent {
+                        record,
+                        connections: 0,
+                    },
+                )
+            })
             .collect();
         Ok(Arc::new(AppState {
             config,
@@ -101,14 +116,19 @@ impl AppState {
             events: broadcast::channel(EVENT_BUFFER).0,
             last_event_id: AtomicI64::new(store.last_event_id().await?),
             started_ms: lightbulb_common::time::now_ms(),
-            snapshot: RwLock::new(Snapshot { services, version: 0, body: None }),
+            snapshot: RwLock::new(Snapshot {
+                services,
+                version: 0,
+                body: None,
+            }),
             agents: Mutex::new(agents),
         }))
     }
 
     /// Applies a committed insert: snapshot, events, counters.
     pub fn apply(&self, inserted: Inserted) {
-        self.metrics.ingested(inserted.inserted, inserted.duplicates);
+        self.metrics
+            .ingested(inserted.inserted, inserted.duplicates);
         if !inserted.latest.is_empty() {
             let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
             for s in inserted.latest {
@@ -155,21 +175,36 @@ impl AppState {
     }
 
     pub fn service(&self, id: &str) -> Option<LatestStatus> {
-        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).services.get(id).cloned()
+        self.snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .services
+            .get(id)
+            .cloned()
     }
 
     pub fn service_count(&self) -> usize {
-        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).services.len()
+        self.snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .services
+            .len()
     }
 
     /// Marks an agent connected; the guard marks it disconnected when dropped.
     pub fn agent_connected(self: &Arc<Self>, record: AgentRecord) -> ConnectionGuard {
         let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
         let id = record.agent_id.clone();
-        let entry = agents.entry(id.clone()).or_insert(LiveAgent { record: record.clone(), connections: 0 });
+        let entry = agents.entry(id.clone()).or_insert(LiveAgent {
+            record: record.clone(),
+            connections: 0,
+        });
         entry.record = record;
         entry.connections += 1;
-        ConnectionGuard { state: self.clone(), agent_id: id }
+        ConnectionGuard {
+            state: self.clone(),
+            agent_id: id,
+        }
     }
 
     /// Records an agent's registration (persisted) without a stream.
@@ -178,7 +213,10 @@ impl AppState {
         agents
             .entry(record.agent_id.clone())
             .and_modify(|a| a.record = record.clone())
-            .or_insert(LiveAgent { record, connections: 0 });
+            .or_insert(LiveAgent {
+                record,
+                connections: 0,
+            });
     }
 
     /// Notes contact from an agent (a batch or heartbeat).

@@ -135,7 +135,11 @@ pub struct AgentRecord {
 /// stream can pipeline batches and ack them in order.
 pub trait Store: Send + Sync + 'static {
     /// Stores results, dropping any `(agent_id, seq)` already held.
-    fn insert(&self, agent_id: &str, results: Vec<Sequenced>) -> BoxFuture<'static, Result<Inserted>>;
+    fn insert(
+        &self,
+        agent_id: &str,
+        results: Vec<Sequenced>,
+    ) -> BoxFuture<'static, Result<Inserted>>;
     /// Latest status of every service.
     fn latest(&self) -> BoxFuture<'_, Result<Vec<LatestStatus>>>;
     /// Raw results of one service in a time range, newest first.
@@ -154,5 +158,8 @@ pub trait Store: Send + Sync + 'static {
 
 /// The status for a stored code; unknown codes read as UNKNOWN.
 pub(crate) fn status_of(code: i64) -> Status {
-    u32::try_from(code).ok().and_then(Status::from_code).unwrap_or(Status::Unknown)
+    u32::try_from(code)
+        .ok()
+        .and_then(Status::from_code)
+        .unwrap_or(Status::Unknown)
 }

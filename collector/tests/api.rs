@@ -33,16 +33,36 @@ async fn status_history_agents_and_metrics() {
     assert_eq!(code, 200);
     let all = all.as_array().unwrap();
     assert_eq!(all.len(), SERVICES as usize);
-    for field in ["service_id", "status_code", "status", "message", "last_check", "response_time_ms", "cpu_usage", "memory_usage", "agent_id"] {
+    for field in [
+        "service_id",
+        "status_code",
+        "status",
+        "message",
+        "last_check",
+        "response_time_ms",
+        "cpu_usage",
+        "memory_usage",
+        "agent_id",
+    ] {
         assert!(all[0].get(field).is_some(), "missing {field}: {}", all[0]);
     }
     // Unchanged since the last read: 304. Gzip on request, same content.
     let plain = client.get(server.url("/api/status")).send().await.unwrap();
     let etag = plain.headers()["etag"].to_str().unwrap().to_string();
     let plain = plain.bytes().await.unwrap();
-    let again = client.get(server.url("/api/status")).header("If-None-Match", &etag).send().await.unwrap();
+    let again = client
+        .get(server.url("/api/status"))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 304);
-    let gz = client.get(server.url("/api/status")).header("Accept-Encoding", "br, gzip;q=0.9").send().await.unwrap();
+    let gz = client
+        .get(server.url("/api/status"))
+        .header("Accept-Encoding", "br, gzip;q=0.9")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gz.headers()["content-encoding"], "gzip");
     let gz = gz.bytes().await.unwrap();
     assert!(gz.len() < plain.len());
@@ -58,33 +78,77 @@ async fn status_history_agents_and_metrics() {
     let (code, missing) = get_json(&client, &server.url("/api/status/nope")).await;
     assert_eq!(code, 404);
     assert_eq!(missing["error"]["code"], "not_found");
-    assert!(missing["error"]["message"].as_str().unwrap().contains("`nope`"));
+    assert!(
+        missing["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`nope`")
+    );
 
     // All of bench-3's results, newest first, limited.
-    let (code, h) = get_json(&client, &server.url("/api/services/bench-3/history?limit=5")).await;
+    let (code, h) = get_json(
+        &client,
+        &server.url("/api/services/bench-3/history?limit=5"),
+    )
+    .await;
     assert_eq!(code, 200, "{h}");
     assert_eq!(h["service_id"], "bench-3");
     assert_eq!(h["total"], RESULTS / SERVICES);
     let points = h["points"].as_array().unwrap();
     assert_eq!(points.len(), 5);
     let seqs: Vec<u64> = points.iter().map(|p| p["seq"].as_u64().unwrap()).collect();
-    let times: Vec<&str> = points.iter().map(|p| p["timestamp"].as_str().unwrap()).collect();
-    assert!(times.windows(2).all(|w| w[0] >= w[1]), "not newest first: {times:?}");
-    assert!(seqs.iter().all(|s| s % SERVICES == 4), "bench-3 has seqs 4, 14, …: {seqs:?}");
+    let times: Vec<&str> = points
+        .iter()
+        .map(|p| p["timestamp"].as_str().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "not newest first: {times:?}"
+    );
+    assert!(
+        seqs.iter().all(|s| s % SERVICES == 4),
+        "bench-3 has seqs 4, 14, …: {seqs:?}"
+    );
 
     // Bounds as ISO 8601 and as epoch milliseconds select the same range.
     let newest = points[0]["timestamp"].as_str().unwrap().to_string();
     let newest_ms = lightbulb_common::time::parse_instant(&newest).unwrap();
-    let (_, iso) = get_json(&client, &server.url(&format!("/api/services/bench-3/history?from={newest}&to={newest}"))).await;
-    let (_, epoch) = get_json(&client, &server.url(&format!("/api/services/bench-3/history?from={newest_ms}&to={newest_ms}"))).await;
+    let (_, iso) = get_json(
+        &client,
+        &server.url(&format!(
+            "/api/services/bench-3/history?from={newest}&to={newest}"
+        )),
+    )
+    .await;
+    let (_, epoch) = get_json(
+        &client,
+        &server.url(&format!(
+            "/api/services/bench-3/history?from={newest_ms}&to={newest_ms}"
+        )),
+    )
+    .await;
     assert!(iso["total"].as_u64().unwrap() >= 1);
     assert_eq!(iso, epoch);
-    let (_, empty) = get_json(&client, &server.url("/api/services/bench-3/history?from=0&to=1")).await;
+    let (_, empty) = get_json(
+        &client,
+        &server.url("/api/services/bench-3/history?from=0&to=1"),
+    )
+    .await;
     assert_eq!(empty["total"], 0);
     assert_eq!(empty["points"], serde_json::json!([]));
 
-    for (query, field) in [("limit=0", "limit"), ("limit=abc", "limit"), ("from=yesterday", "from"), ("to=x", "to"), ("from=10&to=5", "from")] {
-        let (code, e) = get_json(&client, &server.url(&format!("/api/services/bench-3/history?{query}"))).await;
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("from=yesterday", "from"),
+        ("to=x", "to"),
+        ("from=10&to=5", "from"),
+    ] {
+        let (code, e) = get_json(
+            &client,
+            &server.url(&format!("/api/services/bench-3/history?{query}")),
+        )
+        .await;
         assert_eq!(code, 400, "{query}: {e}");
         assert_eq!(e["error"]["field"], field, "{query}: {e}");
         assert_eq!(e["error"]["code"], "bad_request");
@@ -96,19 +160,55 @@ async fn status_history_agents_and_metrics() {
     assert_eq!(agents[0]["agent_id"], "node-a");
     assert_eq!(agents[0]["hostname"], "test-host");
     assert!(agents[0]["last_seen"].as_str().unwrap().ends_with('Z'));
-    support::eventually(Duration::from_secs(5), "agent shown disconnected after bench", || {
-        let client = client.clone();
-        let url = server.url("/api/agents");
-        async move { (get_json(&client, &url).await.1[0]["connected"] == false).then_some(()) }
-    })
+    support::eventually(
+        Duration::from_secs(5),
+        "agent shown disconnected after bench",
+        || {
+            let client = client.clone();
+            let url = server.url("/api/agents");
+            async move { (get_json(&client, &url).await.1[0]["connected"] == false).then_some(()) }
+        },
+    )
     .await;
 
-    let metrics = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(&format!("lightbulb_results_ingested_total {RESULTS}\n")), "{metrics}");
-    assert!(metrics.contains("lightbulb_ingest_latency_seconds_count "), "{metrics}");
-    assert!(metrics.contains(&format!("lightbulb_services {SERVICES}\n")), "{metrics}");
-    assert_eq!(client.get(server.url("/healthz")).send().await.unwrap().status(), 200);
-    assert_eq!(client.get(server.url("/readyz")).send().await.unwrap().status(), 200);
+    let metrics = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!("lightbulb_results_ingested_total {RESULTS}\n")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lightbulb_ingest_latency_seconds_count "),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("lightbulb_services {SERVICES}\n")),
+        "{metrics}"
+    );
+    assert_eq!(
+        client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,15 +239,32 @@ async fn sse_resumes_after_last_event_id_and_sends_heartbeats() {
 
     // A new client gets only new changes, and heartbeats while idle.
     let mut live = SseReader::connect(&client, &url, None).await;
-    assert!(live.next(Duration::from_millis(1500)).await.is_none(), "no old events for a new client");
+    assert!(
+        live.next(Duration::from_millis(1500)).await.is_none(),
+        "no old events for a new client"
+    );
     assert!(live.comments >= 1, "no heartbeat comment within 1.5 s");
     let etag = |r: reqwest::Response| r.headers()["etag"].to_str().unwrap().to_string();
     let before = etag(client.get(server.url("/api/status")).send().await.unwrap());
     let config = server.agent_config("node-a", spool.path());
-    lightbulb_agent::bench::run(&config, 200, SERVICES, CancellationToken::new()).await.unwrap();
-    let next = live.next(Duration::from_secs(5)).await.expect("a live event");
-    let after = client.get(server.url("/api/status")).header("If-None-Match", &before).send().await.unwrap();
-    assert_eq!(after.status(), 200, "statuses changed, so the old ETag must not match");
+    lightbulb_agent::bench::run(&config, 200, SERVICES, CancellationToken::new())
+        .await
+        .unwrap();
+    let next = live
+        .next(Duration::from_secs(5))
+        .await
+        .expect("a live event");
+    let after = client
+        .get(server.url("/api/status"))
+        .header("If-None-Match", &before)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status(),
+        200,
+        "statuses changed, so the old ETag must not match"
+    );
     assert_ne!(etag(after), before);
     assert!(next.id.unwrap() > *ids.last().unwrap());
 

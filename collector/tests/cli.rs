@@ -13,12 +13,22 @@ fn collector() -> Command {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn run_with(name: &str) -> (i32, String) {
-    let out = collector().arg("--config").arg(fixture(name)).arg("print-config").output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = collector()
+        .arg("--config")
+        .arg(fixture(name))
+        .arg("print-config")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -31,7 +41,12 @@ fn valid_fixture_loads_and_env_overrides_it() {
         .env("LIGHTBULB_AGENT_ID", "ignored-by-the-collector")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("listen = \"0.0.0.0:9999\""), "{text}");
     assert!(text.contains("kind = \"sqlite\""), "{text}");
@@ -65,7 +80,10 @@ fn unsupported_store_kind_exits_64() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(64), "{err}");
-    assert!(err.contains("`store.kind`") && err.contains("`postgres`"), "{err}");
+    assert!(
+        err.contains("`store.kind`") && err.contains("`postgres`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -74,12 +92,33 @@ fn certs_init_writes_ca_collector_and_agent_files() {
     let out = collector()
         .args(["certs", "init", "--out"])
         .arg(dir.path())
-        .args(["--agent", "node-a", "--agent", "node-b", "--host", "lb.internal"])
+        .args([
+            "--agent",
+            "node-a",
+            "--agent",
+            "node-b",
+            "--host",
+            "lb.internal",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for f in ["ca.crt", "ca.key", "collector.crt", "collector.key", "agent-node-a.crt", "agent-node-a.key", "agent-node-b.crt", "agent-node-b.key"] {
-        let text = std::fs::read_to_string(dir.path().join(f)).unwrap_or_else(|_| panic!("{f} missing"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "ca.crt",
+        "ca.key",
+        "collector.crt",
+        "collector.key",
+        "agent-node-a.crt",
+        "agent-node-a.key",
+        "agent-node-b.crt",
+        "agent-node-b.key",
+    ] {
+        let text =
+            std::fs::read_to_string(dir.path().join(f)).unwrap_or_else(|_| panic!("{f} missing"));
         assert!(text.starts_with("-----BEGIN"), "{f} is not PEM");
     }
 }

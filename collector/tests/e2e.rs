@@ -67,12 +67,18 @@ async fn killing_the_watched_process_turns_it_failed_and_back() {
     let web_status = status_of("web");
     eventually(Duration::from_secs(20), "worker OK", || {
         let f = worker_status();
-        async move { let (code, v) = f.await; (code == 200 && v["status"] == "OK").then_some(()) }
+        async move {
+            let (code, v) = f.await;
+            (code == 200 && v["status"] == "OK").then_some(())
+        }
     })
     .await;
     let (_, web) = eventually(Duration::from_secs(20), "web OK", || {
         let f = web_status();
-        async move { let (code, v) = f.await; (code == 200 && v["status"] == "OK").then_some((code, v)) }
+        async move {
+            let (code, v) = f.await;
+            (code == 200 && v["status"] == "OK").then_some((code, v))
+        }
     })
     .await;
     assert!(web["response_time_ms"].as_f64().unwrap() >= 0.0);
@@ -87,15 +93,24 @@ async fn killing_the_watched_process_turns_it_failed_and_back() {
     let killed_at = Instant::now();
     eventually(Duration::from_secs(10), "worker FAILED", || {
         let f = worker_status();
-        async move { let (_, v) = f.await; (v["status"] == "FAILED").then_some(()) }
+        async move {
+            let (_, v) = f.await;
+            (v["status"] == "FAILED").then_some(())
+        }
     })
     .await;
     let took = killed_at.elapsed();
     // Two check intervals, plus the shipper's batching and the polling step.
-    assert!(took <= INTERVAL * 2 + Duration::from_millis(500), "FAILED only after {took:?}");
+    assert!(
+        took <= INTERVAL * 2 + Duration::from_millis(500),
+        "FAILED only after {took:?}"
+    );
 
     let event = loop {
-        let e = stream.next(Duration::from_secs(5)).await.expect("a status event on the stream");
+        let e = stream
+            .next(Duration::from_secs(5))
+            .await
+            .expect("a status event on the stream");
         if e.data["service_id"] == "worker" {
             break e;
         }
@@ -109,18 +124,39 @@ async fn killing_the_watched_process_turns_it_failed_and_back() {
     assert_ne!(old_pid, new_pid);
     let (_, back) = eventually(Duration::from_secs(10), "worker OK again", || {
         let f = worker_status();
-        async move { let (_, v) = f.await; (v["status"] == "OK").then_some(((), v)) }
+        async move {
+            let (_, v) = f.await;
+            (v["status"] == "OK").then_some(((), v))
+        }
     })
     .await;
-    assert!(back["message"].as_str().unwrap().contains(&format!("restarted: pid {old_pid}")), "{back}");
-    let recovered = stream.next(Duration::from_secs(5)).await.expect("recovery event");
-    assert_eq!((recovered.data["service_id"].as_str(), recovered.data["status"].as_str()), (Some("worker"), Some("OK")));
+    assert!(
+        back["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("restarted: pid {old_pid}")),
+        "{back}"
+    );
+    let recovered = stream
+        .next(Duration::from_secs(5))
+        .await
+        .expect("recovery event");
+    assert_eq!(
+        (
+            recovered.data["service_id"].as_str(),
+            recovered.data["status"].as_str()
+        ),
+        (Some("worker"), Some("OK"))
+    );
     assert!(recovered.id > event.id);
 
     let (_, agents) = get_json(&client, &collector.url("/api/agents")).await;
     assert_eq!(agents[0]["agent_id"], "node-a");
     assert_eq!(agents[0]["connected"], true);
-    assert_eq!(agents[0]["local_checks"], serde_json::json!(["worker", "web"]));
+    assert_eq!(
+        agents[0]["local_checks"],
+        serde_json::json!(["worker", "web"])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,7 +183,20 @@ async fn sigterm_stops_both_binaries_despite_open_streams() {
     .await;
     let _stream = SseReader::connect(&client, &collector.url("/api/status/stream"), None).await;
 
-    assert_eq!(collector.proc.terminate(Duration::from_secs(10)), Some(0), "collector did not stop on SIGTERM");
-    assert_eq!(agent.terminate(Duration::from_secs(10)), Some(0), "agent did not stop on SIGTERM");
-    assert!(agent.lines().iter().any(|l| l.contains("flushing the spool")));
+    assert_eq!(
+        collector.proc.terminate(Duration::from_secs(10)),
+        Some(0),
+        "collector did not stop on SIGTERM"
+    );
+    assert_eq!(
+        agent.terminate(Duration::from_secs(10)),
+        Some(0),
+        "agent did not stop on SIGTERM"
+    );
+    assert!(
+        agent
+            .lines()
+            .iter()
+            .any(|l| l.contains("flushing the spool"))
+    );
 }

@@ -22,8 +22,12 @@ fn pem(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-async fn client(server: &InProcess, identity: Option<(&Path, &Path)>) -> Result<IngestClient<tonic::transport::Channel>, tonic::transport::Error> {
-    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem(&server.certs.join("ca.crt"))));
+async fn client(
+    server: &InProcess,
+    identity: Option<(&Path, &Path)>,
+) -> Result<IngestClient<tonic::transport::Channel>, tonic::transport::Error> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(pem(&server.certs.join("ca.crt"))));
     if let Some((cert, key)) = identity {
         tls = tls.identity(Identity::from_pem(pem(cert), pem(key)));
     }
@@ -36,7 +40,10 @@ async fn client(server: &InProcess, identity: Option<(&Path, &Path)>) -> Result<
 }
 
 fn agent_files(certs: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-    (certs.join(format!("agent-{name}.crt")), certs.join(format!("agent-{name}.key")))
+    (
+        certs.join(format!("agent-{name}.crt")),
+        certs.join(format!("agent-{name}.key")),
+    )
 }
 
 #[tokio::test]
@@ -44,7 +51,11 @@ async fn the_rightful_agent_is_accepted() {
     let server = InProcess::start(&["a"]).await;
     let (cert, key) = agent_files(&server.certs, "a");
     let mut c = client(&server, Some((&cert, &key))).await.unwrap();
-    let reply = c.register(hello("a")).await.expect("registration").into_inner();
+    let reply = c
+        .register(hello("a"))
+        .await
+        .expect("registration")
+        .into_inner();
     assert!(reply.heartbeat_interval_ms > 0);
     let (_, agents) = get_json(&http(), &server.url("/api/agents")).await;
     assert_eq!(agents[0]["agent_id"], "a");
@@ -98,13 +109,15 @@ async fn agent_a_cannot_report_as_b() {
             }],
         })),
     };
-    let mut replies = c.report(tokio_stream::iter(vec![batch])).await.unwrap().into_inner();
-    let err = loop {
-        match replies.message().await {
-            Ok(Some(_)) => panic!("a batch claiming to be `b` was acknowledged"),
-            Ok(None) => panic!("stream ended without refusing the batch"),
-            Err(e) => break e,
-        }
+    let mut replies = c
+        .report(tokio_stream::iter(vec![batch]))
+        .await
+        .unwrap()
+        .into_inner();
+    let err = match replies.message().await {
+        Ok(Some(_)) => panic!("a batch claiming to be `b` was acknowledged"),
+        Ok(None) => panic!("stream ended without refusing the batch"),
+        Err(e) => e,
     };
     assert_eq!(err.code(), tonic::Code::PermissionDenied);
     let (code, _) = get_json(&http(), &server.url("/api/status/web")).await;

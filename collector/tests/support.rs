@@ -46,7 +46,12 @@ pub struct Collector {
 impl Collector {
     /// Starts a collector in `dir` on free ports.
     pub fn start(dir: &Path, certs: &Path) -> Collector {
-        Collector::start_on(dir, certs, "127.0.0.1:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap())
+        Collector::start_on(
+            dir,
+            certs,
+            "127.0.0.1:0".parse().unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
     }
 
     pub fn start_on(dir: &Path, certs: &Path, http: SocketAddr, grpc: SocketAddr) -> Collector {
@@ -101,7 +106,13 @@ impl Collector {
 }
 
 /// Writes an agent config for `agent_id` reporting to `grpc`, with extra TOML appended.
-pub fn agent_config(dir: &Path, certs: &Path, agent_id: &str, grpc: SocketAddr, extra: &str) -> PathBuf {
+pub fn agent_config(
+    dir: &Path,
+    certs: &Path,
+    agent_id: &str,
+    grpc: SocketAddr,
+    extra: &str,
+) -> PathBuf {
     let path = dir.join(format!("agent-{agent_id}.toml"));
     std::fs::write(
         &path,
@@ -117,7 +128,10 @@ pub fn agent_config(dir: &Path, certs: &Path, agent_id: &str, grpc: SocketAddr, 
 
 pub fn http() -> reqwest::Client {
     lightbulb_common::tls::install_crypto_provider();
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
 pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
@@ -137,7 +151,10 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -167,12 +184,26 @@ impl InProcess {
         let (http_addr, grpc_addr) = (http.local_addr().unwrap(), grpc.local_addr().unwrap());
         let stop = tokio_util::sync::CancellationToken::new();
         tokio::spawn(lightbulb_collector::serve(config, http, grpc, stop.clone()));
-        let server = InProcess { http: http_addr, grpc: grpc_addr, certs, stop, _dir: dir };
+        let server = InProcess {
+            http: http_addr,
+            grpc: grpc_addr,
+            certs,
+            stop,
+            _dir: dir,
+        };
         let client = self::http();
         eventually(Duration::from_secs(10), "collector ready", || {
             let client = client.clone();
             let url = server.url("/readyz");
-            async move { client.get(url).send().await.ok().filter(|r| r.status() == 200).map(|_| ()) }
+            async move {
+                client
+                    .get(url)
+                    .send()
+                    .await
+                    .ok()
+                    .filter(|r| r.status() == 200)
+                    .map(|_| ())
+            }
         })
         .await;
         server
@@ -183,12 +214,18 @@ impl InProcess {
     }
 
     /// An agent configuration for `agent_id` with its certificate.
-    pub fn agent_config(&self, agent_id: &str, spool: &Path) -> lightbulb_agent::config::AgentConfig {
-        let mut config = lightbulb_agent::config::AgentConfig::default();
-        config.agent_id = agent_id.into();
-        config.hostname = "test-host".into();
-        config.collector = format!("https://{}", self.grpc);
-        config.spool_dir = spool.into();
+    pub fn agent_config(
+        &self,
+        agent_id: &str,
+        spool: &Path,
+    ) -> lightbulb_agent::config::AgentConfig {
+        let mut config = lightbulb_agent::config::AgentConfig {
+            agent_id: agent_id.into(),
+            hostname: "test-host".into(),
+            collector: format!("https://{}", self.grpc),
+            spool_dir: spool.into(),
+            ..Default::default()
+        };
         config.tls.ca = self.certs.join("ca.crt");
         config.tls.cert = self.certs.join(format!("agent-{agent_id}.crt"));
         config.tls.key = self.certs.join(format!("agent-{agent_id}.key"));

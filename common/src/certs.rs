@@ -47,7 +47,11 @@ impl DevCa {
     pub fn collector(&self, hosts: &[String]) -> Result<Signed> {
         let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
         names.extend(hosts.iter().cloned());
-        self.sign("lightbulb-collector", &names, ExtendedKeyUsagePurpose::ServerAuth)
+        self.sign(
+            "lightbulb-collector",
+            &names,
+            ExtendedKeyUsagePurpose::ServerAuth,
+        )
     }
 
     /// A client certificate naming agent `id`.
@@ -144,7 +148,12 @@ mod tests {
     fn init_writes_every_file_with_private_keys_unreadable_to_others() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let files = init(dir.path(), &["a".into(), "b".into()], &["lb.example".into()]).unwrap();
+        let files = init(
+            dir.path(),
+            &["a".into(), "b".into()],
+            &["lb.example".into()],
+        )
+        .unwrap();
         let names: Vec<_> = files
             .iter()
             .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
@@ -152,11 +161,20 @@ mod tests {
         assert_eq!(
             names,
             [
-                "ca.crt", "ca.key", "collector.crt", "collector.key", "agent-a.crt",
-                "agent-a.key", "agent-b.crt", "agent-b.key"
+                "ca.crt",
+                "ca.key",
+                "collector.crt",
+                "collector.key",
+                "agent-a.crt",
+                "agent-a.key",
+                "agent-b.crt",
+                "agent-b.key"
             ]
         );
-        let mode = std::fs::metadata(dir.path().join("agent-a.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("agent-a.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0);
         let pem = std::fs::read(dir.path().join("collector.crt")).unwrap();
         let der = CertificateDer::from_pem_slice(&pem).unwrap();

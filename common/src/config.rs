@@ -37,7 +37,11 @@ impl std::error::Error for ConfigError {}
 
 /// Loads `T` for binary `bin`. Only environment variables whose first level is
 /// one of `keys` are read, so agent and collector can share an environment.
-pub fn load<T>(bin: &str, file: Option<&Path>, keys: &'static [&'static str]) -> Result<T, ConfigError>
+pub fn load<T>(
+    bin: &str,
+    file: Option<&Path>,
+    keys: &'static [&'static str],
+) -> Result<T, ConfigError>
 where
     T: DeserializeOwned + Serialize + Default,
 {
@@ -69,10 +73,10 @@ where
 
 fn describe(e: &figment::Error) -> String {
     let mut path = e.path.clone();
-    if let figment::error::Kind::UnknownField(name, _) = &e.kind {
-        if path.last() != Some(name) {
-            path.push(name.clone());
-        }
+    if let figment::error::Kind::UnknownField(name, _) = &e.kind
+        && path.last() != Some(name)
+    {
+        path.push(name.clone());
     }
     let key = if path.is_empty() {
         String::from("(top level)")

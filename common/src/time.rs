@@ -28,7 +28,9 @@ pub fn parse_instant(s: &str) -> Result<i64, String> {
     let normalized = s.strip_suffix("+00:00").map(|p| format!("{p}Z"));
     let text = normalized.as_deref().unwrap_or(s);
     let t = humantime::parse_rfc3339_weak(text.trim_end_matches('Z')).map_err(|_| {
-        format!("`{s}` is neither epoch milliseconds nor an ISO 8601 UTC time like 2026-01-31T12:00:00Z")
+        format!(
+            "`{s}` is neither epoch milliseconds nor an ISO 8601 UTC time like 2026-01-31T12:00:00Z"
+        )
     })?;
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -37,7 +39,8 @@ pub fn parse_instant(s: &str) -> Result<i64, String> {
 
 /// Parses a duration like `2s`, `500ms`, `1m 30s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration like 2s or 500ms: {e}"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration like 2s or 500ms: {e}"))
 }
 
 /// Serde helper for human-readable durations in config files.

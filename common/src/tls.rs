@@ -46,10 +46,10 @@ pub fn certificate_names(der: &[u8]) -> Result<Vec<String>> {
     let cert = webpki::EndEntityCert::try_from(&der)
         .map_err(|e| Error::InvalidCertificate(e.to_string()))?;
     let mut names: Vec<String> = cert.valid_dns_names().map(str::to_owned).collect();
-    if let Some(cn) = common_name(cert.subject()) {
-        if !names.contains(&cn) {
-            names.push(cn);
-        }
+    if let Some(cn) = common_name(cert.subject())
+        && !names.contains(&cn)
+    {
+        names.push(cn);
     }
     Ok(names)
 }
@@ -89,7 +89,9 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| acc << 8 | usize::from(*b));
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| acc << 8 | usize::from(*b));
         rest = &rest[n..];
         len
     };

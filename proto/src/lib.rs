@@ -56,7 +56,8 @@ impl TryFrom<&v1::CheckResult> for lightbulb_common::CheckResult {
     type Error = InvalidResult;
 
     fn try_from(r: &v1::CheckResult) -> Result<Self, InvalidResult> {
-        let status = Status::from_code(r.status_code).ok_or(InvalidResult::Status(r.status_code))?;
+        let status =
+            Status::from_code(r.status_code).ok_or(InvalidResult::Status(r.status_code))?;
         let service_type = ServiceType::parse(&r.service_type)
             .ok_or_else(|| InvalidResult::ServiceType(r.service_type.clone()))?;
         lightbulb_common::validate_service_id(&r.service_id).map_err(InvalidResult::ServiceId)?;

@@ -54,23 +54,47 @@ pub(super) fn parse(config: &serde_json::Value) -> Result<CheckSpec, (String, St
     let spec: HttpSpec = from_config(config)?;
     if let Some(addr) = spec.url.strip_prefix("tcp://") {
         let addr = addr.trim_end_matches('/');
-        if addr.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
-            return Err(("url".into(), format!("`{}` must look like tcp://host:port", spec.url)));
+        if addr
+            .rsplit_once(':')
+            .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+        {
+            return Err((
+                "url".into(),
+                format!("`{}` must look like tcp://host:port", spec.url),
+            ));
         }
         return Ok(CheckSpec::Tcp(TcpSpec {
             addr: addr.to_string(),
             degraded_ms: spec.degraded_ms,
         }));
     }
-    let url = reqwest::Url::parse(&spec.url).map_err(|e| ("url".to_string(), format!("`{}` is not a URL: {e}", spec.url)))?;
+    let url = reqwest::Url::parse(&spec.url).map_err(|e| {
+        (
+            "url".to_string(),
+            format!("`{}` is not a URL: {e}", spec.url),
+        )
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(("url".into(), format!("`{}` must use http://, https:// or tcp://", spec.url)));
+        return Err((
+            "url".into(),
+            format!("`{}` must use http://, https:// or tcp://", spec.url),
+        ));
     }
     if !matches!(spec.method.to_ascii_uppercase().as_str(), "GET" | "HEAD") {
-        return Err(("method".into(), format!("`{}` is not supported; use GET or HEAD", spec.method)));
+        return Err((
+            "method".into(),
+            format!("`{}` is not supported; use GET or HEAD", spec.method),
+        ));
     }
-    if let Some(bad) = spec.expected_status.iter().find(|c| !(100..=599).contains(*c)) {
-        return Err(("expected_status".into(), format!("{bad} is not an HTTP status code")));
+    if let Some(bad) = spec
+        .expected_status
+        .iter()
+        .find(|c| !(100..=599).contains(*c))
+    {
+        return Err((
+            "expected_status".into(),
+            format!("{bad} is not an HTTP status code"),
+        ));
     }
     Ok(CheckSpec::Http(spec))
 }
@@ -111,7 +135,11 @@ impl HttpCheck {
         let response = match client.request(method, &self.spec.url).send().await {
             Ok(r) => r,
             Err(e) => {
-                let mut o = Outcome::failed(format!("request to {} failed: {}", self.spec.url, error_chain(&e)));
+                let mut o = Outcome::failed(format!(
+                    "request to {} failed: {}",
+                    self.spec.url,
+                    error_chain(&e)
+                ));
                 o.details = serde_json::json!({ "error": error_chain(&e) });
                 return o;
             }
@@ -126,7 +154,10 @@ impl HttpCheck {
         let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
         let mut outcome = self.judge(code, body, elapsed_ms);
         outcome.metrics.response_time_ms = Some(elapsed_ms);
-        outcome.metrics.extra.insert("http_status".into(), f64::from(code));
+        outcome
+            .metrics
+            .extra
+            .insert("http_status".into(), f64::from(code));
         outcome
     }
 
@@ -146,9 +177,15 @@ impl HttpCheck {
         }
         if let Some(needle) = &self.spec.body_contains {
             match body {
-                Err(e) => return Outcome::failed(format!("HTTP {code} but reading the body failed: {e}")),
+                Err(e) => {
+                    return Outcome::failed(format!(
+                        "HTTP {code} but reading the body failed: {e}"
+                    ));
+                }
                 Ok(body) if !body.contains(needle.as_str()) => {
-                    return Outcome::failed(format!("HTTP {code} but the body does not contain `{needle}`"));
+                    return Outcome::failed(format!(
+                        "HTTP {code} but the body does not contain `{needle}`"
+                    ));
                 }
                 Ok(_) => {}
             }
@@ -214,7 +251,11 @@ impl TcpCheck {
         match tokio::net::TcpStream::connect(&self.spec.addr).await {
             Ok(_) => {
                 let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
-                let mut o = latency_outcome(format!("TCP connect to {}", self.spec.addr), elapsed_ms, self.spec.degraded_ms);
+                let mut o = latency_outcome(
+                    format!("TCP connect to {}", self.spec.addr),
+                    elapsed_ms,
+                    self.spec.degraded_ms,
+                );
                 o.metrics.response_time_ms = Some(elapsed_ms);
                 o
             }
@@ -239,35 +280,75 @@ mod tests {
 
     #[test]
     fn config_errors_name_the_key() {
-        assert_eq!(spec(serde_json::json!({"url": "ftp://x"})).unwrap_err().0, "url");
-        assert_eq!(spec(serde_json::json!({"url": "tcp://nohost"})).unwrap_err().0, "url");
-        assert_eq!(spec(serde_json::json!({"url": "http://x", "method": "POST"})).unwrap_err().0, "method");
+        assert_eq!(
+            spec(serde_json::json!({"url": "ftp://x"})).unwrap_err().0,
+            "url"
+        );
+        assert_eq!(
+            spec(serde_json::json!({"url": "tcp://nohost"}))
+                .unwrap_err()
+                .0,
+            "url"
+        );
+        assert_eq!(
+            spec(serde_json::json!({"url": "http://x", "method": "POST"}))
+                .unwrap_err()
+                .0,
+            "method"
+        );
         let (_, reason) = spec(serde_json::json!({"url": "http://x", "timout": 3})).unwrap_err();
         assert!(reason.contains("unknown field `timout`"), "{reason}");
-        assert!(matches!(spec(serde_json::json!({"url": "tcp://127.0.0.1:80"})), Ok(CheckSpec::Tcp(_))));
+        assert!(matches!(
+            spec(serde_json::json!({"url": "tcp://127.0.0.1:80"})),
+            Ok(CheckSpec::Tcp(_))
+        ));
     }
 
     #[test]
     fn judging_status_body_and_latency() {
-        let mut s: HttpSpec = serde_json::from_value(serde_json::json!({"url": "http://x", "degraded_ms": 100, "body_contains": "ok"})).unwrap();
+        let mut s: HttpSpec = serde_json::from_value(
+            serde_json::json!({"url": "http://x", "degraded_ms": 100, "body_contains": "ok"}),
+        )
+        .unwrap();
         let check = HttpCheck::new(s.clone());
-        assert_eq!(check.judge(200, Ok("all ok".into()), 5.0).status, Status::Ok);
-        assert_eq!(check.judge(200, Ok("all ok".into()), 500.0).status, Status::Degraded);
-        assert_eq!(check.judge(200, Ok("nope".into()), 5.0).status, Status::Failed);
-        assert_eq!(check.judge(503, Ok("ok".into()), 5.0).status, Status::Failed);
+        assert_eq!(
+            check.judge(200, Ok("all ok".into()), 5.0).status,
+            Status::Ok
+        );
+        assert_eq!(
+            check.judge(200, Ok("all ok".into()), 500.0).status,
+            Status::Degraded
+        );
+        assert_eq!(
+            check.judge(200, Ok("nope".into()), 5.0).status,
+            Status::Failed
+        );
+        assert_eq!(
+            check.judge(503, Ok("ok".into()), 5.0).status,
+            Status::Failed
+        );
         s.expected_status = vec![503];
         s.body_contains = None;
-        assert_eq!(HttpCheck::new(s).judge(503, Ok(String::new()), 5.0).status, Status::Ok);
+        assert_eq!(
+            HttpCheck::new(s).judge(503, Ok(String::new()), 5.0).status,
+            Status::Ok
+        );
     }
 
     #[tokio::test]
     async fn tcp_connect_to_a_closed_port_fails() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut open = TcpCheck::new(TcpSpec { addr: addr.to_string(), degraded_ms: None });
+        let mut open = TcpCheck::new(TcpSpec {
+            addr: addr.to_string(),
+            degraded_ms: None,
+        });
         assert_eq!(open.run().await.status, Status::Ok);
         drop(listener);
-        let mut closed = TcpCheck::new(TcpSpec { addr: addr.to_string(), degraded_ms: None });
+        let mut closed = TcpCheck::new(TcpSpec {
+            addr: addr.to_string(),
+            degraded_ms: None,
+        });
         let o = closed.run().await;
         assert_eq!(o.status, Status::Failed, "{o:?}");
     }

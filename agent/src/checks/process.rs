@@ -36,9 +36,16 @@ pub struct ProcessSpec {
 
 impl ProcessSpec {
     pub fn validate(&self) -> Result<(), (String, String)> {
-        let given = [self.pidfile.is_some(), self.pid.is_some(), self.cmdline.is_some()];
+        let given = [
+            self.pidfile.is_some(),
+            self.pid.is_some(),
+            self.cmdline.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
-            return Err((String::new(), "set exactly one of `pidfile`, `pid` or `cmdline`".into()));
+            return Err((
+                String::new(),
+                "set exactly one of `pidfile`, `pid` or `cmdline`".into(),
+            ));
         }
         if let Some(re) = &self.cmdline {
             Regex::new(re).map_err(|e| ("cmdline".to_string(), format!("invalid regex: {e}")))?;
@@ -82,25 +89,39 @@ impl ProcessCheck {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("pidfile `{}` cannot be read: {e}", path.display()))?;
             let pid: i32 = text.trim().parse().map_err(|_| {
-                format!("pidfile `{}` does not hold a PID: `{}`", path.display(), text.trim())
+                format!(
+                    "pidfile `{}` does not hold a PID: `{}`",
+                    path.display(),
+                    text.trim()
+                )
             })?;
             return self.open(pid);
         }
         if let Some(pid) = self.spec.pid {
             return self.open(pid);
         }
-        let re = self.cmdline.as_ref().ok_or("no process selector configured")?;
+        let re = self
+            .cmdline
+            .as_ref()
+            .ok_or("no process selector configured")?;
         let me = std::process::id() as i32;
         let mut matches: Vec<(u64, Process)> = procfs::process::all_processes()
             .map_err(|e| format!("cannot list processes: {e}"))?
             .filter_map(Result::ok)
             .filter(|p| p.pid != me)
-            .filter(|p| p.cmdline().is_ok_and(|c| !c.is_empty() && re.is_match(&c.join(" "))))
+            .filter(|p| {
+                p.cmdline()
+                    .is_ok_and(|c| !c.is_empty() && re.is_match(&c.join(" ")))
+            })
             .filter(|p| self.spec.any_interpreter || is_python(p))
             .filter_map(|p| Some((p.stat().ok()?.starttime, p)))
             .collect();
         matches.sort_by_key(|(start, _)| *start);
-        let kind = if self.spec.any_interpreter { "process" } else { "Python process" };
+        let kind = if self.spec.any_interpreter {
+            "process"
+        } else {
+            "Python process"
+        };
         matches
             .into_iter()
             .next()
@@ -110,7 +131,8 @@ impl ProcessCheck {
 
     fn open(&self, pid: i32) -> Result<Process, String> {
         let p = Process::new(pid).map_err(|_| format!("process {pid} is not running"))?;
-        p.stat().map_err(|_| format!("process {pid} is not running"))?;
+        p.stat()
+            .map_err(|_| format!("process {pid} is not running"))?;
         if !self.spec.any_interpreter && !is_python(&p) {
             let name = p.stat().map(|s| s.comm).unwrap_or_default();
             return Err(format!(
@@ -141,11 +163,23 @@ impl ProcessCheck {
                 (lightbulb_common::time::now_ms() as f64 / 1000.0 - started).max(0.0)
             })
             .unwrap_or(0.0);
-        let restarted_from = self.last.as_ref().filter(|l| l.pid != pid || l.start_ticks != stat.starttime).map(|l| l.pid);
-        let cpu = match self.last.as_ref().filter(|l| l.pid == pid && l.start_ticks == stat.starttime) {
+        let restarted_from = self
+            .last
+            .as_ref()
+            .filter(|l| l.pid != pid || l.start_ticks != stat.starttime)
+            .map(|l| l.pid);
+        let cpu = match self
+            .last
+            .as_ref()
+            .filter(|l| l.pid == pid && l.start_ticks == stat.starttime)
+        {
             Some(l) => {
                 let secs = now.duration_since(l.at).as_secs_f64();
-                if secs > 0.0 { (cpu_ticks.saturating_sub(l.cpu_ticks)) as f64 / tps / secs * 100.0 } else { 0.0 }
+                if secs > 0.0 {
+                    (cpu_ticks.saturating_sub(l.cpu_ticks)) as f64 / tps / secs * 100.0
+                } else {
+                    0.0
+                }
             }
             None if uptime_s > 0.0 => cpu_ticks as f64 / tps / uptime_s * 100.0,
             None => 0.0,
@@ -170,11 +204,16 @@ impl ProcessCheck {
             if warnings.is_empty() {
                 Outcome::new(Status::Ok, format!("process {pid} running"))
             } else {
-                Outcome::new(Status::Degraded, format!("process {pid}: {}", warnings.join(", ")))
+                Outcome::new(
+                    Status::Degraded,
+                    format!("process {pid}: {}", warnings.join(", ")),
+                )
             }
         };
         if let Some(old) = restarted_from {
-            outcome.message.push_str(&format!(" (restarted: pid {old} → {pid})"));
+            outcome
+                .message
+                .push_str(&format!(" (restarted: pid {old} → {pid})"));
         }
         outcome.metrics.cpu_usage = Some(cpu);
         outcome.metrics.memory_usage = Some(rss as f64);
@@ -194,11 +233,14 @@ impl ProcessCheck {
 fn is_python(p: &Process) -> bool {
     let looks_python = |name: &str| {
         let base = name.rsplit('/').next().unwrap_or(name);
-        let rest = base.strip_prefix("python").or_else(|| base.strip_prefix("pypy"));
+        let rest = base
+            .strip_prefix("python")
+            .or_else(|| base.strip_prefix("pypy"));
         rest.is_some_and(|r| r.chars().all(|c| c.is_ascii_digit() || c == '.'))
     };
     p.exe().is_ok_and(|e| looks_python(&e.to_string_lossy()))
-        || p.cmdline().is_ok_and(|c| c.first().is_some_and(|a| looks_python(a)))
+        || p.cmdline()
+            .is_ok_and(|c| c.first().is_some_and(|a| looks_python(a)))
 }
 
 impl Check for ProcessCheck {
@@ -218,9 +260,19 @@ mod tests {
 
     #[test]
     fn exactly_one_selector() {
-        assert!(spec(serde_json::json!({"pid": 1, "cmdline": "x"})).validate().is_err());
+        assert!(
+            spec(serde_json::json!({"pid": 1, "cmdline": "x"}))
+                .validate()
+                .is_err()
+        );
         assert!(spec(serde_json::json!({})).validate().is_err());
-        assert_eq!(spec(serde_json::json!({"cmdline": "("})).validate().unwrap_err().0, "cmdline");
+        assert_eq!(
+            spec(serde_json::json!({"cmdline": "("}))
+                .validate()
+                .unwrap_err()
+                .0,
+            "cmdline"
+        );
     }
 
     #[test]
@@ -229,8 +281,14 @@ mod tests {
         let mut strict = ProcessCheck::new(spec(serde_json::json!({"pid": me})));
         let o = strict.observe();
         assert_eq!(o.status, Status::Failed);
-        assert!(o.message.contains("not a Python interpreter"), "{}", o.message);
-        let mut any = ProcessCheck::new(spec(serde_json::json!({"pid": me, "any_interpreter": true})));
+        assert!(
+            o.message.contains("not a Python interpreter"),
+            "{}",
+            o.message
+        );
+        let mut any = ProcessCheck::new(spec(
+            serde_json::json!({"pid": me, "any_interpreter": true}),
+        ));
         let o = any.observe();
         assert_eq!(o.status, Status::Ok, "{}", o.message);
         assert!(o.metrics.memory_usage.unwrap() > 0.0);
@@ -243,7 +301,8 @@ mod tests {
         let pidfile = dir.path().join("worker.pid");
         let child = spawn_python();
         std::fs::write(&pidfile, child.0.id().to_string()).unwrap();
-        let mut check = ProcessCheck::new(spec(serde_json::json!({"pidfile": pidfile, "max_rss": 1})));
+        let mut check =
+            ProcessCheck::new(spec(serde_json::json!({"pidfile": pidfile, "max_rss": 1})));
         let o = check.observe();
         assert_eq!(o.status, Status::Degraded, "{}", o.message);
         assert!(o.message.contains("max_rss"), "{}", o.message);
@@ -253,7 +312,12 @@ mod tests {
         let second = spawn_python();
         std::fs::write(&pidfile, second.0.id().to_string()).unwrap();
         let o = check.observe();
-        assert!(o.message.contains(&format!("restarted: pid {old} → {}", second.0.id())), "{}", o.message);
+        assert!(
+            o.message
+                .contains(&format!("restarted: pid {old} → {}", second.0.id())),
+            "{}",
+            o.message
+        );
     }
 
     #[test]
@@ -262,11 +326,18 @@ mod tests {
         let child = spawn_python_exiting();
         let pid = child.0.id() as i32;
         let deadline = Instant::now() + std::time::Duration::from_secs(10);
-        while Process::new(pid).and_then(|p| p.stat()).map(|s| s.state).ok() != Some('Z') {
+        while Process::new(pid)
+            .and_then(|p| p.stat())
+            .map(|s| s.state)
+            .ok()
+            != Some('Z')
+        {
             assert!(Instant::now() < deadline, "child never became a zombie");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        let mut check = ProcessCheck::new(spec(serde_json::json!({"pid": pid, "any_interpreter": true})));
+        let mut check = ProcessCheck::new(spec(
+            serde_json::json!({"pid": pid, "any_interpreter": true}),
+        ));
         let o = check.observe();
         assert_eq!(o.status, Status::Failed);
         assert!(o.message.contains("zombie"), "{}", o.message);
@@ -305,6 +376,11 @@ mod tests {
     }
 
     fn spawn_python_exiting() -> Child {
-        Child(std::process::Command::new(python()).args(["-c", "pass"]).spawn().unwrap())
+        Child(
+            std::process::Command::new(python())
+                .args(["-c", "pass"])
+                .spawn()
+                .unwrap(),
+        )
     }
 }

@@ -20,7 +20,10 @@ fn append_assigns_increasing_seqs_and_only_durable_records_are_read() {
     let spool = Spool::open(dir.path(), 1 << 30).unwrap();
     assert_eq!(spool.append(&[result("a"), result("b")]).unwrap(), 2);
     assert_eq!(spool.append(&[result("c")]).unwrap(), 3);
-    assert!(spool.read_after(0, 10).unwrap().is_empty(), "not flushed yet");
+    assert!(
+        spool.read_after(0, 10).unwrap().is_empty(),
+        "not flushed yet"
+    );
     assert_eq!(spool.make_durable().unwrap(), 3);
     assert_eq!(seqs(&spool.read_after(0, 10).unwrap()), [1, 2, 3]);
     assert_eq!(seqs(&spool.read_after(1, 1).unwrap()), [2]);
@@ -31,7 +34,9 @@ fn ack_deletes_and_seqs_are_never_reused_after_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {
         let spool = Spool::open(dir.path(), 1 << 30).unwrap();
-        spool.append(&[result("a"), result("b"), result("c")]).unwrap();
+        spool
+            .append(&[result("a"), result("b"), result("c")])
+            .unwrap();
         spool.make_durable().unwrap();
         spool.ack(3).unwrap();
         assert_eq!(spool.pending(), 0);
@@ -48,21 +53,28 @@ fn unacked_records_are_resent_after_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {
         let spool = Spool::open(dir.path(), 1 << 30).unwrap();
-        spool.append(&[result("a"), result("b"), result("c")]).unwrap();
+        spool
+            .append(&[result("a"), result("b"), result("c")])
+            .unwrap();
         spool.make_durable().unwrap();
         spool.ack(1).unwrap();
         spool.make_durable().unwrap();
     }
     let spool = Spool::open(dir.path(), 1 << 30).unwrap();
     assert_eq!(spool.pending(), 2);
-    assert_eq!(seqs(&spool.read_after(spool.acked_seq(), 10).unwrap()), [2, 3]);
+    assert_eq!(
+        seqs(&spool.read_after(spool.acked_seq(), 10).unwrap()),
+        [2, 3]
+    );
 }
 
 #[test]
 fn a_second_open_of_the_same_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let _first = Spool::open(dir.path(), 1 << 30).unwrap();
-    let err = Spool::open(dir.path(), 1 << 30).err().expect("second open must fail");
+    let err = Spool::open(dir.path(), 1 << 30)
+        .err()
+        .expect("second open must fail");
     assert!(matches!(err, Error::SpoolLocked(_)), "{err}");
     assert!(err.to_string().contains("in use by another agent"), "{err}");
 }
@@ -89,7 +101,9 @@ fn a_full_spool_drops_the_oldest_and_counts_it() {
 fn a_corrupt_record_is_skipped_counted_and_removed() {
     let dir = tempfile::tempdir().unwrap();
     let spool = Spool::open(dir.path(), 1 << 30).unwrap();
-    spool.append(&[result("a"), result("b"), result("c")]).unwrap();
+    spool
+        .append(&[result("a"), result("b"), result("c")])
+        .unwrap();
     spool.make_durable().unwrap();
     spool.corrupt_for_test(2).unwrap();
     assert_eq!(seqs(&spool.read_after(0, 10).unwrap()), [1, 3]);
@@ -102,7 +116,9 @@ fn records_left_behind_by_a_crash_mid_ack_are_removed_on_open() {
     let dir = tempfile::tempdir().unwrap();
     {
         let spool = Spool::open(dir.path(), 1 << 30).unwrap();
-        spool.append(&[result("a"), result("b"), result("c")]).unwrap();
+        spool
+            .append(&[result("a"), result("b"), result("c")])
+            .unwrap();
         // The watermark is written first; simulate a crash before the removal.
         spool.meta.insert(ACKED, &2u64.to_be_bytes()).unwrap();
         spool.make_durable().unwrap();

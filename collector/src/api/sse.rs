@@ -34,7 +34,10 @@ pub async fn stream(
     headers: HeaderMap,
     Query(params): Query<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let header = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let last_id = match header.or(params.last_event_id) {
         None => None,
         Some(text) => Some(text.trim().parse::<i64>().map_err(|_| {
@@ -60,7 +63,11 @@ pub async fn stream(
             .unwrap_or_else(|_| Event::default().comment("unserializable event"));
         Some((Ok(event), c))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(state.config.sse.heartbeat).text("heartbeat")))
+    Ok(Sse::new(events).keep_alive(
+        KeepAlive::new()
+            .interval(state.config.sse.heartbeat)
+            .text("heartbeat"),
+    ))
 }
 
 struct Cursor {

@@ -22,8 +22,8 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info};
 
 use super::{
-    AgentRecord, BoxFuture, History, HistoryPoint, HistoryQuery, Inserted, LatestStatus,
-    Sequenced, StatusEvent, Store, status_of,
+    AgentRecord, BoxFuture, History, HistoryPoint, HistoryQuery, Inserted, LatestStatus, Sequenced,
+    StatusEvent, Store, status_of,
 };
 use crate::{Error, Result};
 
@@ -137,7 +137,10 @@ impl SqliteStore {
                 let conn = match conn {
                     Some(c) => c,
                     None => {
-                        let c = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+                        let c = Connection::open_with_flags(
+                            &path,
+                            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                        )?;
                         c.busy_timeout(std::time::Duration::from_secs(5))?;
                         c
                     }
@@ -154,24 +157,41 @@ impl SqliteStore {
         })
     }
 
-    fn submit<T: Send + 'static>(&self, op: impl FnOnce(oneshot::Sender<Result<T>>) -> WriteOp) -> BoxFuture<'static, Result<T>> {
+    fn submit<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(oneshot::Sender<Result<T>>) -> WriteOp,
+    ) -> BoxFuture<'static, Result<T>> {
         let (tx, rx) = oneshot::channel();
         // try_send keeps call order without awaiting; a full queue is back-pressure.
         let queued = self.writes.try_send(op(tx));
         Box::pin(async move {
             match queued {
-                Ok(()) => rx.await.unwrap_or_else(|_| Err(Error::unavailable("store writer stopped"))),
-                Err(mpsc::error::TrySendError::Full(_)) => Err(Error::unavailable("store write queue is full")),
-                Err(mpsc::error::TrySendError::Closed(_)) => Err(Error::unavailable("store writer stopped")),
+                Ok(()) => rx
+                    .await
+                    .unwrap_or_else(|_| Err(Error::unavailable("store writer stopped"))),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    Err(Error::unavailable("store write queue is full"))
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    Err(Error::unavailable("store writer stopped"))
+                }
             }
         })
     }
 }
 
 impl Store for SqliteStore {
-    fn insert(&self, agent_id: &str, results: Vec<Sequenced>) -> BoxFuture<'static, Result<Inserted>> {
+    fn insert(
+        &self,
+        agent_id: &str,
+        results: Vec<Sequenced>,
+    ) -> BoxFuture<'static, Result<Inserted>> {
         let agent_id = agent_id.to_string();
-        self.submit(move |reply| WriteOp::Insert { agent_id, results, reply })
+        self.submit(move |reply| WriteOp::Insert {
+            agent_id,
+            results,
+            reply,
+        })
     }
 
     fn latest(&self) -> BoxFuture<'_, Result<Vec<LatestStatus>>> {
@@ -267,7 +287,13 @@ impl Store for SqliteStore {
     }
 
     fn last_event_id(&self) -> BoxFuture<'_, Result<i64>> {
-        self.read(|c| Ok(c.query_row("SELECT COALESCE(MAX(id), 0) FROM status_events", [], |r| r.get(0))?))
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT COALESCE(MAX(id), 0) FROM status_events", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
     }
 
     fn upsert_agent(&self, agent: AgentRecord) -> BoxFuture<'static, Result<()>> {
@@ -301,7 +327,8 @@ impl Store for SqliteStore {
             if closed {
                 return Err(Error::unavailable("store writer stopped"));
             }
-            self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await?;
+            self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+                .await?;
             Ok(())
         })
     }
@@ -324,7 +351,12 @@ type LatestMap = HashMap<String, (i64, u8)>;
 
 fn load_latest(conn: &Connection) -> Result<LatestMap> {
     let mut stmt = conn.prepare("SELECT service_id, ts, status FROM latest")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get::<_, i64>(1)?, status_of(r.get(2)?).code()))))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            (r.get::<_, i64>(1)?, status_of(r.get(2)?).code()),
+        ))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -337,17 +369,14 @@ fn writer(mut conn: Connection, mut latest: LatestMap, mut rx: mpsc::Receiver<Wr
                 Err(_) => break,
             }
         }
-        let outcome = conn
-            .transaction()
-            .map_err(Error::from)
-            .and_then(|tx| {
-                let mut done = Vec::with_capacity(ops.len());
-                for op in &ops {
-                    done.push(apply(&tx, &mut latest, op)?);
-                }
-                tx.commit()?;
-                Ok(done)
-            });
+        let outcome = conn.transaction().map_err(Error::from).and_then(|tx| {
+            let mut done = Vec::with_capacity(ops.len());
+            for op in &ops {
+                done.push(apply(&tx, &mut latest, op)?);
+            }
+            tx.commit()?;
+            Ok(done)
+        });
         match outcome {
             Ok(done) => {
                 for (op, result) in ops.into_iter().zip(done) {
@@ -392,7 +421,9 @@ enum Applied {
 
 fn apply(tx: &Transaction<'_>, latest: &mut LatestMap, op: &WriteOp) -> Result<Applied> {
     match op {
-        WriteOp::Insert { agent_id, results, .. } => insert(tx, latest, agent_id, results).map(Applied::Insert),
+        WriteOp::Insert {
+            agent_id, results, ..
+        } => insert(tx, latest, agent_id, results).map(Applied::Insert),
         WriteOp::Agent { agent, .. } => {
             tx.execute(
                 "INSERT INTO agents (agent_id, hostname, version, labels, local_checks, last_seen)
@@ -414,7 +445,12 @@ fn apply(tx: &Transaction<'_>, latest: &mut LatestMap, op: &WriteOp) -> Result<A
     }
 }
 
-fn insert(tx: &Transaction<'_>, latest: &mut LatestMap, agent_id: &str, results: &[Sequenced]) -> Result<Inserted> {
+fn insert(
+    tx: &Transaction<'_>,
+    latest: &mut LatestMap,
+    agent_id: &str,
+    results: &[Sequenced],
+) -> Result<Inserted> {
     let mut out = Inserted::default();
     let mut moved: BTreeMap<&str, &Sequenced> = BTreeMap::new();
     let mut row = tx.prepare_cached(
@@ -428,7 +464,8 @@ fn insert(tx: &Transaction<'_>, latest: &mut LatestMap, agent_id: &str, results:
     )?;
     for s in results {
         let r = &s.result;
-        let metrics = (!r.metrics.extra.is_empty()).then(|| serde_json::to_string(&r.metrics.extra).unwrap_or_default());
+        let metrics = (!r.metrics.extra.is_empty())
+            .then(|| serde_json::to_string(&r.metrics.extra).unwrap_or_default());
         let details = (!r.details.is_null()).then(|| r.details.to_string());
         let changed = row.execute(params![
             agent_id,

@@ -14,16 +14,27 @@ pub struct SseReader {
 }
 
 impl SseReader {
-    pub async fn connect(client: &reqwest::Client, url: &str, last_event_id: Option<i64>) -> SseReader {
+    pub async fn connect(
+        client: &reqwest::Client,
+        url: &str,
+        last_event_id: Option<i64>,
+    ) -> SseReader {
         let mut request = client.get(url).timeout(Duration::from_secs(3600));
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
         }
         let response = request.send().await.expect("sse connect");
         assert_eq!(response.status(), 200);
-        let ct = response.headers()["content-type"].to_str().unwrap().to_string();
+        let ct = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
         assert!(ct.starts_with("text/event-stream"), "{ct}");
-        SseReader { response, buffer: String::new(), comments: 0 }
+        SseReader {
+            response,
+            buffer: String::new(),
+            comments: 0,
+        }
     }
 
     /// The next event, or `None` if none arrives within `timeout`.
@@ -46,9 +57,14 @@ impl SseReader {
                 if data.is_empty() {
                     continue;
                 }
-                return Some(SseEvent { id, data: serde_json::from_str(&data).expect("event json") });
+                return Some(SseEvent {
+                    id,
+                    data: serde_json::from_str(&data).expect("event json"),
+                });
             }
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await.ok()?;
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .ok()?;
             match chunk.expect("sse read") {
                 Some(bytes) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
                 None => return None,

@@ -31,20 +31,40 @@ fn open() -> (tempfile::TempDir, SqliteStore) {
 async fn a_resent_seq_is_stored_once() {
     let (_dir, store) = open();
     let first = store
-        .insert("a", vec![seq(1, result("web", 10, Status::Ok)), seq(2, result("web", 20, Status::Ok))])
+        .insert(
+            "a",
+            vec![
+                seq(1, result("web", 10, Status::Ok)),
+                seq(2, result("web", 20, Status::Ok)),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!((first.inserted, first.duplicates), (2, 0));
     let again = store
-        .insert("a", vec![seq(2, result("web", 20, Status::Ok)), seq(3, result("web", 30, Status::Ok))])
+        .insert(
+            "a",
+            vec![
+                seq(2, result("web", 20, Status::Ok)),
+                seq(3, result("web", 30, Status::Ok)),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!((again.inserted, again.duplicates), (1, 1));
     // The same seq from another agent is a different result.
-    let other = store.insert("b", vec![seq(2, result("web", 25, Status::Ok))]).await.unwrap();
+    let other = store
+        .insert("b", vec![seq(2, result("web", 25, Status::Ok))])
+        .await
+        .unwrap();
     assert_eq!(other.inserted, 1);
     let h = store
-        .history(HistoryQuery { service_id: "web".into(), from_ms: 0, to_ms: 100, limit: 10 })
+        .history(HistoryQuery {
+            service_id: "web".into(),
+            from_ms: 0,
+            to_ms: 100,
+            limit: 10,
+        })
         .await
         .unwrap();
     assert_eq!(h.total, 4);
@@ -65,7 +85,11 @@ async fn status_changes_become_events_and_late_results_do_not_move_latest() {
         )
         .await
         .unwrap();
-    let changes: Vec<_> = i.events.iter().map(|e| (e.previous_status_code, e.status_code)).collect();
+    let changes: Vec<_> = i
+        .events
+        .iter()
+        .map(|e| (e.previous_status_code, e.status_code))
+        .collect();
     assert_eq!(changes, [(None, 0), (Some(0), 2)]);
     assert!(i.events[0].id < i.events[1].id);
     assert_eq!(i.latest.len(), 1);
@@ -80,10 +104,17 @@ async fn status_changes_become_events_and_late_results_do_not_move_latest() {
 #[tokio::test]
 async fn history_is_newest_first_within_range_and_limit() {
     let (_dir, store) = open();
-    let rows = (1..=10).map(|n| seq(n, result("web", n as i64 * 100, Status::Ok))).collect();
+    let rows = (1..=10)
+        .map(|n| seq(n, result("web", n as i64 * 100, Status::Ok)))
+        .collect();
     store.insert("a", rows).await.unwrap();
     let h = store
-        .history(HistoryQuery { service_id: "web".into(), from_ms: 300, to_ms: 800, limit: 2 })
+        .history(HistoryQuery {
+            service_id: "web".into(),
+            from_ms: 300,
+            to_ms: 800,
+            limit: 2,
+        })
         .await
         .unwrap();
     assert_eq!(h.total, 6);
@@ -98,7 +129,10 @@ async fn state_survives_reopen() {
     let path = dir.path().join("lightbulb.db");
     {
         let store = SqliteStore::open(&path).unwrap();
-        store.insert("a", vec![seq(1, result("web", 10, Status::Failed))]).await.unwrap();
+        store
+            .insert("a", vec![seq(1, result("web", 10, Status::Failed))])
+            .await
+            .unwrap();
         store
             .upsert_agent(AgentRecord {
                 agent_id: "a".into(),
@@ -115,7 +149,13 @@ async fn state_survives_reopen() {
     assert_eq!(store.latest().await.unwrap()[0].status, "FAILED");
     assert_eq!(store.agents().await.unwrap()[0].labels["zone"], "x");
     // The writer remembers the latest status: the same status is no new event.
-    let i = store.insert("a", vec![seq(2, result("web", 20, Status::Failed))]).await.unwrap();
+    let i = store
+        .insert("a", vec![seq(2, result("web", 20, Status::Failed))])
+        .await
+        .unwrap();
     assert!(i.events.is_empty());
-    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM results").unwrap(), Some(2));
+    assert_eq!(
+        query_i64(&path, "SELECT COUNT(*) FROM results").unwrap(),
+        Some(2)
+    );
 }
