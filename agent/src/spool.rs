@@ -318,6 +318,8 @@ fn open_db(path: &Path) -> Result<sled::Db> {
     loop {
         match sled::Config::new()
             .path(path)
+            // sled's default page cache is 1 GiB; the spool is read sequentially.
+            .cache_capacity(64 << 20)
             .flush_every_ms(Some(500))
             .open()
         {
