@@ -62,7 +62,14 @@ done
 echo "== 3. GET /api/status, 10,000 services, 64 connections"
 RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent.toml" bench --results 20000 --services 10000 >/dev/null
 curl -fs "http://127.0.0.1:$HTTP/api/status" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), "services,", len(json.dumps(d)), "bytes")'
-wrk -t2 -c64 -d15s --latency "http://127.0.0.1:$HTTP/api/status" | grep -E 'Latency|50%|90%|99%|Requests/sec'
+STATUS="http://127.0.0.1:$HTTP/api/status"
+echo "-- plain JSON"
+wrk -t2 -c64 -d15s --latency "$STATUS" | grep -E 'Latency|50%|90%|99%|Requests/sec'
+echo "-- Accept-Encoding: gzip ($(curl -fs -H 'Accept-Encoding: gzip' "$STATUS" | wc -c) bytes)"
+wrk -t2 -c64 -d15s --latency -H 'Accept-Encoding: gzip' "$STATUS" | grep -E 'Latency|50%|90%|99%|Requests/sec'
+ETAG=$(curl -fsI "$STATUS" | awk -F': ' 'tolower($1)=="etag"{print $2}' | tr -d '\r')
+echo "-- If-None-Match (unchanged, 304)"
+wrk -t2 -c64 -d15s --latency -H "If-None-Match: $ETAG" "$STATUS" | grep -E 'Latency|50%|90%|99%|Requests/sec'
 
 echo "== 4. agent idle RSS, 100 checks"
 {

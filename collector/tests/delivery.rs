@@ -76,6 +76,12 @@ fn nothing_lost_nothing_doubled_across_collector_and_agent_kills() {
         "{summary}"
     );
 
+    // The restarted collector rebuilt its status snapshot from the store.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (code, statuses) = runtime.block_on(support::get_json(&support::http(), &collector.url("/api/status")));
+    assert_eq!(code, 200);
+    assert_eq!(statuses.as_array().unwrap().len(), 500);
+
     let total = FIRST_RUN + SECOND_RUN;
     let q = |sql: &str| collector.query(sql);
     assert_eq!(
