@@ -53,7 +53,7 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
-        tokio::spawn(on_signal(shutdown.clone()));
+        tokio::spawn(lightbulb_common::signal::cancel_on_signal(shutdown.clone()));
         let result = match cli.command.unwrap_or(Command::Run) {
             Command::Run => lightbulb_agent::run(config, shutdown).await.map(|()| None),
             Command::Bench { results, services } => {
@@ -86,15 +86,4 @@ fn main() -> ExitCode {
             }
         }
     })
-}
-
-async fn on_signal(shutdown: CancellationToken) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    tracing::info!("signal received, stopping");
-    shutdown.cancel();
 }

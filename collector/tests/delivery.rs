@@ -78,7 +78,10 @@ fn nothing_lost_nothing_doubled_across_collector_and_agent_kills() {
 
     // The restarted collector rebuilt its status snapshot from the store.
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (code, statuses) = runtime.block_on(support::get_json(&support::http(), &collector.url("/api/status")));
+    let (code, statuses) = runtime.block_on(support::get_json(
+        &support::http(),
+        &collector.url("/api/status"),
+    ));
     assert_eq!(code, 200);
     assert_eq!(statuses.as_array().unwrap().len(), 500);
 

@@ -140,21 +140,50 @@ async fn invalid_results_are_refused_counted_and_still_acknowledged() {
     let batch = v1::AgentMessage {
         msg: Some(v1::agent_message::Msg::Batch(v1::ResultBatch {
             agent_id: "a".into(),
-            results: vec![result(1, "Bad_Name", 0), result(2, "web", 9), result(3, "web", 0)],
+            results: vec![
+                result(1, "Bad_Name", 0),
+                result(2, "web", 9),
+                result(3, "web", 0),
+            ],
         })),
     };
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     tx.send(batch).await.unwrap();
-    let mut replies = c.report(tokio_stream::wrappers::ReceiverStream::new(rx)).await.unwrap().into_inner();
+    let mut replies = c
+        .report(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
     // The batch is acknowledged: an invalid result can never become valid, so
     // the agent must not resend it forever.
     let ack = replies.message().await.unwrap().expect("an ack");
-    assert_eq!(ack.msg, Some(v1::collector_message::Msg::Ack(v1::Ack { acked_seq: 3 })));
+    assert_eq!(
+        ack.msg,
+        Some(v1::collector_message::Msg::Ack(v1::Ack { acked_seq: 3 }))
+    );
     let client = http();
     let (_, all) = get_json(&client, &server.url("/api/status")).await;
-    let ids: Vec<&str> = all.as_array().unwrap().iter().map(|s| s["service_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["web"], "only the valid result is stored");
-    let metrics = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("lightbulb_results_rejected_total 2\n"), "{metrics}");
-    assert!(metrics.contains("lightbulb_results_ingested_total 1\n"), "{metrics}");
+    let metrics = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("lightbulb_results_rejected_total 2\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lightbulb_results_ingested_total 1\n"),
+        "{metrics}"
+    );
 }

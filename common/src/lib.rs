@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod logging;
 pub mod result;
+pub mod signal;
 pub mod status;
 pub mod time;
 pub mod tls;
