@@ -8,87 +8,29 @@
 //! - `status_events`: one row per status change; its `id` is the SSE event id.
 //! - `agents`: registered agents.
 //!
+//! `schema.rs` holds the migrations, `writer.rs` the writer thread.
+//!
 //! Durability: `synchronous = FULL`, so a committed insert survives a crash of
 //! the collector and of the machine; the insert future resolves only after
 //! the commit. If a transaction fails, every insert in it fails (the agents
 //! resend) and the writer reloads its view of the latest statuses.
 
-use std::collections::{BTreeMap, HashMap};
+mod schema;
+mod writer;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{error, info};
+use tracing::info;
 
+use self::writer::WriteOp;
 use super::{
     AgentRecord, BoxFuture, History, HistoryPoint, HistoryQuery, Inserted, LatestStatus, Sequenced,
     StatusEvent, Store, status_of,
 };
 use crate::{Error, Result};
-
-/// Inserts committed together at most.
-const GROUP: usize = 64;
-
-const MIGRATIONS: &[&str] = &[r#"
-CREATE TABLE results (
-    agent_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    service_id TEXT NOT NULL,
-    service_type TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    status INTEGER NOT NULL,
-    message TEXT NOT NULL,
-    response_time_ms REAL,
-    cpu_usage REAL,
-    memory_usage REAL,
-    metrics TEXT,
-    details TEXT,
-    PRIMARY KEY (agent_id, seq)
-) WITHOUT ROWID;
-CREATE INDEX results_service_ts ON results (service_id, ts);
-CREATE TABLE latest (
-    service_id TEXT PRIMARY KEY,
-    service_type TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    message TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    response_time_ms REAL,
-    cpu_usage REAL,
-    memory_usage REAL,
-    agent_id TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE status_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    service_id TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    status INTEGER NOT NULL,
-    previous_status INTEGER,
-    message TEXT NOT NULL,
-    response_time_ms REAL,
-    agent_id TEXT NOT NULL
-);
-CREATE TABLE agents (
-    agent_id TEXT PRIMARY KEY,
-    hostname TEXT NOT NULL,
-    version TEXT NOT NULL,
-    labels TEXT NOT NULL,
-    local_checks TEXT NOT NULL,
-    last_seen INTEGER NOT NULL
-) WITHOUT ROWID;
-"#];
-
-enum WriteOp {
-    Insert {
-        agent_id: String,
-        results: Vec<Sequenced>,
-        reply: oneshot::Sender<Result<Inserted>>,
-    },
-    Agent {
-        agent: AgentRecord,
-        reply: oneshot::Sender<Result<()>>,
-    },
-}
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -108,13 +50,13 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrate(&mut conn)?;
-        let latest = load_latest(&conn)?;
+        schema::migrate(&mut conn)?;
+        let latest = writer::load_latest(&conn)?;
         info!(path = %path.display(), services = latest.len(), "sqlite store open");
         let (writes, rx) = mpsc::channel(1024);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer(conn, latest, rx))
+            .spawn(move || writer::writer(conn, latest, rx))
             .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
@@ -332,213 +274,6 @@ impl Store for SqliteStore {
             Ok(())
         })
     }
-}
-
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
-        info!(version = i + 1, "sqlite schema migrated");
-    }
-    Ok(())
-}
-
-/// Newest timestamp and status per service, as the writer tracks them.
-type LatestMap = HashMap<String, (i64, u8)>;
-
-fn load_latest(conn: &Connection) -> Result<LatestMap> {
-    let mut stmt = conn.prepare("SELECT service_id, ts, status FROM latest")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            (r.get::<_, i64>(1)?, status_of(r.get(2)?).code()),
-        ))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-fn writer(mut conn: Connection, mut latest: LatestMap, mut rx: mpsc::Receiver<WriteOp>) {
-    while let Some(first) = rx.blocking_recv() {
-        let mut ops = vec![first];
-        while ops.len() < GROUP {
-            match rx.try_recv() {
-                Ok(op) => ops.push(op),
-                Err(_) => break,
-            }
-        }
-        let outcome = conn.transaction().map_err(Error::from).and_then(|tx| {
-            let mut done = Vec::with_capacity(ops.len());
-            for op in &ops {
-                done.push(apply(&tx, &mut latest, op)?);
-            }
-            tx.commit()?;
-            Ok(done)
-        });
-        match outcome {
-            Ok(done) => {
-                for (op, result) in ops.into_iter().zip(done) {
-                    match (op, result) {
-                        (WriteOp::Insert { reply, .. }, Applied::Insert(i)) => {
-                            let _ = reply.send(Ok(i));
-                        }
-                        (WriteOp::Agent { reply, .. }, _) => {
-                            let _ = reply.send(Ok(()));
-                        }
-                        (WriteOp::Insert { reply, .. }, Applied::Agent) => {
-                            let _ = reply.send(Err(Error::internal("write mismatch")));
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                error!(error = %e, "sqlite transaction failed; its inserts are not acknowledged");
-                for op in ops {
-                    match op {
-                        WriteOp::Insert { reply, .. } => {
-                            let _ = reply.send(Err(e.clone()));
-                        }
-                        WriteOp::Agent { reply, .. } => {
-                            let _ = reply.send(Err(e.clone()));
-                        }
-                    }
-                }
-                match load_latest(&conn) {
-                    Ok(map) => latest = map,
-                    Err(e) => error!(error = %e, "cannot reload latest statuses"),
-                }
-            }
-        }
-    }
-}
-
-enum Applied {
-    Insert(Inserted),
-    Agent,
-}
-
-fn apply(tx: &Transaction<'_>, latest: &mut LatestMap, op: &WriteOp) -> Result<Applied> {
-    match op {
-        WriteOp::Insert {
-            agent_id, results, ..
-        } => insert(tx, latest, agent_id, results).map(Applied::Insert),
-        WriteOp::Agent { agent, .. } => {
-            tx.execute(
-                "INSERT INTO agents (agent_id, hostname, version, labels, local_checks, last_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (agent_id) DO UPDATE SET hostname = excluded.hostname, version = excluded.version,
-                   labels = excluded.labels, local_checks = excluded.local_checks,
-                   last_seen = max(last_seen, excluded.last_seen)",
-                params![
-                    agent.agent_id,
-                    agent.hostname,
-                    agent.version,
-                    serde_json::to_string(&agent.labels).unwrap_or_default(),
-                    serde_json::to_string(&agent.local_checks).unwrap_or_default(),
-                    agent.last_seen_ms
-                ],
-            )?;
-            Ok(Applied::Agent)
-        }
-    }
-}
-
-fn insert(
-    tx: &Transaction<'_>,
-    latest: &mut LatestMap,
-    agent_id: &str,
-    results: &[Sequenced],
-) -> Result<Inserted> {
-    let mut out = Inserted::default();
-    let mut moved: BTreeMap<&str, &Sequenced> = BTreeMap::new();
-    let mut row = tx.prepare_cached(
-        "INSERT OR IGNORE INTO results (agent_id, seq, service_id, service_type, ts, status, message,
-            response_time_ms, cpu_usage, memory_usage, metrics, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
-    let mut event = tx.prepare_cached(
-        "INSERT INTO status_events (service_id, ts, status, previous_status, message, response_time_ms, agent_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    for s in results {
-        let r = &s.result;
-        let metrics = (!r.metrics.extra.is_empty())
-            .then(|| serde_json::to_string(&r.metrics.extra).unwrap_or_default());
-        let details = (!r.details.is_null()).then(|| r.details.to_string());
-        let changed = row.execute(params![
-            agent_id,
-            s.seq as i64,
-            r.service_id,
-            r.service_type.as_str(),
-            r.timestamp_ms,
-            r.status.code(),
-            r.message,
-            r.metrics.response_time_ms,
-            r.metrics.cpu_usage,
-            r.metrics.memory_usage,
-            metrics,
-            details
-        ])?;
-        if changed == 0 {
-            out.duplicates += 1;
-            continue;
-        }
-        out.inserted += 1;
-        let previous = latest.get(&r.service_id).copied();
-        if previous.is_some_and(|(ts, _)| r.timestamp_ms < ts) {
-            continue; // an older result arriving late does not change the current status
-        }
-        let code = r.status.code();
-        if previous.map(|(_, s)| s) != Some(code) {
-            event.execute(params![
-                r.service_id,
-                r.timestamp_ms,
-                code,
-                previous.map(|(_, s)| s),
-                r.message,
-                r.metrics.response_time_ms,
-                agent_id
-            ])?;
-            out.events.push(StatusEvent {
-                id: tx.last_insert_rowid(),
-                service_id: r.service_id.clone(),
-                status_code: code,
-                status: r.status.name(),
-                previous_status_code: previous.map(|(_, s)| s),
-                message: r.message.clone(),
-                last_check: lightbulb_common::time::format_iso(r.timestamp_ms),
-                response_time_ms: r.metrics.response_time_ms,
-                agent_id: agent_id.to_string(),
-            });
-        }
-        latest.insert(r.service_id.clone(), (r.timestamp_ms, code));
-        moved.insert(&r.service_id, s);
-    }
-    let mut upsert = tx.prepare_cached(
-        "INSERT INTO latest (service_id, service_type, status, message, ts, response_time_ms, cpu_usage, memory_usage, agent_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (service_id) DO UPDATE SET service_type = excluded.service_type, status = excluded.status,
-           message = excluded.message, ts = excluded.ts, response_time_ms = excluded.response_time_ms,
-           cpu_usage = excluded.cpu_usage, memory_usage = excluded.memory_usage, agent_id = excluded.agent_id",
-    )?;
-    for s in moved.values() {
-        let r = &s.result;
-        upsert.execute(params![
-            r.service_id,
-            r.service_type.as_str(),
-            r.status.code(),
-            r.message,
-            r.timestamp_ms,
-            r.metrics.response_time_ms,
-            r.metrics.cpu_usage,
-            r.metrics.memory_usage,
-            agent_id
-        ])?;
-        out.latest.push(LatestStatus::from_result(agent_id, r));
-    }
-    Ok(out)
 }
 
 /// Reads a single value; used by tests to inspect the database directly.

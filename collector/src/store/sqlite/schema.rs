@@ -1,0 +1,67 @@
+//! The SQLite schema and its migrations (versioned with `PRAGMA user_version`;
+//! migrations only append, so an existing database is brought forward in place).
+
+use rusqlite::Connection;
+use tracing::info;
+
+use crate::Result;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE results (
+    agent_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    service_id TEXT NOT NULL,
+    service_type TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    response_time_ms REAL,
+    cpu_usage REAL,
+    memory_usage REAL,
+    metrics TEXT,
+    details TEXT,
+    PRIMARY KEY (agent_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX results_service_ts ON results (service_id, ts);
+CREATE TABLE latest (
+    service_id TEXT PRIMARY KEY,
+    service_type TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    response_time_ms REAL,
+    cpu_usage REAL,
+    memory_usage REAL,
+    agent_id TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE status_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    service_id TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    previous_status INTEGER,
+    message TEXT NOT NULL,
+    response_time_ms REAL,
+    agent_id TEXT NOT NULL
+);
+CREATE TABLE agents (
+    agent_id TEXT PRIMARY KEY,
+    hostname TEXT NOT NULL,
+    version TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    local_checks TEXT NOT NULL,
+    last_seen INTEGER NOT NULL
+) WITHOUT ROWID;
+"#];
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+        info!(version = i + 1, "sqlite schema migrated");
+    }
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! The single writer thread: drains queued writes, applies them in one
+//! transaction, commits, then answers each caller.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::{Connection, Transaction, params};
+use tokio::sync::{mpsc, oneshot};
+use tracing::error;
+
+use crate::store::{AgentRecord, Inserted, LatestStatus, Sequenced, StatusEvent, status_of};
+use crate::{Error, Result};
+
+/// Inserts committed together at most.
+const GROUP: usize = 64;
+
+pub(super) enum WriteOp {
+    Insert {
+        agent_id: String,
+        results: Vec<Sequenced>,
+        reply: oneshot::Sender<Result<Inserted>>,
+    },
+    Agent {
+        agent: AgentRecord,
+        reply: oneshot::Sender<Result<()>>,
+    },
+}
+
+/// Newest timestamp and status per service, as the writer tracks them.
+pub(super) type LatestMap = HashMap<String, (i64, u8)>;
+
+pub(super) fn load_latest(conn: &Connection) -> Result<LatestMap> {
+    let mut stmt = conn.prepare("SELECT service_id, ts, status FROM latest")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            (r.get::<_, i64>(1)?, status_of(r.get(2)?).code()),
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn writer(mut conn: Connection, mut latest: LatestMap, mut rx: mpsc::Receiver<WriteOp>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut ops = vec![first];
+        while ops.len() < GROUP {
+            match rx.try_recv() {
+                Ok(op) => ops.push(op),
+                Err(_) => break,
+            }
+        }
+        let outcome = conn.transaction().map_err(Error::from).and_then(|tx| {
+            let mut done = Vec::with_capacity(ops.len());
+            for op in &ops {
+                done.push(apply(&tx, &mut latest, op)?);
+            }
+            tx.commit()?;
+            Ok(done)
+        });
+        match outcome {
+            Ok(done) => {
+                for (op, result) in ops.into_iter().zip(done) {
+                    match (op, result) {
+                        (WriteOp::Insert { reply, .. }, Applied::Insert(i)) => {
+                            let _ = reply.send(Ok(i));
+                        }
+                        (WriteOp::Agent { reply, .. }, _) => {
+                            let _ = reply.send(Ok(()));
+                        }
+                        (WriteOp::Insert { reply, .. }, Applied::Agent) => {
+                            let _ = reply.send(Err(Error::internal("write mismatch")));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                error!(error = %e, "sqlite transaction failed; its inserts are not acknowledged");
+                for op in ops {
+                    match op {
+                        WriteOp::Insert { reply, .. } => {
+                            let _ = reply.send(Err(e.clone()));
+                        }
+                        WriteOp::Agent { reply, .. } => {
+                            let _ = reply.send(Err(e.clone()));
+                        }
+                    }
+                }
+                match load_latest(&conn) {
+                    Ok(map) => latest = map,
+                    Err(e) => error!(error = %e, "cannot reload latest statuses"),
+                }
+            }
+        }
+    }
+}
+
+enum Applied {
+    Insert(Inserted),
+    Agent,
+}
+
+fn apply(tx: &Transaction<'_>, latest: &mut LatestMap, op: &WriteOp) -> Result<Applied> {
+    match op {
+        WriteOp::Insert {
+            agent_id, results, ..
+        } => insert(tx, latest, agent_id, results).map(Applied::Insert),
+        WriteOp::Agent { agent, .. } => {
+            tx.execute(
+                "INSERT INTO agents (agent_id, hostname, version, labels, local_checks, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (agent_id) DO UPDATE SET hostname = excluded.hostname, version = excluded.version,
+                   labels = excluded.labels, local_checks = excluded.local_checks,
+                   last_seen = max(last_seen, excluded.last_seen)",
+                params![
+                    agent.agent_id,
+                    agent.hostname,
+                    agent.version,
+                    serde_json::to_string(&agent.labels).unwrap_or_default(),
+                    serde_json::to_string(&agent.local_checks).unwrap_or_default(),
+                    agent.last_seen_ms
+                ],
+            )?;
+            Ok(Applied::Agent)
+        }
+    }
+}
+
+fn insert(
+    tx: &Transaction<'_>,
+    latest: &mut LatestMap,
+    agent_id: &str,
+    results: &[Sequenced],
+) -> Result<Inserted> {
+    let mut out = Inserted::default();
+    let mut moved: BTreeMap<&str, &Sequenced> = BTreeMap::new();
+    let mut row = tx.prepare_cached(
+        "INSERT OR IGNORE INTO results (agent_id, seq, service_id, service_type, ts, status, message,
+            response_time_ms, cpu_usage, memory_usage, metrics, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    let mut event = tx.prepare_cached(
+        "INSERT INTO status_events (service_id, ts, status, previous_status, message, response_time_ms, agent_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for s in results {
+        let r = &s.result;
+        let metrics = (!r.metrics.extra.is_empty())
+            .then(|| serde_json::to_string(&r.metrics.extra).unwrap_or_default());
+        let details = (!r.details.is_null()).then(|| r.details.to_string());
+        let changed = row.execute(params![
+            agent_id,
+            s.seq as i64,
+            r.service_id,
+            r.service_type.as_str(),
+            r.timestamp_ms,
+            r.status.code(),
+            r.message,
+            r.metrics.response_time_ms,
+            r.metrics.cpu_usage,
+            r.metrics.memory_usage,
+            metrics,
+            details
+        ])?;
+        if changed == 0 {
+            out.duplicates += 1;
+            continue;
+        }
+        out.inserted += 1;
+        let previous = latest.get(&r.service_id).copied();
+        if previous.is_some_and(|(ts, _)| r.timestamp_ms < ts) {
+            continue; // an older result arriving late does not change the current status
+        }
+        let code = r.status.code();
+        if previous.map(|(_, s)| s) != Some(code) {
+            event.execute(params![
+                r.service_id,
+                r.timestamp_ms,
+                code,
+                previous.map(|(_, s)| s),
+                r.message,
+                r.metrics.response_time_ms,
+                agent_id
+            ])?;
+            out.events.push(StatusEvent {
+                id: tx.last_insert_rowid(),
+                service_id: r.service_id.clone(),
+                status_code: code,
+                status: r.status.name(),
+                previous_status_code: previous.map(|(_, s)| s),
+                message: r.message.clone(),
+                last_check: lightbulb_common::time::format_iso(r.timestamp_ms),
+                response_time_ms: r.metrics.response_time_ms,
+                agent_id: agent_id.to_string(),
+            });
+        }
+        latest.insert(r.service_id.clone(), (r.timestamp_ms, code));
+        moved.insert(&r.service_id, s);
+    }
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO latest (service_id, service_type, status, message, ts, response_time_ms, cpu_usage, memory_usage, agent_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (service_id) DO UPDATE SET service_type = excluded.service_type, status = excluded.status,
+           message = excluded.message, ts = excluded.ts, response_time_ms = excluded.response_time_ms,
+           cpu_usage = excluded.cpu_usage, memory_usage = excluded.memory_usage, agent_id = excluded.agent_id",
+    )?;
+    for s in moved.values() {
+        let r = &s.result;
+        upsert.execute(params![
+            r.service_id,
+            r.service_type.as_str(),
+            r.status.code(),
+            r.message,
+            r.timestamp_ms,
+            r.metrics.response_time_ms,
+            r.metrics.cpu_usage,
+            r.metrics.memory_usage,
+            agent_id
+        ])?;
+        out.latest.push(LatestStatus::from_result(agent_id, r));
+    }
+    Ok(out)
+}
