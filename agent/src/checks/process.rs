@@ -366,13 +366,20 @@ mod tests {
         })
     }
 
+    /// A Python process that has started its interpreter (it said so).
     fn spawn_python() -> Child {
-        Child(
-            std::process::Command::new(python())
-                .args(["-c", "import time\nwhile True: time.sleep(1)"])
-                .spawn()
-                .unwrap(),
-        )
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(python())
+            .args(["-c", "import time\nprint('ready', flush=True)\nwhile True: time.sleep(1)"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        let child = Child(child);
+        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready");
+        child
     }
 
     fn spawn_python_exiting() -> Child {
