@@ -123,24 +123,18 @@ impl Spool {
     /// Stores results under fresh sequence numbers and returns the last one.
     pub fn append(&self, results: &[v1::CheckResult]) -> Result<u64> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let mut batch = sled::Batch::default();
         let mut seq = state.next_seq;
         let mut added = 0u64;
+        // Plain inserts, not a sled::Batch: a batch costs a hash map and a
+        // global lock per call, and atomicity buys nothing here because a
+        // crash keeps a prefix of the inserts, which is a valid spool.
         for r in results {
             let mut r = r.clone();
             r.seq = seq;
             let value = encode(&r);
             added += value.len() as u64;
-            if results.len() == 1 {
-                // A one-entry sled batch costs far more at flush time than an insert.
-                self.records.insert(seq.to_be_bytes(), value)?;
-            } else {
-                batch.insert(&seq.to_be_bytes(), value);
-            }
+            self.records.insert(seq.to_be_bytes(), value)?;
             seq += 1;
-        }
-        if results.len() > 1 {
-            self.records.apply_batch(batch)?;
         }
         state.next_seq = seq;
         state.bytes += added;
@@ -247,20 +241,20 @@ impl Spool {
         // The watermark goes first, so a crash between the two steps can only
         // cause a resend (deduplicated by the collector), never a reused seq.
         self.meta.insert(ACKED, &seq.to_be_bytes())?;
-        let mut batch = sled::Batch::default();
+        // Records up to the previous watermark are gone already (open removes
+        // stragglers), so each ack touches only what it removes.
         let (mut bytes, mut count) = (0u64, 0u64);
-        // Everything up to the previous watermark is gone already; starting
-        // there keeps each ack proportional to what it removes.
-        for item in self
+        let acked: Vec<sled::IVec> = self
             .records
             .range((previous + 1).to_be_bytes()..=seq.to_be_bytes())
-        {
-            let (k, v) = item?;
-            bytes += v.len() as u64;
-            count += 1;
-            batch.remove(k);
+            .keys()
+            .collect::<Result<_, _>>()?;
+        for key in acked {
+            if let Some(v) = self.records.remove(key)? {
+                bytes += v.len() as u64;
+                count += 1;
+            }
         }
-        self.records.apply_batch(batch)?;
         state.bytes = state.bytes.saturating_sub(bytes);
         state.count = state.count.saturating_sub(count);
         self.acked.fetch_max(seq, Ordering::AcqRel);

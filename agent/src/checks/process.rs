@@ -370,14 +370,19 @@ mod tests {
     fn spawn_python() -> Child {
         use std::io::BufRead;
         let mut child = std::process::Command::new(python())
-            .args(["-c", "import time\nprint('ready', flush=True)\nwhile True: time.sleep(1)"])
+            .args([
+                "-c",
+                "import time\nprint('ready', flush=True)\nwhile True: time.sleep(1)",
+            ])
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         let mut line = String::new();
         let stdout = child.stdout.take().unwrap();
         let child = Child(child);
-        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
         assert_eq!(line.trim(), "ready");
         child
     }
