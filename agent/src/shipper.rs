@@ -137,7 +137,15 @@ impl Shipper {
             .await?
             .into_inner();
         let (tx, rx) = mpsc::channel(self.config.max_in_flight + 2);
-        let mut inbound = client.report(ReceiverStream::new(rx)).await?.into_inner();
+        let mut report = tonic::Request::new(ReceiverStream::new(rx));
+        let id =
+            tonic::metadata::MetadataValue::try_from(hello.agent_id.as_str()).map_err(|_| {
+                ShipError::Rpc(tonic::Status::invalid_argument(
+                    "agent_id is not valid metadata",
+                ))
+            })?;
+        report.metadata_mut().insert("lightbulb-agent-id", id);
+        let mut inbound = client.report(report).await?.into_inner();
         info!(
             collector = %self.endpoint.uri(),
             collector_version = %registered.collector_version,

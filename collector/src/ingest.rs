@@ -7,8 +7,11 @@
 //! ends the stream with UNAVAILABLE and nothing after the last ack is
 //! considered stored; the agent resends it on its next stream.
 //!
-//! Identity: the agent is whoever its verified client certificate names; a
-//! request or batch claiming another `agent_id` is refused (PERMISSION_DENIED).
+//! Identity: the agent is whoever its verified client certificate names. A
+//! `Report` stream says which of the certificate's names it reports as in the
+//! `lightbulb-agent-id` metadata (default: the first name); a request, stream
+//! or batch claiming a name the certificate does not hold is refused
+//! (PERMISSION_DENIED), and every batch on a stream must carry its agent id.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,6 +24,9 @@ use tracing::{info, warn};
 
 use crate::state::AppState;
 use crate::store::{AgentRecord, BoxFuture, Inserted, Sequenced};
+
+/// Request metadata with the agent id a `Report` stream reports as.
+pub const AGENT_ID_HEADER: &str = "lightbulb-agent-id";
 
 /// Batches waiting for their commit per stream (pipelining depth).
 const PIPELINE: usize = 16;
@@ -97,10 +103,22 @@ impl Ingest for IngestService {
         request: Request<Streaming<v1::AgentMessage>>,
     ) -> Result<Response<Self::ReportStream>, Status> {
         let names = peer_names(&request)?;
-        let agent_id = names
-            .first()
-            .cloned()
-            .ok_or_else(|| Status::unauthenticated("the client certificate names nobody"))?;
+        // The agent names itself in metadata; a certificate may carry several
+        // names, and the stream's rows are stored under the one it chose.
+        let agent_id = match request.metadata().get(AGENT_ID_HEADER) {
+            Some(v) => v
+                .to_str()
+                .map_err(|_| Status::invalid_argument(format!("{AGENT_ID_HEADER} is not text")))?
+                .to_string(),
+            None => names
+                .first()
+                .cloned()
+                .ok_or_else(|| Status::unauthenticated("the client certificate names nobody"))?,
+        };
+        if let Err(e) = authorize(&names, &agent_id) {
+            warn!(%agent_id, certificate = ?names, "stream refused: agent id does not match certificate");
+            return Err(e);
+        }
         let inbound = request.into_inner();
         let (out_tx, out_rx) = mpsc::channel(PIPELINE + 2);
         let (commit_tx, commit_rx) = mpsc::channel(PIPELINE);
@@ -162,8 +180,14 @@ async fn reader(
             v1::agent_message::Msg::Heartbeat(_) => continue,
             v1::agent_message::Msg::Batch(b) => b,
         };
-        if let Err(e) = authorize(&names, &batch.agent_id) {
-            warn!(%agent_id, claimed = %batch.agent_id, "batch refused: agent id does not match certificate");
+        if batch.agent_id != agent_id {
+            warn!(%agent_id, claimed = %batch.agent_id, "batch refused: agent id does not match the stream's");
+            let e = authorize(&names, &batch.agent_id).err().unwrap_or_else(|| {
+                Status::invalid_argument(format!(
+                    "this stream reports as `{agent_id}`, the batch claims `{}`",
+                    batch.agent_id
+                ))
+            });
             let _ = out.send(Err(e)).await;
             break;
         }

@@ -120,6 +120,14 @@ async fn agent_a_cannot_report_as_b() {
         Err(e) => e,
     };
     assert_eq!(err.code(), tonic::Code::PermissionDenied);
+
+    // Naming `b` for the whole stream is refused before any batch.
+    let mut request = tonic::Request::new(tokio_stream::iter(Vec::<v1::AgentMessage>::new()));
+    request
+        .metadata_mut()
+        .insert("lightbulb-agent-id", "b".parse().unwrap());
+    let err = c.report(request).await.expect_err("a stream as b");
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
     let (code, _) = get_json(&http(), &server.url("/api/status/web")).await;
     assert_eq!(code, 404, "the refused result must not be stored");
 }
