@@ -35,12 +35,13 @@ pub async fn run(
     services: u64,
     shutdown: CancellationToken,
 ) -> Result<Option<BenchReport>> {
+    let endpoint = endpoint(config)?;
     let spool = Arc::new(Spool::open(&config.spool_dir, config.spool.max_bytes)?);
     let drained = spool.pending();
     let shipper = Shipper {
         config: config.shipper.clone(),
         hello: Hello::from_config(config),
-        endpoint: endpoint(config)?,
+        endpoint,
         spool: spool.clone(),
     };
     let stop_shipper = shutdown.child_token();

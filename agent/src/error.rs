@@ -14,6 +14,11 @@ pub enum Error {
     Sled(#[from] sled::Error),
     #[error(transparent)]
     Common(#[from] lightbulb_common::Error),
+    #[error("key `{key}`: {source}")]
+    TlsFile {
+        key: &'static str,
+        source: lightbulb_common::Error,
+    },
     #[error("collector URL `{url}`: {reason}")]
     CollectorUrl { url: String, reason: String },
 }

@@ -21,11 +21,13 @@ use crate::spool::Spool;
 
 /// Runs the agent until `shutdown` is cancelled, then flushes the spool.
 pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()> {
+    // TLS files first: a wrong path fails before anything touches the disk.
+    let endpoint = endpoint(&config)?;
     let spool = Arc::new(Spool::open(&config.spool_dir, config.spool.max_bytes)?);
     let shipper = Shipper {
         config: config.shipper.clone(),
         hello: Hello::from_config(&config),
-        endpoint: endpoint(&config)?,
+        endpoint,
         spool: spool.clone(),
     };
     info!(

@@ -56,16 +56,25 @@ async fn run_check(
         }
         let started = Instant::now();
         let outcome = {
-            let Ok(_permit) = permits.acquire().await else {
-                return;
+            let permit = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                p = permits.acquire() => p,
             };
+            let Ok(_permit) = permit else { return };
             let timestamp_ms = lightbulb_common::time::now_ms();
-            let outcome = match tokio::time::timeout(plan.timeout, check.run()).await {
-                Ok(o) => o,
-                Err(_) => Outcome::failed(format!(
-                    "check timed out after {}",
-                    humantime::format_duration(plan.timeout)
-                )),
+            let run = tokio::time::timeout(plan.timeout, check.run());
+            // Shutdown does not wait for a slow check to time out.
+            let outcome = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                r = run => match r {
+                    Ok(o) => o,
+                    Err(_) => Outcome::failed(format!(
+                        "check timed out after {}",
+                        humantime::format_duration(plan.timeout)
+                    )),
+                },
             };
             (timestamp_ms, outcome)
         };
@@ -173,10 +182,17 @@ mod tests {
         impl Check for Counting {
             fn run(&mut self) -> BoxFuture<'_, Outcome> {
                 Box::pin(async move {
+                    /// Counts a run as over even when shutdown drops it midway.
+                    struct Running<'a>(&'a std::sync::atomic::AtomicUsize);
+                    impl Drop for Running<'_> {
+                        fn drop(&mut self) {
+                            self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
                     let now = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    let _running = Running(&self.0);
                     self.1.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(500)).await;
-                    self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                     Outcome::new(Status::Ok, "ok")
                 })
             }

@@ -65,10 +65,11 @@ impl From<tonic::Status> for ShipError {
 /// The gRPC endpoint of the collector, with the agent's client certificate.
 pub fn endpoint(config: &AgentConfig) -> Result<Endpoint> {
     use lightbulb_common::tls::{read_certs_pem, read_key_pem};
-    let ca = Certificate::from_pem(read_certs_pem(&config.tls.ca)?);
+    let tls_file = |key: &'static str| move |source| Error::TlsFile { key, source };
+    let ca = Certificate::from_pem(read_certs_pem(&config.tls.ca).map_err(tls_file("tls.ca"))?);
     let identity = Identity::from_pem(
-        read_certs_pem(&config.tls.cert)?,
-        read_key_pem(&config.tls.key)?,
+        read_certs_pem(&config.tls.cert).map_err(tls_file("tls.cert"))?,
+        read_key_pem(&config.tls.key).map_err(tls_file("tls.key"))?,
     );
     let url_error = |reason: String| Error::CollectorUrl {
         url: config.collector.clone(),

@@ -133,6 +133,27 @@ fn a_missing_config_file_exits_64() {
     );
 }
 
+#[test]
+fn a_missing_certificate_names_the_key_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = agent()
+        .current_dir(dir.path())
+        .arg("--config")
+        .arg(fixture("agent-valid.toml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("key `tls.ca`") && err.contains("certs/ca.crt"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing written before the TLS files load"
+    );
+}
+
 /// Kills the child when dropped, so a failing test leaves nothing running.
 struct Child(std::process::Child);
 

@@ -9,7 +9,6 @@ pub mod metrics;
 pub mod state;
 pub mod store;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use error::{Error, ErrorCode, Result};
@@ -27,20 +26,32 @@ use crate::store::sqlite::SqliteStore;
 
 /// Binds the configured listeners and serves until `shutdown`.
 pub async fn run(config: CollectorConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    // TLS files first: a wrong path fails before any port is taken.
+    let tls = server_tls(&config)?;
     let http = TcpListener::bind(config.http.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on http.listen {}: {e}", config.http.listen))?;
     let grpc = TcpListener::bind(config.grpc.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on grpc.listen {}: {e}", config.grpc.listen))?;
-    serve(config, http, grpc, shutdown).await
+    serve_with(config, tls, http, grpc, shutdown).await
 }
 
-/// Addresses the collector serves on.
-#[derive(Debug, Clone, Copy)]
-pub struct Bound {
-    pub http: SocketAddr,
-    pub grpc: SocketAddr,
+/// Mutual TLS for the gRPC listener: the collector's identity, and the CA
+/// every agent certificate must be signed by.
+fn server_tls(config: &CollectorConfig) -> anyhow::Result<ServerTlsConfig> {
+    let file = |key: &str, read: lightbulb_common::Result<Vec<u8>>| {
+        read.map_err(|e| anyhow::anyhow!("key `{key}`: {e}"))
+    };
+    Ok(ServerTlsConfig::new()
+        .identity(Identity::from_pem(
+            file("tls.cert", read_certs_pem(&config.tls.cert))?,
+            file("tls.key", read_key_pem(&config.tls.key))?,
+        ))
+        .client_ca_root(Certificate::from_pem(file(
+            "tls.ca",
+            read_certs_pem(&config.tls.ca),
+        )?)))
 }
 
 /// Serves on already bound listeners (tests bind port 0 and pass them in).
@@ -50,19 +61,21 @@ pub async fn serve(
     grpc: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let tls = ServerTlsConfig::new()
-        .identity(Identity::from_pem(
-            read_certs_pem(&config.tls.cert)?,
-            read_key_pem(&config.tls.key)?,
-        ))
-        .client_ca_root(Certificate::from_pem(read_certs_pem(&config.tls.ca)?));
+    let tls = server_tls(&config)?;
+    serve_with(config, tls, http, grpc, shutdown).await
+}
+
+async fn serve_with(
+    config: CollectorConfig,
+    tls: ServerTlsConfig,
+    http: TcpListener,
+    grpc: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let store = Arc::new(SqliteStore::open(&config.store.path)?);
     let state = AppState::new(config, store, shutdown.clone()).await?;
-    let bound = Bound {
-        http: http.local_addr()?,
-        grpc: grpc.local_addr()?,
-    };
-    info!(http = %bound.http, grpc = %bound.grpc, "collector listening");
+    // Tests and scripts read the bound addresses from this line.
+    info!(http = %http.local_addr()?, grpc = %grpc.local_addr()?, "collector listening");
     let grpc_server = Server::builder()
         .tls_config(tls)?
         .add_service(

@@ -122,3 +122,24 @@ fn certs_init_writes_ca_collector_and_agent_files() {
         assert!(text.starts_with("-----BEGIN"), "{f} is not PEM");
     }
 }
+
+#[test]
+fn a_missing_certificate_names_the_key_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = collector()
+        .current_dir(dir.path())
+        .arg("--config")
+        .arg(fixture("collector-valid.toml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("key `tls.cert`") && err.contains("certs/collector.crt"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "no store created before the TLS files load"
+    );
+}
