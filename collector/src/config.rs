@@ -110,7 +110,8 @@ impl Default for SseConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AgentsConfig {
-    /// Heartbeat interval asked of agents. Default `5s`. Env `LIGHTBULB_AGENTS__HEARTBEAT`.
+    /// Heartbeat interval asked of agents; an agent silent for three intervals
+    /// is shown as not connected. Default `5s`. Env `LIGHTBULB_AGENTS__HEARTBEAT`.
     #[serde(with = "serde_duration")]
     pub heartbeat: Duration,
 }

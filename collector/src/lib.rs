@@ -77,6 +77,9 @@ async fn serve_with(
     // Tests and scripts read the bound addresses from this line.
     info!(http = %http.local_addr()?, grpc = %grpc.local_addr()?, "collector listening");
     let grpc_server = Server::builder()
+        // Finds connections to agents that vanished without closing them.
+        .http2_keepalive_interval(Some(std::time::Duration::from_secs(20)))
+        .http2_keepalive_timeout(Some(std::time::Duration::from_secs(10)))
         .tls_config(tls)?
         .add_service(
             IngestServer::new(ingest::IngestService::new(state.clone()))

@@ -238,7 +238,7 @@ impl AppState {
                 labels: a.record.labels.clone(),
                 local_checks: a.record.local_checks.clone(),
                 last_seen: lightbulb_common::time::format_iso(a.record.last_seen_ms),
-                connected: a.connections > 0,
+                connected: self.alive(a),
             })
             .collect();
         list.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
@@ -247,7 +247,14 @@ impl AppState {
 
     pub fn connected_agents(&self) -> usize {
         let agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
-        agents.values().filter(|a| a.connections > 0).count()
+        agents.values().filter(|a| self.alive(a)).count()
+    }
+
+    /// Connected means an open stream that heard from the agent within three
+    /// heartbeat intervals; a half-open connection stops counting after that.
+    fn alive(&self, a: &LiveAgent) -> bool {
+        let window = 3 * self.config.agents.heartbeat.as_millis() as i64;
+        a.connections > 0 && lightbulb_common::time::now_ms() - a.record.last_seen_ms <= window
     }
 }
 

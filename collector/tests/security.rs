@@ -4,6 +4,7 @@
 mod support;
 
 use std::path::Path;
+use std::time::Duration;
 
 use lightbulb_proto::v1::{self, ingest_client::IngestClient};
 use support::{InProcess, get_json, http};
@@ -194,4 +195,45 @@ async fn invalid_results_are_refused_counted_and_still_acknowledged() {
         metrics.contains("lightbulb_results_ingested_total 1\n"),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn an_agent_that_stops_sending_heartbeats_is_shown_disconnected() {
+    let server =
+        InProcess::start_with(&["a"], |c| c.agents.heartbeat = Duration::from_millis(200)).await;
+    let (cert, key) = agent_files(&server.certs, "a");
+    let mut c = client(&server, Some((&cert, &key))).await.unwrap();
+    c.register(hello("a")).await.unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel::<v1::AgentMessage>(1);
+    let beat = || v1::AgentMessage {
+        msg: Some(v1::agent_message::Msg::Heartbeat(v1::Heartbeat::default())),
+    };
+    tx.send(beat()).await.unwrap();
+    let _replies = c
+        .report(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap();
+    let client = http();
+    let connected = || {
+        let client = client.clone();
+        let url = server.url("/api/agents");
+        async move { get_json(&client, &url).await.1[0]["connected"].as_bool() }
+    };
+    support::eventually(Duration::from_secs(5), "agent connected", || async {
+        (connected().await == Some(true)).then_some(())
+    })
+    .await;
+    // The stream stays open but goes silent.
+    support::eventually(
+        Duration::from_secs(5),
+        "silent agent shown disconnected",
+        || async { (connected().await == Some(false)).then_some(()) },
+    )
+    .await;
+    // One heartbeat brings it back.
+    tx.send(beat()).await.unwrap();
+    support::eventually(Duration::from_secs(5), "agent connected again", || async {
+        (connected().await == Some(true)).then_some(())
+    })
+    .await;
 }

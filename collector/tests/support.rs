@@ -170,6 +170,14 @@ pub struct InProcess {
 
 impl InProcess {
     pub async fn start(agents: &[&str]) -> InProcess {
+        InProcess::start_with(agents, |_| {}).await
+    }
+
+    /// Starts with the configuration adjusted by `tweak`.
+    pub async fn start_with(
+        agents: &[&str],
+        tweak: impl FnOnce(&mut lightbulb_collector::config::CollectorConfig),
+    ) -> InProcess {
         lightbulb_common::tls::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
         let certs = certs(dir.path(), agents);
@@ -179,6 +187,7 @@ impl InProcess {
         config.tls.key = certs.join("collector.key");
         config.store.path = dir.path().join("lightbulb.db");
         config.sse.heartbeat = Duration::from_secs(1);
+        tweak(&mut config);
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (http_addr, grpc_addr) = (http.local_addr().unwrap(), grpc.local_addr().unwrap());
