@@ -144,21 +144,7 @@ async fn reader(
     commits: mpsc::Sender<Pending>,
     out: mpsc::Sender<Result<v1::CollectorMessage, Status>>,
 ) {
-    let mut record = AgentRecord {
-        agent_id: agent_id.clone(),
-        hostname: String::new(),
-        version: String::new(),
-        labels: Default::default(),
-        local_checks: Vec::new(),
-        last_seen_ms: lightbulb_common::time::now_ms(),
-    };
-    if let Some(known) = state.agents().into_iter().find(|a| a.agent_id == agent_id) {
-        record.hostname = known.hostname;
-        record.version = known.version;
-        record.labels = known.labels;
-        record.local_checks = known.local_checks;
-    }
-    let _connection = state.agent_connected(record);
+    let _connection = state.agent_connected(&agent_id);
     info!(%agent_id, "agent stream open");
     loop {
         let next = tokio::select! {

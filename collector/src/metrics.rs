@@ -53,14 +53,6 @@ impl Metrics {
         }
     }
 
-    pub fn ingested_total(&self) -> u64 {
-        self.ingested.load(Ordering::Relaxed)
-    }
-
-    pub fn duplicates_total(&self) -> u64 {
-        self.duplicates.load(Ordering::Relaxed)
-    }
-
     /// The exposition text; `agents` and `services` are gauges read at scrape time.
     pub fn render(&self, agents: usize, services: usize) -> String {
         let mut out = String::new();

@@ -192,18 +192,27 @@ impl AppState {
     }
 
     /// Marks an agent connected; the guard marks it disconnected when dropped.
-    pub fn agent_connected(self: &Arc<Self>, record: AgentRecord) -> ConnectionGuard {
+    pub fn agent_connected(self: &Arc<Self>, agent_id: &str) -> ConnectionGuard {
         let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
-        let id = record.agent_id.clone();
-        let entry = agents.entry(id.clone()).or_insert(LiveAgent {
-            record: record.clone(),
-            connections: 0,
-        });
-        entry.record = record;
+        // An agent streaming without having registered gets a bare record.
+        let entry = agents
+            .entry(agent_id.to_string())
+            .or_insert_with(|| LiveAgent {
+                record: AgentRecord {
+                    agent_id: agent_id.to_string(),
+                    hostname: String::new(),
+                    version: String::new(),
+                    labels: Default::default(),
+                    local_checks: Vec::new(),
+                    last_seen_ms: 0,
+                },
+                connections: 0,
+            });
+        entry.record.last_seen_ms = lightbulb_common::time::now_ms();
         entry.connections += 1;
         ConnectionGuard {
             state: self.clone(),
-            agent_id: id,
+            agent_id: agent_id.to_string(),
         }
     }
 

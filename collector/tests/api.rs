@@ -171,14 +171,7 @@ async fn status_history_agents_and_metrics() {
     )
     .await;
 
-    let metrics = client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = support::get_text(&client, &server.url("/metrics")).await;
     assert!(
         metrics.contains(&format!("lightbulb_results_ingested_total {RESULTS}\n")),
         "{metrics}"

@@ -179,14 +179,7 @@ async fn invalid_results_are_refused_counted_and_still_acknowledged() {
         .map(|s| s["service_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["web"], "only the valid result is stored");
-    let metrics = client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = support::get_text(&client, &server.url("/metrics")).await;
     assert!(
         metrics.contains("lightbulb_results_rejected_total 2\n"),
         "{metrics}"

@@ -140,6 +140,17 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::
     (code, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
+pub async fn get_text(client: &reqwest::Client, url: &str) -> String {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body")
+}
+
 /// Polls `f` until it returns `Some` or `timeout` passes.
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
 where

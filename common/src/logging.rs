@@ -7,11 +7,10 @@ pub fn init(json: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    let result = if json {
-        builder.json().try_init()
+    // A second init (tests) keeps the first subscriber, hence the ignored results.
+    if json {
+        let _ = builder.json().try_init();
     } else {
-        builder.with_ansi(false).try_init()
-    };
-    // A second init (tests) keeps the first subscriber.
-    let _ = result;
+        let _ = builder.with_ansi(false).try_init();
+    }
 }

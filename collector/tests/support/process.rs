@@ -10,6 +10,7 @@ pub struct Proc {
     name: String,
     child: Option<Child>,
     output: Arc<Mutex<Vec<String>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Proc {
@@ -22,6 +23,7 @@ impl Proc {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         let output = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         for stream in [
             child
                 .stdout
@@ -36,21 +38,18 @@ impl Proc {
         .flatten()
         {
             let output = output.clone();
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     output.lock().unwrap().push(line);
                 }
-            });
+            }));
         }
         Proc {
             name: name.into(),
             child: Some(child),
             output,
+            readers,
         }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }
 
     /// Output lines so far.
@@ -97,8 +96,11 @@ impl Proc {
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 self.child = None;
-                // Let the reader threads drain the pipes.
-                std::thread::sleep(Duration::from_millis(50));
+                // The pipes close with the process: its output is complete
+                // once the readers have finished.
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
+                }
                 return status.code().unwrap_or(-1);
             }
             if Instant::now() > deadline {
