@@ -27,12 +27,13 @@ impl BenchReport {
     }
 }
 
-/// Appends `results` synthetic results for services `bench-0`…`bench-{services-1}`
+/// Appends `results` synthetic results for services `{prefix}-0`…`{prefix}-{services-1}`
 /// after whatever the spool already holds, and returns once all are acked.
 pub async fn run(
     config: &AgentConfig,
     results: u64,
     services: u64,
+    prefix: &str,
     shutdown: CancellationToken,
 ) -> Result<Option<BenchReport>> {
     let endpoint = endpoint(config)?;
@@ -53,7 +54,7 @@ pub async fn run(
     while made < results {
         let n = chunk.min(results - made);
         let batch: Vec<v1::CheckResult> =
-            (made..made + n).map(|i| synthetic(i, services)).collect();
+            (made..made + n).map(|i| synthetic(i, services, prefix)).collect();
         let s = spool.clone();
         tokio::task::spawn_blocking(move || s.append(&batch))
             .await
@@ -99,7 +100,7 @@ pub async fn run(
     }))
 }
 
-fn synthetic(i: u64, services: u64) -> v1::CheckResult {
+fn synthetic(i: u64, services: u64, prefix: &str) -> v1::CheckResult {
     let status = if i.is_multiple_of(97) {
         2
     } else if i.is_multiple_of(13) {
@@ -109,7 +110,7 @@ fn synthetic(i: u64, services: u64) -> v1::CheckResult {
     };
     v1::CheckResult {
         seq: 0,
-        service_id: format!("bench-{}", i % services),
+        service_id: format!("{prefix}-{}", i % services),
         service_type: "api_endpoint".into(),
         timestamp_ms: lightbulb_common::time::now_ms(),
         status_code: status,

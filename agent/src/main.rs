@@ -31,9 +31,12 @@ enum Command {
         /// Results to generate (0 only drains what the spool holds).
         #[arg(long, default_value_t = 100_000)]
         results: u64,
-        /// Services `bench-0`… to spread them over.
+        /// Services `PREFIX-0`… to spread them over.
         #[arg(long, default_value_t = 100)]
         services: u64,
+        /// Service id prefix of the synthetic results.
+        #[arg(long, default_value = "bench")]
+        prefix: String,
     },
     /// Print the effective configuration and exit.
     PrintConfig,
@@ -56,8 +59,16 @@ fn main() -> ExitCode {
         tokio::spawn(lightbulb_common::signal::cancel_on_signal(shutdown.clone()));
         let result = match cli.command.unwrap_or(Command::Run) {
             Command::Run => lightbulb_agent::run(config, shutdown).await.map(|()| None),
-            Command::Bench { results, services } => {
-                lightbulb_agent::bench::run(&config, results, services, shutdown).await
+            Command::Bench {
+                results,
+                services,
+                prefix,
+            } => {
+                if let Err(e) = lightbulb_common::status::validate_service_id(&format!("{prefix}-0")) {
+                    eprintln!("error: --prefix: {e}");
+                    return ExitCode::from(64);
+                }
+                lightbulb_agent::bench::run(&config, results, services, &prefix, shutdown).await
             }
             Command::PrintConfig => {
                 print!(

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::state::AppState;
 use crate::store::HistoryQuery;
+use crate::store::rollup::RangeQuery;
 use crate::{Error, Result};
 
 /// Largest `limit` the history endpoint accepts.
@@ -21,6 +22,8 @@ const MAX_HISTORY_LIMIT: u32 = 10_000;
 const DEFAULT_HISTORY_LIMIT: u32 = 1000;
 /// Range when `from` is not given: the last 24 hours.
 const DEFAULT_RANGE_MS: i64 = 24 * 3600 * 1000;
+/// Most buckets one history query may ask for.
+const MAX_BUCKETS: i64 = 10_000;
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -32,6 +35,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/status/stream", get(sse::stream))
         .route("/api/status/{service_id}", get(one_status))
         .route("/api/services/{service_id}/history", get(history))
+        .route("/api/services/{service_id}/metrics", get(service_metrics))
         .route("/api/agents", get(agents))
         .fallback(not_found)
         .with_state(state)
@@ -106,6 +110,55 @@ struct HistoryParams {
     from: Option<String>,
     to: Option<String>,
     limit: Option<String>,
+    step: Option<String>,
+}
+
+/// `from`/`to` of a range query: ISO 8601 or epoch ms; defaults to the last 24 hours.
+fn time_range(from: &Option<String>, to: &Option<String>) -> Result<(i64, i64)> {
+    let parse = |field: &str, v: &str| {
+        lightbulb_common::time::parse_instant(v).map_err(|e| Error::bad_field(field, e))
+    };
+    let to_ms = match to {
+        Some(t) => parse("to", t)?,
+        None => lightbulb_common::time::now_ms(),
+    };
+    let from_ms = match from {
+        Some(f) => parse("from", f)?,
+        None => to_ms - DEFAULT_RANGE_MS,
+    };
+    if from_ms > to_ms {
+        return Err(Error::bad_field("from", "`from` is after `to`"));
+    }
+    Ok((from_ms, to_ms))
+}
+
+/// `step`: a duration (`10s`, `5m`, `1h`) or whole seconds, at least 1s,
+/// giving at most `MAX_BUCKETS` buckets over the range.
+fn parse_step(step: &str, from_ms: i64, to_ms: i64) -> Result<i64> {
+    let ms = match step.parse::<u64>() {
+        Ok(secs) => secs.saturating_mul(1000),
+        Err(_) => lightbulb_common::time::parse_duration(step)
+            .map_err(|e| Error::bad_field("step", e))?
+            .as_millis() as u64,
+    };
+    if ms < 1000 || ms % 1000 != 0 {
+        return Err(Error::bad_field("step", format!("`{step}` must be a whole number of seconds, at least 1s")));
+    }
+    let ms = ms as i64;
+    if (to_ms - from_ms) / ms >= MAX_BUCKETS {
+        return Err(Error::bad_field(
+            "step",
+            format!("`{step}` makes more than {MAX_BUCKETS} buckets over this range; use a larger step"),
+        ));
+    }
+    Ok(ms)
+}
+
+fn known_service(state: &AppState, service_id: &str) -> Result<()> {
+    match state.service(service_id) {
+        Some(_) => Ok(()),
+        None => Err(Error::not_found(format!("service `{service_id}` not found"))),
+    }
 }
 
 async fn history(
@@ -113,21 +166,7 @@ async fn history(
     Path(service_id): Path<String>,
     Query(params): Query<HistoryParams>,
 ) -> Result<Response> {
-    let to_ms = match &params.to {
-        Some(t) => {
-            lightbulb_common::time::parse_instant(t).map_err(|e| Error::bad_field("to", e))?
-        }
-        None => lightbulb_common::time::now_ms(),
-    };
-    let from_ms = match &params.from {
-        Some(f) => {
-            lightbulb_common::time::parse_instant(f).map_err(|e| Error::bad_field("from", e))?
-        }
-        None => to_ms - DEFAULT_RANGE_MS,
-    };
-    if from_ms > to_ms {
-        return Err(Error::bad_field("from", "`from` is after `to`"));
-    }
+    let (from_ms, to_ms) = time_range(&params.from, &params.to)?;
     let limit = match &params.limit {
         None => DEFAULT_HISTORY_LIMIT,
         Some(l) => match l.parse::<u32>() {
@@ -140,10 +179,14 @@ async fn history(
             }
         },
     };
-    if state.service(&service_id).is_none() {
-        return Err(Error::not_found(format!(
-            "service `{service_id}` not found"
-        )));
+    let step_ms = match &params.step {
+        Some(step) => Some(parse_step(step, from_ms, to_ms)?),
+        None => None,
+    };
+    known_service(&state, &service_id)?;
+    if let Some(step_ms) = step_ms {
+        let range = RangeQuery { service_id, from_ms, to_ms };
+        return Ok(axum::Json(state.store.buckets(range, step_ms).await?).into_response());
     }
     let history = state
         .store
@@ -155,6 +198,24 @@ async fn history(
         })
         .await?;
     Ok(axum::Json(history).into_response())
+}
+
+#[derive(Deserialize)]
+struct RangeParams {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Latency percentiles, error rate, uptime and check count over a range.
+async fn service_metrics(
+    State(state): State<Arc<AppState>>,
+    Path(service_id): Path<String>,
+    Query(params): Query<RangeParams>,
+) -> Result<Response> {
+    let (from_ms, to_ms) = time_range(&params.from, &params.to)?;
+    known_service(&state, &service_id)?;
+    let range = RangeQuery { service_id, from_ms, to_ms };
+    Ok(axum::Json(state.store.summary(range).await?).into_response())
 }
 
 async fn agents(State(state): State<Arc<AppState>>) -> Response {

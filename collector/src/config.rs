@@ -76,10 +76,41 @@ impl Default for TlsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// `sqlite` (embedded, the default). Env `LIGHTBULB_STORE__KIND`.
+    /// `sqlite` (embedded, the default) or `clickhouse`. Env `LIGHTBULB_STORE__KIND`.
     pub kind: String,
     /// SQLite database file. Default `data/lightbulb.db`. Env `LIGHTBULB_STORE__PATH`.
     pub path: PathBuf,
+    /// ClickHouse HTTP(S) endpoint. Default `http://127.0.0.1:8123`. Env `LIGHTBULB_STORE__URL`.
+    pub url: String,
+    /// ClickHouse database, created if missing. Default `lightbulb`. Env `LIGHTBULB_STORE__DATABASE`.
+    pub database: String,
+    /// ClickHouse user. Default `default`. Env `LIGHTBULB_STORE__USER`.
+    pub user: String,
+    /// ClickHouse password. Default empty. Env `LIGHTBULB_STORE__PASSWORD`. Never logged.
+    #[serde(serialize_with = "redact")]
+    pub password: String,
+    /// Non-empty: replicated tables on this ClickHouse cluster plus Distributed
+    /// tables over them. Default empty (one server). Env `LIGHTBULB_STORE__CLUSTER`.
+    pub cluster: String,
+    /// Raw results (and status events) are kept this long. Default `90d`.
+    #[serde(with = "serde_duration")]
+    pub retention_raw: Duration,
+    /// Per-minute and per-hour rollups are kept this long. Default `365d`.
+    #[serde(with = "serde_duration")]
+    pub retention_rollups: Duration,
+    /// ClickHouse: an insert is sent once this many results wait. Default 10000.
+    pub flush_rows: usize,
+    /// ClickHouse: or once the oldest waiting result is this old. Default `100ms`.
+    #[serde(with = "serde_duration")]
+    pub flush_interval: Duration,
+    /// ClickHouse: how often statuses and events written by other collectors
+    /// sharing the database are read. Default `1s`.
+    #[serde(with = "serde_duration")]
+    pub poll_interval: Duration,
+}
+
+fn redact<S: serde::Serializer>(secret: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if secret.is_empty() { "" } else { "<redacted>" })
 }
 
 impl Default for StoreConfig {
@@ -87,6 +118,16 @@ impl Default for StoreConfig {
         StoreConfig {
             kind: "sqlite".into(),
             path: "data/lightbulb.db".into(),
+            url: "http://127.0.0.1:8123".into(),
+            database: "lightbulb".into(),
+            user: "default".into(),
+            password: String::new(),
+            cluster: String::new(),
+            retention_raw: Duration::from_secs(90 * 86_400),
+            retention_rollups: Duration::from_secs(365 * 86_400),
+            flush_rows: 10_000,
+            flush_interval: Duration::from_millis(100),
+            poll_interval: Duration::from_secs(1),
         }
     }
 }
@@ -136,21 +177,47 @@ impl CollectorConfig {
 
     pub fn validate(&self, origin: &str) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
-        if self.store.kind != "sqlite" {
-            problems.push(format!(
-                "{origin}: key `store.kind`: `{}` is not a store this collector has; use `sqlite`",
-                self.store.kind
-            ));
+        let mut problem = |key: &str, reason: String| {
+            problems.push(format!("{origin}: key `{key}`: {reason}"));
+        };
+        let store = &self.store;
+        match store.kind.as_str() {
+            "sqlite" => {}
+            "clickhouse" => {
+                if !(store.url.starts_with("http://") || store.url.starts_with("https://")) {
+                    problem("store.url", format!("`{}` is not an http:// or https:// URL", store.url));
+                }
+                for (key, value) in [("store.database", &store.database), ("store.cluster", &store.cluster)] {
+                    let ok = value.chars().enumerate().all(|(i, c)| {
+                        c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
+                    });
+                    if !ok || (key == "store.database" && value.is_empty()) {
+                        problem(key, format!("`{value}` is not a plain identifier (letters, digits, `_`, not starting with a digit)"));
+                    }
+                }
+                if store.flush_rows == 0 {
+                    problem("store.flush_rows", "must be at least 1".into());
+                }
+                if store.poll_interval < Duration::from_millis(100) {
+                    problem("store.poll_interval", "must be at least 100ms".into());
+                }
+            }
+            other => problem(
+                "store.kind",
+                format!("`{other}` is not a store this collector has; use `sqlite` or `clickhouse`"),
+            ),
+        }
+        if store.retention_raw < Duration::from_secs(86_400) {
+            problem("store.retention_raw", "must be at least 1d".into());
+        }
+        if store.retention_rollups < store.retention_raw {
+            problem("store.retention_rollups", "must not be shorter than `store.retention_raw`".into());
         }
         if self.sse.heartbeat < Duration::from_secs(1) {
-            problems.push(format!(
-                "{origin}: key `sse.heartbeat`: must be at least 1s"
-            ));
+            problem("sse.heartbeat", "must be at least 1s".into());
         }
         if self.agents.heartbeat < Duration::from_millis(100) {
-            problems.push(format!(
-                "{origin}: key `agents.heartbeat`: must be at least 100ms"
-            ));
+            problem("agents.heartbeat", "must be at least 100ms".into());
         }
         if problems.is_empty() {
             Ok(())

@@ -22,7 +22,9 @@ use tracing::info;
 
 use crate::config::CollectorConfig;
 use crate::state::AppState;
+use crate::store::clickhouse::ClickHouseStore;
 use crate::store::sqlite::SqliteStore;
+use crate::store::{Retention, Store};
 
 /// Binds the configured listeners and serves until `shutdown`.
 pub async fn run(config: CollectorConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -54,6 +56,28 @@ fn server_tls(config: &CollectorConfig) -> anyhow::Result<ServerTlsConfig> {
         )?)))
 }
 
+/// Opens the configured store.
+pub async fn open_store(config: &CollectorConfig) -> anyhow::Result<Arc<dyn Store>> {
+    let retention = Retention::from_config(&config.store);
+    Ok(match config.store.kind.as_str() {
+        "clickhouse" => Arc::new(ClickHouseStore::open(&config.store, retention).await?),
+        _ => Arc::new(SqliteStore::open(&config.store.path, retention)?),
+    })
+}
+
+/// Applies retention at start and then every hour.
+async fn expire_hourly(store: Arc<dyn Store>, shutdown: CancellationToken) {
+    loop {
+        if let Err(e) = store.expire(lightbulb_common::time::now_ms()).await {
+            tracing::warn!(error = %e, "retention could not be applied; will retry in an hour");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
 /// Serves on already bound listeners (tests bind port 0 and pass them in).
 pub async fn serve(
     config: CollectorConfig,
@@ -72,7 +96,8 @@ async fn serve_with(
     grpc: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let store = Arc::new(SqliteStore::open(&config.store.path)?);
+    let store = open_store(&config).await?;
+    tokio::spawn(expire_hourly(store.clone(), shutdown.clone()));
     let state = AppState::new(config, store, shutdown.clone()).await?;
     // Tests and scripts read the bound addresses from this line.
     info!(http = %http.local_addr()?, grpc = %grpc.local_addr()?, "collector listening");

@@ -108,7 +108,8 @@ impl AppState {
                 )
             })
             .collect();
-        Ok(Arc::new(AppState {
+        let watch = store.watch();
+        let state = Arc::new(AppState {
             config,
             shutdown,
             store: store.clone(),
@@ -122,7 +123,18 @@ impl AppState {
                 body: None,
             }),
             agents: Mutex::new(agents),
-        }))
+        });
+        if let Some(mut updates) = watch {
+            // Other collectors' results: applied like our own, but not counted.
+            let weak = Arc::downgrade(&state);
+            tokio::spawn(async move {
+                while let Some(update) = updates.recv().await {
+                    let Some(state) = weak.upgrade() else { return };
+                    state.apply(update);
+                }
+            });
+        }
+        Ok(state)
     }
 
     /// Applies a committed insert: snapshot, events, counters.

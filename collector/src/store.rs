@@ -1,6 +1,10 @@
-//! The `Store` trait: where results, latest statuses, status-change events and
-//! agents live. `store/sqlite.rs` is the embedded backend.
+//! The `Store` trait: where results, rollups, latest statuses, status-change
+//! events and agents live. `store/sqlite.rs` is the embedded backend,
+//! `store/clickhouse.rs` the scale-out one; `tests/conformance.rs` holds both
+//! to the same behaviour.
 
+pub mod clickhouse;
+pub mod rollup;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -10,6 +14,7 @@ use std::pin::Pin;
 use lightbulb_common::{CheckResult, Status};
 use serde::Serialize;
 
+use self::rollup::{Buckets, RangeQuery, Summary};
 use crate::Result;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -117,6 +122,33 @@ pub struct History {
     pub points: Vec<HistoryPoint>,
 }
 
+/// How long data is kept. Queries never return data older than this, even
+/// before `Store::expire` has removed it, so both stores answer alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub raw_ms: i64,
+    pub rollups_ms: i64,
+}
+
+impl Retention {
+    pub fn from_config(c: &crate::config::StoreConfig) -> Retention {
+        Retention {
+            raw_ms: c.retention_raw.as_millis() as i64,
+            rollups_ms: c.retention_rollups.as_millis() as i64,
+        }
+    }
+
+    /// Oldest raw timestamp still served at `now_ms`.
+    pub fn raw_cutoff(&self, now_ms: i64) -> i64 {
+        now_ms - self.raw_ms
+    }
+
+    /// Oldest rollup bucket start still served at `now_ms`.
+    pub fn rollup_cutoff(&self, now_ms: i64) -> i64 {
+        now_ms - self.rollups_ms
+    }
+}
+
 /// What the collector knows of an agent.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AgentRecord {
@@ -154,6 +186,18 @@ pub trait Store: Send + Sync + 'static {
     fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentRecord>>>;
     /// Whether the store accepts writes now.
     fn ready(&self) -> BoxFuture<'_, Result<()>>;
+    /// Aggregates of one service in `step_ms` buckets, oldest first, read
+    /// from the source `rollup::Source::for_step` picks.
+    fn buckets(&self, query: RangeQuery, step_ms: i64) -> BoxFuture<'_, Result<Buckets>>;
+    /// One range summarised, from the source `rollup::Source::for_range` picks.
+    fn summary(&self, query: RangeQuery) -> BoxFuture<'_, Result<Summary>>;
+    /// Removes data older than the retention as of `now_ms`.
+    fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>>;
+    /// Statuses and events written by other collectors sharing this store;
+    /// `None` when nobody else can write to it. Taken once.
+    fn watch(&self) -> Option<tokio::sync::mpsc::Receiver<Inserted>> {
+        None
+    }
 }
 
 /// The status for a stored code; unknown codes read as UNKNOWN.

@@ -16,7 +16,7 @@ async fn fed_collector() -> (InProcess, tempfile::TempDir) {
     let server = InProcess::start(&["node-a"]).await;
     let spool = tempfile::tempdir().unwrap();
     let config = server.agent_config("node-a", spool.path());
-    let report = lightbulb_agent::bench::run(&config, RESULTS, SERVICES, CancellationToken::new())
+    let report = lightbulb_agent::bench::run(&config, RESULTS, SERVICES, "bench", CancellationToken::new())
         .await
         .unwrap()
         .expect("bench finished");
@@ -156,6 +156,45 @@ async fn status_history_agents_and_metrics() {
     let (code, _) = get_json(&client, &server.url("/api/services/nope/history")).await;
     assert_eq!(code, 404);
 
+    // Buckets: every result of the service lands in exactly one bucket.
+    for step in ["1m", "60", "1h", "15s"] {
+        let (code, b) = get_json(
+            &client,
+            &server.url(&format!("/api/services/bench-3/history?step={step}")),
+        )
+        .await;
+        assert_eq!(code, 200, "{step}: {b}");
+        let buckets = b["buckets"].as_array().unwrap();
+        let count: u64 = buckets.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+        assert_eq!(count, RESULTS / SERVICES, "{step}: {b}");
+        assert!(buckets[0]["start"].as_str().unwrap().ends_with('Z'));
+        assert!(buckets[0]["response_time_ms"]["p99"].is_number(), "{b}");
+    }
+    let (code, m) = get_json(&client, &server.url("/api/services/bench-3/metrics")).await;
+    assert_eq!(code, 200, "{m}");
+    assert_eq!(m["count"], RESULTS / SERVICES);
+    assert_eq!(m["service_id"], "bench-3");
+    for field in ["uptime_pct", "error_rate", "source"] {
+        assert!(!m[field].is_null(), "missing {field}: {m}");
+    }
+    for key in ["p50", "p95", "p99"] {
+        assert!(m["response_time_ms"][key].is_number(), "missing {key}: {m}");
+    }
+    for (path, field) in [
+        ("history?step=0", "step"),
+        ("history?step=500ms", "step"),
+        ("history?step=soon", "step"),
+        ("history?step=1s&from=0", "step"),
+        ("metrics?from=later", "from"),
+        ("metrics?from=10&to=5", "from"),
+    ] {
+        let (code, e) = get_json(&client, &server.url(&format!("/api/services/bench-3/{path}"))).await;
+        assert_eq!(code, 400, "{path}: {e}");
+        assert_eq!(e["error"]["field"], field, "{path}: {e}");
+    }
+    let (code, _) = get_json(&client, &server.url("/api/services/nope/metrics")).await;
+    assert_eq!(code, 404);
+
     let (_, agents) = get_json(&client, &server.url("/api/agents")).await;
     assert_eq!(agents[0]["agent_id"], "node-a");
     assert_eq!(agents[0]["hostname"], "test-host");
@@ -240,7 +279,7 @@ async fn sse_resumes_after_last_event_id_and_sends_heartbeats() {
     let etag = |r: reqwest::Response| r.headers()["etag"].to_str().unwrap().to_string();
     let before = etag(client.get(server.url("/api/status")).send().await.unwrap());
     let config = server.agent_config("node-a", spool.path());
-    lightbulb_agent::bench::run(&config, 200, SERVICES, CancellationToken::new())
+    lightbulb_agent::bench::run(&config, 200, SERVICES, "bench", CancellationToken::new())
         .await
         .unwrap();
     let next = live

@@ -2,6 +2,7 @@
 //! collector and agent binaries as child processes, HTTP and SSE clients.
 #![allow(dead_code)]
 
+pub mod clickhouse;
 pub mod process;
 pub mod sse;
 

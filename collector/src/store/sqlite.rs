@@ -7,14 +7,17 @@
 //! - `latest`: the newest result per service (rebuilds the snapshot at start).
 //! - `status_events`: one row per status change; its `id` is the SSE event id.
 //! - `agents`: registered agents.
+//! - `rollup_minute`, `rollup_hour`: one mergeable cell per service and bucket.
 //!
-//! `schema.rs` holds the migrations, `writer.rs` the writer thread.
+//! `schema.rs` holds the migrations, `writer.rs` the writer thread,
+//! `rollup.rs` the rollup cells and range aggregates.
 //!
 //! Durability: `synchronous = FULL`, so a committed insert survives a crash of
 //! the collector and of the machine; the insert future resolves only after
 //! the commit. If a transaction fails, every insert in it fails (the agents
 //! resend) and the writer reloads its view of the latest statuses.
 
+mod rollup;
 mod schema;
 mod writer;
 
@@ -26,21 +29,23 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
 use self::writer::WriteOp;
+use super::rollup::{Buckets, RangeQuery, Summary};
 use super::{
-    AgentRecord, BoxFuture, History, HistoryPoint, HistoryQuery, Inserted, LatestStatus, Sequenced,
-    StatusEvent, Store, status_of,
+    AgentRecord, BoxFuture, History, HistoryPoint, HistoryQuery, Inserted, LatestStatus, Retention,
+    Sequenced, StatusEvent, Store, status_of,
 };
 use crate::{Error, Result};
 
 pub struct SqliteStore {
     path: PathBuf,
+    retention: Retention,
     writes: mpsc::Sender<WriteOp>,
     readers: Arc<Mutex<Vec<Connection>>>,
 }
 
 impl SqliteStore {
     /// Opens (creating and migrating as needed) the database at `path`.
-    pub fn open(path: &Path) -> Result<SqliteStore> {
+    pub fn open(path: &Path, retention: Retention) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::internal(format!("cannot create `{}`: {e}", dir.display())))?;
@@ -59,10 +64,18 @@ impl SqliteStore {
         let (writes, rx) = mpsc::channel(1024);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer::writer(conn, latest, rx))
+            .spawn(move || {
+                let w = writer::Writer {
+                    latest,
+                    rollups: Default::default(),
+                    retention,
+                };
+                writer::writer(conn, w, rx)
+            })
             .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
+            retention,
             writes,
             readers: Arc::new(Mutex::new(Vec::new())),
         })
@@ -166,7 +179,9 @@ impl Store for SqliteStore {
         })
     }
 
-    fn history(&self, q: HistoryQuery) -> BoxFuture<'_, Result<History>> {
+    fn history(&self, mut q: HistoryQuery) -> BoxFuture<'_, Result<History>> {
+        let cutoff = self.retention.raw_cutoff(lightbulb_common::time::now_ms());
+        q.from_ms = q.from_ms.max(cutoff);
         self.read(move |c| {
             let total: i64 = c.query_row(
                 "SELECT COUNT(*) FROM results WHERE service_id = ?1 AND ts BETWEEN ?2 AND ?3",
@@ -276,6 +291,22 @@ impl Store for SqliteStore {
                 .await?;
             Ok(())
         })
+    }
+
+    fn buckets(&self, q: RangeQuery, step_ms: i64) -> BoxFuture<'_, Result<Buckets>> {
+        let retention = self.retention;
+        let now = lightbulb_common::time::now_ms();
+        self.read(move |c| rollup::buckets(c, q, step_ms, &retention, now))
+    }
+
+    fn summary(&self, q: RangeQuery) -> BoxFuture<'_, Result<Summary>> {
+        let retention = self.retention;
+        let now = lightbulb_common::time::now_ms();
+        self.read(move |c| rollup::summary(c, q, &retention, now))
+    }
+
+    fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>> {
+        self.submit(move |reply| WriteOp::Expire { now_ms, reply })
     }
 }
 

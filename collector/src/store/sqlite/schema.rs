@@ -52,6 +52,20 @@ CREATE TABLE agents (
     local_checks TEXT NOT NULL,
     last_seen INTEGER NOT NULL
 ) WITHOUT ROWID;
+"#, r#"
+CREATE TABLE rollup_minute (
+    service_id TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    cell TEXT NOT NULL,
+    PRIMARY KEY (service_id, bucket)
+) WITHOUT ROWID;
+CREATE TABLE rollup_hour (
+    service_id TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    cell TEXT NOT NULL,
+    PRIMARY KEY (service_id, bucket)
+) WITHOUT ROWID;
+CREATE INDEX status_events_ts ON status_events (ts);
 "#];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -7,7 +7,10 @@ use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{mpsc, oneshot};
 use tracing::error;
 
-use crate::store::{AgentRecord, Inserted, LatestStatus, Sequenced, StatusEvent, status_of};
+use super::rollup::{self, Rollups};
+use crate::store::{
+    AgentRecord, Inserted, LatestStatus, Retention, Sequenced, StatusEvent, status_of,
+};
 use crate::{Error, Result};
 
 /// Inserts committed together at most.
@@ -23,6 +26,30 @@ pub(super) enum WriteOp {
         agent: AgentRecord,
         reply: oneshot::Sender<Result<()>>,
     },
+    Expire {
+        now_ms: i64,
+        reply: oneshot::Sender<Result<()>>,
+    },
+}
+
+impl WriteOp {
+    fn fail(self, e: Error) {
+        match self {
+            WriteOp::Insert { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            WriteOp::Agent { reply, .. } | WriteOp::Expire { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+}
+
+/// What the writer keeps between transactions.
+pub(super) struct Writer {
+    pub latest: LatestMap,
+    pub rollups: Rollups,
+    pub retention: Retention,
 }
 
 /// Newest timestamp and status per service, as the writer tracks them.
@@ -39,7 +66,7 @@ pub(super) fn load_latest(conn: &Connection) -> Result<LatestMap> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(super) fn writer(mut conn: Connection, mut latest: LatestMap, mut rx: mpsc::Receiver<WriteOp>) {
+pub(super) fn writer(mut conn: Connection, mut w: Writer, mut rx: mpsc::Receiver<WriteOp>) {
     while let Some(first) = rx.blocking_recv() {
         let mut ops = vec![first];
         while ops.len() < GROUP {
@@ -51,8 +78,9 @@ pub(super) fn writer(mut conn: Connection, mut latest: LatestMap, mut rx: mpsc::
         let outcome = conn.transaction().map_err(Error::from).and_then(|tx| {
             let mut done = Vec::with_capacity(ops.len());
             for op in &ops {
-                done.push(apply(&tx, &mut latest, op)?);
+                done.push(apply(&tx, &mut w, op)?);
             }
+            w.rollups.write(&tx)?;
             tx.commit()?;
             Ok(done)
         });
@@ -63,11 +91,11 @@ pub(super) fn writer(mut conn: Connection, mut latest: LatestMap, mut rx: mpsc::
                         (WriteOp::Insert { reply, .. }, Applied::Insert(i)) => {
                             let _ = reply.send(Ok(i));
                         }
-                        (WriteOp::Agent { reply, .. }, _) => {
+                        (WriteOp::Agent { reply, .. } | WriteOp::Expire { reply, .. }, _) => {
                             let _ = reply.send(Ok(()));
                         }
-                        (WriteOp::Insert { reply, .. }, Applied::Agent) => {
-                            let _ = reply.send(Err(Error::internal("write mismatch")));
+                        (op @ WriteOp::Insert { .. }, Applied::Other) => {
+                            op.fail(Error::internal("write mismatch"));
                         }
                     }
                 }
@@ -75,17 +103,11 @@ pub(super) fn writer(mut conn: Connection, mut latest: LatestMap, mut rx: mpsc::
             Err(e) => {
                 error!(error = %e, "sqlite transaction failed; its inserts are not acknowledged");
                 for op in ops {
-                    match op {
-                        WriteOp::Insert { reply, .. } => {
-                            let _ = reply.send(Err(e.clone()));
-                        }
-                        WriteOp::Agent { reply, .. } => {
-                            let _ = reply.send(Err(e.clone()));
-                        }
-                    }
+                    op.fail(e.clone());
                 }
+                w.rollups.clear();
                 match load_latest(&conn) {
-                    Ok(map) => latest = map,
+                    Ok(map) => w.latest = map,
                     Err(e) => error!(error = %e, "cannot reload latest statuses"),
                 }
             }
@@ -95,14 +117,22 @@ pub(super) fn writer(mut conn: Connection, mut latest: LatestMap, mut rx: mpsc::
 
 enum Applied {
     Insert(Inserted),
-    Agent,
+    Other,
 }
 
-fn apply(tx: &Transaction<'_>, latest: &mut LatestMap, op: &WriteOp) -> Result<Applied> {
+fn apply(tx: &Transaction<'_>, w: &mut Writer, op: &WriteOp) -> Result<Applied> {
     match op {
         WriteOp::Insert {
             agent_id, results, ..
-        } => insert(tx, latest, agent_id, results).map(Applied::Insert),
+        } => insert(tx, w, agent_id, results).map(Applied::Insert),
+        WriteOp::Expire { now_ms, .. } => {
+            w.rollups.write(tx)?;
+            let removed = rollup::expire(tx, &w.retention, *now_ms)?;
+            tracing::info!(removed, "sqlite retention applied");
+            // Cached cells may be gone now.
+            w.rollups.clear();
+            Ok(Applied::Other)
+        }
         WriteOp::Agent { agent, .. } => {
             tx.execute(
                 "INSERT INTO agents (agent_id, hostname, version, labels, local_checks, last_seen)
@@ -119,17 +149,18 @@ fn apply(tx: &Transaction<'_>, latest: &mut LatestMap, op: &WriteOp) -> Result<A
                     agent.last_seen_ms
                 ],
             )?;
-            Ok(Applied::Agent)
+            Ok(Applied::Other)
         }
     }
 }
 
 fn insert(
     tx: &Transaction<'_>,
-    latest: &mut LatestMap,
+    w: &mut Writer,
     agent_id: &str,
     results: &[Sequenced],
 ) -> Result<Inserted> {
+    let latest = &mut w.latest;
     let mut out = Inserted::default();
     let mut moved: BTreeMap<&str, &Sequenced> = BTreeMap::new();
     let mut row = tx.prepare_cached(
@@ -165,6 +196,7 @@ fn insert(
             continue;
         }
         out.inserted += 1;
+        w.rollups.add(tx, r)?;
         let previous = latest.get(&r.service_id).copied();
         if previous.is_some_and(|(ts, _)| r.timestamp_ms < ts) {
             continue; // an older result arriving late does not change the current status

@@ -1,0 +1,418 @@
+//! ClickHouse store over HTTP(S) with RowBinary (the official `clickhouse`
+//! crate). `schema.rs` holds the tables and migrations, `writer.rs` the
+//! batching writer that decides acks, `query.rs` the reads, `poll.rs` what
+//! other collectors on the same database wrote.
+//!
+//! Several collectors may share one database: each writes its own agents'
+//! results and events, and polls the others' latest statuses and events
+//! every `store.poll_interval`.
+
+mod poll;
+mod query;
+mod schema;
+mod writer;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+use tracing::info;
+
+use self::query::{AgentRow, Ch};
+use self::schema::{Granularity, Layout, PARTITIONED};
+use self::writer::Op;
+use super::rollup::{Bucket, Buckets, RangeQuery, Source, Summary};
+use super::{
+    AgentRecord, BoxFuture, History, HistoryQuery, Inserted, LatestStatus, Retention, Sequenced,
+    StatusEvent, Store,
+};
+use crate::config::StoreConfig;
+use crate::{Error, Result};
+
+pub struct ClickHouseStore {
+    ch: Ch,
+    retention: Retention,
+    writes: mpsc::Sender<Op>,
+    healthy: Arc<AtomicBool>,
+    watch: Mutex<Option<mpsc::Receiver<Inserted>>>,
+}
+
+impl ClickHouseStore {
+    /// Connects, creates or migrates the schema, and starts the writer and poller.
+    pub async fn open(config: &StoreConfig, retention: Retention) -> Result<ClickHouseStore> {
+        let layout = Arc::new(Layout {
+            db: config.database.clone(),
+            cluster: config.cluster.clone(),
+        });
+        let client = clickhouse::Client::default()
+            .with_url(&config.url)
+            .with_user(&config.user)
+            .with_password(&config.password)
+            // RowBinary without the schema round trip; the rows match the
+            // schema by construction and tests insert and read every table.
+            .with_validation(false);
+        let mut ch = Ch {
+            client,
+            layout: layout.clone(),
+        };
+        let version: String = ch
+            .call("version", ch.client.query("SELECT version()").fetch_one())
+            .await
+            .map_err(|e| Error::unavailable(format!("store.url {}: {e}", config.url)))?;
+        let parsed = schema::parse_version(&version)?;
+        let on_cluster = match config.cluster.as_str() {
+            "" => String::new(),
+            c => format!(" ON CLUSTER `{c}`"),
+        };
+        ch.call(
+            "create database",
+            ch.client
+                .query(&format!(
+                    "CREATE DATABASE IF NOT EXISTS `{}`{on_cluster}",
+                    layout.db
+                ))
+                .execute(),
+        )
+        .await?;
+        ch.client = ch.client.with_database(&layout.db);
+        migrate(&ch).await?;
+        if schema::has_ttl(parsed) {
+            // Newer servers also expire rows themselves; partitions are still
+            // dropped by `expire`, which works on every version.
+            set_ttl(&ch, &on_cluster, &retention).await?;
+        }
+        let latest = query::latest(&ch).await?;
+        let last_event_id = query::last_event_id(&ch).await?;
+        info!(url = %config.url, version = %version, database = %layout.db,
+            services = latest.len(), "clickhouse store open");
+        let replica = fastrand::u64(..);
+        let healthy = Arc::new(AtomicBool::new(true));
+        let (writes, rx) = mpsc::channel(1024);
+        let (observed, watch) = mpsc::channel(64);
+        let w = writer::Writer {
+            ch: ch.clone(),
+            latest: latest
+                .iter()
+                .map(|s| (s.service_id.clone(), (s.last_check_ms, s.status_code)))
+                .collect(),
+            ids: writer::EventIds::new(fastrand::u16(..)),
+            replica,
+            healthy: healthy.clone(),
+            flush_rows: config.flush_rows,
+            flush_interval: config.flush_interval,
+            observed: observed.clone(),
+        };
+        tokio::spawn(writer::run(w, rx));
+        tokio::spawn(poll::run(poll::Poller {
+            ch: ch.clone(),
+            replica,
+            interval: config.poll_interval,
+            writer: writes.clone(),
+            observed,
+            cursor: last_event_id,
+        }));
+        Ok(ClickHouseStore {
+            ch,
+            retention,
+            writes,
+            healthy,
+            watch: Mutex::new(Some(watch)),
+        })
+    }
+}
+
+async fn migrate(ch: &Ch) -> Result<()> {
+    ch.call(
+        "create schema_migrations",
+        ch.client
+            .query(&format!(
+                "CREATE TABLE IF NOT EXISTS {} (version UInt32, applied_at DateTime DEFAULT now())
+                 ENGINE = MergeTree() ORDER BY version",
+                ch.t("schema_migrations")
+            ))
+            .execute(),
+    )
+    .await?;
+    let done: u32 = ch
+        .call(
+            "schema version",
+            ch.client
+                .query(&format!(
+                    "SELECT toUInt32(max(version)) FROM {}",
+                    ch.t("schema_migrations")
+                ))
+                .fetch_one(),
+        )
+        .await?;
+    for (i, statements) in schema::migrations(&ch.layout).iter().enumerate().skip(done as usize) {
+        for sql in statements {
+            ch.call("migration", ch.client.query(sql).execute()).await?;
+        }
+        let version = i as u32 + 1;
+        ch.call(
+            "record migration",
+            ch.client
+                .query(&format!(
+                    "INSERT INTO {} (version) VALUES (?)",
+                    ch.t("schema_migrations")
+                ))
+                .bind(version)
+                .execute(),
+        )
+        .await?;
+        info!(version, "clickhouse schema migrated");
+    }
+    Ok(())
+}
+
+async fn set_ttl(ch: &Ch, on_cluster: &str, retention: &Retention) -> Result<()> {
+    let days = |ms: i64| ms / 86_400_000;
+    for (table, column, keep) in [
+        ("results", "ts", days(retention.raw_ms)),
+        ("result_keys", "ts", days(retention.raw_ms)),
+        ("status_events", "ts", days(retention.raw_ms)),
+        ("rollup_minute", "bucket", days(retention.rollups_ms)),
+        ("rollup_hour", "bucket", days(retention.rollups_ms)),
+    ] {
+        let sql = format!(
+            "ALTER TABLE {}{on_cluster} MODIFY TTL toDateTime(intDiv({column}, 1000)) + INTERVAL {keep} DAY",
+            ch.layout.local(table)
+        );
+        ch.call("set ttl", ch.client.query(&sql).execute()).await?;
+    }
+    Ok(())
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// End (exclusive, epoch ms) of a partition id such as `20261127` or `202611`.
+fn partition_end_ms(id: &str, unit: Granularity) -> Option<i64> {
+    let n: i64 = id.parse().ok()?;
+    let days = match unit {
+        Granularity::Day => days_from_civil(n / 10_000, n / 100 % 100, n % 100) + 1,
+        Granularity::Month => {
+            let (y, m) = (n / 100, n % 100);
+            if m == 12 {
+                days_from_civil(y + 1, 1, 1)
+            } else {
+                days_from_civil(y, m + 1, 1)
+            }
+        }
+    };
+    Some(days * 86_400_000)
+}
+
+impl Store for ClickHouseStore {
+    fn insert(
+        &self,
+        agent_id: &str,
+        results: Vec<Sequenced>,
+    ) -> BoxFuture<'static, Result<Inserted>> {
+        let (reply, rx) = oneshot::channel();
+        let queued = self.writes.try_send(Op::Insert {
+            agent_id: agent_id.to_string(),
+            results,
+            reply,
+        });
+        Box::pin(async move {
+            match queued {
+                Ok(()) => rx
+                    .await
+                    .unwrap_or_else(|_| Err(Error::unavailable("clickhouse writer stopped"))),
+                Err(mpsc::error::TrySendError::Full(_)) => Err(Error::unavailable(
+                    "clickhouse write queue is full (is ClickHouse down or slow?)",
+                )),
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    Err(Error::unavailable("clickhouse writer stopped"))
+                }
+            }
+        })
+    }
+
+    fn latest(&self) -> BoxFuture<'_, Result<Vec<LatestStatus>>> {
+        Box::pin(query::latest(&self.ch))
+    }
+
+    fn history(&self, q: HistoryQuery) -> BoxFuture<'_, Result<History>> {
+        Box::pin(async move {
+            let from = q
+                .from_ms
+                .max(self.retention.raw_cutoff(lightbulb_common::time::now_ms()));
+            let (total, points) =
+                query::history(&self.ch, &q.service_id, from, q.to_ms, q.limit).await?;
+            Ok(History {
+                service_id: q.service_id,
+                total,
+                points,
+            })
+        })
+    }
+
+    fn events_after(&self, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<StatusEvent>>> {
+        Box::pin(async move {
+            let rows = query::events_after(&self.ch, after, limit).await?;
+            Ok(rows.iter().map(|r| r.event()).collect())
+        })
+    }
+
+    fn last_event_id(&self) -> BoxFuture<'_, Result<i64>> {
+        Box::pin(query::last_event_id(&self.ch))
+    }
+
+    fn upsert_agent(&self, agent: AgentRecord) -> BoxFuture<'static, Result<()>> {
+        let ch = self.ch.clone();
+        Box::pin(async move {
+            let row = AgentRow {
+                agent_id: agent.agent_id,
+                hostname: agent.hostname,
+                version: agent.version,
+                labels: serde_json::to_string(&agent.labels).unwrap_or_default(),
+                local_checks: serde_json::to_string(&agent.local_checks).unwrap_or_default(),
+                last_seen: agent.last_seen_ms,
+            };
+            ch.insert("agents", &[row]).await
+        })
+    }
+
+    fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentRecord>>> {
+        Box::pin(query::agents(&self.ch))
+    }
+
+    fn ready(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            if self.writes.is_closed() {
+                return Err(Error::unavailable("clickhouse writer stopped"));
+            }
+            if !self.healthy.load(Ordering::Acquire) {
+                return Err(Error::unavailable(
+                    "clickhouse inserts are failing; results wait in the agents' spools",
+                ));
+            }
+            let _: u8 = self
+                .ch
+                .call("ping", self.ch.client.query("SELECT toUInt8(1)").fetch_one())
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn buckets(&self, q: RangeQuery, step_ms: i64) -> BoxFuture<'_, Result<Buckets>> {
+        Box::pin(async move {
+            let source = Source::for_step(step_ms);
+            let now = lightbulb_common::time::now_ms();
+            let from = source.read_from(q.from_ms, &self.retention, now);
+            let stats = query::stats(&self.ch, &q, source, from, Some(step_ms)).await?;
+            Ok(Buckets {
+                service_id: q.service_id,
+                step_ms,
+                source,
+                buckets: stats
+                    .into_iter()
+                    .map(|(start_ms, stats)| Bucket {
+                        start: lightbulb_common::time::format_iso(start_ms),
+                        start_ms,
+                        stats,
+                    })
+                    .collect(),
+            })
+        })
+    }
+
+    fn summary(&self, q: RangeQuery) -> BoxFuture<'_, Result<Summary>> {
+        Box::pin(async move {
+            let source = Source::for_range(q.from_ms, q.to_ms);
+            let now = lightbulb_common::time::now_ms();
+            let from = source.read_from(q.from_ms, &self.retention, now);
+            let stats = query::stats(&self.ch, &q, source, from, None)
+                .await?
+                .pop()
+                .map(|(_, s)| s)
+                .unwrap_or_default();
+            Ok(Summary {
+                from: lightbulb_common::time::format_iso(q.from_ms),
+                to: lightbulb_common::time::format_iso(q.to_ms),
+                service_id: q.service_id,
+                source,
+                stats,
+            })
+        })
+    }
+
+    fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let parts: Vec<(String, String)> = self
+                .ch
+                .call(
+                    "list partitions",
+                    self.ch
+                        .client
+                        .query(
+                            "SELECT DISTINCT table, partition FROM system.parts
+                             WHERE database = ? AND active",
+                        )
+                        .bind(&self.ch.layout.db)
+                        .fetch_all(),
+                )
+                .await?;
+            let suffix = if self.ch.layout.cluster.is_empty() { "" } else { "_local" };
+            let on_cluster = match self.ch.layout.cluster.as_str() {
+                "" => String::new(),
+                c => format!(" ON CLUSTER `{c}`"),
+            };
+            let mut dropped = 0;
+            for (table, unit) in PARTITIONED {
+                let cutoff = match *table {
+                    "rollup_minute" | "rollup_hour" => self.retention.rollup_cutoff(now_ms),
+                    _ => self.retention.raw_cutoff(now_ms),
+                };
+                let name = format!("{table}{suffix}");
+                for (_, id) in parts.iter().filter(|(t, _)| *t == name) {
+                    let (Ok(id), Some(end)) = (id.parse::<u32>(), partition_end_ms(id, *unit))
+                    else {
+                        continue;
+                    };
+                    if end > cutoff {
+                        continue;
+                    }
+                    let sql = format!(
+                        "ALTER TABLE {}{on_cluster} DROP PARTITION {id}",
+                        self.ch.layout.local(table)
+                    );
+                    self.ch.call("drop partition", self.ch.client.query(&sql).execute()).await?;
+                    dropped += 1;
+                }
+            }
+            info!(dropped, "clickhouse retention applied");
+            Ok(())
+        })
+    }
+
+    fn watch(&self) -> Option<mpsc::Receiver<Inserted>> {
+        self.watch.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_ends_are_utc_day_and_month_boundaries() {
+        // 2026-11-27T00:00:00Z = 1795737600000
+        assert_eq!(partition_end_ms("20261126", Granularity::Day), Some(1_795_737_600_000));
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(
+            partition_end_ms("202612", Granularity::Month),
+            Some(days_from_civil(2027, 1, 1) * 86_400_000)
+        );
+        assert_eq!(partition_end_ms("x", Granularity::Day), None);
+    }
+}

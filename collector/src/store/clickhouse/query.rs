@@ -1,0 +1,392 @@
+//! ClickHouse rows and reads. Values are always bound (`?`, escaped by the
+//! client); only validated identifiers (database, table) are formatted in.
+
+use std::future::Future;
+use std::time::Duration;
+
+use clickhouse::Row;
+use serde::{Deserialize, Serialize};
+
+use super::schema::Layout;
+use crate::store::rollup::{Latency, RangeQuery, Source, Stats};
+use crate::store::{AgentRecord, HistoryPoint, LatestStatus, StatusEvent, status_of};
+use crate::{Error, Result};
+
+/// Longest any one request to ClickHouse may take before it counts as failed.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The client plus the table layout.
+#[derive(Clone)]
+pub(super) struct Ch {
+    pub client: clickhouse::Client,
+    pub layout: std::sync::Arc<Layout>,
+}
+
+impl Ch {
+    /// Awaits a ClickHouse call with the timeout, mapping its error.
+    pub async fn call<T>(
+        &self,
+        what: &str,
+        f: impl Future<Output = clickhouse::error::Result<T>>,
+    ) -> Result<T> {
+        match tokio::time::timeout(TIMEOUT, f).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(Error::unavailable(format!("clickhouse {what}: {e}"))),
+            Err(_) => Err(Error::unavailable(format!(
+                "clickhouse {what}: no answer within {}s",
+                TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    pub fn t(&self, name: &str) -> String {
+        self.layout.table(name)
+    }
+
+    /// Inserts rows into a table in one request (RowBinary).
+    pub async fn insert<T: clickhouse::RowOwned + clickhouse::RowWrite>(
+        &self,
+        table: &str,
+        rows: &[T],
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let name = self.t(table);
+        let work = async {
+            let mut insert = self
+                .client
+                .insert_unescaped::<T>(&name)
+                .await?
+                .with_timeouts(Some(TIMEOUT), Some(TIMEOUT));
+            if !self.layout.cluster.is_empty() {
+                // Ack only once every shard has the rows, not when they are queued.
+                insert = insert.with_setting("insert_distributed_sync", "1");
+            }
+            for row in rows {
+                insert.write(row).await?;
+            }
+            insert.end().await
+        };
+        self.call(&format!("insert into {table}"), work).await
+    }
+}
+
+#[derive(Debug, Row, Serialize, Deserialize)]
+pub(super) struct ResultRow {
+    pub service_id: String,
+    pub ts: i64,
+    pub agent_id: String,
+    pub seq: u64,
+    pub service_type: String,
+    pub status: u8,
+    pub message: String,
+    pub response_time_ms: Option<f64>,
+    pub cpu_usage: Option<f64>,
+    pub memory_usage: Option<f64>,
+    pub metrics: String,
+    pub details: String,
+}
+
+#[derive(Debug, Clone, Row, Serialize, Deserialize)]
+pub(super) struct EventRow {
+    pub id: i64,
+    pub replica: u64,
+    pub service_id: String,
+    pub ts: i64,
+    pub status: u8,
+    pub previous_status: Option<u8>,
+    pub message: String,
+    pub response_time_ms: Option<f64>,
+    pub agent_id: String,
+}
+
+impl EventRow {
+    pub fn event(&self) -> StatusEvent {
+        let status = status_of(self.status.into());
+        StatusEvent {
+            id: self.id,
+            service_id: self.service_id.clone(),
+            status_code: status.code(),
+            status: status.name(),
+            previous_status_code: self.previous_status.map(|p| status_of(p.into()).code()),
+            message: self.message.clone(),
+            last_check: lightbulb_common::time::format_iso(self.ts),
+            response_time_ms: self.response_time_ms,
+            agent_id: self.agent_id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Row, Serialize, Deserialize)]
+pub(super) struct AgentRow {
+    pub agent_id: String,
+    pub hostname: String,
+    pub version: String,
+    pub labels: String,
+    pub local_checks: String,
+    pub last_seen: i64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct LatestRow {
+    service_id: String,
+    ts: i64,
+    service_type: String,
+    status: u8,
+    message: String,
+    rt: f64,
+    cpu: f64,
+    mem: f64,
+    agent_id: String,
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+pub(super) async fn latest(ch: &Ch) -> Result<Vec<LatestStatus>> {
+    let sql = format!(
+        "SELECT service_id, t, s.1, s.2, s.3, s.4, s.5, s.6, s.7 FROM (
+            SELECT service_id, maxMerge(max_ts) AS t, argMaxMerge(state) AS s
+            FROM {} GROUP BY service_id) ORDER BY service_id",
+        ch.t("latest")
+    );
+    let rows: Vec<LatestRow> = ch
+        .call("latest", ch.client.query(&sql).fetch_all())
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let status = status_of(r.status.into());
+            LatestStatus {
+                service_id: r.service_id,
+                service_type: r.service_type,
+                status_code: status.code(),
+                status: status.name(),
+                message: r.message,
+                last_check: lightbulb_common::time::format_iso(r.ts),
+                last_check_ms: r.ts,
+                response_time_ms: finite(r.rt),
+                cpu_usage: finite(r.cpu),
+                memory_usage: finite(r.mem),
+                agent_id: r.agent_id,
+            }
+        })
+        .collect())
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct HistoryRow {
+    ts: i64,
+    status: u8,
+    message: String,
+    response_time_ms: Option<f64>,
+    cpu_usage: Option<f64>,
+    memory_usage: Option<f64>,
+    metrics: String,
+    details: String,
+    agent_id: String,
+    seq: u64,
+}
+
+pub(super) async fn history(
+    ch: &Ch,
+    service_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+    limit: u32,
+) -> Result<(u64, Vec<HistoryPoint>)> {
+    let total: u64 = ch
+        .call(
+            "history count",
+            ch.client
+                .query(&format!(
+                    "SELECT count() FROM {} WHERE service_id = ? AND ts BETWEEN ? AND ?",
+                    ch.t("results")
+                ))
+                .bind(service_id)
+                .bind(from_ms)
+                .bind(to_ms)
+                .fetch_one(),
+        )
+        .await?;
+    let rows: Vec<HistoryRow> = ch
+        .call(
+            "history",
+            ch.client
+                .query(&format!(
+                    "SELECT ts, status, message, response_time_ms, cpu_usage, memory_usage, metrics, details, agent_id, seq
+                     FROM {} WHERE service_id = ? AND ts BETWEEN ? AND ?
+                     ORDER BY ts DESC, agent_id, seq DESC LIMIT ?",
+                    ch.t("results")
+                ))
+                .bind(service_id)
+                .bind(from_ms)
+                .bind(to_ms)
+                .bind(limit)
+                .fetch_all(),
+        )
+        .await?;
+    let points = rows
+        .into_iter()
+        .map(|r| {
+            let status = status_of(r.status.into());
+            HistoryPoint {
+                timestamp: lightbulb_common::time::format_iso(r.ts),
+                status_code: status.code(),
+                status: status.name(),
+                message: r.message,
+                response_time_ms: r.response_time_ms,
+                cpu_usage: r.cpu_usage,
+                memory_usage: r.memory_usage,
+                metrics: serde_json::from_str(&r.metrics).unwrap_or_default(),
+                details: serde_json::from_str(&r.details).unwrap_or_default(),
+                agent_id: r.agent_id,
+                seq: r.seq,
+            }
+        })
+        .collect();
+    Ok((total, points))
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct StatsRow {
+    b: i64,
+    total: u64,
+    ok: u64,
+    degraded: u64,
+    failed: u64,
+    rt_n: u64,
+    rt_min: f64,
+    rt_max: f64,
+    rt_avg: f64,
+    rt_q: Vec<f64>,
+    cpu_n: u64,
+    cpu_avg: f64,
+    mem_n: u64,
+    mem_avg: f64,
+}
+
+impl StatsRow {
+    fn stats(&self) -> Stats {
+        let q = |i: usize| self.rt_q.get(i).copied().unwrap_or(f64::NAN);
+        Stats {
+            count: self.total,
+            ok: self.ok,
+            degraded: self.degraded,
+            failed: self.failed,
+            other: self.total - self.ok - self.degraded - self.failed,
+            response_time_ms: (self.rt_n > 0).then(|| Latency {
+                min: self.rt_min,
+                avg: self.rt_avg,
+                max: self.rt_max,
+                p50: q(0),
+                p95: q(1),
+                p99: q(2),
+            }),
+            cpu_usage_avg: (self.cpu_n > 0).then_some(self.cpu_avg),
+            memory_usage_avg: (self.mem_n > 0).then_some(self.mem_avg),
+            ..Stats::default()
+        }
+        .with_ratios()
+    }
+}
+
+/// Aggregates of one service from `source`, per `step_ms` bucket (or over
+/// the whole range when `step_ms` is `None`), reading from `from_ms`.
+pub(super) async fn stats(
+    ch: &Ch,
+    q: &RangeQuery,
+    source: Source,
+    from_ms: i64,
+    step_ms: Option<i64>,
+) -> Result<Vec<(i64, Stats)>> {
+    let (table, ts, aggregates) = match source {
+        Source::Raw => (
+            "results",
+            "ts",
+            "count(), countIf(status = 0), countIf(status = 1), countIf(status = 2),
+             count(response_time_ms), ifNull(min(response_time_ms), nan), ifNull(max(response_time_ms), nan),
+             ifNull(avg(response_time_ms), nan), quantilesExact(0.5, 0.95, 0.99)(response_time_ms),
+             count(cpu_usage), ifNull(avg(cpu_usage), nan), count(memory_usage), ifNull(avg(memory_usage), nan)",
+        ),
+        Source::Minute | Source::Hour => (
+            if source == Source::Minute { "rollup_minute" } else { "rollup_hour" },
+            "bucket",
+            "countMerge(total), countIfMerge(ok), countIfMerge(degraded), countIfMerge(failed),
+             countMerge(rt_n), minMerge(rt_min), maxMerge(rt_max), avgMerge(rt_avg),
+             quantilesMerge(0.5, 0.95, 0.99)(rt_q),
+             countMerge(cpu_n), avgMerge(cpu_avg), countMerge(mem_n), avgMerge(mem_avg)",
+        ),
+    };
+    let (key, group) = match step_ms {
+        Some(_) => (format!("toInt64(intDiv({ts}, ?) * ?)"), "GROUP BY b ORDER BY b"),
+        None => ("toInt64(0)".to_string(), ""),
+    };
+    let sql = format!(
+        "SELECT {key} AS b, {aggregates} FROM {} WHERE service_id = ? AND {ts} BETWEEN ? AND ? {group}",
+        ch.t(table)
+    );
+    let mut query = ch.client.query(&sql);
+    if let Some(step) = step_ms {
+        query = query.bind(step).bind(step);
+    }
+    let rows: Vec<StatsRow> = ch
+        .call(
+            "aggregate",
+            query.bind(&q.service_id).bind(from_ms).bind(q.to_ms).fetch_all(),
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.b, r.stats())).collect())
+}
+
+pub(super) async fn events_after(ch: &Ch, after: i64, limit: u32) -> Result<Vec<EventRow>> {
+    ch.call(
+        "events",
+        ch.client
+            .query(&format!(
+                "SELECT ?fields FROM {} WHERE id > ? ORDER BY id, replica LIMIT ?",
+                ch.t("status_events")
+            ))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(),
+    )
+    .await
+}
+
+pub(super) async fn last_event_id(ch: &Ch) -> Result<i64> {
+    ch.call(
+        "last event id",
+        ch.client
+            .query(&format!("SELECT toInt64(max(id)) FROM {}", ch.t("status_events")))
+            .fetch_one(),
+    )
+    .await
+}
+
+pub(super) async fn agents(ch: &Ch) -> Result<Vec<AgentRecord>> {
+    let rows: Vec<AgentRow> = ch
+        .call(
+            "agents",
+            ch.client
+                .query(&format!(
+                    "SELECT ?fields FROM {} FINAL ORDER BY agent_id",
+                    ch.t("agents")
+                ))
+                .fetch_all(),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AgentRecord {
+            agent_id: r.agent_id,
+            hostname: r.hostname,
+            version: r.version,
+            labels: serde_json::from_str(&r.labels).unwrap_or_default(),
+            local_checks: serde_json::from_str(&r.local_checks).unwrap_or_default(),
+            last_seen_ms: r.last_seen,
+        })
+        .collect())
+}

@@ -1,0 +1,331 @@
+//! The ClickHouse writer task: gathers inserts until `flush_rows` results
+//! wait or the oldest has waited `flush_interval`, drops results already
+//! stored (looked up in `result_keys`), inserts the rest and their status
+//! events, and only then answers the callers (who ack their agents).
+//!
+//! While ClickHouse is down or slow the flush is retried with backoff and
+//! nothing is answered: agents stop getting acks and keep their results
+//! spooled; once the queue is full new batches are refused. The store reports
+//! not ready until a flush succeeds again.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use lightbulb_common::backoff::Backoff;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use super::query::{Ch, EventRow, ResultRow};
+use crate::Result;
+use crate::store::{Inserted, LatestStatus, Sequenced};
+
+pub(super) enum Op {
+    Insert {
+        agent_id: String,
+        results: Vec<Sequenced>,
+        reply: oneshot::Sender<Result<Inserted>>,
+    },
+    /// Latest statuses as stored, read by the poller: other collectors' rows.
+    Observed(Vec<LatestStatus>),
+}
+
+/// Newest timestamp and status per service.
+pub(super) type LatestMap = HashMap<String, (i64, u8)>;
+
+pub(super) struct Writer {
+    pub ch: Ch,
+    pub latest: LatestMap,
+    pub ids: EventIds,
+    pub replica: u64,
+    pub healthy: Arc<AtomicBool>,
+    pub flush_rows: usize,
+    pub flush_interval: Duration,
+    /// Statuses other collectors moved, for this collector's snapshot.
+    pub observed: mpsc::Sender<Inserted>,
+}
+
+/// Event ids ordered across collectors: milliseconds, then a per-collector
+/// tag, then a counter (`ms << 20 | tag << 10 | n`).
+pub(super) struct EventIds {
+    tag: i64,
+    ms: i64,
+    n: i64,
+}
+
+impl EventIds {
+    pub fn new(tag: u16) -> EventIds {
+        EventIds {
+            tag: i64::from(tag & 0x3ff),
+            ms: 0,
+            n: 0,
+        }
+    }
+
+    pub fn next(&mut self, now_ms: i64) -> i64 {
+        if now_ms > self.ms {
+            (self.ms, self.n) = (now_ms, 0);
+        } else {
+            self.n += 1;
+            if self.n == 1024 {
+                (self.ms, self.n) = (self.ms + 1, 0);
+            }
+        }
+        self.ms << 20 | self.tag << 10 | self.n
+    }
+}
+
+pub(super) async fn run(mut w: Writer, mut rx: mpsc::Receiver<Op>) {
+    while let Some(first) = rx.recv().await {
+        let deadline = Instant::now() + w.flush_interval;
+        let mut batch = Vec::new();
+        let mut rows = 0;
+        let mut next = Some(first);
+        while let Some(op) = next.take() {
+            match op {
+                Op::Observed(list) => w.observe(list).await,
+                Op::Insert {
+                    agent_id,
+                    results,
+                    reply,
+                } => {
+                    rows += results.len();
+                    batch.push((agent_id, results, reply));
+                }
+            }
+            if rows >= w.flush_rows || batch.is_empty() {
+                break;
+            }
+            next = tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten();
+        }
+        if !batch.is_empty() {
+            w.flush(batch).await;
+        }
+    }
+    info!("clickhouse writer stopped");
+}
+
+type Pending = (String, Vec<Sequenced>, oneshot::Sender<Result<Inserted>>);
+
+impl Writer {
+    async fn observe(&mut self, list: Vec<LatestStatus>) {
+        let mut moved = Vec::new();
+        for s in list {
+            let newer = self
+                .latest
+                .get(&s.service_id)
+                .is_none_or(|(ts, _)| s.last_check_ms > *ts);
+            if newer {
+                self.latest
+                    .insert(s.service_id.clone(), (s.last_check_ms, s.status_code));
+                moved.push(s);
+            }
+        }
+        if !moved.is_empty() {
+            let _ = self
+                .observed
+                .send(Inserted {
+                    latest: moved,
+                    ..Inserted::default()
+                })
+                .await;
+        }
+    }
+
+    /// Retries `f` with backoff until it succeeds, marking the store
+    /// unhealthy meanwhile.
+    async fn retry<T, F, Fut>(&self, what: &str, mut f: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut backoff = backoff();
+        loop {
+            match f().await {
+                Ok(v) => {
+                    self.recovered(what, &backoff);
+                    return v;
+                }
+                Err(e) => self.failed(what, &mut backoff, e).await,
+            }
+        }
+    }
+
+    fn recovered(&self, what: &str, backoff: &Backoff) {
+        if backoff.attempt() > 0 {
+            info!(what, attempts = backoff.attempt() + 1, "clickhouse write succeeded again");
+        }
+        self.healthy.store(true, Ordering::Release);
+    }
+
+    async fn failed(&self, what: &str, backoff: &mut Backoff, e: crate::Error) {
+        self.healthy.store(false, Ordering::Release);
+        let delay = backoff.next_delay();
+        warn!(what, error = %e, attempt = backoff.attempt(), retry_in = ?delay,
+            "clickhouse write failed; holding acks and retrying");
+        tokio::time::sleep(delay).await;
+    }
+
+    /// Inserts `rows`; after a failed attempt (which may have stored some of
+    /// them) looks up what arrived and sends only the rest.
+    async fn insert_results(&self, mut rows: Vec<ResultRow>, keys: &BTreeMap<&str, (u64, u64)>) {
+        let mut backoff = backoff();
+        let mut unsure = false;
+        loop {
+            let attempt = async {
+                if unsure {
+                    let stored = self.stored(keys).await?;
+                    rows.retain(|r| !stored.contains(&(r.agent_id.clone(), r.seq)));
+                    unsure = false;
+                }
+                self.ch.insert("results", &rows).await
+            };
+            match attempt.await {
+                Ok(()) => return self.recovered("insert results", &backoff),
+                Err(e) => {
+                    unsure = true;
+                    self.failed("insert results", &mut backoff, e).await;
+                }
+            }
+        }
+    }
+
+    /// (agent_id, seq) of these rows that ClickHouse already holds.
+    async fn stored(&self, keys: &BTreeMap<&str, (u64, u64)>) -> Result<HashSet<(String, u64)>> {
+        if keys.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let cond = vec!["(agent_id = ? AND seq BETWEEN ? AND ?)"; keys.len()].join(" OR ");
+        let sql = format!(
+            "SELECT agent_id, seq FROM {} WHERE {cond}",
+            self.ch.t("result_keys")
+        );
+        let mut q = self.ch.client.query(&sql);
+        for (agent, (lo, hi)) in keys {
+            q = q.bind(*agent).bind(*lo).bind(*hi);
+        }
+        let rows: Vec<(String, u64)> = self.ch.call("dedup lookup", q.fetch_all()).await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn flush(&mut self, batch: Vec<Pending>) {
+        let mut keys: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        for (agent, results, _) in &batch {
+            for s in results {
+                let e = keys.entry(agent.as_str()).or_insert((s.seq, s.seq));
+                *e = (e.0.min(s.seq), e.1.max(s.seq));
+            }
+        }
+        let stored = self.retry("dedup lookup", || self.stored(&keys)).await;
+        // Decide once what is new, and the events it causes.
+        let mut seen: HashSet<(&str, u64)> = HashSet::new();
+        let mut rows = Vec::new();
+        let mut events = Vec::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut latest = std::mem::take(&mut self.latest);
+        let now = lightbulb_common::time::now_ms();
+        for (agent, results, _) in &batch {
+            let mut out = Inserted::default();
+            let mut moved: BTreeMap<&str, &Sequenced> = BTreeMap::new();
+            for s in results {
+                if stored.contains(&(agent.clone(), s.seq)) || !seen.insert((agent, s.seq)) {
+                    out.duplicates += 1;
+                    continue;
+                }
+                out.inserted += 1;
+                let r = &s.result;
+                rows.push(result_row(agent, s));
+                let previous = latest.get(&r.service_id).copied();
+                if previous.is_some_and(|(ts, _)| r.timestamp_ms < ts) {
+                    continue;
+                }
+                let code = r.status.code();
+                if previous.map(|(_, c)| c) != Some(code) {
+                    let row = EventRow {
+                        id: self.ids.next(now),
+                        replica: self.replica,
+                        service_id: r.service_id.clone(),
+                        ts: r.timestamp_ms,
+                        status: code,
+                        previous_status: previous.map(|(_, c)| c),
+                        message: r.message.clone(),
+                        response_time_ms: r.metrics.response_time_ms,
+                        agent_id: agent.clone(),
+                    };
+                    out.events.push(row.event());
+                    events.push(row);
+                }
+                latest.insert(r.service_id.clone(), (r.timestamp_ms, code));
+                moved.insert(&r.service_id, s);
+            }
+            out.latest = moved
+                .values()
+                .map(|s| LatestStatus::from_result(agent, &s.result))
+                .collect();
+            outcomes.push(out);
+        }
+        self.latest = latest;
+        self.insert_results(rows, &keys).await;
+        self.retry("insert events", || self.ch.insert("status_events", &events))
+            .await;
+        for ((_, _, reply), out) in batch.into_iter().zip(outcomes) {
+            let _ = reply.send(Ok(out));
+        }
+    }
+}
+
+fn result_row(agent: &str, s: &Sequenced) -> ResultRow {
+    let r = &s.result;
+    ResultRow {
+        service_id: r.service_id.clone(),
+        ts: r.timestamp_ms,
+        agent_id: agent.to_string(),
+        seq: s.seq,
+        service_type: r.service_type.as_str().to_string(),
+        status: r.status.code(),
+        message: r.message.clone(),
+        response_time_ms: r.metrics.response_time_ms,
+        cpu_usage: r.metrics.cpu_usage,
+        memory_usage: r.metrics.memory_usage,
+        metrics: if r.metrics.extra.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&r.metrics.extra).unwrap_or_default()
+        },
+        details: if r.details.is_null() {
+            String::new()
+        } else {
+            r.details.to_string()
+        },
+    }
+}
+
+fn backoff() -> Backoff {
+    Backoff::new(Duration::from_millis(200), Duration::from_secs(10)).expect("valid backoff bounds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_grow_and_carry_the_tag() {
+        let mut ids = EventIds::new(5);
+        let a = ids.next(1_000);
+        let b = ids.next(1_000);
+        let c = ids.next(999); // a clock step back still moves forward
+        let d = ids.next(1_001);
+        assert!(a < b && b < c && c < d, "{a} {b} {c} {d}");
+        assert_eq!(a, 1_000 << 20 | 5 << 10);
+        assert_eq!((d >> 10) & 0x3ff, 5);
+        let mut many = EventIds::new(1);
+        let mut last = 0;
+        for _ in 0..3000 {
+            let id = many.next(7);
+            assert!(id > last);
+            last = id;
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! A real ClickHouse server (Debian's `clickhouse-server`) as a child
+//! process, with its data in a temporary directory and ports found at run
+//! time. Tests in one binary share a server while any of them holds it; each
+//! test uses its own database.
+//!
+//! `LIGHTBULB_TEST_CLICKHOUSE=1` (set by `scripts/test.sh`) makes a missing
+//! server a failure; without it the ClickHouse tests are skipped when the
+//! server is not installed.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use super::Proc;
+
+const SERVER: &str = "clickhouse-server";
+
+pub struct ClickHouse {
+    pub url: String,
+    ports: [u16; 3],
+    proc: Mutex<Option<Proc>>,
+    dir: tempfile::TempDir,
+}
+
+static SHARED: Mutex<Weak<ClickHouse>> = Mutex::new(Weak::new());
+static DATABASES: AtomicU32 = AtomicU32::new(0);
+
+fn installed() -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {SERVER}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Whether ClickHouse tests run here; panics if they must but cannot.
+pub fn enabled() -> bool {
+    let required = std::env::var("LIGHTBULB_TEST_CLICKHOUSE").is_ok_and(|v| v == "1");
+    match (installed(), required) {
+        (true, _) => true,
+        (false, true) => panic!(
+            "LIGHTBULB_TEST_CLICKHOUSE=1 but `{SERVER}` is not installed: apt-get install -y clickhouse-server clickhouse-client"
+        ),
+        (false, false) => {
+            eprintln!("skipped: `{SERVER}` is not installed (scripts/test.sh installs it)");
+            false
+        }
+    }
+}
+
+/// The shared server, started if no test holds it; `None` when skipped.
+pub fn shared() -> Option<Arc<ClickHouse>> {
+    if !enabled() {
+        return None;
+    }
+    let mut slot = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(ch) = slot.upgrade() {
+        return Some(ch);
+    }
+    let ch = Arc::new(ClickHouse::start());
+    *slot = Arc::downgrade(&ch);
+    Some(ch)
+}
+
+/// A database name no other test of this process uses.
+pub fn fresh_database(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        DATABASES.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl ClickHouse {
+    /// A server of its own (for tests that stop it).
+    pub fn start() -> ClickHouse {
+        let dir = tempfile::tempdir().unwrap();
+        let ports = [free_port(), free_port(), free_port()];
+        let ch = ClickHouse {
+            url: format!("http://127.0.0.1:{}", ports[0]),
+            ports,
+            proc: Mutex::new(None),
+            dir,
+        };
+        ch.resume();
+        ch
+    }
+
+    fn spawn(dir: &Path, [http, tcp, inter]: [u16; 3]) -> Proc {
+        let d = dir.display();
+        let mut cmd = Command::new(SERVER);
+        cmd.arg("--config-file=/etc/clickhouse-server/config.xml")
+            .arg("--")
+            .arg(format!("--path={d}/"))
+            .arg(format!("--tmp_path={d}/tmp/"))
+            .arg(format!("--user_files_path={d}/uf/"))
+            .arg(format!("--format_schema_path={d}/fs/"))
+            .arg(format!("--logger.log={d}/server.log"))
+            .arg(format!("--logger.errorlog={d}/server.err"))
+            .arg(format!("--http_port={http}"))
+            .arg(format!("--tcp_port={tcp}"))
+            .arg(format!("--interserver_http_port={inter}"))
+            .arg("--listen_host=127.0.0.1");
+        Proc::spawn("clickhouse", cmd)
+    }
+
+    /// Kills the server (SIGKILL); `resume` starts it again on the same
+    /// ports and data.
+    pub fn stop(&self) {
+        if let Some(mut p) = self.proc.lock().unwrap().take() {
+            p.kill();
+        }
+    }
+
+    /// Starts the server (again) and waits until it answers queries.
+    pub fn resume(&self) {
+        let proc = ClickHouse::spawn(self.dir.path(), self.ports);
+        *self.proc.lock().unwrap() = Some(proc);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if self.ping() {
+                return;
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.dir.path().join("server.err")).unwrap_or_default();
+                panic!("clickhouse did not answer within 60s; errors:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn ping(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.ports[0])) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        let req = "GET /?query=SELECT%201 HTTP/1.0\r\nHost: x\r\n\r\n";
+        let mut out = String::new();
+        s.write_all(req.as_bytes()).is_ok()
+            && s.read_to_string(&mut out).is_ok()
+            && out.split_whitespace().nth(1) == Some("200")
+    }
+
+    /// A client for `database` (which may not exist yet).
+    pub fn client(&self, database: &str) -> clickhouse::Client {
+        clickhouse::Client::default()
+            .with_url(&self.url)
+            .with_database(database)
+            .with_validation(false)
+    }
+}
+
+impl Drop for ClickHouse {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
