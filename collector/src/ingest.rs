@@ -86,7 +86,12 @@ impl Ingest for IngestService {
             local_checks: hello.local_checks,
             last_seen_ms: lightbulb_common::time::now_ms(),
         };
-        self.state.store.upsert_agent(record.clone()).await?;
+        // A store that is down must not keep agents from streaming: their
+        // batches then wait, unacked, until it is back. The record is kept in
+        // memory and written again when the stream ends.
+        if let Err(e) = self.state.store.upsert_agent(record.clone()).await {
+            warn!(agent_id = %hello.agent_id, error = %e, "cannot store the agent's registration; accepting it anyway");
+        }
         self.state.agent_registered(record);
         info!(agent_id = %hello.agent_id, "agent registered");
         Ok(Response::new(v1::RegisterResponse {

@@ -145,7 +145,11 @@ impl AppState {
             let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
             for s in inserted.latest {
                 match snap.services.get(&s.service_id) {
-                    Some(old) if old.last_check_ms > s.last_check_ms => {}
+                    Some(old)
+                        if !crate::store::newer(
+                            (s.last_check_ms, s.seq),
+                            (old.last_check_ms, old.seq),
+                        ) => {}
                     _ => {
                         snap.services.insert(s.service_id.clone(), s);
                     }

@@ -7,7 +7,7 @@ pub mod clickhouse;
 pub mod rollup;
 pub mod sqlite;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -37,6 +37,9 @@ pub struct LatestStatus {
     pub last_check: String,
     #[serde(skip)]
     pub last_check_ms: i64,
+    /// The result's seq: breaks ties between results of the same millisecond.
+    #[serde(skip)]
+    pub seq: u64,
     pub response_time_ms: Option<f64>,
     pub cpu_usage: Option<f64>,
     pub memory_usage: Option<f64>,
@@ -44,7 +47,7 @@ pub struct LatestStatus {
 }
 
 impl LatestStatus {
-    pub fn from_result(agent_id: &str, r: &CheckResult) -> LatestStatus {
+    pub fn from_result(agent_id: &str, seq: u64, r: &CheckResult) -> LatestStatus {
         LatestStatus {
             service_id: r.service_id.clone(),
             service_type: r.service_type.as_str().to_string(),
@@ -53,11 +56,74 @@ impl LatestStatus {
             message: r.message.clone(),
             last_check: lightbulb_common::time::format_iso(r.timestamp_ms),
             last_check_ms: r.timestamp_ms,
+            seq,
             response_time_ms: r.metrics.response_time_ms,
             cpu_usage: r.metrics.cpu_usage,
             memory_usage: r.metrics.memory_usage,
             agent_id: agent_id.to_string(),
         }
+    }
+}
+
+/// Which result is a service's newest: the later timestamp, then the higher seq.
+pub fn newer(a: (i64, u64), b: (i64, u64)) -> bool {
+    a > b
+}
+
+/// The newest result's `(timestamp, seq)` and status per service, as a
+/// writer tracks them to decide what moves the latest status and what is a
+/// status change.
+#[derive(Debug, Default, Clone)]
+pub struct Heads(HashMap<String, ((i64, u64), u8)>);
+
+/// What one new result does to its service.
+pub enum Advance {
+    /// Older than the current head: stored, but the status stays.
+    Stale,
+    /// The new head; `previous` is the status before (None for a new service).
+    Moved { previous: Option<u8>, changed: bool },
+}
+
+impl Heads {
+    pub fn from_latest<'a>(list: impl IntoIterator<Item = &'a LatestStatus>) -> Heads {
+        Heads(
+            list.into_iter()
+                .map(|s| (s.service_id.clone(), ((s.last_check_ms, s.seq), s.status_code)))
+                .collect(),
+        )
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn advance(&mut self, seq: u64, r: &CheckResult) -> Advance {
+        let key = (r.timestamp_ms, seq);
+        let previous = self.0.get(&r.service_id).copied();
+        if previous.is_some_and(|(head, _)| !newer(key, head)) {
+            return Advance::Stale;
+        }
+        let code = r.status.code();
+        self.0.insert(r.service_id.clone(), (key, code));
+        let previous = previous.map(|(_, c)| c);
+        Advance::Moved {
+            previous,
+            changed: previous != Some(code),
+        }
+    }
+
+    /// Takes a status read back from the store; true if it is newer than ours.
+    pub fn observe(&mut self, s: &LatestStatus) -> bool {
+        let key = (s.last_check_ms, s.seq);
+        let newer = self.0.get(&s.service_id).is_none_or(|(head, _)| newer(key, *head));
+        if newer {
+            self.0.insert(s.service_id.clone(), (key, s.status_code));
+        }
+        newer
     }
 }
 

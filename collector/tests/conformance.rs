@@ -84,6 +84,7 @@ conformance!(
     rollup_buckets_count_exactly_and_estimate_percentiles,
     summaries_read_the_resolution_their_range_needs,
     retention_hides_old_data_and_expire_removes_it,
+    results_of_the_same_millisecond_resolve_by_seq,
 );
 
 fn now() -> i64 {
@@ -424,4 +425,19 @@ async fn retention_hides_old_data_and_expire_removes_it(store: &dyn Store) {
     store.expire(n + 120 * DAY_MS).await.unwrap();
     assert_eq!((hours(rollup_old).await, hours(raw_old).await), (0, 1));
     assert_eq!(raw(recent).await, 0);
+}
+
+async fn results_of_the_same_millisecond_resolve_by_seq(store: &dyn Store) {
+    let t = now() - HOUR_MS;
+    store
+        .insert("a", vec![seq(7, result("web", t, Status::Failed, None))])
+        .await
+        .unwrap();
+    let older = store
+        .insert("a", vec![seq(6, result("web", t, Status::Ok, None))])
+        .await
+        .unwrap();
+    assert!(older.latest.is_empty() && older.events.is_empty());
+    let latest = store.latest().await.unwrap();
+    assert_eq!((latest[0].status, latest[0].seq), ("FAILED", 7));
 }

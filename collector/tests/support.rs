@@ -35,35 +35,62 @@ pub fn agent_bin() -> PathBuf {
     bin
 }
 
+/// Where a collector child keeps its data.
+#[derive(Clone)]
+pub enum StoreSpec {
+    Sqlite(PathBuf),
+    ClickHouse { url: String, database: String },
+}
+
+impl StoreSpec {
+    fn toml(&self) -> String {
+        match self {
+            StoreSpec::Sqlite(db) => format!("kind = \"sqlite\"\npath = \"{}\"\n", db.display()),
+            StoreSpec::ClickHouse { url, database } => format!(
+                "kind = \"clickhouse\"\nurl = \"{url}\"\ndatabase = \"{database}\"\npoll_interval = \"200ms\"\n"
+            ),
+        }
+    }
+}
+
 /// A collector child process and the addresses it bound.
 pub struct Collector {
     pub proc: Proc,
     pub http: SocketAddr,
     pub grpc: SocketAddr,
     pub config: PathBuf,
-    pub db: PathBuf,
+    pub store: StoreSpec,
 }
 
 impl Collector {
-    /// Starts a collector in `dir` on free ports.
+    /// Starts a collector in `dir` on free ports, storing into SQLite.
     pub fn start(dir: &Path, certs: &Path) -> Collector {
-        Collector::start_on(
-            dir,
-            certs,
-            "127.0.0.1:0".parse().unwrap(),
-            "127.0.0.1:0".parse().unwrap(),
-        )
+        Collector::start_with(dir, certs, StoreSpec::Sqlite(dir.join("data/lightbulb.db")))
     }
 
-    pub fn start_on(dir: &Path, certs: &Path, http: SocketAddr, grpc: SocketAddr) -> Collector {
-        let config = dir.join("collector.toml");
-        let db = dir.join("data/lightbulb.db");
+    /// Starts a collector in `dir` on free ports with `store`.
+    pub fn start_with(dir: &Path, certs: &Path, store: StoreSpec) -> Collector {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        Collector::start_on(dir, certs, any, any, store)
+    }
+
+    pub fn start_on(
+        dir: &Path,
+        certs: &Path,
+        http: SocketAddr,
+        grpc: SocketAddr,
+        store: StoreSpec,
+    ) -> Collector {
+        // Each collector of a test gets its own config file.
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let config = dir.join(format!("collector-{n}.toml"));
         std::fs::write(
             &config,
             format!(
-                "[http]\nlisten = \"{http}\"\n[grpc]\nlisten = \"{grpc}\"\n[tls]\nca = \"{c}/ca.crt\"\ncert = \"{c}/collector.crt\"\nkey = \"{c}/collector.key\"\n[store]\nkind = \"sqlite\"\npath = \"{db}\"\n[sse]\nheartbeat = \"1s\"\n",
+                "[http]\nlisten = \"{http}\"\n[grpc]\nlisten = \"{grpc}\"\n[tls]\nca = \"{c}/ca.crt\"\ncert = \"{c}/collector.crt\"\nkey = \"{c}/collector.key\"\n[store]\n{store}[sse]\nheartbeat = \"1s\"\n",
                 c = certs.display(),
-                db = db.display()
+                store = store.toml(),
             ),
         )
         .unwrap();
@@ -83,14 +110,14 @@ impl Collector {
             grpc: addr("grpc="),
             proc,
             config,
-            db,
+            store,
         }
     }
 
     /// SIGKILL, then start again on the same ports.
     pub fn kill_and_restart(&mut self, dir: &Path, certs: &Path) {
         self.proc.kill();
-        let next = Collector::start_on(dir, certs, self.http, self.grpc);
+        let next = Collector::start_on(dir, certs, self.http, self.grpc, self.store.clone());
         *self = next;
     }
 
@@ -100,9 +127,12 @@ impl Collector {
 
     /// `SELECT` of one number from the collector's database.
     pub fn query(&self, sql: &str) -> i64 {
-        lightbulb_collector::store::sqlite::query_i64(&self.db, sql)
-            .expect("query")
-            .unwrap_or(0)
+        match &self.store {
+            StoreSpec::Sqlite(db) => lightbulb_collector::store::sqlite::query_i64(db, sql)
+                .expect("query")
+                .unwrap_or(0),
+            StoreSpec::ClickHouse { url, database } => clickhouse::query_i64(url, database, sql),
+        }
     }
 }
 

@@ -91,10 +91,7 @@ impl ClickHouseStore {
         let (observed, watch) = mpsc::channel(64);
         let w = writer::Writer {
             ch: ch.clone(),
-            latest: latest
-                .iter()
-                .map(|s| (s.service_id.clone(), (s.last_check_ms, s.status_code)))
-                .collect(),
+            latest: crate::store::Heads::from_latest(&latest),
             ids: writer::EventIds::new(fastrand::u16(..)),
             replica,
             healthy: healthy.clone(),

@@ -153,30 +153,7 @@ impl Store for SqliteStore {
     }
 
     fn latest(&self) -> BoxFuture<'_, Result<Vec<LatestStatus>>> {
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT service_id, service_type, status, message, ts, response_time_ms, cpu_usage, memory_usage, agent_id
-                 FROM latest ORDER BY service_id",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                let ts: i64 = r.get(4)?;
-                let status = status_of(r.get(2)?);
-                Ok(LatestStatus {
-                    service_id: r.get(0)?,
-                    service_type: r.get(1)?,
-                    status_code: status.code(),
-                    status: status.name(),
-                    message: r.get(3)?,
-                    last_check: lightbulb_common::time::format_iso(ts),
-                    last_check_ms: ts,
-                    response_time_ms: r.get(5)?,
-                    cpu_usage: r.get(6)?,
-                    memory_usage: r.get(7)?,
-                    agent_id: r.get(8)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
+        self.read(read_latest)
     }
 
     fn history(&self, mut q: HistoryQuery) -> BoxFuture<'_, Result<History>> {
@@ -308,6 +285,32 @@ impl Store for SqliteStore {
     fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>> {
         self.submit(move |reply| WriteOp::Expire { now_ms, reply })
     }
+}
+
+fn read_latest(c: &Connection) -> Result<Vec<LatestStatus>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT service_id, service_type, status, message, ts, response_time_ms, cpu_usage, memory_usage, agent_id, seq
+         FROM latest ORDER BY service_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let ts: i64 = r.get(4)?;
+        let status = status_of(r.get(2)?);
+        Ok(LatestStatus {
+            service_id: r.get(0)?,
+            service_type: r.get(1)?,
+            status_code: status.code(),
+            status: status.name(),
+            message: r.get(3)?,
+            last_check: lightbulb_common::time::format_iso(ts),
+            last_check_ms: ts,
+            seq: r.get::<_, i64>(9)? as u64,
+            response_time_ms: r.get(5)?,
+            cpu_usage: r.get(6)?,
+            memory_usage: r.get(7)?,
+            agent_id: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Reads a single value; used by tests to inspect the database directly.

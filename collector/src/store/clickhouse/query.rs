@@ -139,6 +139,7 @@ struct LatestRow {
     cpu: f64,
     mem: f64,
     agent_id: String,
+    seq: u64,
 }
 
 fn finite(v: f64) -> Option<f64> {
@@ -147,7 +148,7 @@ fn finite(v: f64) -> Option<f64> {
 
 pub(super) async fn latest(ch: &Ch) -> Result<Vec<LatestStatus>> {
     let sql = format!(
-        "SELECT service_id, t, s.1, s.2, s.3, s.4, s.5, s.6, s.7 FROM (
+        "SELECT service_id, t, s.1, s.2, s.3, s.4, s.5, s.6, s.7, s.8 FROM (
             SELECT service_id, maxMerge(max_ts) AS t, argMaxMerge(state) AS s
             FROM {} GROUP BY service_id) ORDER BY service_id",
         ch.t("latest")
@@ -167,6 +168,7 @@ pub(super) async fn latest(ch: &Ch) -> Result<Vec<LatestStatus>> {
                 message: r.message,
                 last_check: lightbulb_common::time::format_iso(r.ts),
                 last_check_ms: r.ts,
+                seq: r.seq,
                 response_time_ms: finite(r.rt),
                 cpu_usage: finite(r.cpu),
                 memory_usage: finite(r.mem),

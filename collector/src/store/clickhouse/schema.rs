@@ -10,7 +10,7 @@
 //! - `result_keys`: (agent_id, seq) of every stored result, for exact dedup
 //!   of resent batches before they are inserted (rollups must not count a
 //!   result twice, so dedup cannot wait for merges).
-//! - `latest`: newest result per service (argMax states).
+//! - `latest`: newest result per service (argMax states by (ts, seq)).
 //! - `rollup_minute`, `rollup_hour`: count by status, response time
 //!   min/avg/max and quantiles, average cpu/memory.
 //! - `status_events`: status changes; ids are ordered across collectors.
@@ -162,7 +162,7 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
     m1.extend(l.data_table(
         "latest",
         "service_id String, max_ts AggregateFunction(max, Int64),
-         state AggregateFunction(argMax, Tuple(String, UInt8, String, Float64, Float64, Float64, String), Int64)",
+         state AggregateFunction(argMax, Tuple(String, UInt8, String, Float64, Float64, Float64, String, UInt64), Tuple(Int64, UInt64))",
         "Aggregating",
         "",
         "ORDER BY service_id",
@@ -174,7 +174,7 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         &format!(
             "SELECT service_id, maxState(ts) AS max_ts,
                 argMaxState(tuple(service_type, status, message, ifNull(response_time_ms, nan),
-                    ifNull(cpu_usage, nan), ifNull(memory_usage, nan), agent_id), ts) AS state
+                    ifNull(cpu_usage, nan), ifNull(memory_usage, nan), agent_id, seq), tuple(ts, seq)) AS state
              FROM {} GROUP BY service_id",
             l.local("results")
         ),

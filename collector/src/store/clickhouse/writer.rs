@@ -8,7 +8,7 @@
 //! spooled; once the queue is full new batches are refused. The store reports
 //! not ready until a flush succeeds again.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -20,7 +20,7 @@ use tracing::{info, warn};
 
 use super::query::{Ch, EventRow, ResultRow};
 use crate::Result;
-use crate::store::{Inserted, LatestStatus, Sequenced};
+use crate::store::{Advance, Heads, Inserted, LatestStatus, Sequenced};
 
 pub(super) enum Op {
     Insert {
@@ -32,12 +32,9 @@ pub(super) enum Op {
     Observed(Vec<LatestStatus>),
 }
 
-/// Newest timestamp and status per service.
-pub(super) type LatestMap = HashMap<String, (i64, u8)>;
-
 pub(super) struct Writer {
     pub ch: Ch,
-    pub latest: LatestMap,
+    pub latest: Heads,
     pub ids: EventIds,
     pub replica: u64,
     pub healthy: Arc<AtomicBool>,
@@ -111,18 +108,10 @@ type Pending = (String, Vec<Sequenced>, oneshot::Sender<Result<Inserted>>);
 
 impl Writer {
     async fn observe(&mut self, list: Vec<LatestStatus>) {
-        let mut moved = Vec::new();
-        for s in list {
-            let newer = self
-                .latest
-                .get(&s.service_id)
-                .is_none_or(|(ts, _)| s.last_check_ms > *ts);
-            if newer {
-                self.latest
-                    .insert(s.service_id.clone(), (s.last_check_ms, s.status_code));
-                moved.push(s);
-            }
-        }
+        let moved: Vec<LatestStatus> = list
+            .into_iter()
+            .filter(|s| self.latest.observe(s))
+            .collect();
         if !moved.is_empty() {
             let _ = self
                 .observed
@@ -237,19 +226,18 @@ impl Writer {
                 out.inserted += 1;
                 let r = &s.result;
                 rows.push(result_row(agent, s));
-                let previous = latest.get(&r.service_id).copied();
-                if previous.is_some_and(|(ts, _)| r.timestamp_ms < ts) {
+                let Advance::Moved { previous, changed } = latest.advance(s.seq, r) else {
                     continue;
-                }
+                };
                 let code = r.status.code();
-                if previous.map(|(_, c)| c) != Some(code) {
+                if changed {
                     let row = EventRow {
                         id: self.ids.next(now),
                         replica: self.replica,
                         service_id: r.service_id.clone(),
                         ts: r.timestamp_ms,
                         status: code,
-                        previous_status: previous.map(|(_, c)| c),
+                        previous_status: previous,
                         message: r.message.clone(),
                         response_time_ms: r.metrics.response_time_ms,
                         agent_id: agent.clone(),
@@ -257,12 +245,11 @@ impl Writer {
                     out.events.push(row.event());
                     events.push(row);
                 }
-                latest.insert(r.service_id.clone(), (r.timestamp_ms, code));
                 moved.insert(&r.service_id, s);
             }
             out.latest = moved
                 .values()
-                .map(|s| LatestStatus::from_result(agent, &s.result))
+                .map(|s| LatestStatus::from_result(agent, s.seq, &s.result))
                 .collect();
             outcomes.push(out);
         }

@@ -66,6 +66,8 @@ CREATE TABLE rollup_hour (
     PRIMARY KEY (service_id, bucket)
 ) WITHOUT ROWID;
 CREATE INDEX status_events_ts ON status_events (ts);
+"#, r#"
+ALTER TABLE latest ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
 "#];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -1,7 +1,7 @@
 //! The single writer thread: drains queued writes, applies them in one
 //! transaction, commits, then answers each caller.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{mpsc, oneshot};
@@ -9,7 +9,7 @@ use tracing::error;
 
 use super::rollup::{self, Rollups};
 use crate::store::{
-    AgentRecord, Inserted, LatestStatus, Retention, Sequenced, StatusEvent, status_of,
+    Advance, AgentRecord, Heads, Inserted, LatestStatus, Retention, Sequenced, StatusEvent,
 };
 use crate::{Error, Result};
 
@@ -47,23 +47,13 @@ impl WriteOp {
 
 /// What the writer keeps between transactions.
 pub(super) struct Writer {
-    pub latest: LatestMap,
+    pub latest: Heads,
     pub rollups: Rollups,
     pub retention: Retention,
 }
 
-/// Newest timestamp and status per service, as the writer tracks them.
-pub(super) type LatestMap = HashMap<String, (i64, u8)>;
-
-pub(super) fn load_latest(conn: &Connection) -> Result<LatestMap> {
-    let mut stmt = conn.prepare("SELECT service_id, ts, status FROM latest")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            (r.get::<_, i64>(1)?, status_of(r.get(2)?).code()),
-        ))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub(super) fn load_latest(conn: &Connection) -> Result<Heads> {
+    Ok(Heads::from_latest(&super::read_latest(conn)?))
 }
 
 pub(super) fn writer(mut conn: Connection, mut w: Writer, mut rx: mpsc::Receiver<WriteOp>) {
@@ -160,7 +150,6 @@ fn insert(
     agent_id: &str,
     results: &[Sequenced],
 ) -> Result<Inserted> {
-    let latest = &mut w.latest;
     let mut out = Inserted::default();
     let mut moved: BTreeMap<&str, &Sequenced> = BTreeMap::new();
     let mut row = tx.prepare_cached(
@@ -197,17 +186,16 @@ fn insert(
         }
         out.inserted += 1;
         w.rollups.add(tx, r)?;
-        let previous = latest.get(&r.service_id).copied();
-        if previous.is_some_and(|(ts, _)| r.timestamp_ms < ts) {
+        let Advance::Moved { previous, changed } = w.latest.advance(s.seq, r) else {
             continue; // an older result arriving late does not change the current status
-        }
+        };
         let code = r.status.code();
-        if previous.map(|(_, s)| s) != Some(code) {
+        if changed {
             event.execute(params![
                 r.service_id,
                 r.timestamp_ms,
                 code,
-                previous.map(|(_, s)| s),
+                previous,
                 r.message,
                 r.metrics.response_time_ms,
                 agent_id
@@ -217,22 +205,22 @@ fn insert(
                 service_id: r.service_id.clone(),
                 status_code: code,
                 status: r.status.name(),
-                previous_status_code: previous.map(|(_, s)| s),
+                previous_status_code: previous,
                 message: r.message.clone(),
                 last_check: lightbulb_common::time::format_iso(r.timestamp_ms),
                 response_time_ms: r.metrics.response_time_ms,
                 agent_id: agent_id.to_string(),
             });
         }
-        latest.insert(r.service_id.clone(), (r.timestamp_ms, code));
         moved.insert(&r.service_id, s);
     }
     let mut upsert = tx.prepare_cached(
-        "INSERT INTO latest (service_id, service_type, status, message, ts, response_time_ms, cpu_usage, memory_usage, agent_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO latest (service_id, service_type, status, message, ts, response_time_ms, cpu_usage, memory_usage, agent_id, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (service_id) DO UPDATE SET service_type = excluded.service_type, status = excluded.status,
            message = excluded.message, ts = excluded.ts, response_time_ms = excluded.response_time_ms,
-           cpu_usage = excluded.cpu_usage, memory_usage = excluded.memory_usage, agent_id = excluded.agent_id",
+           cpu_usage = excluded.cpu_usage, memory_usage = excluded.memory_usage, agent_id = excluded.agent_id,
+           seq = excluded.seq",
     )?;
     for s in moved.values() {
         let r = &s.result;
@@ -245,9 +233,10 @@ fn insert(
             r.metrics.response_time_ms,
             r.metrics.cpu_usage,
             r.metrics.memory_usage,
-            agent_id
+            agent_id,
+            s.seq as i64
         ])?;
-        out.latest.push(LatestStatus::from_result(agent_id, r));
+        out.latest.push(LatestStatus::from_result(agent_id, s.seq, r));
     }
     Ok(out)
 }
