@@ -109,7 +109,8 @@ pub struct ShipperConfig {
     /// How long a partial batch may wait for more results. Default `100ms`.
     #[serde(with = "serde_duration")]
     pub batch_latency: Duration,
-    /// Batches sent but not yet acknowledged. Default 8.
+    /// Batches sent but not yet acknowledged. Default 16 (the collector
+    /// commits up to 16 batches of one stream at once).
     pub max_in_flight: usize,
     /// First reconnect delay. Default `200ms`.
     #[serde(with = "serde_duration")]
@@ -127,7 +128,7 @@ impl Default for ShipperConfig {
         ShipperConfig {
             batch_size: 1000,
             batch_latency: Duration::from_millis(100),
-            max_in_flight: 8,
+            max_in_flight: 16,
             backoff_min: Duration::from_millis(200),
             backoff_max: Duration::from_secs(30),
             heartbeat: Duration::from_secs(5),

@@ -87,6 +87,38 @@ fn unsupported_store_kind_exits_64() {
 }
 
 #[test]
+fn bad_clickhouse_store_keys_are_all_named() {
+    let (code, err) = run_with("collector-clickhouse-bad.toml");
+    assert_eq!(code, 64, "{err}");
+    for key in [
+        "`store.url`",
+        "`store.database`",
+        "`store.cluster`",
+        "`store.flush_rows`",
+        "`store.retention_raw`",
+    ] {
+        assert!(err.contains(key), "{key} missing: {err}");
+    }
+    assert!(err.contains("collector-clickhouse-bad.toml"), "{err}");
+    assert!(!err.contains("s3cret"), "password leaked: {err}");
+}
+
+#[test]
+fn print_config_never_shows_the_store_password() {
+    let out = collector()
+        .arg("--config")
+        .arg(fixture("collector-valid.toml"))
+        .arg("print-config")
+        .env("LIGHTBULB_STORE__PASSWORD", "s3cret")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text.contains("password = \"<redacted>\""), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+}
+
+#[test]
 fn certs_init_writes_ca_collector_and_agent_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = collector()

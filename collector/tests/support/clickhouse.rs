@@ -8,7 +8,6 @@
 //! server is not installed.
 
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -23,6 +22,8 @@ pub struct ClickHouse {
     ports: [u16; 3],
     proc: Mutex<Option<Proc>>,
     dir: tempfile::TempDir,
+    /// A config file of its own (cluster nodes); else the package's.
+    config: Option<std::path::PathBuf>,
 }
 
 static SHARED: Mutex<Weak<ClickHouse>> = Mutex::new(Weak::new());
@@ -92,15 +93,66 @@ impl ClickHouse {
             ports,
             proc: Mutex::new(None),
             dir,
+            config: None,
         };
         ch.resume();
         ch
     }
 
-    fn spawn(dir: &Path, [http, tcp, inter]: [u16; 3]) -> Proc {
-        let d = dir.display();
+    /// Nodes of a one-shard cluster named `lb` with a replica per node,
+    /// coordinated by the ZooKeeper at `zookeeper_port`.
+    pub fn start_cluster(nodes: usize, zookeeper_port: u16) -> Vec<ClickHouse> {
+        let ports: Vec<[u16; 3]> = (0..nodes).map(|_| [free_port(), free_port(), free_port()]).collect();
+        let replicas: String = ports
+            .iter()
+            .map(|p| format!("<replica><host>127.0.0.1</host><port>{}</port></replica>", p[1]))
+            .collect();
+        let nodes: Vec<ClickHouse> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let dir = tempfile::tempdir().unwrap();
+                let etc = dir.path().join("etc");
+                std::fs::create_dir_all(etc.join("config.d")).unwrap();
+                for file in ["config.xml", "users.xml"] {
+                    std::fs::copy(format!("/etc/clickhouse-server/{file}"), etc.join(file)).unwrap();
+                }
+                std::fs::write(
+                    etc.join("config.d/cluster.xml"),
+                    format!(
+                        "<yandex>\
+                         <zookeeper><node><host>127.0.0.1</host><port>{zookeeper_port}</port></node></zookeeper>\
+                         <remote_servers><lb><shard><internal_replication>true</internal_replication>{replicas}</shard></lb></remote_servers>\
+                         <macros><shard>01</shard><replica>r{i}</replica></macros>\
+                         <interserver_http_host>127.0.0.1</interserver_http_host>\
+                         </yandex>"
+                    ),
+                )
+                .unwrap();
+                ClickHouse {
+                    url: format!("http://127.0.0.1:{}", p[0]),
+                    ports: *p,
+                    proc: Mutex::new(None),
+                    config: Some(etc.join("config.xml")),
+                    dir,
+                }
+            })
+            .collect();
+        for n in &nodes {
+            n.resume();
+        }
+        nodes
+    }
+
+    fn spawn(&self) -> Proc {
+        let [http, tcp, inter] = self.ports;
+        let d = self.dir.path().display();
+        let config = self
+            .config
+            .clone()
+            .unwrap_or_else(|| "/etc/clickhouse-server/config.xml".into());
         let mut cmd = Command::new(SERVER);
-        cmd.arg("--config-file=/etc/clickhouse-server/config.xml")
+        cmd.arg(format!("--config-file={}", config.display()))
             .arg("--")
             .arg(format!("--path={d}/"))
             .arg(format!("--tmp_path={d}/tmp/"))
@@ -125,7 +177,7 @@ impl ClickHouse {
 
     /// Starts the server (again) and waits until it answers queries.
     pub fn resume(&self) {
-        let proc = ClickHouse::spawn(self.dir.path(), self.ports);
+        let proc = self.spawn();
         *self.proc.lock().unwrap() = Some(proc);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {

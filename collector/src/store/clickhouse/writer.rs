@@ -8,7 +8,7 @@
 //! spooled; once the queue is full new batches are refused. The store reports
 //! not ready until a flush succeeds again.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -166,7 +166,7 @@ impl Writer {
             let attempt = async {
                 if unsure {
                     let stored = self.stored(keys).await?;
-                    rows.retain(|r| !stored.contains(&(r.agent_id.clone(), r.seq)));
+                    rows.retain(|r| !stored.has(&r.agent_id, r.seq));
                     unsure = false;
                 }
                 self.ch.insert("results", &rows).await
@@ -182,9 +182,9 @@ impl Writer {
     }
 
     /// (agent_id, seq) of these rows that ClickHouse already holds.
-    async fn stored(&self, keys: &BTreeMap<&str, (u64, u64)>) -> Result<HashSet<(String, u64)>> {
+    async fn stored(&self, keys: &BTreeMap<&str, (u64, u64)>) -> Result<Stored> {
         if keys.is_empty() {
-            return Ok(HashSet::new());
+            return Ok(Stored::default());
         }
         let cond = vec!["(agent_id = ? AND seq BETWEEN ? AND ?)"; keys.len()].join(" OR ");
         let sql = format!(
@@ -196,7 +196,11 @@ impl Writer {
             q = q.bind(*agent).bind(*lo).bind(*hi);
         }
         let rows: Vec<(String, u64)> = self.ch.call("dedup lookup", q.fetch_all()).await?;
-        Ok(rows.into_iter().collect())
+        let mut stored = Stored::default();
+        for (agent, seq) in rows {
+            stored.0.entry(agent).or_default().insert(seq);
+        }
+        Ok(stored)
     }
 
     async fn flush(&mut self, batch: Vec<Pending>) {
@@ -209,7 +213,7 @@ impl Writer {
         }
         let stored = self.retry("dedup lookup", || self.stored(&keys)).await;
         // Decide once what is new, and the events it causes.
-        let mut seen: HashSet<(&str, u64)> = HashSet::new();
+        let mut seen: HashSet<(&str, u64)> = HashSet::with_capacity(keys.len());
         let mut rows = Vec::new();
         let mut events = Vec::new();
         let mut outcomes = Vec::with_capacity(batch.len());
@@ -219,7 +223,7 @@ impl Writer {
             let mut out = Inserted::default();
             let mut moved: BTreeMap<&str, &Sequenced> = BTreeMap::new();
             for s in results {
-                if stored.contains(&(agent.clone(), s.seq)) || !seen.insert((agent, s.seq)) {
+                if stored.has(agent, s.seq) || !seen.insert((agent, s.seq)) {
                     out.duplicates += 1;
                     continue;
                 }
@@ -286,6 +290,16 @@ fn result_row(agent: &str, s: &Sequenced) -> ResultRow {
         } else {
             r.details.to_string()
         },
+    }
+}
+
+/// Seqs ClickHouse already holds, per agent.
+#[derive(Default)]
+struct Stored(HashMap<String, HashSet<u64>>);
+
+impl Stored {
+    fn has(&self, agent: &str, seq: u64) -> bool {
+        self.0.get(agent).is_some_and(|s| s.contains(&seq))
     }
 }
 
