@@ -1,5 +1,6 @@
 //! One behaviour suite for every store: each test below runs against the
-//! embedded SQLite store and against a real ClickHouse server (see
+//! embedded SQLite store, a real ClickHouse server, and a real two-node
+//! ClickHouse cluster replicating through a real ZooKeeper (see
 //! `support/clickhouse.rs`). A behaviour only one store has is a bug.
 
 mod support;
@@ -50,6 +51,26 @@ async fn clickhouse_backend() -> Option<Backend> {
     })
 }
 
+/// ClickHouse in cluster mode: replicated tables on two nodes, queried and
+/// written through Distributed tables on the first.
+async fn cluster_backend() -> Option<Backend> {
+    let cluster = support::clickhouse::shared_cluster()?;
+    let config = StoreConfig {
+        kind: "clickhouse".into(),
+        url: cluster.nodes[0].url.clone(),
+        database: support::clickhouse::fresh_database("cluster"),
+        cluster: "lb".into(),
+        flush_interval: std::time::Duration::from_millis(10),
+        poll_interval: std::time::Duration::from_millis(200),
+        ..StoreConfig::default()
+    };
+    let store = ClickHouseStore::open(&config, RETENTION).await.unwrap();
+    Some(Backend {
+        store: Arc::new(store),
+        _keep: Box::new(cluster),
+    })
+}
+
 /// Declares each test once per store.
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -67,6 +88,15 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let Some(b) = super::clickhouse_backend().await else { return };
+                    super::$name(&*b.store).await;
+                }
+            )*
+        }
+        mod on_clickhouse_cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(b) = super::cluster_backend().await else { return };
                     super::$name(&*b.store).await;
                 }
             )*

@@ -5,6 +5,7 @@
 pub mod clickhouse;
 pub mod process;
 pub mod sse;
+pub mod zookeeper;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

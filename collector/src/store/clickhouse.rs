@@ -40,10 +40,11 @@ pub struct ClickHouseStore {
 impl ClickHouseStore {
     /// Connects, creates or migrates the schema, and starts the writer and poller.
     pub async fn open(config: &StoreConfig, retention: Retention) -> Result<ClickHouseStore> {
-        let layout = Arc::new(Layout {
+        let mut layout = Layout {
             db: config.database.clone(),
             cluster: config.cluster.clone(),
-        });
+            replicas: 1,
+        };
         let client = clickhouse::Client::default()
             .with_url(&config.url)
             .with_user(&config.user)
@@ -53,13 +54,22 @@ impl ClickHouseStore {
             .with_validation(false);
         let mut ch = Ch {
             client,
-            layout: layout.clone(),
+            layout: Arc::new(Layout {
+                db: layout.db.clone(),
+                cluster: layout.cluster.clone(),
+                replicas: 1,
+            }),
         };
         let version: String = ch
             .call("version", ch.client.query("SELECT version()").fetch_one())
             .await
             .map_err(|e| Error::unavailable(format!("store.url {}: {e}", config.url)))?;
         let parsed = schema::parse_version(&version)?;
+        if !layout.cluster.is_empty() {
+            layout.replicas = cluster_replicas(&ch, &layout.cluster).await?;
+        }
+        let layout = Arc::new(layout);
+        ch.layout = layout.clone();
         let on_cluster = match config.cluster.as_str() {
             "" => String::new(),
             c => format!(" ON CLUSTER `{c}`"),
@@ -116,6 +126,28 @@ impl ClickHouseStore {
             watch: Mutex::new(Some(watch)),
         })
     }
+}
+
+/// Replicas of the smallest shard of `cluster`, as the server defines it.
+async fn cluster_replicas(ch: &Ch, cluster: &str) -> Result<u64> {
+    let replicas: u64 = ch
+        .call(
+            "cluster lookup",
+            ch.client
+                .query(
+                    "SELECT toUInt64(min(c)) FROM (SELECT shard_num, count() AS c
+                     FROM system.clusters WHERE cluster = ? GROUP BY shard_num)",
+                )
+                .bind(cluster)
+                .fetch_one(),
+        )
+        .await?;
+    if replicas == 0 {
+        return Err(Error::unavailable(format!(
+            "store.cluster: the ClickHouse server defines no cluster `{cluster}` (see system.clusters)"
+        )));
+    }
+    Ok(replicas)
 }
 
 async fn migrate(ch: &Ch) -> Result<()> {

@@ -27,6 +27,39 @@ pub struct ClickHouse {
 }
 
 static SHARED: Mutex<Weak<ClickHouse>> = Mutex::new(Weak::new());
+static SHARED_CLUSTER: Mutex<Weak<Cluster>> = Mutex::new(Weak::new());
+
+/// Two ClickHouse nodes replicating one shard (cluster `lb`) through ZooKeeper.
+pub struct Cluster {
+    pub nodes: Vec<ClickHouse>,
+    // Stopped after the nodes (fields drop in order).
+    _zookeeper: super::zookeeper::ZooKeeper,
+}
+
+/// The shared cluster, started if no test holds it; `None` when skipped.
+pub fn shared_cluster() -> Option<Arc<Cluster>> {
+    if !enabled() {
+        return None;
+    }
+    if !super::zookeeper::installed() {
+        let required = std::env::var("LIGHTBULB_TEST_CLICKHOUSE").is_ok_and(|v| v == "1");
+        assert!(!required, "LIGHTBULB_TEST_CLICKHOUSE=1 but ZooKeeper is not installed: apt-get install -y zookeeper");
+        eprintln!("skipped: ZooKeeper is not installed (scripts/test.sh installs it)");
+        return None;
+    }
+    let mut slot = SHARED_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = slot.upgrade() {
+        return Some(c);
+    }
+    let zookeeper = super::zookeeper::ZooKeeper::start();
+    let nodes = ClickHouse::start_cluster(2, zookeeper.port);
+    let c = Arc::new(Cluster {
+        nodes,
+        _zookeeper: zookeeper,
+    });
+    *slot = Arc::downgrade(&c);
+    Some(c)
+}
 static DATABASES: AtomicU32 = AtomicU32::new(0);
 
 fn installed() -> bool {

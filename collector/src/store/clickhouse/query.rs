@@ -60,8 +60,13 @@ impl Ch {
                 .await?
                 .with_timeouts(Some(TIMEOUT), Some(TIMEOUT));
             if !self.layout.cluster.is_empty() {
-                // Ack only once every shard has the rows, not when they are queued.
+                // Ack only once every shard has the rows, not when they are
+                // queued, and every replica of it: a read served by any
+                // replica then sees what was acked.
                 insert = insert.with_setting("insert_distributed_sync", "1");
+                if self.layout.replicas > 1 {
+                    insert = insert.with_setting("insert_quorum", self.layout.replicas.to_string());
+                }
             }
             for row in rows {
                 insert.write(row).await?;

@@ -25,6 +25,9 @@ use crate::Result;
 pub(super) struct Layout {
     pub db: String,
     pub cluster: String,
+    /// Replicas per shard (1 without a cluster): an insert is acked once
+    /// every replica of its shard has it (`insert_quorum`).
+    pub replicas: u64,
 }
 
 impl Layout {
@@ -248,7 +251,7 @@ mod tests {
 
     #[test]
     fn one_server_gets_plain_merge_trees() {
-        let l = Layout { db: "lb".into(), cluster: String::new() };
+        let l = Layout { db: "lb".into(), cluster: String::new(), replicas: 1 };
         let all = migrations(&l).concat().join("\n");
         assert!(all.contains("CREATE TABLE IF NOT EXISTS `lb`.`results` ("));
         assert!(!all.contains("Replicated") && !all.contains("Distributed") && !all.contains("ON CLUSTER"));
@@ -257,7 +260,7 @@ mod tests {
 
     #[test]
     fn a_cluster_gets_replicated_locals_and_distributed_tables() {
-        let l = Layout { db: "lb".into(), cluster: "main".into() };
+        let l = Layout { db: "lb".into(), cluster: "main".into(), replicas: 2 };
         let all = migrations(&l).concat().join("\n");
         assert!(all.contains(
             "`lb`.`results_local` ON CLUSTER `main` (service_id String"
