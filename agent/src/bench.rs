@@ -53,8 +53,9 @@ pub async fn run(
     let mut made = 0u64;
     while made < results {
         let n = chunk.min(results - made);
-        let batch: Vec<v1::CheckResult> =
-            (made..made + n).map(|i| synthetic(i, services, prefix)).collect();
+        let batch: Vec<v1::CheckResult> = (made..made + n)
+            .map(|i| synthetic(i, services, prefix))
+            .collect();
         let s = spool.clone();
         tokio::task::spawn_blocking(move || s.append(&batch))
             .await

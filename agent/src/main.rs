@@ -64,7 +64,9 @@ fn main() -> ExitCode {
                 services,
                 prefix,
             } => {
-                if let Err(e) = lightbulb_common::status::validate_service_id(&format!("{prefix}-0")) {
+                if let Err(e) =
+                    lightbulb_common::status::validate_service_id(&format!("{prefix}-0"))
+                {
                     eprintln!("error: --prefix: {e}");
                     return ExitCode::from(64);
                 }

@@ -9,10 +9,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
+use lightbulb_collector::Result;
 use lightbulb_collector::config::StoreConfig;
 use lightbulb_collector::store::clickhouse::ClickHouseStore;
 use lightbulb_collector::store::sqlite::SqliteStore;
-use lightbulb_collector::Result;
 use lightbulb_collector::store::{BoxFuture, Inserted, Retention, Sequenced, Store};
 use lightbulb_common::{CheckResult, Metrics, ServiceType, Status};
 
@@ -32,7 +32,11 @@ fn batch(stream: u64, n: u64) -> Vec<Sequenced> {
                     service_id: format!("s{stream}-{}", seq % 250),
                     service_type: ServiceType::ApiEndpoint,
                     timestamp_ms: now,
-                    status: if seq % 97 == 0 { Status::Failed } else { Status::Ok },
+                    status: if seq % 97 == 0 {
+                        Status::Failed
+                    } else {
+                        Status::Ok
+                    },
                     message: format!("synthetic result {seq}"),
                     metrics: Metrics {
                         response_time_ms: Some((seq % 500) as f64),
@@ -69,7 +73,10 @@ async fn run(name: &str, store: Arc<dyn Store>) {
     }
     let total = STREAMS * BATCHES * BATCH;
     let secs = start.elapsed().as_secs_f64();
-    println!("store {name}: {total} results in {secs:.2}s: {:.0} results/s", total as f64 / secs);
+    println!(
+        "store {name}: {total} results in {secs:.2}s: {:.0} results/s",
+        total as f64 / secs
+    );
 }
 
 #[tokio::main]

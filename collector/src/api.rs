@@ -142,13 +142,18 @@ fn parse_step(step: &str, from_ms: i64, to_ms: i64) -> Result<i64> {
             .as_millis() as u64,
     };
     if ms < 1000 || ms % 1000 != 0 {
-        return Err(Error::bad_field("step", format!("`{step}` must be a whole number of seconds, at least 1s")));
+        return Err(Error::bad_field(
+            "step",
+            format!("`{step}` must be a whole number of seconds, at least 1s"),
+        ));
     }
     let ms = ms as i64;
     if (to_ms - from_ms) / ms >= MAX_BUCKETS {
         return Err(Error::bad_field(
             "step",
-            format!("`{step}` makes more than {MAX_BUCKETS} buckets over this range; use a larger step"),
+            format!(
+                "`{step}` makes more than {MAX_BUCKETS} buckets over this range; use a larger step"
+            ),
         ));
     }
     Ok(ms)
@@ -157,7 +162,9 @@ fn parse_step(step: &str, from_ms: i64, to_ms: i64) -> Result<i64> {
 fn known_service(state: &AppState, service_id: &str) -> Result<()> {
     match state.service(service_id) {
         Some(_) => Ok(()),
-        None => Err(Error::not_found(format!("service `{service_id}` not found"))),
+        None => Err(Error::not_found(format!(
+            "service `{service_id}` not found"
+        ))),
     }
 }
 
@@ -185,7 +192,11 @@ async fn history(
     };
     known_service(&state, &service_id)?;
     if let Some(step_ms) = step_ms {
-        let range = RangeQuery { service_id, from_ms, to_ms };
+        let range = RangeQuery {
+            service_id,
+            from_ms,
+            to_ms,
+        };
         return Ok(axum::Json(state.store.buckets(range, step_ms).await?).into_response());
     }
     let history = state
@@ -214,7 +225,11 @@ async fn service_metrics(
 ) -> Result<Response> {
     let (from_ms, to_ms) = time_range(&params.from, &params.to)?;
     known_service(&state, &service_id)?;
-    let range = RangeQuery { service_id, from_ms, to_ms };
+    let range = RangeQuery {
+        service_id,
+        from_ms,
+        to_ms,
+    };
     Ok(axum::Json(state.store.summary(range).await?).into_response())
 }
 

@@ -185,14 +185,25 @@ impl CollectorConfig {
             "sqlite" => {}
             "clickhouse" => {
                 if !(store.url.starts_with("http://") || store.url.starts_with("https://")) {
-                    problem("store.url", format!("`{}` is not an http:// or https:// URL", store.url));
+                    problem(
+                        "store.url",
+                        format!("`{}` is not an http:// or https:// URL", store.url),
+                    );
                 }
-                for (key, value) in [("store.database", &store.database), ("store.cluster", &store.cluster)] {
+                for (key, value) in [
+                    ("store.database", &store.database),
+                    ("store.cluster", &store.cluster),
+                ] {
                     let ok = value.chars().enumerate().all(|(i, c)| {
                         c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
                     });
                     if !ok || (key == "store.database" && value.is_empty()) {
-                        problem(key, format!("`{value}` is not a plain identifier (letters, digits, `_`, not starting with a digit)"));
+                        problem(
+                            key,
+                            format!(
+                                "`{value}` is not a plain identifier (letters, digits, `_`, not starting with a digit)"
+                            ),
+                        );
                     }
                 }
                 if store.flush_rows == 0 {
@@ -204,14 +215,19 @@ impl CollectorConfig {
             }
             other => problem(
                 "store.kind",
-                format!("`{other}` is not a store this collector has; use `sqlite` or `clickhouse`"),
+                format!(
+                    "`{other}` is not a store this collector has; use `sqlite` or `clickhouse`"
+                ),
             ),
         }
         if store.retention_raw < Duration::from_secs(86_400) {
             problem("store.retention_raw", "must be at least 1d".into());
         }
         if store.retention_rollups < store.retention_raw {
-            problem("store.retention_rollups", "must not be shorter than `store.retention_raw`".into());
+            problem(
+                "store.retention_rollups",
+                "must not be shorter than `store.retention_raw`".into(),
+            );
         }
         if self.sse.heartbeat < Duration::from_secs(1) {
             problem("sse.heartbeat", "must be at least 1s".into());

@@ -88,7 +88,12 @@ impl Heads {
     pub fn from_latest<'a>(list: impl IntoIterator<Item = &'a LatestStatus>) -> Heads {
         Heads(
             list.into_iter()
-                .map(|s| (s.service_id.clone(), ((s.last_check_ms, s.seq), s.status_code)))
+                .map(|s| {
+                    (
+                        s.service_id.clone(),
+                        ((s.last_check_ms, s.seq), s.status_code),
+                    )
+                })
                 .collect(),
         )
     }
@@ -116,14 +121,20 @@ impl Heads {
         }
     }
 
-    /// Takes a status read back from the store; true if it is newer than ours.
-    pub fn observe(&mut self, s: &LatestStatus) -> bool {
+    /// Whether a status read back from the store is newer than ours.
+    pub fn is_newer(&self, s: &LatestStatus) -> bool {
         let key = (s.last_check_ms, s.seq);
-        let newer = self.0.get(&s.service_id).is_none_or(|(head, _)| newer(key, *head));
-        if newer {
+        self.0
+            .get(&s.service_id)
+            .is_none_or(|(head, _)| newer(key, *head))
+    }
+
+    /// Takes a status read back from the store if it is newer than ours.
+    pub fn observe(&mut self, s: &LatestStatus) {
+        if self.is_newer(s) {
+            let key = (s.last_check_ms, s.seq);
             self.0.insert(s.service_id.clone(), (key, s.status_code));
         }
-        newer
     }
 }
 

@@ -16,10 +16,16 @@ async fn fed_collector() -> (InProcess, tempfile::TempDir) {
     let server = InProcess::start(&["node-a"]).await;
     let spool = tempfile::tempdir().unwrap();
     let config = server.agent_config("node-a", spool.path());
-    let report = lightbulb_agent::bench::run(&config, RESULTS, SERVICES, "bench", CancellationToken::new())
-        .await
-        .unwrap()
-        .expect("bench finished");
+    let report = lightbulb_agent::bench::run(
+        &config,
+        RESULTS,
+        SERVICES,
+        "bench",
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap()
+    .expect("bench finished");
     assert_eq!(report.results, RESULTS);
     (server, spool)
 }
@@ -188,7 +194,11 @@ async fn status_history_agents_and_metrics() {
         ("metrics?from=later", "from"),
         ("metrics?from=10&to=5", "from"),
     ] {
-        let (code, e) = get_json(&client, &server.url(&format!("/api/services/bench-3/{path}"))).await;
+        let (code, e) = get_json(
+            &client,
+            &server.url(&format!("/api/services/bench-3/{path}")),
+        )
+        .await;
         assert_eq!(code, 400, "{path}: {e}");
         assert_eq!(e["error"]["field"], field, "{path}: {e}");
     }

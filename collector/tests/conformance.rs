@@ -189,13 +189,19 @@ async fn a_resent_seq_is_stored_and_counted_once(store: &dyn Store) {
     assert_eq!((again.inserted, again.duplicates), (1, 2));
     // The same seq from another agent is a different result.
     let other = store
-        .insert("b", vec![seq(2, result("web", t + 25, Status::Ok, Some(9.0)))])
+        .insert(
+            "b",
+            vec![seq(2, result("web", t + 25, Status::Ok, Some(9.0)))],
+        )
         .await
         .unwrap();
     assert_eq!(other.inserted, 1);
     assert_eq!(history_total(store, "web", t, t + 100).await, 4);
     // Rollups count each result once too.
-    let minute = store.buckets(range("web", t, t + 100), MINUTE_MS).await.unwrap();
+    let minute = store
+        .buckets(range("web", t, t + 100), MINUTE_MS)
+        .await
+        .unwrap();
     assert_eq!(minute.buckets.iter().map(|b| b.stats.count).sum::<u64>(), 4);
     let summary = store.summary(range("web", t, t + 100)).await.unwrap();
     assert_eq!(summary.stats.count, 4);
@@ -232,7 +238,10 @@ async fn status_changes_become_events_and_late_results_do_not_move_latest(store:
     assert_eq!(store.last_event_id().await.unwrap(), i.events[1].id);
     // The same status again is no event.
     let same = store
-        .insert("a", vec![seq(5, result("web", t + 40, Status::Failed, None))])
+        .insert(
+            "a",
+            vec![seq(5, result("web", t + 40, Status::Failed, None))],
+        )
         .await
         .unwrap();
     assert!(same.events.is_empty());
@@ -242,11 +251,19 @@ async fn status_changes_become_events_and_late_results_do_not_move_latest(store:
 async fn history_is_newest_first_within_range_and_limit(store: &dyn Store) {
     let t = now() - HOUR_MS;
     let rows = (1..=10)
-        .map(|n| seq(n, result("web", t + n as i64 * 100, Status::Ok, Some(n as f64))))
+        .map(|n| {
+            seq(
+                n,
+                result("web", t + n as i64 * 100, Status::Ok, Some(n as f64)),
+            )
+        })
         .collect();
     store.insert("a", rows).await.unwrap();
     store
-        .insert("a", vec![seq(11, result("other", t + 500, Status::Ok, None))])
+        .insert(
+            "a",
+            vec![seq(11, result("other", t + 500, Status::Ok, None))],
+        )
         .await
         .unwrap();
     let h = store
@@ -261,7 +278,10 @@ async fn history_is_newest_first_within_range_and_limit(store: &dyn Store) {
     assert_eq!(h.total, 6);
     let seqs: Vec<_> = h.points.iter().map(|p| p.seq).collect();
     assert_eq!(seqs, [8, 7]);
-    assert_eq!(h.points[0].timestamp, lightbulb_common::time::format_iso(t + 800));
+    assert_eq!(
+        h.points[0].timestamp,
+        lightbulb_common::time::format_iso(t + 800)
+    );
     assert_eq!(h.points[0].response_time_ms, Some(8.0));
     assert_eq!(history_total(store, "nobody", t, t + 1000).await, 0);
 }
@@ -296,7 +316,10 @@ async fn latest_keeps_every_field_of_the_newest_result(store: &dyn Store) {
         (db.response_time_ms, db.cpu_usage, db.memory_usage),
         (Some(12.5), Some(40.0), Some(1024.0))
     );
-    assert_eq!((db.agent_id.as_str(), db.service_type.as_str()), ("a", "api_endpoint"));
+    assert_eq!(
+        (db.agent_id.as_str(), db.service_type.as_str()),
+        ("a", "api_endpoint")
+    );
     assert_eq!(latest[0].response_time_ms, None);
     let h = store
         .history(HistoryQuery {
@@ -342,7 +365,13 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 
 async fn raw_buckets_and_short_summaries_are_exact(store: &dyn Store) {
     let t = (now() - 2 * HOUR_MS).div_euclid(HOUR_MS) * HOUR_MS;
-    let statuses = [Status::Ok, Status::Ok, Status::Degraded, Status::Failed, Status::Unknown];
+    let statuses = [
+        Status::Ok,
+        Status::Ok,
+        Status::Degraded,
+        Status::Failed,
+        Status::Unknown,
+    ];
     let mut values = Vec::new();
     let mut rows = Vec::new();
     for i in 0..40u64 {
@@ -353,12 +382,18 @@ async fn raw_buckets_and_short_summaries_are_exact(store: &dyn Store) {
     }
     store.insert("a", rows).await.unwrap();
     // 10 s buckets over 40 s of results: four full buckets, from raw results.
-    let b = store.buckets(range("web", t, t + 39_999), 10_000).await.unwrap();
+    let b = store
+        .buckets(range("web", t, t + 39_999), 10_000)
+        .await
+        .unwrap();
     assert_eq!(b.source, Source::Raw);
     assert_eq!(b.buckets.len(), 4);
     for (k, bucket) in b.buckets.iter().enumerate() {
         assert_eq!(bucket.start_ms, t + k as i64 * 10_000);
-        let want: Vec<_> = values[k * 10..k * 10 + 10].iter().map(|v| (v.1, v.2)).collect();
+        let want: Vec<_> = values[k * 10..k * 10 + 10]
+            .iter()
+            .map(|v| (v.1, v.2))
+            .collect();
         assert_stats_exact(&bucket.stats, &expected(&want));
     }
     let s = store.summary(range("web", t, t + HOUR_MS)).await.unwrap();
@@ -367,16 +402,28 @@ async fn raw_buckets_and_short_summaries_are_exact(store: &dyn Store) {
     assert_stats_exact(&s.stats, &expected(&all));
     assert_eq!(s.stats.uptime_pct, Some(75.0));
     assert_eq!(s.stats.error_rate, Some(0.2));
-    let empty = store.summary(range("nobody", t, t + HOUR_MS)).await.unwrap();
+    let empty = store
+        .summary(range("nobody", t, t + HOUR_MS))
+        .await
+        .unwrap();
     assert_eq!(empty.stats, Stats::default());
 }
 
 fn assert_stats_exact(got: &Stats, want: &Stats) {
     let counts = |s: &Stats| (s.count, s.ok, s.degraded, s.failed, s.other);
     assert_eq!(counts(got), counts(want));
-    assert_eq!((got.uptime_pct, got.error_rate), (want.uptime_pct, want.error_rate));
-    let (g, w) = (got.response_time_ms.clone().unwrap(), want.response_time_ms.clone().unwrap());
-    assert_eq!((g.min, g.max, g.p50, g.p95, g.p99), (w.min, w.max, w.p50, w.p95, w.p99));
+    assert_eq!(
+        (got.uptime_pct, got.error_rate),
+        (want.uptime_pct, want.error_rate)
+    );
+    let (g, w) = (
+        got.response_time_ms.clone().unwrap(),
+        want.response_time_ms.clone().unwrap(),
+    );
+    assert_eq!(
+        (g.min, g.max, g.p50, g.p95, g.p99),
+        (w.min, w.max, w.p50, w.p95, w.p99)
+    );
     assert!(close(g.avg, w.avg, 1e-9), "avg {} vs {}", g.avg, w.avg);
 }
 
@@ -385,16 +432,34 @@ async fn rollup_buckets_count_exactly_and_estimate_percentiles(store: &dyn Store
     // Two hours, one result every 5 s; response times 1..=720 ms per hour.
     let mut rows = Vec::new();
     for i in 0..1440i64 {
-        let status = if i % 10 == 0 { Status::Failed } else { Status::Ok };
+        let status = if i % 10 == 0 {
+            Status::Failed
+        } else {
+            Status::Ok
+        };
         let rt = (i % 720 + 1) as f64;
-        rows.push(seq(i as u64 + 1, result("web", t + i * 5_000, status, Some(rt))));
+        rows.push(seq(
+            i as u64 + 1,
+            result("web", t + i * 5_000, status, Some(rt)),
+        ));
     }
     store.insert("a", rows).await.unwrap();
-    let minutes = store.buckets(range("web", t, t + 2 * HOUR_MS - 1), 5 * MINUTE_MS).await.unwrap();
+    let minutes = store
+        .buckets(range("web", t, t + 2 * HOUR_MS - 1), 5 * MINUTE_MS)
+        .await
+        .unwrap();
     assert_eq!(minutes.source, Source::Minute);
     assert_eq!(minutes.buckets.len(), 24);
-    assert!(minutes.buckets.iter().all(|b| b.stats.count == 60 && b.stats.failed == 6));
-    let hours = store.buckets(range("web", t, t + 2 * HOUR_MS - 1), HOUR_MS).await.unwrap();
+    assert!(
+        minutes
+            .buckets
+            .iter()
+            .all(|b| b.stats.count == 60 && b.stats.failed == 6)
+    );
+    let hours = store
+        .buckets(range("web", t, t + 2 * HOUR_MS - 1), HOUR_MS)
+        .await
+        .unwrap();
     assert_eq!(hours.source, Source::Hour);
     assert_eq!(hours.buckets.len(), 2);
     for h in &hours.buckets {
@@ -404,7 +469,10 @@ async fn rollup_buckets_count_exactly_and_estimate_percentiles(store: &dyn Store
         assert_eq!((rt.min, rt.max), (1.0, 720.0));
         assert!(close(rt.avg, 360.5, 1e-9), "avg {}", rt.avg);
         for (got, want) in [(rt.p50, 360.5), (rt.p95, 684.05), (rt.p99, 712.81)] {
-            assert!(close(got, want, 0.05), "percentile {got}, expected about {want}");
+            assert!(
+                close(got, want, 0.05),
+                "percentile {got}, expected about {want}"
+            );
         }
     }
 }
@@ -412,12 +480,20 @@ async fn rollup_buckets_count_exactly_and_estimate_percentiles(store: &dyn Store
 async fn summaries_read_the_resolution_their_range_needs(store: &dyn Store) {
     let t = (now() - 3 * DAY_MS).div_euclid(HOUR_MS) * HOUR_MS;
     let rows = (0..72i64)
-        .map(|h| seq(h as u64 + 1, result("web", t + h * HOUR_MS, Status::Ok, Some(h as f64))))
+        .map(|h| {
+            seq(
+                h as u64 + 1,
+                result("web", t + h * HOUR_MS, Status::Ok, Some(h as f64)),
+            )
+        })
         .collect();
     store.insert("a", rows).await.unwrap();
     let day = store.summary(range("web", t, t + DAY_MS)).await.unwrap();
     assert_eq!((day.source, day.stats.count), (Source::Minute, 25));
-    let month = store.summary(range("web", t - 20 * DAY_MS, t + 10 * DAY_MS)).await.unwrap();
+    let month = store
+        .summary(range("web", t - 20 * DAY_MS, t + 10 * DAY_MS))
+        .await
+        .unwrap();
     assert_eq!((month.source, month.stats.count), (Source::Hour, 72));
     let short = store.summary(range("web", t, t + HOUR_MS)).await.unwrap();
     assert_eq!((short.source, short.stats.count), (Source::Raw, 2));
@@ -444,7 +520,10 @@ async fn retention_hides_old_data_and_expire_removes_it(store: &dyn Store) {
             .buckets
             .len()
     };
-    assert_eq!((raw(recent).await, raw(raw_old).await, raw(raw_gone).await), (1, 1, 0));
+    assert_eq!(
+        (raw(recent).await, raw(raw_old).await, raw(raw_gone).await),
+        (1, 1, 0)
+    );
     assert_eq!((hours(raw_gone).await, hours(rollup_old).await), (1, 1));
     // Ten days on, the 85-day-old result is past retention: gone from storage.
     store.expire(n + 10 * DAY_MS).await.unwrap();

@@ -80,7 +80,10 @@ fn get(url: &str) -> u16 {
 fn wait_for_status(url: &str, want: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while get(url) != want {
-        assert!(Instant::now() < deadline, "{url} did not answer {want} within 30s");
+        assert!(
+            Instant::now() < deadline,
+            "{url} did not answer {want} within 30s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -117,7 +120,15 @@ fn scenario(dir: &Path, certs: &Path, mut collector: Collector, outage_on: Optio
         let before = collector.query("SELECT COUNT(*) FROM results");
         outage(server, &collector);
         // Same collector process: it recovered without a restart.
-        assert_eq!(collector.proc.lines().iter().filter(|l| l.contains("collector listening")).count(), 1);
+        assert_eq!(
+            collector
+                .proc
+                .lines()
+                .iter()
+                .filter(|l| l.contains("collector listening"))
+                .count(),
+            1
+        );
         wait_for_rows(&collector, before + 1);
     }
     wait_for_rows(&collector, 40_000);
@@ -174,7 +185,9 @@ fn scenario(dir: &Path, certs: &Path, mut collector: Collector, outage_on: Optio
     // for a different result after the agent restarted.
     let expected = |offset: i64| match collector.store {
         StoreSpec::Sqlite(_) => format!("'synthetic result ' || (seq - {offset})"),
-        StoreSpec::ClickHouse { .. } => format!("concat('synthetic result ', toString(seq - {offset}))"),
+        StoreSpec::ClickHouse { .. } => {
+            format!("concat('synthetic result ', toString(seq - {offset}))")
+        }
     };
     assert_eq!(
         q(&format!(

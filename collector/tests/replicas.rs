@@ -43,8 +43,14 @@ async fn replicas_on_one_clickhouse_agree_within_five_seconds() {
     let mut two_stream = SseReader::connect(&client, &two.url("/api/status/stream"), None).await;
 
     // node-a reports only to collector one, node-b only to collector two.
-    let mut a = bench(&agent_config(dir.path(), &certs, "node-a", one.grpc, ""), "alpha");
-    let mut b = bench(&agent_config(dir.path(), &certs, "node-b", two.grpc, ""), "beta");
+    let mut a = bench(
+        &agent_config(dir.path(), &certs, "node-a", one.grpc, ""),
+        "alpha",
+    );
+    let mut b = bench(
+        &agent_config(dir.path(), &certs, "node-b", two.grpc, ""),
+        "beta",
+    );
     for agent in [&mut a, &mut b] {
         let code = tokio::task::block_in_place(|| agent.wait_exit(Duration::from_secs(120)));
         assert_eq!(code, 0, "bench failed:\n{}", agent.lines().join("\n"));
@@ -77,7 +83,10 @@ async fn replicas_on_one_clickhouse_agree_within_five_seconds() {
             from_one += 1;
         }
     }
-    assert!(from_one >= SERVICES, "only {from_one} events from collector one's agent");
+    assert!(
+        from_one >= SERVICES,
+        "only {from_one} events from collector one's agent"
+    );
     // And the history API of either one reads every result.
     let (_, h) = get_json(&client, &two.url("/api/services/alpha-7/history?limit=1")).await;
     assert_eq!(h["total"], RESULTS / SERVICES);

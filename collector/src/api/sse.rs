@@ -6,7 +6,7 @@
 //! buffer is caught up from the store the same way, so none is skipped.
 //! Idle streams get a `:heartbeat` comment every `sse.heartbeat`.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -23,6 +23,8 @@ use crate::{Error, Result};
 
 /// Events read from the store per catch-up query.
 const CATCH_UP: u32 = 1000;
+/// Delivered ids remembered per stream: as many as the live buffer holds.
+const RECENT: usize = 4096;
 
 #[derive(Deserialize)]
 pub struct StreamParams {
@@ -46,11 +48,14 @@ pub async fn stream(
     };
     // Subscribe before reading the backlog so nothing falls between the two.
     let rx = state.events.subscribe();
+    // A new client starts at the present; a resuming one catches up from its id.
+    let floor = last_id.unwrap_or_else(|| state.last_event_id());
     let cursor = Cursor {
         rx,
         backlog: VecDeque::new(),
-        // A new client starts at the present; a lagging one catches up from here.
-        last_id: Some(last_id.unwrap_or_else(|| state.last_event_id())),
+        last_id: Some(floor),
+        floor,
+        sent: (HashSet::new(), VecDeque::new()),
         catch_up: last_id.is_some(),
         state: state.clone(),
         _client: SseClient::new(state.clone()),
@@ -73,8 +78,15 @@ pub async fn stream(
 struct Cursor {
     rx: broadcast::Receiver<StatusEvent>,
     backlog: VecDeque<StatusEvent>,
-    /// Id of the last event delivered (or asked to resume after).
+    /// Highest id delivered (or asked to resume after): where catching up
+    /// from the store continues.
     last_id: Option<i64>,
+    /// Events up to this id were the client's before it connected.
+    floor: i64,
+    /// Ids recently delivered. Live events can repeat what catching up
+    /// delivered, and with several collectors on one store they need not
+    /// arrive in id order, so repeats are found by id, not by order.
+    sent: (HashSet<i64>, VecDeque<i64>),
     /// Read from the store before taking live events.
     catch_up: bool,
     state: Arc<AppState>,
@@ -85,7 +97,7 @@ impl Cursor {
     async fn next(&mut self) -> Option<StatusEvent> {
         loop {
             if let Some(e) = self.backlog.pop_front() {
-                self.last_id = Some(e.id);
+                self.delivered(e.id);
                 return Some(e);
             }
             if self.state.shutdown.is_cancelled() {
@@ -110,14 +122,29 @@ impl Cursor {
                 _ = self.state.shutdown.cancelled() => return None,
             };
             match received {
-                Ok(e) if self.last_id.is_some_and(|last| e.id <= last) => continue,
+                Ok(e) if e.id <= self.floor || self.sent.0.contains(&e.id) => continue,
                 Ok(e) => {
-                    self.last_id = Some(e.id);
+                    self.delivered(e.id);
                     return Some(e);
                 }
                 Err(RecvError::Lagged(_)) => self.catch_up = true,
                 Err(RecvError::Closed) => return None,
             }
+        }
+    }
+}
+
+impl Cursor {
+    fn delivered(&mut self, id: i64) {
+        self.last_id = Some(self.last_id.map_or(id, |l| l.max(id)));
+        let (set, order) = &mut self.sent;
+        if order.len() == RECENT {
+            if let Some(old) = order.pop_front() {
+                set.remove(&old);
+            }
+        }
+        if set.insert(id) {
+            order.push_back(id);
         }
     }
 }

@@ -1,7 +1,8 @@
 //! ClickHouse store over HTTP(S) with RowBinary (the official `clickhouse`
 //! crate). `schema.rs` holds the tables and migrations, `writer.rs` the
-//! batching writer that decides acks, `query.rs` the reads, `poll.rs` what
-//! other collectors on the same database wrote.
+//! batching writer that decides acks, `query.rs` and `stats.rs` the reads,
+//! `retention.rs` partition dropping, `poll.rs` what other collectors on the
+//! same database wrote.
 //!
 //! Several collectors may share one database: each writes its own agents'
 //! results and events, and polls the others' latest statuses and events
@@ -9,7 +10,9 @@
 
 mod poll;
 mod query;
+mod retention;
 mod schema;
+mod stats;
 mod writer;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,9 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
 use self::query::{AgentRow, Ch};
-use self::schema::{Granularity, Layout, PARTITIONED};
+use self::schema::Layout;
 use self::writer::Op;
-use super::rollup::{Bucket, Buckets, RangeQuery, Source, Summary};
+use super::rollup::{Buckets, RangeQuery, Source, Summary};
 use super::{
     AgentRecord, BoxFuture, History, HistoryQuery, Inserted, LatestStatus, Retention, Sequenced,
     StatusEvent, Store,
@@ -54,11 +57,7 @@ impl ClickHouseStore {
             .with_validation(false);
         let mut ch = Ch {
             client,
-            layout: Arc::new(Layout {
-                db: layout.db.clone(),
-                cluster: layout.cluster.clone(),
-                replicas: 1,
-            }),
+            layout: Arc::new(layout.clone()),
         };
         let version: String = ch
             .call("version", ch.client.query("SELECT version()").fetch_one())
@@ -70,16 +69,13 @@ impl ClickHouseStore {
         }
         let layout = Arc::new(layout);
         ch.layout = layout.clone();
-        let on_cluster = match config.cluster.as_str() {
-            "" => String::new(),
-            c => format!(" ON CLUSTER `{c}`"),
-        };
         ch.call(
             "create database",
             ch.client
                 .query(&format!(
-                    "CREATE DATABASE IF NOT EXISTS `{}`{on_cluster}",
-                    layout.db
+                    "CREATE DATABASE IF NOT EXISTS `{}`{}",
+                    layout.db,
+                    layout.on_cluster()
                 ))
                 .execute(),
         )
@@ -89,7 +85,7 @@ impl ClickHouseStore {
         if schema::has_ttl(parsed) {
             // Newer servers also expire rows themselves; partitions are still
             // dropped by `expire`, which works on every version.
-            set_ttl(&ch, &on_cluster, &retention).await?;
+            retention::set_ttl(&ch, &retention).await?;
         }
         let latest = query::latest(&ch).await?;
         let last_event_id = query::last_event_id(&ch).await?;
@@ -117,6 +113,7 @@ impl ClickHouseStore {
             writer: writes.clone(),
             observed,
             cursor: last_event_id,
+            since: last_event_id,
         }));
         Ok(ClickHouseStore {
             ch,
@@ -173,7 +170,11 @@ async fn migrate(ch: &Ch) -> Result<()> {
                 .fetch_one(),
         )
         .await?;
-    for (i, statements) in schema::migrations(&ch.layout).iter().enumerate().skip(done as usize) {
+    for (i, statements) in schema::migrations(&ch.layout)
+        .iter()
+        .enumerate()
+        .skip(done as usize)
+    {
         for sql in statements {
             ch.call("migration", ch.client.query(sql).execute()).await?;
         }
@@ -192,51 +193,6 @@ async fn migrate(ch: &Ch) -> Result<()> {
         info!(version, "clickhouse schema migrated");
     }
     Ok(())
-}
-
-async fn set_ttl(ch: &Ch, on_cluster: &str, retention: &Retention) -> Result<()> {
-    let days = |ms: i64| ms / 86_400_000;
-    for (table, column, keep) in [
-        ("results", "ts", days(retention.raw_ms)),
-        ("result_keys", "ts", days(retention.raw_ms)),
-        ("status_events", "ts", days(retention.raw_ms)),
-        ("rollup_minute", "bucket", days(retention.rollups_ms)),
-        ("rollup_hour", "bucket", days(retention.rollups_ms)),
-    ] {
-        let sql = format!(
-            "ALTER TABLE {}{on_cluster} MODIFY TTL toDateTime(intDiv({column}, 1000)) + INTERVAL {keep} DAY",
-            ch.layout.local(table)
-        );
-        ch.call("set ttl", ch.client.query(&sql).execute()).await?;
-    }
-    Ok(())
-}
-
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// End (exclusive, epoch ms) of a partition id such as `20261127` or `202611`.
-fn partition_end_ms(id: &str, unit: Granularity) -> Option<i64> {
-    let n: i64 = id.parse().ok()?;
-    let days = match unit {
-        Granularity::Day => days_from_civil(n / 10_000, n / 100 % 100, n % 100) + 1,
-        Granularity::Month => {
-            let (y, m) = (n / 100, n % 100);
-            if m == 12 {
-                days_from_civil(y + 1, 1, 1)
-            } else {
-                days_from_civil(y, m + 1, 1)
-            }
-        }
-    };
-    Some(days * 86_400_000)
 }
 
 impl Store for ClickHouseStore {
@@ -327,7 +283,10 @@ impl Store for ClickHouseStore {
             }
             let _: u8 = self
                 .ch
-                .call("ping", self.ch.client.query("SELECT toUInt8(1)").fetch_one())
+                .call(
+                    "ping",
+                    self.ch.client.query("SELECT toUInt8(1)").fetch_one(),
+                )
                 .await?;
             Ok(())
         })
@@ -338,20 +297,8 @@ impl Store for ClickHouseStore {
             let source = Source::for_step(step_ms);
             let now = lightbulb_common::time::now_ms();
             let from = source.read_from(q.from_ms, &self.retention, now);
-            let stats = query::stats(&self.ch, &q, source, from, Some(step_ms)).await?;
-            Ok(Buckets {
-                service_id: q.service_id,
-                step_ms,
-                source,
-                buckets: stats
-                    .into_iter()
-                    .map(|(start_ms, stats)| Bucket {
-                        start: lightbulb_common::time::format_iso(start_ms),
-                        start_ms,
-                        stats,
-                    })
-                    .collect(),
-            })
+            let stats = stats::stats(&self.ch, &q, source, from, Some(step_ms)).await?;
+            Ok(Buckets::new(q.service_id, step_ms, source, stats))
         })
     }
 
@@ -360,88 +307,20 @@ impl Store for ClickHouseStore {
             let source = Source::for_range(q.from_ms, q.to_ms);
             let now = lightbulb_common::time::now_ms();
             let from = source.read_from(q.from_ms, &self.retention, now);
-            let stats = query::stats(&self.ch, &q, source, from, None)
+            let stats = stats::stats(&self.ch, &q, source, from, None)
                 .await?
                 .pop()
                 .map(|(_, s)| s)
                 .unwrap_or_default();
-            Ok(Summary {
-                from: lightbulb_common::time::format_iso(q.from_ms),
-                to: lightbulb_common::time::format_iso(q.to_ms),
-                service_id: q.service_id,
-                source,
-                stats,
-            })
+            Ok(Summary::new(q, source, stats))
         })
     }
 
     fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move {
-            let parts: Vec<(String, String)> = self
-                .ch
-                .call(
-                    "list partitions",
-                    self.ch
-                        .client
-                        .query(
-                            "SELECT DISTINCT table, partition FROM system.parts
-                             WHERE database = ? AND active",
-                        )
-                        .bind(&self.ch.layout.db)
-                        .fetch_all(),
-                )
-                .await?;
-            let suffix = if self.ch.layout.cluster.is_empty() { "" } else { "_local" };
-            let on_cluster = match self.ch.layout.cluster.as_str() {
-                "" => String::new(),
-                c => format!(" ON CLUSTER `{c}`"),
-            };
-            let mut dropped = 0;
-            for (table, unit) in PARTITIONED {
-                let cutoff = match *table {
-                    "rollup_minute" | "rollup_hour" => self.retention.rollup_cutoff(now_ms),
-                    _ => self.retention.raw_cutoff(now_ms),
-                };
-                let name = format!("{table}{suffix}");
-                for (_, id) in parts.iter().filter(|(t, _)| *t == name) {
-                    let (Ok(id), Some(end)) = (id.parse::<u32>(), partition_end_ms(id, *unit))
-                    else {
-                        continue;
-                    };
-                    if end > cutoff {
-                        continue;
-                    }
-                    let sql = format!(
-                        "ALTER TABLE {}{on_cluster} DROP PARTITION {id}",
-                        self.ch.layout.local(table)
-                    );
-                    self.ch.call("drop partition", self.ch.client.query(&sql).execute()).await?;
-                    dropped += 1;
-                }
-            }
-            info!(dropped, "clickhouse retention applied");
-            Ok(())
-        })
+        Box::pin(retention::expire(&self.ch, self.retention, now_ms))
     }
 
     fn watch(&self) -> Option<mpsc::Receiver<Inserted>> {
         self.watch.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partition_ends_are_utc_day_and_month_boundaries() {
-        // 2026-11-27T00:00:00Z = 1795737600000
-        assert_eq!(partition_end_ms("20261126", Granularity::Day), Some(1_795_737_600_000));
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(
-            partition_end_ms("202612", Granularity::Month),
-            Some(days_from_civil(2027, 1, 1) * 86_400_000)
-        );
-        assert_eq!(partition_end_ms("x", Granularity::Day), None);
     }
 }

@@ -143,6 +143,30 @@ pub struct Buckets {
     pub buckets: Vec<Bucket>,
 }
 
+impl Buckets {
+    pub fn new(
+        service_id: String,
+        step_ms: i64,
+        source: Source,
+        stats: Vec<(i64, Stats)>,
+    ) -> Buckets {
+        let buckets = stats
+            .into_iter()
+            .map(|(start_ms, stats)| Bucket {
+                start: lightbulb_common::time::format_iso(start_ms),
+                start_ms,
+                stats,
+            })
+            .collect();
+        Buckets {
+            service_id,
+            step_ms,
+            source,
+            buckets,
+        }
+    }
+}
+
 /// `/metrics`: one range summarised.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
@@ -152,6 +176,18 @@ pub struct Summary {
     pub source: Source,
     #[serde(flatten)]
     pub stats: Stats,
+}
+
+impl Summary {
+    pub fn new(q: RangeQuery, source: Source, stats: Stats) -> Summary {
+        Summary {
+            from: lightbulb_common::time::format_iso(q.from_ms),
+            to: lightbulb_common::time::format_iso(q.to_ms),
+            service_id: q.service_id,
+            source,
+            stats,
+        }
+    }
 }
 
 /// Exact percentile of sorted values: the value at index `floor(p * n)`.
@@ -392,7 +428,11 @@ mod tests {
     fn merged_cells_equal_one_cell_of_everything() {
         let (mut a, mut b, mut all) = (Cell::default(), Cell::default(), Cell::default());
         for i in 0..50 {
-            let status = if i % 5 == 0 { Status::Failed } else { Status::Ok };
+            let status = if i % 5 == 0 {
+                Status::Failed
+            } else {
+                Status::Ok
+            };
             let cell = if i % 2 == 0 { &mut a } else { &mut b };
             cell.add(status, Some(i as f64), Some(1.0), None);
             all.add(status, Some(i as f64), Some(1.0), None);

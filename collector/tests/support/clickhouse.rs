@@ -43,7 +43,10 @@ pub fn shared_cluster() -> Option<Arc<Cluster>> {
     }
     if !super::zookeeper::installed() {
         let required = std::env::var("LIGHTBULB_TEST_CLICKHOUSE").is_ok_and(|v| v == "1");
-        assert!(!required, "LIGHTBULB_TEST_CLICKHOUSE=1 but ZooKeeper is not installed: apt-get install -y zookeeper");
+        assert!(
+            !required,
+            "LIGHTBULB_TEST_CLICKHOUSE=1 but ZooKeeper is not installed: apt-get install -y zookeeper"
+        );
         eprintln!("skipped: ZooKeeper is not installed (scripts/test.sh installs it)");
         return None;
     }
@@ -135,10 +138,17 @@ impl ClickHouse {
     /// Nodes of a one-shard cluster named `lb` with a replica per node,
     /// coordinated by the ZooKeeper at `zookeeper_port`.
     pub fn start_cluster(nodes: usize, zookeeper_port: u16) -> Vec<ClickHouse> {
-        let ports: Vec<[u16; 3]> = (0..nodes).map(|_| [free_port(), free_port(), free_port()]).collect();
+        let ports: Vec<[u16; 3]> = (0..nodes)
+            .map(|_| [free_port(), free_port(), free_port()])
+            .collect();
         let replicas: String = ports
             .iter()
-            .map(|p| format!("<replica><host>127.0.0.1</host><port>{}</port></replica>", p[1]))
+            .map(|p| {
+                format!(
+                    "<replica><host>127.0.0.1</host><port>{}</port></replica>",
+                    p[1]
+                )
+            })
             .collect();
         let nodes: Vec<ClickHouse> = ports
             .iter()
@@ -218,7 +228,8 @@ impl ClickHouse {
                 return;
             }
             if Instant::now() > deadline {
-                let log = std::fs::read_to_string(self.dir.path().join("server.err")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("server.err")).unwrap_or_default();
                 panic!("clickhouse did not answer within 60s; errors:\n{log}");
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -228,7 +239,6 @@ impl ClickHouse {
     fn ping(&self) -> bool {
         query(&self.url, "default", "SELECT 1").is_ok()
     }
-
 }
 
 /// Runs `sql` over ClickHouse's HTTP interface; the body of a 200 answer.
@@ -255,7 +265,9 @@ pub fn query(url: &str, database: &str, sql: &str) -> Result<String, String> {
 #[track_caller]
 pub fn query_i64(url: &str, database: &str, sql: &str) -> i64 {
     let body = query(url, database, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    body.trim().parse().unwrap_or_else(|_| panic!("{sql}: `{body}` is not a number"))
+    body.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{sql}: `{body}` is not a number"))
 }
 
 impl Drop for ClickHouse {

@@ -37,7 +37,9 @@ impl ZooKeeper {
         )
         .unwrap();
         let mut cmd = Command::new(SERVER);
-        cmd.arg("start-foreground").arg(&cfg).env("ZOO_LOG_DIR", dir.path());
+        cmd.arg("start-foreground")
+            .arg(&cfg)
+            .env("ZOO_LOG_DIR", dir.path());
         let zk = ZooKeeper {
             port,
             proc: Proc::spawn("zookeeper", cmd),

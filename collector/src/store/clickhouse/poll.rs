@@ -25,31 +25,28 @@ pub(super) struct Poller {
     pub observed: mpsc::Sender<Inserted>,
     /// Newest event id seen from others.
     pub cursor: i64,
+    /// Newest event id when this collector started: older events are history,
+    /// not news, and are not passed on.
+    pub since: i64,
 }
 
 pub(super) async fn run(mut p: Poller) {
     let mut seen: HashSet<(i64, u64)> = HashSet::new();
     let mut tick = tokio::time::interval(p.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The first round only learns which recent events exist: they happened
-    // before this collector started.
-    let mut emit = false;
     loop {
         tick.tick().await;
         if p.writer.is_closed() {
             return;
         }
-        match p.once(&mut seen, emit).await {
-            Ok(()) => emit = true,
-            Err(e) => {
-                debug!(error = %e, "cannot read other collectors' updates");
-            }
+        if let Err(e) = p.once(&mut seen).await {
+            debug!(error = %e, "cannot read other collectors' updates");
         }
     }
 }
 
 impl Poller {
-    async fn once(&mut self, seen: &mut HashSet<(i64, u64)>, emit: bool) -> Result<()> {
+    async fn once(&mut self, seen: &mut HashSet<(i64, u64)>) -> Result<()> {
         let latest = query::latest(&self.ch).await?;
         // A full queue means the writer is busy; the next poll repeats this.
         let _ = self.writer.try_send(Op::Observed(latest));
@@ -73,12 +70,14 @@ impl Poller {
         for row in rows {
             if seen.insert((row.id, row.replica)) {
                 self.cursor = self.cursor.max(row.id);
-                events.push(row.event());
+                if row.id > self.since {
+                    events.push(row.event());
+                }
             }
         }
         let keep_from = self.cursor - (LATE_MS << 20);
         seen.retain(|(id, _)| *id > keep_from);
-        if emit && !events.is_empty() {
+        if !events.is_empty() {
             let _ = self
                 .observed
                 .send(Inserted {

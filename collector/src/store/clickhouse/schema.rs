@@ -22,6 +22,7 @@
 use crate::Result;
 
 /// A table name as the tables are laid out (`local` = where rows live).
+#[derive(Debug, Clone)]
 pub(super) struct Layout {
     pub db: String,
     pub cluster: String,
@@ -45,7 +46,8 @@ impl Layout {
         }
     }
 
-    fn on_cluster(&self) -> String {
+    /// ` ON CLUSTER `name`` for DDL on a cluster, else nothing.
+    pub fn on_cluster(&self) -> String {
         if self.cluster.is_empty() {
             String::new()
         } else {
@@ -57,7 +59,10 @@ impl Layout {
         if self.cluster.is_empty() {
             format!("{kind}MergeTree({args})")
         } else {
-            let mut all = format!("'/clickhouse/tables/{{shard}}/{}/{name}', '{{replica}}'", self.db);
+            let mut all = format!(
+                "'/clickhouse/tables/{{shard}}/{}/{name}', '{{replica}}'",
+                self.db
+            );
             if !args.is_empty() {
                 all.push_str(", ");
                 all.push_str(args);
@@ -67,7 +72,15 @@ impl Layout {
     }
 
     /// `CREATE TABLE` for a data table, plus its Distributed table on a cluster.
-    fn data_table(&self, name: &str, columns: &str, kind: &str, args: &str, tail: &str, shard_by: &str) -> Vec<String> {
+    fn data_table(
+        &self,
+        name: &str,
+        columns: &str,
+        kind: &str,
+        args: &str,
+        tail: &str,
+        shard_by: &str,
+    ) -> Vec<String> {
         let mut out = vec![format!(
             "CREATE TABLE IF NOT EXISTS {}{} ({columns}) ENGINE = {} {tail}",
             self.local(name),
@@ -183,8 +196,16 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         ),
     ));
     for (name, granule, partition) in [
-        ("rollup_minute", 60_000, "toYYYYMMDD(toDateTime(intDiv(bucket, 1000), 'UTC'))"),
-        ("rollup_hour", 3_600_000, "toYYYYMM(toDateTime(intDiv(bucket, 1000), 'UTC'))"),
+        (
+            "rollup_minute",
+            60_000,
+            "toYYYYMMDD(toDateTime(intDiv(bucket, 1000), 'UTC'))",
+        ),
+        (
+            "rollup_hour",
+            3_600_000,
+            "toYYYYMM(toDateTime(intDiv(bucket, 1000), 'UTC'))",
+        ),
     ] {
         m1.extend(l.data_table(
             name,
@@ -236,7 +257,9 @@ pub(super) fn parse_version(v: &str) -> Result<(u32, u32)> {
     let mut parts = v.split('.').map(|p| p.parse::<u32>());
     match (parts.next(), parts.next()) {
         (Some(Ok(a)), Some(Ok(b))) => Ok((a, b)),
-        _ => Err(crate::Error::internal(format!("cannot read ClickHouse version `{v}`"))),
+        _ => Err(crate::Error::internal(format!(
+            "cannot read ClickHouse version `{v}`"
+        ))),
     }
 }
 
@@ -251,21 +274,35 @@ mod tests {
 
     #[test]
     fn one_server_gets_plain_merge_trees() {
-        let l = Layout { db: "lb".into(), cluster: String::new(), replicas: 1 };
+        let l = Layout {
+            db: "lb".into(),
+            cluster: String::new(),
+            replicas: 1,
+        };
         let all = migrations(&l).concat().join("\n");
         assert!(all.contains("CREATE TABLE IF NOT EXISTS `lb`.`results` ("));
-        assert!(!all.contains("Replicated") && !all.contains("Distributed") && !all.contains("ON CLUSTER"));
+        assert!(
+            !all.contains("Replicated")
+                && !all.contains("Distributed")
+                && !all.contains("ON CLUSTER")
+        );
         assert!(all.contains("ENGINE = AggregatingMergeTree()"));
     }
 
     #[test]
     fn a_cluster_gets_replicated_locals_and_distributed_tables() {
-        let l = Layout { db: "lb".into(), cluster: "main".into(), replicas: 2 };
+        let l = Layout {
+            db: "lb".into(),
+            cluster: "main".into(),
+            replicas: 2,
+        };
         let all = migrations(&l).concat().join("\n");
-        assert!(all.contains(
-            "`lb`.`results_local` ON CLUSTER `main` (service_id String"
-        ));
-        assert!(all.contains("ReplicatedMergeTree('/clickhouse/tables/{shard}/lb/results', '{replica}')"));
+        assert!(all.contains("`lb`.`results_local` ON CLUSTER `main` (service_id String"));
+        assert!(
+            all.contains(
+                "ReplicatedMergeTree('/clickhouse/tables/{shard}/lb/results', '{replica}')"
+            )
+        );
         assert!(all.contains("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/lb/agents', '{replica}', last_seen)"));
         assert!(all.contains(
             "`lb`.`results` ON CLUSTER `main` AS `lb`.`results_local` ENGINE = Distributed(`main`, `lb`, `results_local`, cityHash64(service_id))"

@@ -82,7 +82,7 @@ pub(super) async fn run(mut w: Writer, mut rx: mpsc::Receiver<Op>) {
         let mut next = Some(first);
         while let Some(op) = next.take() {
             match op {
-                Op::Observed(list) => w.observe(list).await,
+                Op::Observed(list) => w.observe(list),
                 Op::Insert {
                     agent_id,
                     results,
@@ -95,7 +95,10 @@ pub(super) async fn run(mut w: Writer, mut rx: mpsc::Receiver<Op>) {
             if rows >= w.flush_rows || batch.is_empty() {
                 break;
             }
-            next = tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten();
+            next = tokio::time::timeout_at(deadline, rx.recv())
+                .await
+                .ok()
+                .flatten();
         }
         if !batch.is_empty() {
             w.flush(batch).await;
@@ -107,19 +110,25 @@ pub(super) async fn run(mut w: Writer, mut rx: mpsc::Receiver<Op>) {
 type Pending = (String, Vec<Sequenced>, oneshot::Sender<Result<Inserted>>);
 
 impl Writer {
-    async fn observe(&mut self, list: Vec<LatestStatus>) {
+    fn observe(&mut self, list: Vec<LatestStatus>) {
         let moved: Vec<LatestStatus> = list
             .into_iter()
-            .filter(|s| self.latest.observe(s))
+            .filter(|s| self.latest.is_newer(s))
             .collect();
-        if !moved.is_empty() {
-            let _ = self
-                .observed
-                .send(Inserted {
-                    latest: moved,
-                    ..Inserted::default()
-                })
-                .await;
+        if moved.is_empty() {
+            return;
+        }
+        let update = Inserted {
+            latest: moved.clone(),
+            ..Inserted::default()
+        };
+        // Never wait on the reader: if it is behind, leave our view as it is
+        // so the next poll offers these statuses again.
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.observed.try_send(update) {
+            return;
+        }
+        for s in &moved {
+            self.latest.observe(s);
         }
     }
 
@@ -144,7 +153,11 @@ impl Writer {
 
     fn recovered(&self, what: &str, backoff: &Backoff) {
         if backoff.attempt() > 0 {
-            info!(what, attempts = backoff.attempt() + 1, "clickhouse write succeeded again");
+            info!(
+                what,
+                attempts = backoff.attempt() + 1,
+                "clickhouse write succeeded again"
+            );
         }
         self.healthy.store(true, Ordering::Release);
     }

@@ -10,10 +10,13 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::Result;
 use crate::store::Retention;
-use crate::store::rollup::{Bucket, Buckets, Cell, RangeQuery, RawAgg, Source, Stats, Summary};
+use crate::store::rollup::{Buckets, Cell, RangeQuery, RawAgg, Source, Stats, Summary};
 use crate::store::status_of;
 
-const TABLES: [(Source, &str); 2] = [(Source::Minute, "rollup_minute"), (Source::Hour, "rollup_hour")];
+const TABLES: [(Source, &str); 2] = [
+    (Source::Minute, "rollup_minute"),
+    (Source::Hour, "rollup_hour"),
+];
 
 fn table(source: Source) -> &'static str {
     match source {
@@ -78,11 +81,20 @@ impl Rollups {
     }
 }
 
-fn write_cell(tx: &Transaction<'_>, name: &str, service: &str, (bucket, cell): &(i64, Cell)) -> Result<()> {
+fn write_cell(
+    tx: &Transaction<'_>,
+    name: &str,
+    service: &str,
+    (bucket, cell): &(i64, Cell),
+) -> Result<()> {
     tx.prepare_cached(&format!(
         "INSERT OR REPLACE INTO {name} (service_id, bucket, cell) VALUES (?1, ?2, ?3)"
     ))?
-    .execute(params![service, bucket, serde_json::to_string(cell).unwrap_or_default()])?;
+    .execute(params![
+        service,
+        bucket,
+        serde_json::to_string(cell).unwrap_or_default()
+    ])?;
     Ok(())
 }
 
@@ -151,19 +163,7 @@ pub(super) fn buckets(
             .map(|(b, cell)| (b, cell.stats()))
             .collect(),
     };
-    Ok(Buckets {
-        service_id: q.service_id,
-        step_ms,
-        source,
-        buckets: stats
-            .into_iter()
-            .map(|(start_ms, stats)| Bucket {
-                start: lightbulb_common::time::format_iso(start_ms),
-                start_ms,
-                stats,
-            })
-            .collect(),
-    })
+    Ok(Buckets::new(q.service_id, step_ms, source, stats))
 }
 
 pub(super) fn summary(
@@ -184,13 +184,7 @@ pub(super) fn summary(
             .unwrap_or_default()
             .stats(),
     };
-    Ok(Summary {
-        from: lightbulb_common::time::format_iso(q.from_ms),
-        to: lightbulb_common::time::format_iso(q.to_ms),
-        service_id: q.service_id,
-        source,
-        stats,
-    })
+    Ok(Summary::new(q, source, stats))
 }
 
 /// Deletes raw results and events older than the raw cutoff, and rollup

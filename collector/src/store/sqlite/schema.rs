@@ -6,7 +6,8 @@ use tracing::info;
 
 use crate::Result;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE results (
     agent_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -52,7 +53,8 @@ CREATE TABLE agents (
     local_checks TEXT NOT NULL,
     last_seen INTEGER NOT NULL
 ) WITHOUT ROWID;
-"#, r#"
+"#,
+    r#"
 CREATE TABLE rollup_minute (
     service_id TEXT NOT NULL,
     bucket INTEGER NOT NULL,
@@ -66,9 +68,11 @@ CREATE TABLE rollup_hour (
     PRIMARY KEY (service_id, bucket)
 ) WITHOUT ROWID;
 CREATE INDEX status_events_ts ON status_events (ts);
-"#, r#"
+"#,
+    r#"
 ALTER TABLE latest ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
-"#];
+"#,
+];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

@@ -27,7 +27,6 @@ fn seq(seq: u64, r: CheckResult) -> Sequenced {
     Sequenced { seq, result: r }
 }
 
-
 // Behaviour shared with ClickHouse is tested in `tests/conformance.rs`.
 
 #[tokio::test]

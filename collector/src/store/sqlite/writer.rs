@@ -236,7 +236,8 @@ fn insert(
             agent_id,
             s.seq as i64
         ])?;
-        out.latest.push(LatestStatus::from_result(agent_id, s.seq, r));
+        out.latest
+            .push(LatestStatus::from_result(agent_id, s.seq, r));
     }
     Ok(out)
 }
