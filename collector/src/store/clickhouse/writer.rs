@@ -230,7 +230,6 @@ impl Writer {
         let mut rows = Vec::new();
         let mut events = Vec::new();
         let mut outcomes = Vec::with_capacity(batch.len());
-        let mut latest = std::mem::take(&mut self.latest);
         let now = lightbulb_common::time::now_ms();
         for (agent, results, _) in &batch {
             let mut out = Inserted::default();
@@ -243,7 +242,7 @@ impl Writer {
                 out.inserted += 1;
                 let r = &s.result;
                 rows.push(result_row(agent, s));
-                let Advance::Moved { previous, changed } = latest.advance(s.seq, r) else {
+                let Advance::Moved { previous, changed } = self.latest.advance(s.seq, r) else {
                     continue;
                 };
                 let code = r.status.code();
@@ -270,7 +269,6 @@ impl Writer {
                 .collect();
             outcomes.push(out);
         }
-        self.latest = latest;
         self.insert_results(rows, &keys).await;
         self.retry("insert events", || self.ch.insert("status_events", &events))
             .await;
