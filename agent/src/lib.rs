@@ -42,7 +42,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
         .planned_checks()
         .into_iter()
         .map(|p| {
-            let runner = p.spec.build();
+            let runner = checks::build(&p.spec);
             (p, runner)
         })
         .collect();

@@ -10,6 +10,7 @@ pub mod error;
 pub mod logging;
 pub mod result;
 pub mod signal;
+pub mod spec;
 pub mod status;
 pub mod time;
 pub mod tls;

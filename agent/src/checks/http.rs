@@ -4,100 +4,13 @@
 use std::time::Instant;
 
 use lightbulb_common::Status;
-use serde::{Deserialize, Serialize};
 
-use super::{BoxFuture, Check, CheckSpec, Outcome, from_config};
+pub use lightbulb_common::spec::{HttpSpec, TcpSpec};
+
+use super::{BoxFuture, Check, Outcome};
 
 /// Largest body read for `body_contains`.
 const MAX_BODY: usize = 1 << 20;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpSpec {
-    /// `http://`, `https://` or `tcp://host:port`.
-    pub url: String,
-    /// `GET` (default) or `HEAD`.
-    #[serde(default = "default_method")]
-    pub method: String,
-    /// Accepted status codes; default any 2xx.
-    #[serde(default)]
-    pub expected_status: Vec<u16>,
-    /// Latency above this is DEGRADED. Default: no latency threshold.
-    #[serde(default)]
-    pub degraded_ms: Option<u64>,
-    /// The body must contain this text.
-    #[serde(default)]
-    pub body_contains: Option<String>,
-    /// Follow redirects (default true, at most 10).
-    #[serde(default = "yes")]
-    pub follow_redirects: bool,
-    /// Accept invalid TLS certificates (default false).
-    #[serde(default)]
-    pub insecure: bool,
-}
-
-fn default_method() -> String {
-    "GET".into()
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Debug, Clone)]
-pub struct TcpSpec {
-    pub addr: String,
-    pub degraded_ms: Option<u64>,
-}
-
-pub(super) fn parse(config: &serde_json::Value) -> Result<CheckSpec, (String, String)> {
-    let spec: HttpSpec = from_config(config)?;
-    if let Some(addr) = spec.url.strip_prefix("tcp://") {
-        let addr = addr.trim_end_matches('/');
-        if addr
-            .rsplit_once(':')
-            .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
-        {
-            return Err((
-                "url".into(),
-                format!("`{}` must look like tcp://host:port", spec.url),
-            ));
-        }
-        return Ok(CheckSpec::Tcp(TcpSpec {
-            addr: addr.to_string(),
-            degraded_ms: spec.degraded_ms,
-        }));
-    }
-    let url = reqwest::Url::parse(&spec.url).map_err(|e| {
-        (
-            "url".to_string(),
-            format!("`{}` is not a URL: {e}", spec.url),
-        )
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err((
-            "url".into(),
-            format!("`{}` must use http://, https:// or tcp://", spec.url),
-        ));
-    }
-    if !matches!(spec.method.to_ascii_uppercase().as_str(), "GET" | "HEAD") {
-        return Err((
-            "method".into(),
-            format!("`{}` is not supported; use GET or HEAD", spec.method),
-        ));
-    }
-    if let Some(bad) = spec
-        .expected_status
-        .iter()
-        .find(|c| !(100..=599).contains(*c))
-    {
-        return Err((
-            "expected_status".into(),
-            format!("{bad} is not an HTTP status code"),
-        ));
-    }
-    Ok(CheckSpec::Http(spec))
-}
 
 pub struct HttpCheck {
     spec: HttpSpec,
@@ -273,36 +186,6 @@ impl Check for TcpCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn spec(config: serde_json::Value) -> Result<CheckSpec, (String, String)> {
-        parse(&config)
-    }
-
-    #[test]
-    fn config_errors_name_the_key() {
-        assert_eq!(
-            spec(serde_json::json!({"url": "ftp://x"})).unwrap_err().0,
-            "url"
-        );
-        assert_eq!(
-            spec(serde_json::json!({"url": "tcp://nohost"}))
-                .unwrap_err()
-                .0,
-            "url"
-        );
-        assert_eq!(
-            spec(serde_json::json!({"url": "http://x", "method": "POST"}))
-                .unwrap_err()
-                .0,
-            "method"
-        );
-        let (_, reason) = spec(serde_json::json!({"url": "http://x", "timout": 3})).unwrap_err();
-        assert!(reason.contains("unknown field `timout`"), "{reason}");
-        assert!(matches!(
-            spec(serde_json::json!({"url": "tcp://127.0.0.1:80"})),
-            Ok(CheckSpec::Tcp(_))
-        ));
-    }
 
     #[test]
     fn judging_status_body_and_latency() {

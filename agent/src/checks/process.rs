@@ -1,64 +1,15 @@
 //! `python_process`: finds a process by pidfile, PID or command-line regex and
 //! reports whether it is alive, with CPU, memory, threads, fds and uptime.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use lightbulb_common::Status;
 use procfs::process::Process;
 use regex::Regex;
-use serde::{Deserialize, Serialize};
+
+pub use lightbulb_common::spec::ProcessSpec;
 
 use super::{BoxFuture, Check, Outcome};
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProcessSpec {
-    /// File holding the PID.
-    #[serde(default)]
-    pub pidfile: Option<PathBuf>,
-    /// A fixed PID.
-    #[serde(default)]
-    pub pid: Option<i32>,
-    /// Regex matched against the command line (arguments joined by spaces).
-    #[serde(default)]
-    pub cmdline: Option<String>,
-    /// Accept a process that is not a Python interpreter (default false).
-    #[serde(default)]
-    pub any_interpreter: bool,
-    /// CPU % above this is DEGRADED.
-    #[serde(default)]
-    pub max_cpu: Option<f64>,
-    /// RSS bytes above this is DEGRADED.
-    #[serde(default)]
-    pub max_rss: Option<u64>,
-}
-
-impl ProcessSpec {
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        let given = [
-            self.pidfile.is_some(),
-            self.pid.is_some(),
-            self.cmdline.is_some(),
-        ];
-        if given.iter().filter(|g| **g).count() != 1 {
-            return Err((
-                String::new(),
-                "set exactly one of `pidfile`, `pid` or `cmdline`".into(),
-            ));
-        }
-        if let Some(re) = &self.cmdline {
-            Regex::new(re).map_err(|e| ("cmdline".to_string(), format!("invalid regex: {e}")))?;
-        }
-        if self.pid.is_some_and(|p| p <= 0) {
-            return Err(("pid".into(), "must be a positive process id".into()));
-        }
-        if self.max_cpu.is_some_and(|c| c <= 0.0) {
-            return Err(("max_cpu".into(), "must be a positive percentage".into()));
-        }
-        Ok(())
-    }
-}
 
 /// CPU time seen at the previous run, to turn ticks into a percentage.
 struct Sample {
@@ -256,23 +207,6 @@ mod tests {
 
     fn spec(json: serde_json::Value) -> ProcessSpec {
         serde_json::from_value(json).unwrap()
-    }
-
-    #[test]
-    fn exactly_one_selector() {
-        assert!(
-            spec(serde_json::json!({"pid": 1, "cmdline": "x"}))
-                .validate()
-                .is_err()
-        );
-        assert!(spec(serde_json::json!({})).validate().is_err());
-        assert_eq!(
-            spec(serde_json::json!({"cmdline": "("}))
-                .validate()
-                .unwrap_err()
-                .0,
-            "cmdline"
-        );
     }
 
     #[test]

@@ -1,0 +1,248 @@
+//! Check definitions (`status_config` per service type), parsed and
+//! validated the same way wherever they come from: an agent's `agent.toml`
+//! or a service defined through the collector's admin API.
+
+use std::path::PathBuf;
+
+use regex::Regex;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::ServiceType;
+
+/// A validated check configuration.
+#[derive(Debug, Clone)]
+pub enum CheckSpec {
+    Http(HttpSpec),
+    Tcp(TcpSpec),
+    Process(ProcessSpec),
+}
+
+impl CheckSpec {
+    /// Parses `status_config` for `service_type`; errors are (key, reason).
+    pub fn parse(
+        service_type: ServiceType,
+        config: &serde_json::Value,
+    ) -> Result<CheckSpec, (String, String)> {
+        match service_type {
+            ServiceType::ApiEndpoint => parse_http(config),
+            ServiceType::PythonProcess => {
+                let spec: ProcessSpec = from_config(config)?;
+                spec.validate()?;
+                Ok(CheckSpec::Process(spec))
+            }
+            other => Err((
+                String::new(),
+                format!(
+                    "check type `{other}` is not supported by this agent yet; it runs `api_endpoint` and `python_process`"
+                ),
+            )),
+        }
+    }
+}
+
+/// Deserializes a typed `status_config`, reporting unknown or mistyped keys.
+pub fn from_config<T: DeserializeOwned>(config: &serde_json::Value) -> Result<T, (String, String)> {
+    let value = if config.is_null() {
+        serde_json::Value::Object(Default::default())
+    } else {
+        config.clone()
+    };
+    if !value.is_object() {
+        return Err((String::new(), "must be a table of settings".into()));
+    }
+    serde_json::from_value(value).map_err(|e| (String::new(), e.to_string()))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    /// `http://`, `https://` or `tcp://host:port`.
+    pub url: String,
+    /// `GET` (default) or `HEAD`.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Accepted status codes; default any 2xx.
+    #[serde(default)]
+    pub expected_status: Vec<u16>,
+    /// Latency above this is DEGRADED. Default: no latency threshold.
+    #[serde(default)]
+    pub degraded_ms: Option<u64>,
+    /// The body must contain this text.
+    #[serde(default)]
+    pub body_contains: Option<String>,
+    /// Follow redirects (default true, at most 10).
+    #[serde(default = "yes")]
+    pub follow_redirects: bool,
+    /// Accept invalid TLS certificates (default false).
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TcpSpec {
+    pub addr: String,
+    pub degraded_ms: Option<u64>,
+}
+
+fn parse_http(config: &serde_json::Value) -> Result<CheckSpec, (String, String)> {
+    let spec: HttpSpec = from_config(config)?;
+    if let Some(addr) = spec.url.strip_prefix("tcp://") {
+        let addr = addr.trim_end_matches('/');
+        if addr
+            .rsplit_once(':')
+            .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+        {
+            return Err((
+                "url".into(),
+                format!("`{}` must look like tcp://host:port", spec.url),
+            ));
+        }
+        return Ok(CheckSpec::Tcp(TcpSpec {
+            addr: addr.to_string(),
+            degraded_ms: spec.degraded_ms,
+        }));
+    }
+    let url = url::Url::parse(&spec.url).map_err(|e| {
+        (
+            "url".to_string(),
+            format!("`{}` is not a URL: {e}", spec.url),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err((
+            "url".into(),
+            format!("`{}` must use http://, https:// or tcp://", spec.url),
+        ));
+    }
+    if !matches!(spec.method.to_ascii_uppercase().as_str(), "GET" | "HEAD") {
+        return Err((
+            "method".into(),
+            format!("`{}` is not supported; use GET or HEAD", spec.method),
+        ));
+    }
+    if let Some(bad) = spec
+        .expected_status
+        .iter()
+        .find(|c| !(100..=599).contains(*c))
+    {
+        return Err((
+            "expected_status".into(),
+            format!("{bad} is not an HTTP status code"),
+        ));
+    }
+    Ok(CheckSpec::Http(spec))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessSpec {
+    /// File holding the PID.
+    #[serde(default)]
+    pub pidfile: Option<PathBuf>,
+    /// A fixed PID.
+    #[serde(default)]
+    pub pid: Option<i32>,
+    /// Regex matched against the command line (arguments joined by spaces).
+    #[serde(default)]
+    pub cmdline: Option<String>,
+    /// Accept a process that is not a Python interpreter (default false).
+    #[serde(default)]
+    pub any_interpreter: bool,
+    /// CPU % above this is DEGRADED.
+    #[serde(default)]
+    pub max_cpu: Option<f64>,
+    /// RSS bytes above this is DEGRADED.
+    #[serde(default)]
+    pub max_rss: Option<u64>,
+}
+
+impl ProcessSpec {
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let given = [
+            self.pidfile.is_some(),
+            self.pid.is_some(),
+            self.cmdline.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err((
+                String::new(),
+                "set exactly one of `pidfile`, `pid` or `cmdline`".into(),
+            ));
+        }
+        if let Some(re) = &self.cmdline {
+            Regex::new(re).map_err(|e| ("cmdline".to_string(), format!("invalid regex: {e}")))?;
+        }
+        if self.pid.is_some_and(|p| p <= 0) {
+            return Err(("pid".into(), "must be a positive process id".into()));
+        }
+        if self.max_cpu.is_some_and(|c| c <= 0.0) {
+            return Err(("max_cpu".into(), "must be a positive percentage".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(config: serde_json::Value) -> Result<CheckSpec, (String, String)> {
+        parse_http(&config)
+    }
+
+    #[test]
+    fn config_errors_name_the_key() {
+        assert_eq!(
+            spec(serde_json::json!({"url": "ftp://x"})).unwrap_err().0,
+            "url"
+        );
+        assert_eq!(
+            spec(serde_json::json!({"url": "tcp://nohost"}))
+                .unwrap_err()
+                .0,
+            "url"
+        );
+        assert_eq!(
+            spec(serde_json::json!({"url": "http://x", "method": "POST"}))
+                .unwrap_err()
+                .0,
+            "method"
+        );
+        let (_, reason) = spec(serde_json::json!({"url": "http://x", "timout": 3})).unwrap_err();
+        assert!(reason.contains("unknown field `timout`"), "{reason}");
+        assert!(matches!(
+            spec(serde_json::json!({"url": "tcp://127.0.0.1:80"})),
+            Ok(CheckSpec::Tcp(_))
+        ));
+    }
+
+    fn process(json: serde_json::Value) -> ProcessSpec {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn exactly_one_selector() {
+        assert!(
+            process(serde_json::json!({"pid": 1, "cmdline": "x"}))
+                .validate()
+                .is_err()
+        );
+        assert!(process(serde_json::json!({})).validate().is_err());
+        assert_eq!(
+            process(serde_json::json!({"cmdline": "("}))
+                .validate()
+                .unwrap_err()
+                .0,
+            "cmdline"
+        );
+    }
+}
