@@ -3,6 +3,7 @@
 //! `store/clickhouse.rs` the scale-out one; `tests/conformance.rs` holds both
 //! to the same behaviour.
 
+pub mod catalog;
 pub mod clickhouse;
 pub mod rollup;
 pub mod sqlite;
@@ -14,6 +15,7 @@ use std::pin::Pin;
 use lightbulb_common::{CheckResult, Status};
 use serde::Serialize;
 
+use self::catalog::{Catalog, CatalogChange};
 use self::rollup::{Buckets, RangeQuery, Summary};
 use crate::Result;
 
@@ -268,6 +270,11 @@ pub trait Store: Send + Sync + 'static {
     fn buckets(&self, query: RangeQuery, step_ms: i64) -> BoxFuture<'_, Result<Buckets>>;
     /// One range summarised, from the source `rollup::Source::for_range` picks.
     fn summary(&self, query: RangeQuery) -> BoxFuture<'_, Result<Summary>>;
+    /// Every service and relation defined.
+    fn catalog(&self) -> BoxFuture<'_, Result<Catalog>>;
+    /// Applies catalog changes in order, together: in one transaction where
+    /// the store has transactions.
+    fn change_catalog(&self, changes: Vec<CatalogChange>) -> BoxFuture<'static, Result<()>>;
     /// Removes data older than the retention as of `now_ms`.
     fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>>;
     /// Statuses and events written by other collectors sharing this store;

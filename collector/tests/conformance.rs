@@ -8,6 +8,7 @@ mod support;
 use std::sync::Arc;
 
 use lightbulb_collector::config::StoreConfig;
+use lightbulb_collector::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
 use lightbulb_collector::store::clickhouse::ClickHouseStore;
 use lightbulb_collector::store::rollup::{HOUR_MS, MINUTE_MS, RangeQuery, Source, Stats};
 use lightbulb_collector::store::sqlite::SqliteStore;
@@ -115,6 +116,7 @@ conformance!(
     summaries_read_the_resolution_their_range_needs,
     retention_hides_old_data_and_expire_removes_it,
     results_of_the_same_millisecond_resolve_by_seq,
+    catalog_changes_apply_in_order_and_read_back_whole,
 );
 
 fn now() -> i64 {
@@ -549,4 +551,60 @@ async fn results_of_the_same_millisecond_resolve_by_seq(store: &dyn Store) {
     assert!(older.latest.is_empty() && older.events.is_empty());
     let latest = store.latest().await.unwrap();
     assert_eq!((latest[0].status, latest[0].seq), ("FAILED", 7));
+}
+
+fn service_def(id: &str, label: &str) -> ServiceDef {
+    ServiceDef {
+        service_id: id.into(),
+        label: label.into(),
+        service_type: "api_endpoint".into(),
+        status_config: serde_json::json!({"url": format!("http://{id}.internal/health"), "degraded_ms": 250}),
+        metric_config: serde_json::Value::Null,
+        enabled: true,
+        labels: [("zone".to_string(), "eu-1".to_string())].into(),
+        managed_by: None,
+        created_at_ms: 1_000,
+        updated_at_ms: 2_000,
+    }
+}
+
+async fn catalog_changes_apply_in_order_and_read_back_whole(store: &dyn Store) {
+    assert_eq!(store.catalog().await.unwrap(), Catalog::default());
+    let relation = RelationDef {
+        relation_id: "r-1".into(),
+        source_service_id: "web".into(),
+        target_service_id: "db".into(),
+        relation_type: "dependency".into(),
+        enabled: true,
+        managed_by: Some("file:/etc/lightbulb/services.yaml".into()),
+        created_at_ms: 1_000,
+        updated_at_ms: 1_000,
+    };
+    let mut db = service_def("db", "Database");
+    db.metric_config = serde_json::json!({"keep": ["replication_delay"]});
+    let steps = vec![
+        vec![
+            CatalogChange::PutService(service_def("web", "Web")),
+            CatalogChange::PutService(db.clone()),
+            CatalogChange::PutRelation(relation.clone()),
+        ],
+        vec![CatalogChange::PutService(ServiceDef {
+            enabled: false,
+            ..service_def("web", "Web front end")
+        })],
+        vec![
+            CatalogChange::DeleteRelation("r-1".into()),
+            CatalogChange::DeleteService("db".into()),
+        ],
+        // Deleted, then defined again: the newest change wins.
+        vec![CatalogChange::PutService(db), CatalogChange::PutRelation(relation)],
+    ];
+    let mut expected = Catalog::default();
+    for changes in steps {
+        expected.apply(&changes);
+        store.change_catalog(changes).await.unwrap();
+        assert_eq!(store.catalog().await.unwrap(), expected);
+    }
+    assert_eq!(expected.services.len(), 2);
+    assert!(!expected.services["web"].enabled);
 }

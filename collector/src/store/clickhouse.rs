@@ -8,6 +8,7 @@
 //! results and events, and polls the others' latest statuses and events
 //! every `store.poll_interval`.
 
+mod catalog;
 mod poll;
 mod query;
 mod retention;
@@ -24,6 +25,7 @@ use tracing::info;
 use self::query::{AgentRow, Ch};
 use self::schema::Layout;
 use self::writer::Op;
+use super::catalog::{Catalog, CatalogChange};
 use super::rollup::{Buckets, RangeQuery, Source, Summary};
 use super::{
     AgentRecord, BoxFuture, History, HistoryQuery, Inserted, LatestStatus, Retention, Sequenced,
@@ -34,6 +36,7 @@ use crate::{Error, Result};
 
 pub struct ClickHouseStore {
     ch: Ch,
+    versions: catalog::Versions,
     retention: Retention,
     writes: mpsc::Sender<Op>,
     healthy: Arc<AtomicBool>,
@@ -117,6 +120,7 @@ impl ClickHouseStore {
         }));
         Ok(ClickHouseStore {
             ch,
+            versions: catalog::Versions::default(),
             retention,
             writes,
             healthy,
@@ -318,6 +322,17 @@ impl Store for ClickHouseStore {
 
     fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>> {
         Box::pin(retention::expire(&self.ch, self.retention, now_ms))
+    }
+
+    fn catalog(&self) -> BoxFuture<'_, Result<Catalog>> {
+        Box::pin(catalog::read(&self.ch))
+    }
+
+    fn change_catalog(&self, changes: Vec<CatalogChange>) -> BoxFuture<'static, Result<()>> {
+        let ch = self.ch.clone();
+        // Versions are taken now, in call order, so changes apply in that order.
+        let versions: Vec<u64> = changes.iter().map(|_| self.versions.next()).collect();
+        Box::pin(async move { catalog::apply(&ch, &changes, &versions).await })
     }
 
     fn watch(&self) -> Option<mpsc::Receiver<Inserted>> {

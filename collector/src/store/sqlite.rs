@@ -8,6 +8,7 @@
 //! - `status_events`: one row per status change; its `id` is the SSE event id.
 //! - `agents`: registered agents.
 //! - `rollup_minute`, `rollup_hour`: one mergeable cell per service and bucket.
+//! - `services`, `relations`: the catalog administrators define.
 //!
 //! `schema.rs` holds the migrations, `writer.rs` the writer thread,
 //! `rollup.rs` the rollup cells and range aggregates.
@@ -17,6 +18,7 @@
 //! the commit. If a transaction fails, every insert in it fails (the agents
 //! resend) and the writer reloads its view of the latest statuses.
 
+mod catalog;
 mod rollup;
 mod schema;
 mod writer;
@@ -29,6 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
 use self::writer::WriteOp;
+use super::catalog::{Catalog, CatalogChange};
 use super::rollup::{Buckets, RangeQuery, Summary};
 use super::{
     AgentRecord, BoxFuture, History, HistoryPoint, HistoryQuery, Inserted, LatestStatus, Retention,
@@ -284,6 +287,14 @@ impl Store for SqliteStore {
 
     fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>> {
         self.submit(move |reply| WriteOp::Expire { now_ms, reply })
+    }
+
+    fn catalog(&self) -> BoxFuture<'_, Result<Catalog>> {
+        self.read(catalog::read)
+    }
+
+    fn change_catalog(&self, changes: Vec<CatalogChange>) -> BoxFuture<'static, Result<()>> {
+        self.submit(move |reply| WriteOp::Catalog { changes, reply })
     }
 }
 

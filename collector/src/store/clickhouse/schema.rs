@@ -15,6 +15,7 @@
 //!   min/avg/max and quantiles, average cpu/memory.
 //! - `status_events`: status changes; ids are ordered across collectors.
 //! - `agents`: registered agents, newest `last_seen` wins.
+//! - `services`, `relations`: the catalog, newest `version` per id wins.
 //!
 //! SQL is limited to what ClickHouse 18.16 accepts. TTL (19.6+) is added
 //! where the server has it; day partitions are dropped on every version.
@@ -234,7 +235,30 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         "ORDER BY agent_id",
         "cityHash64(agent_id)",
     ));
-    vec![m1]
+    // The catalog: every change is a new row with a higher `version`; a
+    // delete is a row with `deleted = 1`. Reads take the newest row per id.
+    let mut m2 = Vec::new();
+    m2.extend(l.data_table(
+        "services",
+        "service_id String, label String, service_type String, status_config String,
+         metric_config String, enabled UInt8, labels String, managed_by String,
+         created_at Int64, updated_at Int64, version UInt64, deleted UInt8",
+        "Replacing",
+        "version",
+        "ORDER BY service_id",
+        "cityHash64(service_id)",
+    ));
+    m2.extend(l.data_table(
+        "relations",
+        "relation_id String, source_service_id String, target_service_id String,
+         relation_type String, enabled UInt8, managed_by String,
+         created_at Int64, updated_at Int64, version UInt64, deleted UInt8",
+        "Replacing",
+        "version",
+        "ORDER BY relation_id",
+        "cityHash64(relation_id)",
+    ));
+    vec![m1, m2]
 }
 
 /// Tables partitioned by day or month, with the unit of their partition ids.

@@ -72,6 +72,30 @@ CREATE INDEX status_events_ts ON status_events (ts);
     r#"
 ALTER TABLE latest ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+CREATE TABLE services (
+    service_id TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    service_type TEXT NOT NULL,
+    status_config TEXT NOT NULL,
+    metric_config TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    labels TEXT NOT NULL,
+    managed_by TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE relations (
+    relation_id TEXT PRIMARY KEY,
+    source_service_id TEXT NOT NULL,
+    target_service_id TEXT NOT NULL,
+    relation_type TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    managed_by TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {

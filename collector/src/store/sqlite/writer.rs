@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::error;
 
 use super::rollup::{self, Rollups};
+use crate::store::catalog::CatalogChange;
 use crate::store::{
     Advance, AgentRecord, Heads, Inserted, LatestStatus, Retention, Sequenced, StatusEvent,
 };
@@ -30,6 +31,10 @@ pub(super) enum WriteOp {
         now_ms: i64,
         reply: oneshot::Sender<Result<()>>,
     },
+    Catalog {
+        changes: Vec<CatalogChange>,
+        reply: oneshot::Sender<Result<()>>,
+    },
 }
 
 impl WriteOp {
@@ -38,7 +43,9 @@ impl WriteOp {
             WriteOp::Insert { reply, .. } => {
                 let _ = reply.send(Err(e));
             }
-            WriteOp::Agent { reply, .. } | WriteOp::Expire { reply, .. } => {
+            WriteOp::Agent { reply, .. }
+            | WriteOp::Expire { reply, .. }
+            | WriteOp::Catalog { reply, .. } => {
                 let _ = reply.send(Err(e));
             }
         }
@@ -81,7 +88,12 @@ pub(super) fn writer(mut conn: Connection, mut w: Writer, mut rx: mpsc::Receiver
                         (WriteOp::Insert { reply, .. }, Applied::Insert(i)) => {
                             let _ = reply.send(Ok(i));
                         }
-                        (WriteOp::Agent { reply, .. } | WriteOp::Expire { reply, .. }, _) => {
+                        (
+                            WriteOp::Agent { reply, .. }
+                            | WriteOp::Expire { reply, .. }
+                            | WriteOp::Catalog { reply, .. },
+                            _,
+                        ) => {
                             let _ = reply.send(Ok(()));
                         }
                         (op @ WriteOp::Insert { .. }, Applied::Other) => {
@@ -115,6 +127,10 @@ fn apply(tx: &Transaction<'_>, w: &mut Writer, op: &WriteOp) -> Result<Applied> 
         WriteOp::Insert {
             agent_id, results, ..
         } => insert(tx, w, agent_id, results).map(Applied::Insert),
+        WriteOp::Catalog { changes, .. } => {
+            super::catalog::apply(tx, changes)?;
+            Ok(Applied::Other)
+        }
         WriteOp::Expire { now_ms, .. } => {
             w.rollups.write(tx)?;
             let removed = rollup::expire(tx, &w.retention, *now_ms)?;
