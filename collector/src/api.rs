@@ -1,5 +1,6 @@
 //! REST API under `/api`, the live status stream, health and metrics.
 
+mod admin;
 mod sse;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/services/{service_id}/history", get(history))
         .route("/api/services/{service_id}/metrics", get(service_metrics))
         .route("/api/agents", get(agents))
+        .merge(admin::routes())
         .fallback(not_found)
         .with_state(state)
 }

@@ -9,6 +9,8 @@ use serde::Serialize;
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,
+    /// Well-formed input that breaks a rule (422).
+    Invalid,
     NotFound,
     Conflict,
     Unauthenticated,
@@ -21,6 +23,7 @@ impl ErrorCode {
     pub fn http_status(self) -> StatusCode {
         match self {
             ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
@@ -32,7 +35,7 @@ impl ErrorCode {
 
     pub fn grpc_code(self) -> tonic::Code {
         match self {
-            ErrorCode::BadRequest => tonic::Code::InvalidArgument,
+            ErrorCode::BadRequest | ErrorCode::Invalid => tonic::Code::InvalidArgument,
             ErrorCode::NotFound => tonic::Code::NotFound,
             ErrorCode::Conflict => tonic::Code::AlreadyExists,
             ErrorCode::Unauthenticated => tonic::Code::Unauthenticated,

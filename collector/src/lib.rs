@@ -1,6 +1,7 @@
 //! lightbulb collector: receives results from agents over mutual-TLS gRPC,
 //! stores them, and serves the REST API, the live status stream and metrics.
 
+pub mod admin;
 pub mod api;
 pub mod config;
 pub mod error;

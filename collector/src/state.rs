@@ -23,6 +23,8 @@ pub struct AppState {
     /// Cancelled when the collector stops: long-lived streams end on it.
     pub shutdown: CancellationToken,
     pub store: Arc<dyn Store>,
+    /// Services and relations, and the one way to change them.
+    pub admin: crate::admin::Admin,
     pub metrics: Metrics,
     pub events: broadcast::Sender<StatusEvent>,
     last_event_id: AtomicI64,
@@ -108,11 +110,13 @@ impl AppState {
                 )
             })
             .collect();
+        let admin = crate::admin::Admin::load(store.clone()).await?;
         let watch = store.watch();
         let state = Arc::new(AppState {
             config,
             shutdown,
             store: store.clone(),
+            admin,
             metrics: Metrics::default(),
             events: broadcast::channel(EVENT_BUFFER).0,
             last_event_id: AtomicI64::new(store.last_event_id().await?),

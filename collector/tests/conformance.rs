@@ -597,7 +597,10 @@ async fn catalog_changes_apply_in_order_and_read_back_whole(store: &dyn Store) {
             CatalogChange::DeleteService("db".into()),
         ],
         // Deleted, then defined again: the newest change wins.
-        vec![CatalogChange::PutService(db), CatalogChange::PutRelation(relation)],
+        vec![
+            CatalogChange::PutService(db),
+            CatalogChange::PutRelation(relation),
+        ],
     ];
     let mut expected = Catalog::default();
     for changes in steps {

@@ -1,0 +1,132 @@
+//! The catalog administrators manage (services and relations): an in-memory
+//! copy for reads, and `Admin::apply`, the one door every change goes
+//! through — validated against the catalog it would produce, stored, then
+//! audited (`Admin::audit` is where the audit log hooks in).
+
+pub mod graph;
+pub mod validate;
+
+use std::sync::{Arc, RwLock};
+
+use tracing::info;
+
+use crate::store::Store;
+use crate::store::catalog::{Catalog, CatalogChange};
+use crate::{Error, ErrorCode, Result};
+
+/// Who asked for a change. Until sign-in exists every API caller is `api`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Actor {
+    pub fn api() -> Actor {
+        Actor("api".into())
+    }
+}
+
+pub struct Admin {
+    store: Arc<dyn Store>,
+    catalog: RwLock<Catalog>,
+    /// One change at a time, so each is checked against the catalog it changes.
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl Admin {
+    pub async fn load(store: Arc<dyn Store>) -> Result<Admin> {
+        let catalog = store.catalog().await?;
+        info!(
+            services = catalog.services.len(),
+            relations = catalog.relations.len(),
+            "catalog loaded"
+        );
+        Ok(Admin {
+            store,
+            catalog: RwLock::new(catalog),
+            writing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Reads the current catalog.
+    pub fn read<T>(&self, f: impl FnOnce(&Catalog) -> T) -> T {
+        f(&self.catalog.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Runs `prepare` on the current catalog to decide the changes, checks
+    /// the catalog they produce, stores them and audits them. `prepare` sees
+    /// the catalog as it is when the change is made, so checks done there
+    /// (exists, unique) cannot race with another change.
+    pub async fn change<T>(
+        &self,
+        actor: &Actor,
+        action: &str,
+        prepare: impl FnOnce(&Catalog) -> Result<(Vec<CatalogChange>, T)>,
+    ) -> Result<T> {
+        let _one_at_a_time = self.writing.lock().await;
+        let before = self.read(Clone::clone);
+        let (changes, out) = prepare(&before)?;
+        let mut after = before.clone();
+        after.apply(&changes);
+        check_dependencies(&after, &changes)?;
+        self.store.change_catalog(changes.clone()).await?;
+        *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = after;
+        self.audit(actor, action, &before, &changes);
+        Ok(out)
+    }
+
+    /// Every change to the catalog passes here once it is stored, with who
+    /// made it, what they asked for, the catalog before and the changes.
+    /// The audit log records these; for now they are logged.
+    fn audit(&self, actor: &Actor, action: &str, before: &Catalog, changes: &[CatalogChange]) {
+        for c in changes {
+            let (what, id, existed) = match c {
+                CatalogChange::PutService(s) => (
+                    "service",
+                    s.service_id.as_str(),
+                    before.services.contains_key(&s.service_id),
+                ),
+                CatalogChange::DeleteService(id) => ("service", id.as_str(), true),
+                CatalogChange::PutRelation(r) => (
+                    "relation",
+                    r.relation_id.as_str(),
+                    before.relations.contains_key(&r.relation_id),
+                ),
+                CatalogChange::DeleteRelation(id) => ("relation", id.as_str(), true),
+            };
+            let verb = match c {
+                CatalogChange::DeleteService(_) | CatalogChange::DeleteRelation(_) => "deleted",
+                _ if existed => "updated",
+                _ => "created",
+            };
+            info!(target: "lightbulb::audit", actor = %actor.0, action, what, id, verb, "catalog changed");
+        }
+    }
+}
+
+/// Refuses changes that would close a cycle of enabled dependencies,
+/// spelling the cycle from the new relation's source. Only a stored or
+/// re-enabled dependency adds an edge, so checking those finds every cycle.
+pub fn check_dependencies(after: &Catalog, changes: &[CatalogChange]) -> Result<()> {
+    let edges = graph::dependencies(after);
+    for c in changes {
+        let CatalogChange::PutRelation(r) = c else {
+            continue;
+        };
+        if !(r.enabled && r.relation_type == graph::DEPENDENCY) {
+            continue;
+        }
+        // The search from the target stops on reaching the source, so the
+        // new edge itself never takes part in it.
+        if let Some(cycle) =
+            graph::cycle_through(&edges, &r.source_service_id, &r.target_service_id)
+        {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!(
+                    "this dependency would close a cycle: {}",
+                    graph::spell(&cycle)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

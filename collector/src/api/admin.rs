@@ -1,0 +1,388 @@
+//! `/api/admin/services` and `/api/admin/relations`: the catalog through
+//! REST. Every change goes through `Admin::change`.
+
+mod body;
+mod relations;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use self::body::{Body, required};
+use crate::admin::{Actor, validate};
+use crate::state::AppState;
+use crate::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
+use crate::{Error, ErrorCode, Result};
+
+const MAX_PER_PAGE: usize = 500;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/admin/services", get(list).post(create))
+        .route(
+            "/api/admin/services/{service_id}",
+            get(show).put(update).delete(delete),
+        )
+        .route(
+            "/api/admin/relations",
+            get(relations::list).post(relations::create),
+        )
+        .route("/api/admin/relations/validate", post(relations::validate))
+        .route(
+            "/api/admin/relations/{relation_id}",
+            get(relations::show)
+                .put(relations::update)
+                .delete(relations::delete),
+        )
+}
+
+/// A relation seen from one of its services.
+#[derive(Debug, Serialize)]
+pub struct RelationSummary {
+    pub relation_id: String,
+    /// The service at the other end.
+    pub service_id: String,
+    pub relation_type: String,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Relations {
+    pub incoming: Vec<RelationSummary>,
+    pub outgoing: Vec<RelationSummary>,
+}
+
+/// A service as the admin API shows it.
+#[derive(Debug, Serialize)]
+pub struct ServiceResponse {
+    #[serde(flatten)]
+    pub def: ServiceDef,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The current status (UNKNOWN until a result arrives).
+    pub status: &'static str,
+    pub relations: Relations,
+}
+
+fn summary(r: &RelationDef, other: &str) -> RelationSummary {
+    RelationSummary {
+        relation_id: r.relation_id.clone(),
+        service_id: other.to_string(),
+        relation_type: r.relation_type.clone(),
+        enabled: r.enabled,
+    }
+}
+
+fn response(state: &AppState, catalog: &Catalog, s: &ServiceDef) -> ServiceResponse {
+    let mut relations = Relations {
+        incoming: Vec::new(),
+        outgoing: Vec::new(),
+    };
+    for r in catalog.relations.values() {
+        if r.target_service_id == s.service_id {
+            relations.incoming.push(summary(r, &r.source_service_id));
+        }
+        if r.source_service_id == s.service_id {
+            relations.outgoing.push(summary(r, &r.target_service_id));
+        }
+    }
+    ServiceResponse {
+        def: s.clone(),
+        created_at: lightbulb_common::time::format_iso(s.created_at_ms),
+        updated_at: lightbulb_common::time::format_iso(s.updated_at_ms),
+        status: state.service(&s.service_id).map_or("UNKNOWN", |l| l.status),
+        relations,
+    }
+}
+
+fn not_found(what: &str, id: &str) -> Error {
+    Error::not_found(format!("{what} `{id}` not found"))
+}
+
+fn file_managed(what: &str, id: &str, by: &str) -> Error {
+    Error::new(
+        ErrorCode::Conflict,
+        format!("{what} `{id}` is managed by {by}; change it there"),
+    )
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    page: Option<String>,
+    per_page: Option<String>,
+    search: Option<String>,
+    service_type: Option<String>,
+    enabled: Option<String>,
+    status: Option<String>,
+    sort: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Page<T> {
+    items: Vec<T>,
+    total: usize,
+    page: usize,
+    per_page: usize,
+}
+
+fn number(text: &Option<String>, field: &str, default: usize, max: usize) -> Result<usize> {
+    match text {
+        None => Ok(default),
+        Some(t) => match t.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(Error::bad_field(
+                field,
+                format!("`{t}` is not a whole number between 1 and {max}"),
+            )),
+        },
+    }
+}
+
+async fn list(State(state): State<Arc<AppState>>, Query(p): Query<ListParams>) -> Result<Response> {
+    let page = number(&p.page, "page", 1, usize::MAX)?;
+    let per_page = number(&p.per_page, "per_page", 50, MAX_PER_PAGE)?;
+    let enabled = match p.enabled.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            return Err(Error::bad_field(
+                "enabled",
+                format!("`{other}` is not true or false"),
+            ));
+        }
+    };
+    let (field, descending) = match p.sort.as_deref().unwrap_or("service_id") {
+        s if s.starts_with('-') => (&s[1..], true),
+        s => (s, false),
+    };
+    const SORTS: [&str; 6] = [
+        "service_id",
+        "label",
+        "service_type",
+        "status",
+        "created_at",
+        "updated_at",
+    ];
+    if !SORTS.contains(&field) {
+        return Err(Error::bad_field(
+            "sort",
+            format!("`{field}` is not one of {SORTS:?} (prefix - to reverse)"),
+        ));
+    }
+    let search = p.search.as_deref().map(str::to_lowercase);
+    let mut items = state.admin.read(|catalog| {
+        catalog
+            .services
+            .values()
+            .filter(|s| {
+                search
+                    .as_deref()
+                    .is_none_or(|q| s.service_id.contains(q) || s.label.to_lowercase().contains(q))
+            })
+            .filter(|s| {
+                p.service_type
+                    .as_deref()
+                    .is_none_or(|t| s.service_type == t)
+            })
+            .filter(|s| enabled.is_none_or(|e| s.enabled == e))
+            .map(|s| response(&state, catalog, s))
+            .filter(|r| {
+                p.status
+                    .as_deref()
+                    .is_none_or(|st| r.status.eq_ignore_ascii_case(st))
+            })
+            .collect::<Vec<_>>()
+    });
+    items.sort_by(|a, b| {
+        let order = match field {
+            "label" => a.def.label.cmp(&b.def.label),
+            "service_type" => a.def.service_type.cmp(&b.def.service_type),
+            "status" => a.status.cmp(b.status),
+            "created_at" => a.def.created_at_ms.cmp(&b.def.created_at_ms),
+            "updated_at" => a.def.updated_at_ms.cmp(&b.def.updated_at_ms),
+            _ => std::cmp::Ordering::Equal,
+        }
+        .then_with(|| a.def.service_id.cmp(&b.def.service_id));
+        if descending { order.reverse() } else { order }
+    });
+    let total = items.len();
+    let items = items
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    Ok(axum::Json(Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+    .into_response())
+}
+
+async fn show(
+    State(state): State<Arc<AppState>>,
+    Path(service_id): Path<String>,
+) -> Result<Response> {
+    state.admin.read(|catalog| {
+        let s = catalog
+            .services
+            .get(&service_id)
+            .ok_or_else(|| not_found("service", &service_id))?;
+        Ok(axum::Json(response(&state, catalog, s)).into_response())
+    })
+}
+
+/// The editable fields of a service from a body, over `base`.
+fn service_fields(body: &mut Body, mut base: ServiceDef) -> Result<ServiceDef> {
+    if let Some(label) = body.string("label")? {
+        base.label = label;
+    }
+    if let Some(kind) = body.string("service_type")? {
+        base.service_type = kind;
+    }
+    if let Some(config) = body.json("status_config") {
+        base.status_config = config;
+    }
+    if let Some(config) = body.json("metric_config") {
+        base.metric_config = config;
+    }
+    if let Some(enabled) = body.boolean("enabled")? {
+        base.enabled = enabled;
+    }
+    if let Some(labels) = body.labels("labels")? {
+        base.labels = labels;
+    }
+    Ok(base)
+}
+
+async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
+    let mut body = Body::parse(&bytes)?;
+    let now = lightbulb_common::time::now_ms();
+    let service_id = required(body.string("service_id")?, "service_id")?;
+    let mut def = ServiceDef::tombstone(&service_id);
+    def.enabled = true;
+    def.created_at_ms = now;
+    def.updated_at_ms = now;
+    let def = service_fields(&mut body, def)?;
+    body.finish()?;
+    if def.label.is_empty() {
+        return Err(validate::invalid("label", "is required"));
+    }
+    if def.service_type.is_empty() {
+        return Err(validate::invalid("service_type", "is required"));
+    }
+    validate::service(&def)?;
+    let stored = def.clone();
+    state
+        .admin
+        .change(&Actor::api(), "create service", |catalog| {
+            if catalog.services.contains_key(&stored.service_id) {
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    format!("service `{}` already exists", stored.service_id),
+                ));
+            }
+            Ok((vec![CatalogChange::PutService(stored.clone())], ()))
+        })
+        .await?;
+    let out = state.admin.read(|c| response(&state, c, &def));
+    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
+}
+
+async fn update(
+    State(state): State<Arc<AppState>>,
+    Path(service_id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response> {
+    let mut body = Body::parse(&bytes)?;
+    if let Some(id) = body.string("service_id")?
+        && id != service_id
+    {
+        return Err(validate::invalid(
+            "service_id",
+            "cannot be changed; create a new service instead",
+        ));
+    }
+    let updated = state
+        .admin
+        .change(&Actor::api(), "update service", |catalog| {
+            let current = catalog
+                .services
+                .get(&service_id)
+                .ok_or_else(|| not_found("service", &service_id))?;
+            if let Some(by) = &current.managed_by {
+                return Err(file_managed("service", &service_id, by));
+            }
+            let mut def = service_fields(&mut body, current.clone())?;
+            body.finish()?;
+            def.updated_at_ms = lightbulb_common::time::now_ms().max(current.updated_at_ms);
+            validate::service(&def)?;
+            Ok((vec![CatalogChange::PutService(def.clone())], def))
+        })
+        .await?;
+    let out = state.admin.read(|c| response(&state, c, &updated));
+    Ok(axum::Json(out).into_response())
+}
+
+#[derive(Deserialize)]
+struct DeleteParams {
+    cascade: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct Deleted {
+    deleted: String,
+    relations_deleted: Vec<String>,
+}
+
+async fn delete(
+    State(state): State<Arc<AppState>>,
+    Path(service_id): Path<String>,
+    Query(p): Query<DeleteParams>,
+) -> Result<Response> {
+    let cascade = p.cascade.unwrap_or(false);
+    let relations = state
+        .admin
+        .change(&Actor::api(), "delete service", |catalog| {
+            let current = catalog
+                .services
+                .get(&service_id)
+                .ok_or_else(|| not_found("service", &service_id))?;
+            if let Some(by) = &current.managed_by {
+                return Err(file_managed("service", &service_id, by));
+            }
+            let attached: Vec<String> = catalog
+                .relations
+                .values()
+                .filter(|r| r.source_service_id == service_id || r.target_service_id == service_id)
+                .map(|r| r.relation_id.clone())
+                .collect();
+            if !attached.is_empty() && !cascade {
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "service `{service_id}` has relations {}; delete them first or pass ?cascade=true",
+                        attached.join(", ")
+                    ),
+                ));
+            }
+            let mut changes: Vec<CatalogChange> =
+                attached.iter().cloned().map(CatalogChange::DeleteRelation).collect();
+            changes.push(CatalogChange::DeleteService(service_id.clone()));
+            Ok((changes, attached))
+        })
+        .await?;
+    Ok(axum::Json(Deleted {
+        deleted: service_id,
+        relations_deleted: relations,
+    })
+    .into_response())
+}

@@ -1,0 +1,199 @@
+//! `/api/admin/relations`: create, read, update, delete, and validate
+//! without saving.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::body::{Body, required};
+use super::{file_managed, not_found};
+use crate::Result;
+use crate::admin::{Actor, validate};
+use crate::state::AppState;
+use crate::store::catalog::{Catalog, CatalogChange, RelationDef};
+
+#[derive(Debug, Serialize)]
+pub struct RelationResponse {
+    #[serde(flatten)]
+    pub def: RelationDef,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn response(r: &RelationDef) -> RelationResponse {
+    RelationResponse {
+        def: r.clone(),
+        created_at: lightbulb_common::time::format_iso(r.created_at_ms),
+        updated_at: lightbulb_common::time::format_iso(r.updated_at_ms),
+    }
+}
+
+/// A fresh relation id: `rel-` and 16 hex digits.
+fn new_id() -> String {
+    format!("rel-{:016x}", fastrand::u64(..))
+}
+
+/// The editable fields of a relation from a body, over `base`.
+fn relation_fields(mut body: Body, mut base: RelationDef) -> Result<RelationDef> {
+    if let Some(v) = body.string("source_service_id")? {
+        base.source_service_id = v;
+    }
+    if let Some(v) = body.string("target_service_id")? {
+        base.target_service_id = v;
+    }
+    if let Some(v) = body.string("relation_type")? {
+        base.relation_type = v;
+    }
+    if let Some(v) = body.boolean("enabled")? {
+        base.enabled = v;
+    }
+    body.finish()?;
+    Ok(base)
+}
+
+/// A new relation from a create (or validate) body.
+fn new_relation(bytes: &[u8]) -> Result<RelationDef> {
+    let mut body = Body::parse(bytes)?;
+    let now = lightbulb_common::time::now_ms();
+    let mut base = RelationDef::tombstone(&new_id());
+    base.enabled = true;
+    base.created_at_ms = now;
+    base.updated_at_ms = now;
+    base.source_service_id = required(body.string("source_service_id")?, "source_service_id")?;
+    base.target_service_id = required(body.string("target_service_id")?, "target_service_id")?;
+    base.relation_type = required(body.string("relation_type")?, "relation_type")?;
+    relation_fields(body, base)
+}
+
+fn put(r: &RelationDef, catalog: &Catalog) -> Result<(Vec<CatalogChange>, ())> {
+    validate::relation(r, catalog)?;
+    Ok((vec![CatalogChange::PutRelation(r.clone())], ()))
+}
+
+pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
+    let r = new_relation(&bytes)?;
+    state
+        .admin
+        .change(&Actor::api(), "create relation", |c| put(&r, c))
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(response(&r))).into_response())
+}
+
+#[derive(Serialize)]
+struct Valid {
+    valid: bool,
+}
+
+/// The checks of `create`, cycle included, without saving anything.
+pub(super) async fn validate(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
+    let r = new_relation(&bytes)?;
+    state.admin.read(|catalog| {
+        validate::relation(&r, catalog)?;
+        let mut after = catalog.clone();
+        after.apply(&[CatalogChange::PutRelation(r.clone())]);
+        crate::admin::check_dependencies(&after, &[CatalogChange::PutRelation(r.clone())])
+    })?;
+    Ok(axum::Json(Valid { valid: true }).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct ListParams {
+    service_id: Option<String>,
+    relation_type: Option<String>,
+}
+
+pub(super) async fn list(
+    State(state): State<Arc<AppState>>,
+    Query(p): Query<ListParams>,
+) -> Response {
+    let items: Vec<RelationResponse> = state.admin.read(|c| {
+        c.relations
+            .values()
+            .filter(|r| {
+                p.service_id
+                    .as_deref()
+                    .is_none_or(|id| r.source_service_id == id || r.target_service_id == id)
+            })
+            .filter(|r| {
+                p.relation_type
+                    .as_deref()
+                    .is_none_or(|t| r.relation_type == t)
+            })
+            .map(response)
+            .collect()
+    });
+    axum::Json(items).into_response()
+}
+
+pub(super) async fn show(
+    State(state): State<Arc<AppState>>,
+    Path(relation_id): Path<String>,
+) -> Result<Response> {
+    state.admin.read(|c| {
+        let r = c
+            .relations
+            .get(&relation_id)
+            .ok_or_else(|| not_found("relation", &relation_id))?;
+        Ok(axum::Json(response(r)).into_response())
+    })
+}
+
+fn editable<'a>(c: &'a Catalog, relation_id: &str) -> Result<&'a RelationDef> {
+    let r = c
+        .relations
+        .get(relation_id)
+        .ok_or_else(|| not_found("relation", relation_id))?;
+    match &r.managed_by {
+        Some(by) => Err(file_managed("relation", relation_id, by)),
+        None => Ok(r),
+    }
+}
+
+pub(super) async fn update(
+    State(state): State<Arc<AppState>>,
+    Path(relation_id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response> {
+    let mut body = Body::parse(&bytes)?;
+    if let Some(id) = body.string("relation_id")?
+        && id != relation_id
+    {
+        return Err(validate::invalid("relation_id", "cannot be changed"));
+    }
+    let updated = state
+        .admin
+        .change(&Actor::api(), "update relation", |c| {
+            let current = editable(c, &relation_id)?;
+            let mut r = relation_fields(body, current.clone())?;
+            r.updated_at_ms = lightbulb_common::time::now_ms().max(current.updated_at_ms);
+            put(&r, c).map(|(changes, ())| (changes, r))
+        })
+        .await?;
+    Ok(axum::Json(response(&updated)).into_response())
+}
+
+#[derive(Serialize)]
+struct Deleted {
+    deleted: String,
+}
+
+pub(super) async fn delete(
+    State(state): State<Arc<AppState>>,
+    Path(relation_id): Path<String>,
+) -> Result<Response> {
+    state
+        .admin
+        .change(&Actor::api(), "delete relation", |c| {
+            editable(c, &relation_id)?;
+            Ok((vec![CatalogChange::DeleteRelation(relation_id.clone())], ()))
+        })
+        .await?;
+    Ok(axum::Json(Deleted {
+        deleted: relation_id,
+    })
+    .into_response())
+}

@@ -1,0 +1,468 @@
+//! The admin API against an in-process collector: services and relations,
+//! every rule, and each refusal with its status and JSON error body.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{InProcess, http};
+
+struct Api {
+    server: InProcess,
+    client: reqwest::Client,
+}
+
+impl Api {
+    async fn start() -> Api {
+        Api {
+            server: InProcess::start(&[]).await,
+            client: http(),
+        }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.client.request(method, self.server.url(path));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("request");
+        let code = r.status().as_u16();
+        (code, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    async fn delete(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+
+    async fn service(&self, id: &str) -> Value {
+        let (code, body) = self
+            .post(
+                "/api/admin/services",
+                json!({
+                    "service_id": id,
+                    "label": format!("Service {id}"),
+                    "service_type": "api_endpoint",
+                    "status_config": {"url": format!("http://{id}.internal/health")},
+                }),
+            )
+            .await;
+        assert_eq!(code, 201, "{body}");
+        body
+    }
+
+    async fn relation(&self, source: &str, target: &str, kind: &str) -> (u16, Value) {
+        self.post(
+            "/api/admin/relations",
+            json!({"source_service_id": source, "target_service_id": target, "relation_type": kind}),
+        )
+        .await
+    }
+}
+
+#[track_caller]
+fn refused(got: (u16, Value), code: u16, field: Option<&str>, says: &str) {
+    let (status, body) = got;
+    assert_eq!(status, code, "{body}");
+    let error = &body["error"];
+    match field {
+        Some(f) => assert_eq!(error["field"], f, "{body}"),
+        None => assert!(error.get("field").is_none(), "{body}"),
+    }
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains(says), "`{message}` should say `{says}`");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_are_created_read_updated_and_refused_with_reasons() {
+    let api = Api::start().await;
+    let created = api.service("web").await;
+    assert_eq!(created["service_id"], "web");
+    assert_eq!(created["enabled"], true);
+    assert_eq!(created["status"], "UNKNOWN");
+    assert_eq!(created["metric_config"], Value::Null);
+    assert_eq!(
+        created["relations"],
+        json!({"incoming": [], "outgoing": []})
+    );
+    assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
+
+    let post = |body: Value| api.post("/api/admin/services", body);
+    let base = json!({
+        "service_id": "api", "label": "API", "service_type": "api_endpoint",
+        "status_config": {"url": "http://api.internal/"}
+    });
+    let with = |key: &str, value: Value| {
+        let mut b = base.clone();
+        b[key] = value;
+        b
+    };
+    refused(
+        post(with("service_id", json!("web"))).await,
+        409,
+        None,
+        "already exists",
+    );
+    refused(
+        post(with("service_id", json!("Bad_ID"))).await,
+        422,
+        Some("service_id"),
+        "must match",
+    );
+    refused(
+        post(with("label", json!(5))).await,
+        422,
+        Some("label"),
+        "must be a string",
+    );
+    refused(
+        post(with("label", json!(" "))).await,
+        422,
+        Some("label"),
+        "must not be empty",
+    );
+    refused(
+        post(with("service_type", json!("nope"))).await,
+        422,
+        Some("service_type"),
+        "`nope`",
+    );
+    refused(
+        post(with("colour", json!("red"))).await,
+        422,
+        Some("colour"),
+        "unknown field",
+    );
+    refused(
+        post(with("status_config", json!({"url": "ftp://x"}))).await,
+        422,
+        Some("status_config.url"),
+        "http://",
+    );
+    refused(
+        post(with(
+            "status_config",
+            json!({"url": "http://x", "timout": 3}),
+        ))
+        .await,
+        422,
+        Some("status_config"),
+        "unknown field `timout`",
+    );
+    refused(
+        post(with(
+            "status_config",
+            json!({"url": "http://x", "expected_status": [999]}),
+        ))
+        .await,
+        422,
+        Some("status_config.expected_status"),
+        "999",
+    );
+    let mut process = with("service_type", json!("python_process"));
+    process["status_config"] = json!({"cmdline": "worker(["});
+    refused(
+        post(process).await,
+        422,
+        Some("status_config.cmdline"),
+        "invalid regex",
+    );
+    refused(
+        post(with("metric_config", json!([1]))).await,
+        422,
+        Some("metric_config"),
+        "object",
+    );
+    refused(
+        post(with("labels", json!({"zone": 1}))).await,
+        422,
+        Some("labels.zone"),
+        "string",
+    );
+    let mut missing = base.clone();
+    missing.as_object_mut().unwrap().remove("label");
+    refused(post(missing).await, 422, Some("label"), "is required");
+    let raw = api
+        .client
+        .post(api.server.url("/api/admin/services"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+    let app = json!({"service_id": "shop", "label": "Shop", "service_type": "application",
+        "status_config": {"on_dependency_failed": "sometimes"}});
+    refused(
+        post(app).await,
+        422,
+        Some("status_config.on_dependency_failed"),
+        "one of",
+    );
+
+    let (code, one) = api.get("/api/admin/services/web").await;
+    assert_eq!((code, &one["label"]), (200, &json!("Service web")));
+    refused(
+        api.get("/api/admin/services/nope").await,
+        404,
+        None,
+        "`nope`",
+    );
+
+    let (code, updated) = api
+        .put(
+            "/api/admin/services/web",
+            json!({"label": "Web shop", "enabled": false, "labels": {"zone": "eu"}}),
+        )
+        .await;
+    assert_eq!(code, 200, "{updated}");
+    assert_eq!(
+        (&updated["label"], &updated["enabled"]),
+        (&json!("Web shop"), &json!(false))
+    );
+    assert_eq!(updated["labels"], json!({"zone": "eu"}));
+    assert_eq!(
+        updated["status_config"], created["status_config"],
+        "untouched fields stay"
+    );
+    refused(
+        api.put("/api/admin/services/web", json!({"service_id": "web2"}))
+            .await,
+        422,
+        Some("service_id"),
+        "cannot be changed",
+    );
+    refused(
+        api.put(
+            "/api/admin/services/web",
+            json!({"status_config": {"url": "nope"}}),
+        )
+        .await,
+        422,
+        Some("status_config.url"),
+        "not a URL",
+    );
+    assert_eq!(
+        api.get("/api/admin/services/web").await.1["label"],
+        "Web shop"
+    );
+    refused(
+        api.put("/api/admin/services/nope", json!({})).await,
+        404,
+        None,
+        "not found",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_list_pages_searches_filters_and_sorts() {
+    let api = Api::start().await;
+    for i in 0..12 {
+        api.service(&format!("svc-{i:02}")).await;
+    }
+    api.put(
+        "/api/admin/services/svc-03",
+        json!({"enabled": false, "label": "Checkout"}),
+    )
+    .await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["service_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (code, page) = api.get("/api/admin/services?per_page=5&page=3").await;
+    assert_eq!(code, 200, "{page}");
+    assert_eq!(
+        (page["total"].clone(), ids(&page)),
+        (json!(12), vec!["svc-10".into(), "svc-11".into()])
+    );
+    let (_, found) = api.get("/api/admin/services?search=checkout").await;
+    assert_eq!(ids(&found), ["svc-03"]);
+    let (_, off) = api.get("/api/admin/services?enabled=false").await;
+    assert_eq!(ids(&off), ["svc-03"]);
+    let (_, typed) = api
+        .get("/api/admin/services?service_type=python_process")
+        .await;
+    assert_eq!(typed["total"], 0);
+    let (_, unknown) = api
+        .get("/api/admin/services?status=unknown&per_page=1")
+        .await;
+    assert_eq!(unknown["total"], 12);
+    let (_, reversed) = api
+        .get("/api/admin/services?sort=-service_id&per_page=2")
+        .await;
+    assert_eq!(ids(&reversed), ["svc-11", "svc-10"]);
+    let (_, by_label) = api.get("/api/admin/services?sort=label&per_page=1").await;
+    assert_eq!(ids(&by_label), ["svc-03"]);
+    for (query, field) in [
+        ("per_page=0", "per_page"),
+        ("per_page=501", "per_page"),
+        ("page=x", "page"),
+        ("enabled=maybe", "enabled"),
+        ("sort=colour", "sort"),
+    ] {
+        refused(
+            api.get(&format!("/api/admin/services?{query}")).await,
+            400,
+            Some(field),
+            "",
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relations_keep_dependencies_acyclic_and_deletes_cascade_on_request() {
+    let api = Api::start().await;
+    for id in ["a", "b", "c", "d"] {
+        api.service(id).await;
+    }
+    let (code, ab) = api.relation("a", "b", "dependency").await;
+    assert_eq!(code, 201, "{ab}");
+    assert!(ab["relation_id"].as_str().unwrap().starts_with("rel-"));
+    assert_eq!(api.relation("b", "c", "dependency").await.0, 201);
+    refused(
+        api.relation("c", "a", "dependency").await,
+        409,
+        None,
+        "c → a → b → c",
+    );
+    refused(
+        api.post("/api/admin/relations/validate", json!({"source_service_id": "c", "target_service_id": "a", "relation_type": "dependency"})).await,
+        409,
+        None,
+        "c → a → b → c",
+    );
+    let (code, ok) = api
+        .post("/api/admin/relations/validate", json!({"source_service_id": "c", "target_service_id": "d", "relation_type": "dependency"}))
+        .await;
+    assert_eq!((code, ok), (200, json!({"valid": true})));
+    assert_eq!(
+        api.get("/api/admin/relations")
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "validate saves nothing"
+    );
+    // Only dependencies must be acyclic.
+    assert_eq!(api.relation("c", "a", "communication").await.0, 201);
+    refused(
+        api.relation("a", "a", "dependency").await,
+        422,
+        Some("target_service_id"),
+        "two different",
+    );
+    refused(
+        api.relation("x", "a", "dependency").await,
+        422,
+        Some("source_service_id"),
+        "`x`",
+    );
+    refused(
+        api.relation("a", "y", "dependency").await,
+        422,
+        Some("target_service_id"),
+        "`y`",
+    );
+    refused(
+        api.relation("a", "c", "depends").await,
+        422,
+        Some("relation_type"),
+        "`depends`",
+    );
+    refused(
+        api.relation("a", "b", "dependency").await,
+        409,
+        None,
+        "already links a → b",
+    );
+    refused(
+        api.post(
+            "/api/admin/relations",
+            json!({"source_service_id": "a", "relation_type": "dependency"}),
+        )
+        .await,
+        422,
+        Some("target_service_id"),
+        "is required",
+    );
+
+    // Disabled, a dependency does not count; enabling it again is checked.
+    let ab_path = format!(
+        "/api/admin/relations/{}",
+        ab["relation_id"].as_str().unwrap()
+    );
+    assert_eq!(api.put(&ab_path, json!({"enabled": false})).await.0, 200);
+    let (code, ca) = api.relation("c", "a", "dependency").await;
+    assert_eq!(code, 201, "{ca}");
+    refused(
+        api.put(&ab_path, json!({"enabled": true})).await,
+        409,
+        None,
+        "a → b → c → a",
+    );
+    refused(
+        api.put(&ab_path, json!({"relation_type": "x"})).await,
+        422,
+        Some("relation_type"),
+        "`x`",
+    );
+    refused(
+        api.get("/api/admin/relations/rel-nope").await,
+        404,
+        None,
+        "`rel-nope`",
+    );
+
+    let (_, b) = api.get("/api/admin/services/b").await;
+    assert_eq!(b["relations"]["incoming"][0]["service_id"], "a");
+    assert_eq!(b["relations"]["outgoing"][0]["service_id"], "c");
+    let (_, of_b) = api.get("/api/admin/relations?service_id=b").await;
+    assert_eq!(of_b.as_array().unwrap().len(), 2);
+
+    refused(
+        api.delete("/api/admin/services/b").await,
+        409,
+        None,
+        "cascade=true",
+    );
+    let (code, gone) = api.delete("/api/admin/services/b?cascade=true").await;
+    assert_eq!(code, 200, "{gone}");
+    assert_eq!(gone["relations_deleted"].as_array().unwrap().len(), 2);
+    assert_eq!(api.get("/api/admin/services/b").await.0, 404);
+    assert_eq!(
+        api.get("/api/admin/relations?service_id=b").await.1,
+        json!([])
+    );
+    let (code, _) = api
+        .delete(&format!(
+            "/api/admin/relations/{}",
+            ca["relation_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(code, 200);
+    // c → a (communication) is left.
+    refused(
+        api.delete("/api/admin/services/a").await,
+        409,
+        None,
+        "has relations rel-",
+    );
+    let (_, gone) = api.delete("/api/admin/services/a?cascade=true").await;
+    assert_eq!(gone["relations_deleted"].as_array().unwrap().len(), 1);
+}
