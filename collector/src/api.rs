@@ -1,6 +1,7 @@
 //! REST API under `/api`, the live status stream, health and metrics.
 
 mod admin;
+mod graph;
 mod sse;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/services/{service_id}/history", get(history))
         .route("/api/services/{service_id}/metrics", get(service_metrics))
         .route("/api/agents", get(agents))
+        .route("/api/graph", get(graph::graph))
         .merge(admin::routes())
         .fallback(not_found)
         .with_state(state)

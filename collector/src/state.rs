@@ -203,6 +203,15 @@ impl AppState {
             .cloned()
     }
 
+    /// Every service's latest status, by id.
+    pub fn statuses(&self) -> BTreeMap<String, LatestStatus> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .services
+            .clone()
+    }
+
     pub fn service_count(&self) -> usize {
         self.snapshot
             .read()

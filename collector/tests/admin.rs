@@ -466,3 +466,75 @@ async fn relations_keep_dependencies_acyclic_and_deletes_cascade_on_request() {
     let (_, gone) = api.delete("/api/admin/services/a?cascade=true").await;
     assert_eq!(gone["relations_deleted"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_operations_report_each_item_and_the_graph_shows_the_map() {
+    let api = Api::start().await;
+    for id in ["a", "b", "c"] {
+        api.service(id).await;
+    }
+    assert_eq!(api.relation("a", "b", "dependency").await.0, 201);
+    let bulk = |body: Value| api.post("/api/admin/services/bulk", body);
+
+    let (code, r) = bulk(json!({"action": "disable", "service_ids": ["a", "b", "nope"]})).await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(
+        (r["success_count"].clone(), r["failed_count"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(r["errors"][0]["item_id"], "nope");
+    assert!(
+        r["errors"][0]["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("not found")
+    );
+    let (_, off) = api.get("/api/admin/services?enabled=false").await;
+    assert_eq!(off["total"], 2);
+
+    let (_, r) = bulk(json!({"action": "delete", "service_ids": ["a", "c"]})).await;
+    assert_eq!(
+        (
+            r["success_count"].clone(),
+            r["errors"][0]["item_id"].clone()
+        ),
+        (json!(1), json!("a"))
+    );
+    let (_, r) = bulk(json!({"action": "delete", "service_ids": ["a"], "cascade": true})).await;
+    assert_eq!(r["success_count"], 1);
+
+    refused(
+        bulk(json!({"action": "explode", "service_ids": []})).await,
+        422,
+        Some("action"),
+        "`explode`",
+    );
+    refused(
+        bulk(json!({"action": "enable", "service_ids": "a"})).await,
+        422,
+        Some("service_ids"),
+        "array",
+    );
+    refused(
+        bulk(json!({"action": "enable"})).await,
+        422,
+        Some("service_ids"),
+        "is required",
+    );
+
+    api.service("d").await;
+    assert_eq!(api.relation("b", "d", "data-flow").await.0, 201);
+    let (code, graph) = api.get("/api/graph").await;
+    assert_eq!(code, 200);
+    let nodes: Vec<&str> = graph["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["service_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(nodes, ["b", "d"]);
+    assert_eq!(graph["nodes"][0]["status"], "UNKNOWN");
+    assert_eq!(graph["nodes"][0]["enabled"], false);
+    assert_eq!(graph["edges"][0]["source"], "b");
+    assert_eq!(graph["edges"][0]["relation_type"], "data-flow");
+}

@@ -2,6 +2,7 @@
 //! REST. Every change goes through `Admin::change`.
 
 mod body;
+mod bulk;
 mod relations;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ const MAX_PER_PAGE: usize = 500;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/admin/services", get(list).post(create))
+        .route("/api/admin/services/bulk", post(bulk::bulk))
         .route(
             "/api/admin/services/{service_id}",
             get(show).put(update).delete(delete),

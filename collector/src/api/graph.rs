@@ -1,0 +1,86 @@
+//! `GET /api/graph`: the service map — every service with its current
+//! status, and every relation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::state::AppState;
+
+#[derive(Serialize)]
+struct Node {
+    service_id: String,
+    label: String,
+    service_type: String,
+    enabled: bool,
+    status: &'static str,
+    status_code: u8,
+    /// False for services that report results but are not in the catalog
+    /// (checks defined in an agent's own configuration).
+    defined: bool,
+}
+
+#[derive(Serialize)]
+struct Edge {
+    relation_id: String,
+    source: String,
+    target: String,
+    relation_type: String,
+    enabled: bool,
+}
+
+#[derive(Serialize)]
+struct Graph {
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+}
+
+pub async fn graph(State(state): State<Arc<AppState>>) -> Response {
+    let latest = state.statuses();
+    let graph = state.admin.read(|catalog| {
+        let mut nodes: BTreeMap<&str, Node> = BTreeMap::new();
+        for s in catalog.services.values() {
+            let status = latest.get(&s.service_id);
+            nodes.insert(
+                &s.service_id,
+                Node {
+                    service_id: s.service_id.clone(),
+                    label: s.label.clone(),
+                    service_type: s.service_type.clone(),
+                    enabled: s.enabled,
+                    status: status.map_or("UNKNOWN", |l| l.status),
+                    status_code: status.map_or(5, |l| l.status_code),
+                    defined: true,
+                },
+            );
+        }
+        for l in latest.values() {
+            nodes.entry(&l.service_id).or_insert_with(|| Node {
+                service_id: l.service_id.clone(),
+                label: l.service_id.clone(),
+                service_type: l.service_type.clone(),
+                enabled: true,
+                status: l.status,
+                status_code: l.status_code,
+                defined: false,
+            });
+        }
+        let nodes: Vec<Node> = nodes.into_values().collect();
+        let edges = catalog
+            .relations
+            .values()
+            .map(|r| Edge {
+                relation_id: r.relation_id.clone(),
+                source: r.source_service_id.clone(),
+                target: r.target_service_id.clone(),
+                relation_type: r.relation_type.clone(),
+                enabled: r.enabled,
+            })
+            .collect();
+        Graph { nodes, edges }
+    });
+    axum::Json(graph).into_response()
+}
