@@ -3,9 +3,11 @@
 //! through — validated against the catalog it would produce, stored, then
 //! audited (`Admin::audit` is where the audit log hooks in).
 
+pub mod derive;
 pub mod graph;
 pub mod validate;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tracing::info;
@@ -29,6 +31,10 @@ pub struct Admin {
     catalog: RwLock<Catalog>,
     /// One change at a time, so each is checked against the catalog it changes.
     writing: tokio::sync::Mutex<()>,
+    /// Bumped by every change; what was derived from an older catalog is stale.
+    version: AtomicU64,
+    /// Woken by every change.
+    pub changed: tokio::sync::Notify,
 }
 
 impl Admin {
@@ -43,7 +49,14 @@ impl Admin {
             store,
             catalog: RwLock::new(catalog),
             writing: tokio::sync::Mutex::new(()),
+            version: AtomicU64::new(0),
+            changed: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Changes applied since start.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     /// Reads the current catalog.
@@ -69,6 +82,8 @@ impl Admin {
         check_dependencies(&after, &changes)?;
         self.store.change_catalog(changes.clone()).await?;
         *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = after;
+        self.version.fetch_add(1, Ordering::AcqRel);
+        self.changed.notify_waiters();
         self.audit(actor, action, &before, &changes);
         Ok(out)
     }

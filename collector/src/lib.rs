@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod applications;
 pub mod config;
 pub mod error;
 pub mod ingest;

@@ -32,6 +32,8 @@ pub struct AppState {
     started_ms: i64,
     snapshot: RwLock<Snapshot>,
     agents: Mutex<HashMap<String, LiveAgent>>,
+    /// Woken whenever a service's latest status moves.
+    pub statuses_changed: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -39,6 +41,8 @@ struct Snapshot {
     services: BTreeMap<String, LatestStatus>,
     /// Bumped on every change; part of the ETag.
     version: u64,
+    /// The catalog version `body` was built with (`caused_by` depends on it).
+    catalog_version: u64,
     body: Option<Arc<StatusBody>>,
 }
 
@@ -124,10 +128,13 @@ impl AppState {
             snapshot: RwLock::new(Snapshot {
                 services,
                 version: 0,
+                catalog_version: 0,
                 body: None,
             }),
             agents: Mutex::new(agents),
+            statuses_changed: tokio::sync::Notify::new(),
         });
+        tokio::spawn(crate::applications::run(state.clone()));
         if let Some(mut updates) = watch {
             // Other collectors' results: applied like our own, but not counted.
             let weak = Arc::downgrade(&state);
@@ -161,6 +168,7 @@ impl AppState {
             }
             snap.version += 1;
             snap.body = None;
+            self.statuses_changed.notify_waiters();
         }
         for e in inserted.events {
             self.last_event_id.fetch_max(e.id, Ordering::AcqRel);
@@ -169,23 +177,38 @@ impl AppState {
         }
     }
 
-    /// `/api/status` body, serialized at most once per change.
+    /// `/api/status` body, serialized at most once per change of the
+    /// statuses or the catalog.
     pub fn status_body(&self) -> Arc<StatusBody> {
-        if let Some(body) = &self.snapshot.read().unwrap_or_else(|e| e.into_inner()).body {
-            return body.clone();
+        let catalog = self.admin.version();
+        let fresh = |snap: &Snapshot| {
+            snap.body
+                .as_ref()
+                .filter(|_| snap.catalog_version == catalog)
+                .cloned()
+        };
+        if let Some(body) = fresh(&self.snapshot.read().unwrap_or_else(|e| e.into_inner())) {
+            return body;
         }
         let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(body) = &snap.body {
-            return body.clone();
+        if let Some(body) = fresh(&snap) {
+            return body;
         }
-        let list: Vec<&LatestStatus> = snap.services.values().collect();
+        let list = self.admin.read(|c| {
+            let edges = crate::admin::graph::dependencies(c);
+            snap.services
+                .values()
+                .map(|s| with_cause(&edges, &snap.services, s))
+                .collect::<Vec<_>>()
+        });
         let json = Bytes::from(serde_json::to_vec(&list).unwrap_or_else(|_| b"[]".to_vec()));
         let body = Arc::new(StatusBody {
-            etag: format!("\"{}-{}\"", self.started_ms, snap.version),
+            etag: format!("\"{}-{}-{catalog}\"", self.started_ms, snap.version),
             json,
             gzip: std::sync::OnceLock::new(),
         });
         snap.body = Some(body.clone());
+        snap.catalog_version = catalog;
         body
     }
 
@@ -194,13 +217,14 @@ impl AppState {
         self.last_event_id.load(Ordering::Acquire)
     }
 
+    /// One service's latest status, with `caused_by`.
     pub fn service(&self, id: &str) -> Option<LatestStatus> {
-        self.snapshot
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .services
-            .get(id)
-            .cloned()
+        let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+        let s = snap.services.get(id)?;
+        Some(
+            self.admin
+                .read(|c| with_cause(&crate::admin::graph::dependencies(c), &snap.services, s)),
+        )
     }
 
     /// Every service's latest status, by id.
@@ -294,6 +318,16 @@ impl AppState {
         let window = 3 * self.config.agents.heartbeat.as_millis() as i64;
         a.connections > 0 && lightbulb_common::time::now_ms() - a.record.last_seen_ms <= window
     }
+}
+
+fn with_cause(
+    edges: &std::collections::HashMap<&str, Vec<&str>>,
+    all: &BTreeMap<String, LatestStatus>,
+    s: &LatestStatus,
+) -> LatestStatus {
+    let mut out = s.clone();
+    out.caused_by = crate::admin::derive::caused_by(edges, all, s);
+    out
 }
 
 pub struct ConnectionGuard {

@@ -46,6 +46,9 @@ pub struct LatestStatus {
     pub cpu_usage: Option<f64>,
     pub memory_usage: Option<f64>,
     pub agent_id: String,
+    /// Dependencies that are DEGRADED or FAILED while this service is not OK
+    /// (filled from the catalog when served; never stored).
+    pub caused_by: Vec<String>,
 }
 
 impl LatestStatus {
@@ -63,6 +66,7 @@ impl LatestStatus {
             cpu_usage: r.metrics.cpu_usage,
             memory_usage: r.metrics.memory_usage,
             agent_id: agent_id.to_string(),
+            caused_by: Vec::new(),
         }
     }
 }

@@ -538,3 +538,108 @@ async fn bulk_operations_report_each_item_and_the_graph_shows_the_map() {
     assert_eq!(graph["edges"][0]["source"], "b");
     assert_eq!(graph["edges"][0]["relation_type"], "data-flow");
 }
+
+/// Real checks from a real agent (in-process): `web` connects to the
+/// collector's HTTP port (OK), `db` to a closed port (FAILED).
+async fn checked_services(
+    api: &Api,
+    spool: &std::path::Path,
+) -> tokio_util::sync::CancellationToken {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut config = api.server.agent_config("node-a", spool);
+    for (id, addr) in [("web", api.server.http), ("db", closed)] {
+        config.checks.push(lightbulb_agent::config::CheckConfig {
+            service_id: id.into(),
+            service_type: "api_endpoint".into(),
+            interval: std::time::Duration::from_millis(200),
+            timeout: None,
+            status_config: json!({"url": format!("tcp://{addr}")}),
+        });
+    }
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(lightbulb_agent::run(config, stop.clone()));
+    stop
+}
+
+async fn wait_status(api: &Api, id: &str, status: &str) -> Value {
+    support::eventually(
+        std::time::Duration::from_secs(10),
+        &format!("{id} {status}"),
+        || async {
+            let (code, s) = api.get(&format!("/api/status/{id}")).await;
+            (code == 200 && s["status"] == status).then_some(s)
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_roll_up_their_dependencies_and_statuses_name_their_cause() {
+    let api = Api {
+        server: InProcess::start(&["node-a"]).await,
+        client: http(),
+    };
+    let spool = tempfile::tempdir().unwrap();
+    let agent = checked_services(&api, spool.path()).await;
+    for (id, kind, config) in [
+        ("web", "api_endpoint", json!({"url": "tcp://127.0.0.1:1"})),
+        ("db", "api_endpoint", json!({"url": "tcp://127.0.0.1:1"})),
+        (
+            "shop",
+            "application",
+            json!({"on_dependency_failed": "failed"}),
+        ),
+        ("portal", "application", json!({})),
+    ] {
+        let (code, body) = api
+            .post("/api/admin/services", json!({"service_id": id, "label": id, "service_type": kind, "status_config": config}))
+            .await;
+        assert_eq!(code, 201, "{body}");
+    }
+    for (s, t) in [("shop", "web"), ("shop", "db"), ("portal", "shop")] {
+        assert_eq!(api.relation(s, t, "dependency").await.0, 201);
+    }
+
+    let shop = wait_status(&api, "shop", "FAILED").await;
+    assert_eq!(shop["message"], "dependency FAILED: db");
+    assert_eq!(shop["caused_by"], json!(["db"]));
+    assert_eq!(shop["agent_id"], "lightbulb-collector");
+    let portal = wait_status(&api, "portal", "DEGRADED").await;
+    assert_eq!(portal["caused_by"], json!(["shop"]));
+    let web = wait_status(&api, "web", "OK").await;
+    assert_eq!(web["caused_by"], json!([]));
+    let (_, all) = api.get("/api/status").await;
+    let db = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service_id"] == "db")
+        .unwrap();
+    assert_eq!(
+        (db["status"].clone(), db["caused_by"].clone()),
+        (json!("FAILED"), json!([]))
+    );
+
+    // The rule is configuration: a catalog change alone re-derives.
+    let (code, _) = api
+        .put(
+            "/api/admin/services/shop",
+            json!({"status_config": {"on_dependency_failed": "degraded"}}),
+        )
+        .await;
+    assert_eq!(code, 200);
+    wait_status(&api, "shop", "DEGRADED").await;
+    let (_, rels) = api.get("/api/admin/relations?service_id=db").await;
+    let shop_db = rels[0]["relation_id"].as_str().unwrap().to_string();
+    api.delete(&format!("/api/admin/relations/{shop_db}")).await;
+    let shop = wait_status(&api, "shop", "OK").await;
+    assert_eq!(shop["message"], "all 1 dependencies OK");
+    wait_status(&api, "portal", "OK").await;
+    // Each change is a stored result with history.
+    let (_, history) = api.get("/api/services/shop/history").await;
+    assert!(history["total"].as_u64().unwrap() >= 3, "{history}");
+    agent.cancel();
+}

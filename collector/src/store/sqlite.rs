@@ -319,6 +319,7 @@ fn read_latest(c: &Connection) -> Result<Vec<LatestStatus>> {
             cpu_usage: r.get(6)?,
             memory_usage: r.get(7)?,
             agent_id: r.get(8)?,
+            caused_by: Vec::new(),
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

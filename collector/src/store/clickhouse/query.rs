@@ -175,6 +175,7 @@ pub(super) async fn latest(ch: &Ch) -> Result<Vec<LatestStatus>> {
                 cpu_usage: finite(r.cpu),
                 memory_usage: finite(r.mem),
                 agent_id: r.agent_id,
+                caused_by: Vec::new(),
             }
         })
         .collect())

@@ -1,0 +1,161 @@
+//! Statuses that follow from the dependency graph: an `application`
+//! service's status rolled up from what it depends on, and for any service
+//! that is not OK, which of its dependencies are not OK either (`caused_by`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use lightbulb_common::{ServiceType, Status};
+
+use super::graph;
+use crate::store::LatestStatus;
+use crate::store::catalog::Catalog;
+
+/// The status of each enabled `application` service, with a message.
+pub fn applications(
+    catalog: &Catalog,
+    statuses: &BTreeMap<String, LatestStatus>,
+) -> BTreeMap<String, (Status, String)> {
+    let edges = graph::dependencies(catalog);
+    let mut done: BTreeMap<String, (Status, String)> = BTreeMap::new();
+    for s in catalog.services.values() {
+        if s.enabled && s.service_type == ServiceType::Application.as_str() {
+            derive(catalog, &edges, statuses, &s.service_id, &mut done);
+        }
+    }
+    done
+}
+
+/// Rolls up one application (and, first, the applications it depends on;
+/// dependencies form a DAG, so this ends).
+fn derive(
+    catalog: &Catalog,
+    edges: &HashMap<&str, Vec<&str>>,
+    statuses: &BTreeMap<String, LatestStatus>,
+    id: &str,
+    done: &mut BTreeMap<String, (Status, String)>,
+) -> Status {
+    if let Some((status, _)) = done.get(id) {
+        return *status;
+    }
+    let mut parts: Vec<(Status, &str)> = Vec::new();
+    for &target in edges.get(id).map(Vec::as_slice).unwrap_or_default() {
+        let derived = catalog
+            .services
+            .get(target)
+            .is_some_and(|t| t.service_type == ServiceType::Application.as_str());
+        let status = if derived {
+            derive(catalog, edges, statuses, target, done)
+        } else {
+            statuses
+                .get(target)
+                .and_then(|l| Status::from_code(l.status_code.into()))
+                .unwrap_or(Status::Unknown)
+        };
+        parts.push((status, target));
+    }
+    let on_failed = catalog
+        .services
+        .get(id)
+        .and_then(|s| s.status_config.get("on_dependency_failed"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("degraded");
+    let (status, message) = combine(&parts, on_failed);
+    done.insert(id.to_string(), (status, message));
+    status
+}
+
+fn combine(parts: &[(Status, &str)], on_failed: &str) -> (Status, String) {
+    if parts.is_empty() {
+        return (Status::Unknown, "no enabled dependencies".into());
+    }
+    let worst = parts.iter().fold(Status::Ok, |w, (s, _)| w.worst(*s));
+    let named = |want: Status| -> Vec<&str> {
+        parts
+            .iter()
+            .filter(|(s, _)| *s == want)
+            .map(|(_, id)| *id)
+            .collect()
+    };
+    match worst {
+        Status::Failed => {
+            let status = if on_failed == "failed" {
+                Status::Failed
+            } else {
+                Status::Degraded
+            };
+            (
+                status,
+                format!("dependency FAILED: {}", named(Status::Failed).join(", ")),
+            )
+        }
+        Status::Degraded => (
+            Status::Degraded,
+            format!(
+                "dependency DEGRADED: {}",
+                named(Status::Degraded).join(", ")
+            ),
+        ),
+        Status::Unknown => (
+            Status::Unknown,
+            format!("no status yet for: {}", named(Status::Unknown).join(", ")),
+        ),
+        Status::Starting => (
+            Status::Starting,
+            format!(
+                "dependency STARTING: {}",
+                named(Status::Starting).join(", ")
+            ),
+        ),
+        _ => (Status::Ok, format!("all {} dependencies OK", parts.len())),
+    }
+}
+
+/// Dependencies of `service_id` that are DEGRADED or FAILED, when the
+/// service itself is not OK: the likely cause, and the alerts to hold back.
+pub fn caused_by(
+    edges: &HashMap<&str, Vec<&str>>,
+    statuses: &BTreeMap<String, LatestStatus>,
+    service: &LatestStatus,
+) -> Vec<String> {
+    let bad = |code: u8| code == Status::Degraded.code() || code == Status::Failed.code();
+    if !bad(service.status_code) {
+        return Vec::new();
+    }
+    edges
+        .get(service.service_id.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| statuses.get(**t).is_some_and(|l| bad(l.status_code)))
+        .map(|t| t.to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_dependency_decides_and_failure_follows_the_rule() {
+        let ok = (Status::Ok, "a");
+        let failed = (Status::Failed, "db");
+        assert_eq!(combine(&[ok, failed], "degraded").0, Status::Degraded);
+        assert_eq!(
+            combine(&[ok, failed], "failed"),
+            (Status::Failed, "dependency FAILED: db".into())
+        );
+        assert_eq!(
+            combine(&[ok, (Status::Degraded, "q")], "failed").0,
+            Status::Degraded
+        );
+        assert_eq!(
+            combine(&[ok, ok], "failed"),
+            (Status::Ok, "all 2 dependencies OK".into())
+        );
+        assert_eq!(
+            combine(&[ok, (Status::Unknown, "new")], "failed").0,
+            Status::Unknown
+        );
+        assert_eq!(combine(&[], "failed").0, Status::Unknown);
+    }
+}

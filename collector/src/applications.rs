@@ -1,0 +1,72 @@
+//! Statuses of `application` services. Whenever a status or the catalog
+//! changes, each enabled application is rolled up from its dependencies
+//! (`admin::derive`); a changed status is stored as a result of the
+//! collector's own (agent id `lightbulb-collector`), so it has history,
+//! events and SSE like any checked service.
+
+use std::sync::Arc;
+
+use lightbulb_common::{CheckResult, Metrics, ServiceType};
+use tracing::warn;
+
+use crate::Result;
+use crate::admin::derive;
+use crate::state::AppState;
+use crate::store::Sequenced;
+
+/// The agent id application statuses are stored under.
+pub const AGENT_ID: &str = "lightbulb-collector";
+
+pub async fn run(state: Arc<AppState>) {
+    // Seqs from the clock, so they keep growing across restarts.
+    let mut seq = lightbulb_common::time::now_ms().max(0) as u64 * 1000;
+    loop {
+        // Listen before looking, so a change made meanwhile wakes us again.
+        let statuses = state.statuses_changed.notified();
+        let catalog = state.admin.changed.notified();
+        tokio::pin!(statuses, catalog);
+        statuses.as_mut().enable();
+        catalog.as_mut().enable();
+        if let Err(e) = update(&state, &mut seq).await {
+            warn!(error = %e, "cannot store application statuses; will retry on the next change");
+        }
+        tokio::select! {
+            _ = statuses => {}
+            _ = catalog => {}
+            _ = state.shutdown.cancelled() => return,
+        }
+    }
+}
+
+async fn update(state: &AppState, seq: &mut u64) -> Result<()> {
+    let statuses = state.statuses();
+    let derived = state.admin.read(|c| derive::applications(c, &statuses));
+    let now = lightbulb_common::time::now_ms();
+    let mut rows = Vec::new();
+    for (service_id, (status, message)) in derived {
+        let unchanged = statuses
+            .get(&service_id)
+            .is_some_and(|l| l.status_code == status.code() && l.message == message);
+        if unchanged {
+            continue;
+        }
+        *seq = (*seq + 1).max(now.max(0) as u64 * 1000);
+        rows.push(Sequenced {
+            seq: *seq,
+            result: CheckResult {
+                service_id,
+                service_type: ServiceType::Application,
+                timestamp_ms: now,
+                status,
+                message,
+                metrics: Metrics::default(),
+                details: serde_json::Value::Null,
+            },
+        });
+    }
+    if !rows.is_empty() {
+        let inserted = state.store.insert(AGENT_ID, rows).await?;
+        state.apply(inserted);
+    }
+    Ok(())
+}
