@@ -44,6 +44,7 @@ pub async fn run(
         hello: Hello::from_config(config),
         endpoint,
         spool: spool.clone(),
+        assignments: None,
     };
     let stop_shipper = shutdown.child_token();
     let shipping = tokio::spawn(shipper.run(stop_shipper.clone()));

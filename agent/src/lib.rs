@@ -5,6 +5,7 @@ pub mod bench;
 pub mod checks;
 pub mod config;
 pub mod error;
+pub mod fleet;
 pub mod scheduler;
 pub mod shipper;
 pub mod spool;
@@ -24,11 +25,13 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
     // TLS files first: a wrong path fails before anything touches the disk.
     let endpoint = endpoint(&config)?;
     let spool = Arc::new(Spool::open(&config.spool_dir, config.spool.max_bytes)?);
+    let (assignments, mut assigned) = tokio::sync::watch::channel(None);
     let shipper = Shipper {
         config: config.shipper.clone(),
         hello: Hello::from_config(&config),
         endpoint,
         spool: spool.clone(),
+        assignments: Some(assignments),
     };
     info!(
         agent_id = %config.agent_id,
@@ -38,29 +41,32 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
         "agent starting"
     );
     let shipping = tokio::spawn(shipper.run(shutdown.clone()));
-    let checks = config
-        .planned_checks()
-        .into_iter()
-        .map(|p| {
-            let runner = checks::build(&p.spec);
-            (p, runner)
-        })
-        .collect();
     let sink_spool = spool.clone();
     let sink: scheduler::Sink = Arc::new(move |result| {
         if let Err(e) = sink_spool.append(&[lightbulb_proto::v1::CheckResult::from(&result)]) {
             error!(service_id = %result.service_id, error = %e, "cannot spool result");
         }
     });
-    let mut checks = scheduler::spawn(
-        checks,
-        config.scheduler.max_concurrency,
-        sink,
-        shutdown.clone(),
-    );
-    shutdown.cancelled().await;
+    let mut checks =
+        fleet::Scheduler::new(config.scheduler.max_concurrency, sink, shutdown.clone());
+    checks.local(config.planned_checks());
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            changed = assigned.changed() => {
+                if changed.is_err() {
+                    shutdown.cancelled().await;
+                    break;
+                }
+                let defs = assigned.borrow_and_update().clone();
+                if let Some(defs) = defs {
+                    checks.assign(defs);
+                }
+            }
+        }
+    }
     info!("shutting down: flushing the spool");
-    while checks.join_next().await.is_some() {}
+    checks.join().await;
     let _ = shipping.await;
     tokio::task::spawn_blocking(move || spool.make_durable())
         .await

@@ -1,16 +1,17 @@
-//! Runs every check on its own interval (with jitter) under a per-check
-//! timeout, at most `max_concurrency` at a time. Each check is its own task,
-//! so a slow check only ever delays itself.
+//! Runs a check on its own interval (with jitter) under a per-check
+//! timeout, at most `max_concurrency` at a time across checks. Each check is
+//! its own task, so a slow check only ever delays itself; `fleet.rs` starts
+//! and stops them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use lightbulb_common::CheckResult;
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::debug;
 
 use crate::checks::{Check, Outcome};
 use crate::config::PlannedCheck;
@@ -18,29 +19,7 @@ use crate::config::PlannedCheck;
 /// Where finished results go (the spool, or a channel in tests).
 pub type Sink = Arc<dyn Fn(CheckResult) + Send + Sync>;
 
-/// Starts every check; the tasks end when `shutdown` is cancelled.
-pub fn spawn(
-    checks: Vec<(PlannedCheck, Box<dyn Check>)>,
-    max_concurrency: usize,
-    sink: Sink,
-    shutdown: CancellationToken,
-) -> JoinSet<()> {
-    let permits = Arc::new(Semaphore::new(max_concurrency));
-    let mut set = JoinSet::new();
-    for (plan, check) in checks {
-        info!(service_id = %plan.service_id, service_type = %plan.service_type, interval = ?plan.interval, "check scheduled");
-        set.spawn(run_check(
-            plan,
-            check,
-            permits.clone(),
-            sink.clone(),
-            shutdown.clone(),
-        ));
-    }
-    set
-}
-
-async fn run_check(
+pub(crate) async fn run_check(
     plan: PlannedCheck,
     mut check: Box<dyn Check>,
     permits: Arc<Semaphore>,
@@ -105,7 +84,33 @@ fn jitter(interval: Duration) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    use tokio::task::JoinSet;
+    use tracing::info;
+
     use super::*;
+
+    /// Starts every check with its own runner; the tasks end when `shutdown`
+    /// is cancelled.
+    fn spawn(
+        checks: Vec<(PlannedCheck, Box<dyn Check>)>,
+        max_concurrency: usize,
+        sink: Sink,
+        shutdown: CancellationToken,
+    ) -> JoinSet<()> {
+        let permits = Arc::new(Semaphore::new(max_concurrency));
+        let mut set = JoinSet::new();
+        for (plan, check) in checks {
+            info!(service_id = %plan.service_id, service_type = %plan.service_type, interval = ?plan.interval, "check scheduled");
+            set.spawn(run_check(
+                plan,
+                check,
+                permits.clone(),
+                sink.clone(),
+                shutdown.clone(),
+            ));
+        }
+        set
+    }
     use crate::checks::{BoxFuture, CheckSpec};
     use lightbulb_common::{ServiceType, Status};
     use std::sync::Mutex;

@@ -91,6 +91,49 @@ pub struct Shipper {
     pub hello: Hello,
     pub endpoint: Endpoint,
     pub spool: Arc<Spool>,
+    /// Where the checks the collector assigns go (`None`: not asked for).
+    pub assignments: Option<tokio::sync::watch::Sender<Option<Vec<v1::CheckDefinition>>>>,
+}
+
+/// Follows the collector's check assignments for this agent for as long as
+/// the session lasts; a collector without them is no error.
+async fn watch_checks(
+    mut client: IngestClient<tonic::transport::Channel>,
+    hello: (String, BTreeMap<String, String>),
+    out: tokio::sync::watch::Sender<Option<Vec<v1::CheckDefinition>>>,
+) {
+    let (agent_id, labels) = hello;
+    let request = v1::WatchChecksRequest {
+        agent_id,
+        labels: labels.into_iter().collect(),
+    };
+    let mut stream = match client.watch_checks(request).await {
+        Ok(r) => r.into_inner(),
+        Err(e) => {
+            warn!(error = %e.message(), code = ?e.code(), "collector does not assign checks; running agent.toml checks only");
+            return;
+        }
+    };
+    loop {
+        match stream.message().await {
+            Ok(Some(a)) => {
+                let ids: Vec<&str> = a.checks.iter().map(|c| c.service_id.as_str()).collect();
+                info!(checks = ?ids, "checks assigned by the collector");
+                out.send_replace(Some(a.checks));
+            }
+            // The session ends too; the next one watches again.
+            Ok(None) | Err(_) => return,
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Shipper {
@@ -137,6 +180,13 @@ impl Shipper {
             })
             .await?
             .into_inner();
+        let _watch = self.assignments.clone().map(|out| {
+            AbortOnDrop(tokio::spawn(watch_checks(
+                client.clone(),
+                (hello.agent_id.clone(), hello.labels.clone()),
+                out,
+            )))
+        });
         let (tx, rx) = mpsc::channel(self.config.max_in_flight + 2);
         let mut report = tonic::Request::new(ReceiverStream::new(rx));
         let id =

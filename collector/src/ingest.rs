@@ -102,6 +102,27 @@ impl Ingest for IngestService {
     }
 
     type ReportStream = ReceiverStream<Result<v1::CollectorMessage, Status>>;
+    type WatchChecksStream = ReceiverStream<Result<v1::CheckAssignment, Status>>;
+
+    async fn watch_checks(
+        &self,
+        request: Request<v1::WatchChecksRequest>,
+    ) -> Result<Response<Self::WatchChecksStream>, Status> {
+        let names = peer_names(&request)?;
+        let watch = request.into_inner();
+        if let Err(e) = authorize(&names, &watch.agent_id) {
+            warn!(agent_id = %watch.agent_id, certificate = ?names, "check watch refused: agent id does not match certificate");
+            return Err(e);
+        }
+        let (tx, rx) = mpsc::channel(2);
+        tokio::spawn(send_assignments(
+            self.state.clone(),
+            watch.agent_id,
+            watch.labels.into_iter().collect(),
+            tx,
+        ));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
 
     async fn report(
         &self,
@@ -131,6 +152,42 @@ impl Ingest for IngestService {
         tokio::spawn(acker(state.clone(), commit_rx, out_tx.clone()));
         tokio::spawn(reader(state, names, agent_id, inbound, commit_tx, out_tx));
         Ok(Response::new(ReceiverStream::new(out_rx)))
+    }
+}
+
+/// Sends an agent its checks now and again after every catalog change
+/// that alters them, until the agent goes away or the collector stops.
+async fn send_assignments(
+    state: Arc<AppState>,
+    agent_id: String,
+    labels: std::collections::BTreeMap<String, String>,
+    out: mpsc::Sender<Result<v1::CheckAssignment, Status>>,
+) {
+    let mut last: Option<Vec<v1::CheckDefinition>> = None;
+    loop {
+        let changed = state.admin.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let checks = state
+            .admin
+            .read(|c| crate::fleet::assignment(c, &agent_id, &labels));
+        if last.as_ref() != Some(&checks) {
+            let ids: Vec<String> = checks.iter().map(|c| c.service_id.clone()).collect();
+            info!(%agent_id, checks = ?ids, "checks assigned");
+            state.agent_assigned(&agent_id, ids);
+            let message = v1::CheckAssignment {
+                checks: checks.clone(),
+            };
+            if out.send(Ok(message)).await.is_err() {
+                return;
+            }
+            last = Some(checks);
+        }
+        tokio::select! {
+            _ = changed => {}
+            _ = out.closed() => return,
+            _ = state.shutdown.cancelled() => return,
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod api;
 pub mod applications;
 pub mod config;
 pub mod error;
+pub mod fleet;
 pub mod ingest;
 pub mod metrics;
 pub mod state;

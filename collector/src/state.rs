@@ -73,6 +73,8 @@ impl StatusBody {
 struct LiveAgent {
     record: AgentRecord,
     connections: u32,
+    /// Catalog services last sent to the agent.
+    assigned: Vec<String>,
 }
 
 /// An agent as `/api/agents` shows it.
@@ -83,6 +85,8 @@ pub struct AgentView {
     pub version: String,
     pub labels: BTreeMap<String, String>,
     pub local_checks: Vec<String>,
+    /// Catalog services the collector assigned to it.
+    pub assigned_checks: Vec<String>,
     pub last_seen: String,
     pub connected: bool,
 }
@@ -110,6 +114,7 @@ impl AppState {
                     LiveAgent {
                         record,
                         connections: 0,
+                        assigned: Vec::new(),
                     },
                 )
             })
@@ -196,10 +201,17 @@ impl AppState {
         }
         let list = self.admin.read(|c| {
             let edges = crate::admin::graph::dependencies(c);
-            snap.services
+            let mut list: Vec<LatestStatus> = snap
+                .services
                 .values()
                 .map(|s| with_cause(&edges, &snap.services, s))
-                .collect::<Vec<_>>()
+                .collect();
+            let waiting = c.services.values().filter(|d| {
+                crate::fleet::is_checked(d) && !snap.services.contains_key(&d.service_id)
+            });
+            list.extend(waiting.map(|d| self.not_yet_checked(d)));
+            list.sort_by(|a, b| a.service_id.cmp(&b.service_id));
+            list
         });
         let json = Bytes::from(serde_json::to_vec(&list).unwrap_or_else(|_| b"[]".to_vec()));
         let body = Arc::new(StatusBody {
@@ -217,14 +229,51 @@ impl AppState {
         self.last_event_id.load(Ordering::Acquire)
     }
 
-    /// One service's latest status, with `caused_by`.
+    /// One service's latest status, with `caused_by`; UNKNOWN for a
+    /// catalog service without results yet.
     pub fn service(&self, id: &str) -> Option<LatestStatus> {
         let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
-        let s = snap.services.get(id)?;
-        Some(
-            self.admin
-                .read(|c| with_cause(&crate::admin::graph::dependencies(c), &snap.services, s)),
-        )
+        self.admin.read(|c| match snap.services.get(id) {
+            Some(s) => Some(with_cause(
+                &crate::admin::graph::dependencies(c),
+                &snap.services,
+                s,
+            )),
+            None => c
+                .services
+                .get(id)
+                .filter(|d| crate::fleet::is_checked(d))
+                .map(|d| self.not_yet_checked(d)),
+        })
+    }
+
+    /// The status of a catalog service no result has arrived for: UNKNOWN,
+    /// saying whether any agent runs it.
+    fn not_yet_checked(&self, def: &crate::store::catalog::ServiceDef) -> LatestStatus {
+        let runners = self.runners(&def.service_id);
+        let message = if runners.is_empty() {
+            format!(
+                "no connected agent runs this check: no agent's labels include {}",
+                serde_json::to_string(&def.labels).unwrap_or_default()
+            )
+        } else {
+            format!("waiting for the first result from {}", runners.join(", "))
+        };
+        LatestStatus {
+            service_id: def.service_id.clone(),
+            service_type: def.service_type.clone(),
+            status_code: lightbulb_common::Status::Unknown.code(),
+            status: lightbulb_common::Status::Unknown.name(),
+            message,
+            last_check: String::new(),
+            last_check_ms: 0,
+            seq: 0,
+            response_time_ms: None,
+            cpu_usage: None,
+            memory_usage: None,
+            agent_id: String::new(),
+            caused_by: Vec::new(),
+        }
     }
 
     /// Every service's latest status, by id.
@@ -260,6 +309,7 @@ impl AppState {
                     last_seen_ms: 0,
                 },
                 connections: 0,
+                assigned: Vec::new(),
             });
         entry.record.last_seen_ms = lightbulb_common::time::now_ms();
         entry.connections += 1;
@@ -278,7 +328,31 @@ impl AppState {
             .or_insert(LiveAgent {
                 record,
                 connections: 0,
+                assigned: Vec::new(),
             });
+    }
+
+    /// Records the catalog services sent to an agent.
+    pub fn agent_assigned(&self, agent_id: &str, services: Vec<String>) {
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(a) = agents.get_mut(agent_id) {
+            a.assigned = services;
+        }
+        drop(agents);
+        // Services waiting for a first result now say who runs them.
+        let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
+        snap.version += 1;
+        snap.body = None;
+    }
+
+    /// Agents connected now that were assigned `service_id`.
+    pub fn runners(&self, service_id: &str) -> Vec<String> {
+        let agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        agents
+            .values()
+            .filter(|a| self.alive(a) && a.assigned.iter().any(|s| s == service_id))
+            .map(|a| a.record.agent_id.clone())
+            .collect()
     }
 
     /// Notes contact from an agent (a batch or heartbeat).
@@ -299,6 +373,7 @@ impl AppState {
                 version: a.record.version.clone(),
                 labels: a.record.labels.clone(),
                 local_checks: a.record.local_checks.clone(),
+                assigned_checks: a.assigned.clone(),
                 last_seen: lightbulb_common::time::format_iso(a.record.last_seen_ms),
                 connected: self.alive(a),
             })

@@ -57,16 +57,18 @@ fn status_config(kind: ServiceType, config: &serde_json::Value) -> Result<()> {
     if kind == ServiceType::Application {
         return application(config);
     }
-    CheckSpec::parse(kind, config)
+    let field = |key: String| {
+        if key.is_empty() {
+            "status_config".to_string()
+        } else {
+            format!("status_config.{key}")
+        }
+    };
+    let (config, _, _) = crate::fleet::split_schedule(config)
+        .map_err(|(key, reason)| invalid(&field(key), reason))?;
+    CheckSpec::parse(kind, &config)
         .map(|_| ())
-        .map_err(|(key, reason)| {
-            let field = if key.is_empty() {
-                "status_config".to_string()
-            } else {
-                format!("status_config.{key}")
-            };
-            invalid(&field, reason)
-        })
+        .map_err(|(key, reason)| invalid(&field(key), reason))
 }
 
 fn application(config: &serde_json::Value) -> Result<()> {
