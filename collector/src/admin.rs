@@ -3,8 +3,11 @@
 //! through — validated against the catalog it would produce, stored, then
 //! audited (`Admin::audit` is where the audit log hooks in).
 
+pub mod body;
+pub mod csv;
 pub mod derive;
 pub mod graph;
+pub mod import;
 pub mod validate;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +18,11 @@ use tracing::info;
 use crate::store::Store;
 use crate::store::catalog::{Catalog, CatalogChange};
 use crate::{Error, ErrorCode, Result};
+
+/// A fresh relation id: `rel-` and 16 hex digits.
+pub fn new_relation_id() -> String {
+    format!("rel-{:016x}", fastrand::u64(..))
+}
 
 /// Who asked for a change. Until sign-in exists every API caller is `api`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +85,9 @@ impl Admin {
         let _one_at_a_time = self.writing.lock().await;
         let before = self.read(Clone::clone);
         let (changes, out) = prepare(&before)?;
+        if changes.is_empty() {
+            return Ok(out);
+        }
         let mut after = before.clone();
         after.apply(&changes);
         check_dependencies(&after, &changes)?;

@@ -643,3 +643,128 @@ async fn applications_roll_up_their_dependencies_and_statuses_name_their_cause()
     assert!(history["total"].as_u64().unwrap() >= 3, "{history}");
     agent.cancel();
 }
+
+fn document() -> Value {
+    json!({
+        "services": [
+            {"service_id": "web", "label": "Web", "service_type": "api_endpoint",
+             "status_config": {"url": "http://web.internal/health", "interval": "10s"}, "labels": {"zone": "eu"}},
+            {"service_id": "db", "label": "Database, primary", "service_type": "api_endpoint",
+             "status_config": {"url": "tcp://db.internal:5432"}, "metric_config": {"keep": ["latency"]}},
+            {"service_id": "shop", "label": "Shop", "service_type": "application", "enabled": false,
+             "status_config": {"on_dependency_failed": "failed"}},
+        ],
+        "relations": [
+            {"source_service_id": "shop", "target_service_id": "web", "relation_type": "dependency"},
+            {"relation_id": "rel-web-db", "source_service_id": "web", "target_service_id": "db", "relation_type": "data-flow"},
+        ],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_are_all_or_nothing_and_exports_read_back_the_same() {
+    let api = Api::start().await;
+    assert_eq!(
+        api.get("/api/admin/export").await.1,
+        json!({"services": [], "relations": []})
+    );
+
+    let (code, dry) = api.post("/api/admin/import?dry_run=true", document()).await;
+    assert_eq!(code, 200, "{dry}");
+    assert_eq!(
+        (dry["dry_run"].clone(), dry["created"].clone()),
+        (json!(true), json!(5))
+    );
+    assert_eq!(
+        api.get("/api/admin/services").await.1["total"],
+        0,
+        "a dry run stores nothing"
+    );
+
+    let mut bad = document();
+    bad["services"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"service_id": "bad", "label": "Bad",
+        "service_type": "api_endpoint", "status_config": {"url": "nope"}}));
+    bad["relations"].as_array_mut().unwrap().push(json!({"source_service_id": "shop", "target_service_id": "ghost", "relation_type": "dependency"}));
+    bad["relations"].as_array_mut().unwrap().push(json!({"source_service_id": "web", "target_service_id": "shop", "relation_type": "dependency"}));
+    let (code, refused) = api.post("/api/admin/import", bad).await;
+    assert_eq!(code, 422, "{refused}");
+    let problems = refused["problems"].as_array().unwrap();
+    let items: Vec<&str> = problems
+        .iter()
+        .map(|p| p["item"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        items,
+        ["services[3] `bad`", "relations[2]", "relations"],
+        "{refused}"
+    );
+    assert_eq!(problems[0]["field"], "status_config.url");
+    let cycle = problems[2]["message"].as_str().unwrap();
+    assert!(
+        cycle.contains("cycle") && cycle.contains("shop → web → shop")
+            || cycle.contains("web → shop → web"),
+        "{refused}"
+    );
+    assert_eq!(
+        api.get("/api/admin/services").await.1["total"],
+        0,
+        "nothing imported"
+    );
+
+    let (code, done) = api.post("/api/admin/import", document()).await;
+    assert_eq!((code, done["created"].clone()), (200, json!(5)), "{done}");
+    // The same document again changes nothing.
+    let (_, again) = api.post("/api/admin/import", document()).await;
+    assert_eq!(
+        (again["created"].clone(), again["updated"].clone()),
+        (json!(0), json!(0))
+    );
+    let exported = api.get("/api/admin/export").await.1;
+    assert_eq!(exported["services"].as_array().unwrap().len(), 3);
+    assert_eq!(exported["relations"][1]["relation_id"], "rel-web-db");
+
+    // Round trips into a fresh collector: JSON, then CSV.
+    let other = Api::start().await;
+    assert_eq!(
+        other.post("/api/admin/import", exported.clone()).await.0,
+        200
+    );
+    assert_eq!(other.get("/api/admin/export").await.1, exported);
+    let third = Api::start().await;
+    for kind in ["services", "relations"] {
+        let csv = api
+            .client
+            .get(api.server.url(&format!("/api/admin/export/{kind}.csv")))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            csv.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        let text = csv.text().await.unwrap();
+        let r = third
+            .client
+            .post(third.server.url(&format!("/api/admin/import/{kind}.csv")))
+            .body(text)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+    assert_eq!(third.get("/api/admin/export").await.1, exported);
+    let r = third
+        .client
+        .post(third.server.url("/api/admin/import/services.csv"))
+        .body("service_id,colour\nx,red\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("unknown column `colour`"));
+}

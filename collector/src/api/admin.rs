@@ -1,9 +1,9 @@
 //! `/api/admin/services` and `/api/admin/relations`: the catalog through
 //! REST. Every change goes through `Admin::change`.
 
-mod body;
 mod bulk;
 mod relations;
+mod transfer;
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-use self::body::{Body, required};
+use crate::admin::body::{Body, required, service_fields};
 use crate::admin::{Actor, validate};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
@@ -27,6 +27,24 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/admin/services", get(list).post(create))
         .route("/api/admin/services/bulk", post(bulk::bulk))
+        .route("/api/admin/import", post(transfer::import_json))
+        .route(
+            "/api/admin/import/services.csv",
+            post(transfer::import_services_csv),
+        )
+        .route(
+            "/api/admin/import/relations.csv",
+            post(transfer::import_relations_csv),
+        )
+        .route("/api/admin/export", get(transfer::export_json))
+        .route(
+            "/api/admin/export/services.csv",
+            get(transfer::export_services_csv),
+        )
+        .route(
+            "/api/admin/export/relations.csv",
+            get(transfer::export_relations_csv),
+        )
         .route(
             "/api/admin/services/{service_id}",
             get(show).put(update).delete(delete),
@@ -240,29 +258,6 @@ async fn show(
             .ok_or_else(|| not_found("service", &service_id))?;
         Ok(axum::Json(response(&state, catalog, s)).into_response())
     })
-}
-
-/// The editable fields of a service from a body, over `base`.
-fn service_fields(body: &mut Body, mut base: ServiceDef) -> Result<ServiceDef> {
-    if let Some(label) = body.string("label")? {
-        base.label = label;
-    }
-    if let Some(kind) = body.string("service_type")? {
-        base.service_type = kind;
-    }
-    if let Some(config) = body.json("status_config") {
-        base.status_config = config;
-    }
-    if let Some(config) = body.json("metric_config") {
-        base.metric_config = config;
-    }
-    if let Some(enabled) = body.boolean("enabled")? {
-        base.enabled = enabled;
-    }
-    if let Some(labels) = body.labels("labels")? {
-        base.labels = labels;
-    }
-    Ok(base)
 }
 
 async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {

@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::body::{Body, required};
 use super::{file_managed, not_found};
+use crate::admin::body::{Body, required};
 use crate::admin::{Actor, validate};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, CatalogChange};

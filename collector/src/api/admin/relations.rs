@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::body::{Body, required};
 use super::{file_managed, not_found};
 use crate::Result;
+use crate::admin::body::{Body, relation_fields, required};
 use crate::admin::{Actor, validate};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, CatalogChange, RelationDef};
@@ -32,34 +32,11 @@ fn response(r: &RelationDef) -> RelationResponse {
     }
 }
 
-/// A fresh relation id: `rel-` and 16 hex digits.
-fn new_id() -> String {
-    format!("rel-{:016x}", fastrand::u64(..))
-}
-
-/// The editable fields of a relation from a body, over `base`.
-fn relation_fields(mut body: Body, mut base: RelationDef) -> Result<RelationDef> {
-    if let Some(v) = body.string("source_service_id")? {
-        base.source_service_id = v;
-    }
-    if let Some(v) = body.string("target_service_id")? {
-        base.target_service_id = v;
-    }
-    if let Some(v) = body.string("relation_type")? {
-        base.relation_type = v;
-    }
-    if let Some(v) = body.boolean("enabled")? {
-        base.enabled = v;
-    }
-    body.finish()?;
-    Ok(base)
-}
-
 /// A new relation from a create (or validate) body.
 fn new_relation(bytes: &[u8]) -> Result<RelationDef> {
     let mut body = Body::parse(bytes)?;
     let now = lightbulb_common::time::now_ms();
-    let mut base = RelationDef::tombstone(&new_id());
+    let mut base = RelationDef::tombstone(&crate::admin::new_relation_id());
     base.enabled = true;
     base.created_at_ms = now;
     base.updated_at_ms = now;

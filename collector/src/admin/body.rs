@@ -1,16 +1,22 @@
-//! Request bodies read field by field, so every error names its field:
-//! not JSON → 400; a missing, mistyped or unknown field → 422.
+//! Objects (request bodies, import items) read field by field, so every
+//! error names its field: not JSON → 400; a missing, mistyped or unknown
+//! field → 422.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
 use crate::admin::validate::invalid;
+use crate::store::catalog::{RelationDef, ServiceDef};
 use crate::{Error, Result};
 
 pub struct Body(Map<String, Value>);
 
 impl Body {
+    pub fn from_map(map: Map<String, Value>) -> Body {
+        Body(map)
+    }
+
     pub fn parse(bytes: &[u8]) -> Result<Body> {
         match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(map)) => Ok(Body(map)),
@@ -95,4 +101,45 @@ fn kind(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// The editable fields of a service from a body, over `base`.
+pub fn service_fields(body: &mut Body, mut base: ServiceDef) -> Result<ServiceDef> {
+    if let Some(label) = body.string("label")? {
+        base.label = label;
+    }
+    if let Some(kind) = body.string("service_type")? {
+        base.service_type = kind;
+    }
+    if let Some(config) = body.json("status_config") {
+        base.status_config = config;
+    }
+    if let Some(config) = body.json("metric_config") {
+        base.metric_config = config;
+    }
+    if let Some(enabled) = body.boolean("enabled")? {
+        base.enabled = enabled;
+    }
+    if let Some(labels) = body.labels("labels")? {
+        base.labels = labels;
+    }
+    Ok(base)
+}
+
+/// The editable fields of a relation from a body, over `base`.
+pub fn relation_fields(mut body: Body, mut base: RelationDef) -> Result<RelationDef> {
+    if let Some(v) = body.string("source_service_id")? {
+        base.source_service_id = v;
+    }
+    if let Some(v) = body.string("target_service_id")? {
+        base.target_service_id = v;
+    }
+    if let Some(v) = body.string("relation_type")? {
+        base.relation_type = v;
+    }
+    if let Some(v) = body.boolean("enabled")? {
+        base.enabled = v;
+    }
+    body.finish()?;
+    Ok(base)
 }

@@ -1,0 +1,373 @@
+//! Importing a set of services and relations, all or nothing: every item is
+//! checked against the catalog it would produce, every problem is reported,
+//! and only a set without problems becomes changes. Also the document
+//! format shared by JSON import/export, CSV and configuration files.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::body::{Body, relation_fields, service_fields};
+use super::{graph, new_relation_id, validate};
+use crate::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
+
+/// Services and relations as plain objects (fields as the admin API takes them).
+#[derive(Debug, Default)]
+pub struct Document {
+    pub services: Vec<Map<String, Value>>,
+    pub relations: Vec<Map<String, Value>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    /// `services[3]` or `relations[0]`, with the id when there is one.
+    pub item: String,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub changes: Vec<CatalogChange>,
+    pub created: usize,
+    pub updated: usize,
+    pub problems: Vec<Problem>,
+}
+
+fn problem(item: String, e: crate::Error) -> Problem {
+    Problem {
+        item,
+        field: e.field,
+        message: e.message,
+    }
+}
+
+fn label(kind: &str, i: usize, id: Option<&Value>) -> String {
+    match id.and_then(Value::as_str) {
+        Some(id) => format!("{kind}[{i}] `{id}`"),
+        None => format!("{kind}[{i}]"),
+    }
+}
+
+/// Plans the import of `doc` into `catalog`. Items owned by another
+/// manager than `owner` (a config file, or the API when `None`) are refused.
+pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) -> Plan {
+    let mut out = Plan::default();
+    let mut after = catalog.clone();
+    let owned = |by: &Option<String>| by.as_deref() == owner;
+    for (i, item) in doc.services.into_iter().enumerate() {
+        let name = label("services", i, item.get("service_id"));
+        let mut body = Body::from_map(item);
+        let made = (|| {
+            let id = body
+                .string("service_id")?
+                .ok_or_else(|| validate::invalid("service_id", "is required"))?;
+            let existing = after.services.get(&id).cloned();
+            let base = match &existing {
+                Some(s) if !owned(&s.managed_by) => {
+                    return Err(validate::invalid(
+                        "service_id",
+                        format!(
+                            "`{id}` is managed by {}",
+                            s.managed_by.as_deref().unwrap_or("the API")
+                        ),
+                    ));
+                }
+                Some(s) => s.clone(),
+                None => {
+                    let mut s = ServiceDef::tombstone(&id);
+                    s.enabled = true;
+                    s.created_at_ms = now_ms;
+                    s
+                }
+            };
+            let mut def = service_fields(&mut body, base)?;
+            body.finish()?;
+            def.managed_by = owner.map(str::to_string);
+            validate::service(&def)?;
+            if existing.as_ref() != Some(&def) {
+                def.updated_at_ms = now_ms.max(def.created_at_ms);
+            }
+            Ok((def, existing))
+        })();
+        match made {
+            Ok((def, existing)) => {
+                if existing.as_ref() == Some(&def) {
+                    continue;
+                }
+                if existing.is_some() {
+                    out.updated += 1;
+                } else {
+                    out.created += 1;
+                }
+                let change = CatalogChange::PutService(def);
+                after.apply(std::slice::from_ref(&change));
+                out.changes.push(change);
+            }
+            Err(e) => out.problems.push(problem(name, e)),
+        }
+    }
+    for (i, item) in doc.relations.into_iter().enumerate() {
+        let name = label("relations", i, item.get("relation_id"));
+        let mut body = Body::from_map(item);
+        let made = (|| {
+            let given_id = body.string("relation_id")?;
+            let mut fresh = RelationDef::tombstone(&new_relation_id());
+            fresh.enabled = true;
+            fresh.created_at_ms = now_ms;
+            let r = relation_fields(body, fresh)?;
+            // The same relation by id, or by its ends and type.
+            let existing = given_id
+                .as_ref()
+                .and_then(|id| after.relations.get(id))
+                .or_else(|| {
+                    after.relations.values().find(|o| {
+                        o.source_service_id == r.source_service_id
+                            && o.target_service_id == r.target_service_id
+                            && o.relation_type == r.relation_type
+                    })
+                })
+                .cloned();
+            let mut def = match &existing {
+                Some(e) if !owned(&e.managed_by) => {
+                    return Err(validate::invalid(
+                        "relation_id",
+                        format!(
+                            "`{}` is managed by {}",
+                            e.relation_id,
+                            e.managed_by.as_deref().unwrap_or("the API")
+                        ),
+                    ));
+                }
+                Some(e) => RelationDef {
+                    relation_id: e.relation_id.clone(),
+                    created_at_ms: e.created_at_ms,
+                    updated_at_ms: e.updated_at_ms,
+                    ..r
+                },
+                None => RelationDef {
+                    relation_id: given_id.unwrap_or(r.relation_id.clone()),
+                    ..r
+                },
+            };
+            def.managed_by = owner.map(str::to_string);
+            validate::relation(&def, &after)?;
+            if existing.as_ref() != Some(&def) {
+                def.updated_at_ms = now_ms;
+            }
+            Ok((def, existing))
+        })();
+        match made {
+            Ok((def, existing)) => {
+                if existing.as_ref() == Some(&def) {
+                    continue;
+                }
+                if existing.is_some() {
+                    out.updated += 1;
+                } else {
+                    out.created += 1;
+                }
+                let change = CatalogChange::PutRelation(def);
+                after.apply(std::slice::from_ref(&change));
+                out.changes.push(change);
+            }
+            Err(e) => out.problems.push(problem(name, e)),
+        }
+    }
+    if let Some(cycle) = graph::any_cycle(&after) {
+        out.problems.push(Problem {
+            item: "relations".into(),
+            field: None,
+            message: format!(
+                "the dependencies would form a cycle: {}",
+                graph::spell(&cycle)
+            ),
+        });
+    }
+    out
+}
+
+/// The catalog as a document (what export writes and import reads back).
+pub fn export(catalog: &Catalog) -> Value {
+    let services: Vec<Value> = catalog
+        .services
+        .values()
+        .map(|s| {
+            serde_json::json!({
+                "service_id": s.service_id,
+                "label": s.label,
+                "service_type": s.service_type,
+                "status_config": s.status_config,
+                "metric_config": s.metric_config,
+                "enabled": s.enabled,
+                "labels": s.labels,
+            })
+        })
+        .collect();
+    let relations: Vec<Value> = catalog
+        .relations
+        .values()
+        .map(|r| {
+            serde_json::json!({
+                "relation_id": r.relation_id,
+                "source_service_id": r.source_service_id,
+                "target_service_id": r.target_service_id,
+                "relation_type": r.relation_type,
+                "enabled": r.enabled,
+            })
+        })
+        .collect();
+    serde_json::json!({"services": services, "relations": relations})
+}
+
+/// A document from `{"services": [...], "relations": [...]}`.
+pub fn from_json(v: Value) -> Result<Document, String> {
+    let Value::Object(mut top) = v else {
+        return Err("must be an object with `services` and `relations`".into());
+    };
+    let mut list = |key: &str| -> Result<Vec<Map<String, Value>>, String> {
+        match top.remove(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| match item {
+                    Value::Object(m) => Ok(m),
+                    _ => Err(format!("{key}[{i}] must be an object")),
+                })
+                .collect(),
+            Some(_) => Err(format!("`{key}` must be an array")),
+        }
+    };
+    let doc = Document {
+        services: list("services")?,
+        relations: list("relations")?,
+    };
+    match top.keys().next() {
+        Some(k) => Err(format!(
+            "unknown key `{k}`; expected `services` and `relations`"
+        )),
+        None => Ok(doc),
+    }
+}
+
+/// CSV columns of services; `labels` is `key=value;key=value`, the configs JSON.
+pub const SERVICE_COLUMNS: [&str; 7] = [
+    "service_id",
+    "label",
+    "service_type",
+    "enabled",
+    "labels",
+    "status_config",
+    "metric_config",
+];
+pub const RELATION_COLUMNS: [&str; 5] = [
+    "relation_id",
+    "source_service_id",
+    "target_service_id",
+    "relation_type",
+    "enabled",
+];
+
+/// Objects from CSV rows under a header row; cells become the JSON the
+/// admin API takes (booleans, `labels`, configs parsed).
+pub fn from_csv(text: &str, columns: &[&str]) -> Result<Vec<Map<String, Value>>, String> {
+    let mut rows = super::csv::parse(text)?.into_iter();
+    let header = rows
+        .next()
+        .ok_or("the CSV is empty; it needs a header row")?;
+    if let Some(bad) = header.iter().find(|h| !columns.contains(&h.as_str())) {
+        return Err(format!(
+            "unknown column `{bad}`; columns are {}",
+            columns.join(", ")
+        ));
+    }
+    rows.enumerate()
+        .map(|(n, row)| {
+            if row.len() != header.len() {
+                return Err(format!(
+                    "row {}: {} fields, the header has {}",
+                    n + 2,
+                    row.len(),
+                    header.len()
+                ));
+            }
+            let mut obj = Map::new();
+            for (h, cell) in header.iter().zip(row) {
+                if cell.is_empty() {
+                    continue;
+                }
+                let value = match h.as_str() {
+                    "enabled" => match cell.as_str() {
+                        "true" => Value::Bool(true),
+                        "false" => Value::Bool(false),
+                        other => Value::String(other.to_string()),
+                    },
+                    "labels" => Value::Object(
+                        cell.split(';')
+                            .filter(|p| !p.is_empty())
+                            .map(|p| {
+                                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                                (k.trim().to_string(), Value::String(v.trim().to_string()))
+                            })
+                            .collect(),
+                    ),
+                    "status_config" | "metric_config" => serde_json::from_str(&cell)
+                        .map_err(|e| format!("row {}: `{h}` is not JSON: {e}", n + 2))?,
+                    _ => Value::String(cell),
+                };
+                obj.insert(h.clone(), value);
+            }
+            Ok(obj)
+        })
+        .collect()
+}
+
+/// Services or relations as CSV, header first.
+pub fn to_csv(catalog: &Catalog, services: bool) -> String {
+    let mut out = String::new();
+    let columns: &[&str] = if services {
+        &SERVICE_COLUMNS
+    } else {
+        &RELATION_COLUMNS
+    };
+    out.push_str(&super::csv::line(
+        &columns.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+    ));
+    if services {
+        for s in catalog.services.values() {
+            let labels: BTreeMap<&String, &String> = s.labels.iter().collect();
+            let labels = labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";");
+            let metric = if s.metric_config.is_null() {
+                String::new()
+            } else {
+                s.metric_config.to_string()
+            };
+            out.push_str(&super::csv::line(&[
+                s.service_id.clone(),
+                s.label.clone(),
+                s.service_type.clone(),
+                s.enabled.to_string(),
+                labels,
+                s.status_config.to_string(),
+                metric,
+            ]));
+        }
+    } else {
+        for r in catalog.relations.values() {
+            out.push_str(&super::csv::line(&[
+                r.relation_id.clone(),
+                r.source_service_id.clone(),
+                r.target_service_id.clone(),
+                r.relation_type.clone(),
+                r.enabled.to_string(),
+            ]));
+        }
+    }
+    out
+}
