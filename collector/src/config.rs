@@ -9,7 +9,7 @@ use lightbulb_common::time::serde_duration;
 use serde::{Deserialize, Serialize};
 
 /// Top-level keys, also accepted as `LIGHTBULB_<SECTION>__<KEY>` environment variables.
-pub const KEYS: &[&str] = &["http", "grpc", "tls", "store", "sse", "agents"];
+pub const KEYS: &[&str] = &["http", "grpc", "tls", "store", "sse", "agents", "catalog"];
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -20,6 +20,16 @@ pub struct CollectorConfig {
     pub store: StoreConfig,
     pub sse: SseConfig,
     pub agents: AgentsConfig,
+    pub catalog: CatalogConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// Services and relations declared in a TOML file, applied at start, on
+    /// SIGHUP and when the file changes; what it declares is read-only
+    /// through the API. Default: none. Env `LIGHTBULB_CATALOG__FILE`.
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -102,6 +102,18 @@ async fn serve_with(
     let store = open_store(&config).await?;
     tokio::spawn(expire_hourly(store.clone(), shutdown.clone()));
     let state = AppState::new(config, store, shutdown.clone()).await?;
+    if let Some(file) = &state.catalog_file {
+        // An invalid catalog file stops the start, naming file, item and key.
+        file.apply(&state.admin)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let watched = state.clone();
+        tokio::spawn(async move {
+            if let Some(file) = &watched.catalog_file {
+                file.watch(&watched.admin, watched.shutdown.clone()).await;
+            }
+        });
+    }
     // Tests and scripts read the bound addresses from this line.
     info!(http = %http.local_addr()?, grpc = %grpc.local_addr()?, "collector listening");
     let grpc_server = Server::builder()

@@ -29,6 +29,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Services and relations, and the one way to change them.
     pub admin: crate::admin::Admin,
+    /// The catalog file, when one is configured.
+    pub catalog_file: Option<crate::admin::file::CatalogFile>,
     pub metrics: Metrics,
     pub events: broadcast::Sender<StatusEvent>,
     last_event_id: AtomicI64,
@@ -103,12 +105,18 @@ impl AppState {
             })
             .collect();
         let admin = crate::admin::Admin::load(store.clone()).await?;
+        let catalog_file = config
+            .catalog
+            .file
+            .clone()
+            .map(crate::admin::file::CatalogFile::new);
         let watch = store.watch();
         let state = Arc::new(AppState {
             config,
             shutdown,
             store: store.clone(),
             admin,
+            catalog_file,
             metrics: Metrics::default(),
             events: broadcast::channel(EVENT_BUFFER).0,
             last_event_id: AtomicI64::new(store.last_event_id().await?),

@@ -61,6 +61,8 @@ pub struct Collector {
     pub grpc: SocketAddr,
     pub config: PathBuf,
     pub store: StoreSpec,
+    /// TOML appended to the generated config.
+    pub extra: String,
 }
 
 impl Collector {
@@ -72,16 +74,27 @@ impl Collector {
     /// Starts a collector in `dir` on free ports with `store`.
     pub fn start_with(dir: &Path, certs: &Path, store: StoreSpec) -> Collector {
         let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        Collector::start_on(dir, certs, any, any, store)
+        Collector::start_on(dir, certs, any, any, store, "")
     }
 
-    pub fn start_on(
+    /// The collector command for a config with `extra` TOML appended, not started.
+    pub fn command(dir: &Path, certs: &Path, extra: &str) -> (std::process::Command, PathBuf) {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let store = StoreSpec::Sqlite(dir.join("data/lightbulb.db"));
+        let config = Collector::write_config(dir, certs, any, any, &store, extra);
+        let mut cmd = std::process::Command::new(collector_bin());
+        cmd.arg("--config").arg(&config);
+        (cmd, config)
+    }
+
+    fn write_config(
         dir: &Path,
         certs: &Path,
         http: SocketAddr,
         grpc: SocketAddr,
-        store: StoreSpec,
-    ) -> Collector {
+        store: &StoreSpec,
+        extra: &str,
+    ) -> PathBuf {
         // Each collector of a test gets its own config file.
         static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -89,12 +102,25 @@ impl Collector {
         std::fs::write(
             &config,
             format!(
-                "[http]\nlisten = \"{http}\"\n[grpc]\nlisten = \"{grpc}\"\n[tls]\nca = \"{c}/ca.crt\"\ncert = \"{c}/collector.crt\"\nkey = \"{c}/collector.key\"\n[store]\n{store}[sse]\nheartbeat = \"1s\"\n",
+                "[http]\nlisten = \"{http}\"\n[grpc]\nlisten = \"{grpc}\"\n[tls]\nca = \"{c}/ca.crt\"\ncert = \"{c}/collector.crt\"\nkey = \"{c}/collector.key\"\n[store]\n{store}[sse]\nheartbeat = \"1s\"\n{extra}",
                 c = certs.display(),
                 store = store.toml(),
             ),
         )
         .unwrap();
+        config
+    }
+
+    /// Starts a collector with `extra` TOML appended to its config.
+    pub fn start_on(
+        dir: &Path,
+        certs: &Path,
+        http: SocketAddr,
+        grpc: SocketAddr,
+        store: StoreSpec,
+        extra: &str,
+    ) -> Collector {
+        let config = Collector::write_config(dir, certs, http, grpc, &store, extra);
         let mut cmd = std::process::Command::new(collector_bin());
         cmd.arg("--config").arg(&config);
         let proc = Proc::spawn("collector", cmd);
@@ -112,13 +138,21 @@ impl Collector {
             proc,
             config,
             store,
+            extra: extra.to_string(),
         }
     }
 
     /// SIGKILL, then start again on the same ports.
     pub fn kill_and_restart(&mut self, dir: &Path, certs: &Path) {
         self.proc.kill();
-        let next = Collector::start_on(dir, certs, self.http, self.grpc, self.store.clone());
+        let next = Collector::start_on(
+            dir,
+            certs,
+            self.http,
+            self.grpc,
+            self.store.clone(),
+            &self.extra,
+        );
         *self = next;
     }
 

@@ -32,6 +32,8 @@ pub struct Plan {
     pub changes: Vec<CatalogChange>,
     pub created: usize,
     pub updated: usize,
+    /// Objects a file managed and no longer lists.
+    pub deleted: usize,
     pub problems: Vec<Problem>,
 }
 
@@ -50,12 +52,16 @@ fn label(kind: &str, i: usize, id: Option<&Value>) -> String {
     }
 }
 
-/// Plans the import of `doc` into `catalog`. Items owned by another
-/// manager than `owner` (a config file, or the API when `None`) are refused.
+/// Plans the import of `doc` into `catalog` for `owner`: the API (`None`)
+/// or a configuration file. A file takes over objects the API made, owns
+/// what it lists, and deletes what it owned and no longer lists; nobody
+/// changes what another file owns.
 pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) -> Plan {
     let mut out = Plan::default();
     let mut after = catalog.clone();
-    let owned = |by: &Option<String>| by.as_deref() == owner;
+    let owned = |by: &Option<String>| by.as_deref() == owner || (owner.is_some() && by.is_none());
+    let mut listed_services = std::collections::HashSet::new();
+    let mut listed_relations = std::collections::HashSet::new();
     for (i, item) in doc.services.into_iter().enumerate() {
         let name = label("services", i, item.get("service_id"));
         let mut body = Body::from_map(item);
@@ -63,6 +69,7 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
             let id = body
                 .string("service_id")?
                 .ok_or_else(|| validate::invalid("service_id", "is required"))?;
+            listed_services.insert(id.clone());
             let existing = after.services.get(&id).cloned();
             let base = match &existing {
                 Some(s) if !owned(&s.managed_by) => {
@@ -158,6 +165,9 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
             }
             Ok((def, existing))
         })();
+        if let Ok((def, _)) = &made {
+            listed_relations.insert(def.relation_id.clone());
+        }
         match made {
             Ok((def, existing)) => {
                 if existing.as_ref() == Some(&def) {
@@ -174,6 +184,34 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
             }
             Err(e) => out.problems.push(problem(name, e)),
         }
+    }
+    if owner.is_some() {
+        let gone_services: Vec<String> = after
+            .services
+            .values()
+            .filter(|s| {
+                s.managed_by.as_deref() == owner && !listed_services.contains(&s.service_id)
+            })
+            .map(|s| s.service_id.clone())
+            .collect();
+        let gone_relations: Vec<String> = after
+            .relations
+            .values()
+            .filter(|r| {
+                (r.managed_by.as_deref() == owner && !listed_relations.contains(&r.relation_id))
+                    || gone_services.contains(&r.source_service_id)
+                    || gone_services.contains(&r.target_service_id)
+            })
+            .map(|r| r.relation_id.clone())
+            .collect();
+        let changes: Vec<CatalogChange> = gone_relations
+            .into_iter()
+            .map(CatalogChange::DeleteRelation)
+            .chain(gone_services.into_iter().map(CatalogChange::DeleteService))
+            .collect();
+        out.deleted += changes.len();
+        after.apply(&changes);
+        out.changes.extend(changes);
     }
     if let Some(cycle) = graph::any_cycle(&after) {
         out.problems.push(Problem {

@@ -37,6 +37,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             post(transfer::import_relations_csv),
         )
         .route("/api/admin/export", get(transfer::export_json))
+        .route("/api/admin/catalog-file", get(transfer::catalog_file))
         .route(
             "/api/admin/export/services.csv",
             get(transfer::export_services_csv),

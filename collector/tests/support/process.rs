@@ -114,6 +114,16 @@ impl Proc {
         }
     }
 
+    /// Sends a signal by name (`HUP`, `TERM`, …) without waiting.
+    pub fn signal(&self, name: &str) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .arg(format!("-{name}"))
+                .arg(c.id().to_string())
+                .status();
+        }
+    }
+
     /// SIGKILL and reap.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

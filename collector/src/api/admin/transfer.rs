@@ -125,8 +125,52 @@ pub(super) async fn import_relations_csv(
     run(&state, doc, p.dry_run.unwrap_or(false)).await
 }
 
-pub(super) async fn export_json(State(state): State<Arc<AppState>>) -> Response {
-    axum::Json(state.admin.read(import::export)).into_response()
+#[derive(Deserialize)]
+pub(super) struct ExportParams {
+    format: Option<String>,
+}
+
+/// Drops `null` members (TOML has no null).
+fn without_nulls(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => m
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k, without_nulls(v)))
+            .collect(),
+        serde_json::Value::Array(a) => a.into_iter().map(without_nulls).collect(),
+        other => other,
+    }
+}
+
+/// The catalog as JSON, or with `?format=toml` as a catalog file.
+pub(super) async fn export_json(
+    State(state): State<Arc<AppState>>,
+    Query(p): Query<ExportParams>,
+) -> Result<Response> {
+    let doc = state.admin.read(import::export);
+    match p.format.as_deref() {
+        None | Some("json") => Ok(axum::Json(doc).into_response()),
+        Some("toml") => {
+            let text = toml::to_string_pretty(&without_nulls(doc))
+                .map_err(|e| Error::internal(format!("cannot write TOML: {e}")))?;
+            Ok(([(header::CONTENT_TYPE, "application/toml")], text).into_response())
+        }
+        Some(other) => Err(Error::bad_field(
+            "format",
+            format!("`{other}` is not json or toml"),
+        )),
+    }
+}
+
+/// The catalog file's standing: last applied, last error, drift.
+pub(super) async fn catalog_file(State(state): State<Arc<AppState>>) -> Result<Response> {
+    match &state.catalog_file {
+        Some(file) => Ok(axum::Json(file.status(&state.admin)).into_response()),
+        None => Err(Error::not_found(
+            "no catalog file is configured ([catalog] file)",
+        )),
+    }
 }
 
 fn csv(text: String) -> Response {

@@ -1,0 +1,203 @@
+//! Configuration as code with the real collector binary: a TOML catalog
+//! file applied at start, on SIGHUP and when it changes; what it declares
+//! is read-only through the API; drift and errors are reported; an invalid
+//! file at start stops the collector naming file, item and key.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{Collector, StoreSpec, certs, eventually, get_json, http};
+
+const FIRST: &str = r#"
+[[services]]
+service_id = "web"
+label = "Web"
+service_type = "api_endpoint"
+labels = { zone = "eu" }
+status_config = { url = "http://web.internal/health", interval = "10s" }
+
+[[services]]
+service_id = "db"
+label = "Database"
+service_type = "api_endpoint"
+status_config = { url = "tcp://db.internal:5432" }
+
+[[relations]]
+source_service_id = "web"
+target_service_id = "db"
+relation_type = "dependency"
+"#;
+
+const SECOND: &str = r#"
+[[services]]
+service_id = "web"
+label = "Web front end"
+service_type = "api_endpoint"
+labels = { zone = "eu" }
+status_config = { url = "http://web.internal/health", interval = "10s" }
+
+[[services]]
+service_id = "api"
+label = "API"
+service_type = "api_endpoint"
+status_config = { url = "http://api.internal/" }
+"#;
+
+fn start(dir: &Path, file: &Path) -> Collector {
+    let certs = certs(dir, &[]);
+    let any = "127.0.0.1:0".parse().unwrap();
+    let extra = format!("[catalog]\nfile = \"{}\"\n", file.display());
+    Collector::start_on(
+        dir,
+        &certs,
+        any,
+        any,
+        StoreSpec::Sqlite(dir.join("data/lightbulb.db")),
+        &extra,
+    )
+}
+
+async fn ids(client: &reqwest::Client, c: &Collector) -> Vec<String> {
+    let (_, list) = get_json(client, &c.url("/api/admin/services")).await;
+    list["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| s["service_id"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_file_is_applied_guarded_reloaded_and_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("services.toml");
+    std::fs::write(&file, FIRST).unwrap();
+    let collector = start(dir.path(), &file);
+    let client = http();
+    let owner = format!("file:{}", file.display());
+
+    let (_, web) = get_json(&client, &collector.url("/api/admin/services/web")).await;
+    assert_eq!(web["managed_by"], owner.as_str());
+    assert_eq!(web["relations"]["outgoing"][0]["service_id"], "db");
+    let r = client
+        .put(collector.url("/api/admin/services/web"))
+        .json(&json!({"label": "changed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("is managed by file:"));
+    let (_, standing) = get_json(&client, &collector.url("/api/admin/catalog-file")).await;
+    assert_eq!(standing["drift"], json!([]), "{standing}");
+    assert!(standing["last_applied"].is_string());
+
+    // A changed file shows as drift until applied; SIGHUP applies it.
+    std::fs::write(&file, SECOND).unwrap();
+    let (_, standing) = get_json(&client, &collector.url("/api/admin/catalog-file")).await;
+    let drift: Vec<&str> = standing["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert!(
+        drift.contains(&"update service `web`") && drift.contains(&"create service `api`"),
+        "{drift:?}"
+    );
+    assert!(drift.contains(&"delete service `db`"), "{drift:?}");
+    collector.proc.signal("HUP");
+    eventually(Duration::from_secs(10), "second file applied", || async {
+        (ids(&client, &collector).await == ["api", "web"]).then_some(())
+    })
+    .await;
+    let (_, web) = get_json(&client, &collector.url("/api/admin/services/web")).await;
+    assert_eq!(web["label"], "Web front end");
+    assert_eq!(
+        get_json(&client, &collector.url("/api/admin/relations"))
+            .await
+            .1,
+        json!([])
+    );
+
+    // An invalid file changes nothing and says why; editing the file alone
+    // (no signal) re-reads it.
+    let broken = SECOND.replace("http://api.internal/", "nope");
+    std::fs::write(&file, &broken).unwrap();
+    collector.proc.signal("HUP");
+    let error = eventually(Duration::from_secs(10), "the error reported", || async {
+        let (_, s) = get_json(&client, &collector.url("/api/admin/catalog-file")).await;
+        s["last_error"].as_str().map(str::to_string)
+    })
+    .await;
+    assert!(
+        error.contains("services.toml")
+            && error.contains("`api`")
+            && error.contains("key `status_config.url`"),
+        "{error}"
+    );
+    assert_eq!(ids(&client, &collector).await, ["api", "web"]);
+    std::fs::write(&file, FIRST).unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "file change applied without a signal",
+        || async { (ids(&client, &collector).await == ["db", "web"]).then_some(()) },
+    )
+    .await;
+
+    // The export in file form declares the same catalog for another collector.
+    let toml_text = client
+        .get(collector.url("/api/admin/export?format=toml"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_file = other_dir.path().join("exported.toml");
+    std::fs::write(&other_file, &toml_text).unwrap();
+    let other = start(other_dir.path(), &other_file);
+    let strip = |mut v: Value| {
+        for r in v["relations"].as_array_mut().unwrap() {
+            r.as_object_mut().unwrap().remove("relation_id");
+        }
+        v
+    };
+    let a = get_json(&client, &collector.url("/api/admin/export"))
+        .await
+        .1;
+    let b = get_json(&client, &other.url("/api/admin/export")).await.1;
+    assert_eq!(strip(a), strip(b));
+}
+
+#[test]
+fn an_invalid_catalog_file_stops_the_start_naming_file_item_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("services.toml");
+    std::fs::write(
+        &file,
+        FIRST.replace("tcp://db.internal:5432", "tcp://nohost"),
+    )
+    .unwrap();
+    let certs = certs(dir.path(), &[]);
+    let (cmd, _) = Collector::command(
+        dir.path(),
+        &certs,
+        &format!("[catalog]\nfile = \"{}\"\n", file.display()),
+    );
+    let mut proc = support::Proc::spawn("collector", cmd);
+    let code = proc.wait_exit(Duration::from_secs(30));
+    let out = proc.lines().join("\n");
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("services.toml")
+            && out.contains("`db`")
+            && out.contains("key `status_config.url`"),
+        "{out}"
+    );
+}
