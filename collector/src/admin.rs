@@ -73,6 +73,20 @@ impl Admin {
         f(&self.catalog.read().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// Takes a catalog another collector changed (read back from the store).
+    pub async fn reload(&self, catalog: Catalog) {
+        let _one_at_a_time = self.writing.lock().await;
+        let mut current = self.catalog.write().unwrap_or_else(|e| e.into_inner());
+        if *current == catalog {
+            return;
+        }
+        *current = catalog;
+        drop(current);
+        self.version.fetch_add(1, Ordering::AcqRel);
+        self.changed.notify_waiters();
+        info!("catalog changed by another collector; reloaded");
+    }
+
     /// Runs `prepare` on the current catalog to decide the changes, checks
     /// the catalog they produce, stores them and audits them. `prepare` sees
     /// the catalog as it is when the change is made, so checks done there

@@ -131,6 +131,9 @@ impl AppState {
             statuses_changed: tokio::sync::Notify::new(),
         });
         tokio::spawn(crate::applications::run(state.clone()));
+        if state.store.catalog_stamp().await?.is_some() {
+            tokio::spawn(follow_catalog(Arc::downgrade(&state)));
+        }
         if let Some(mut updates) = watch {
             // Other collectors' results: applied like our own, but not counted.
             let weak = Arc::downgrade(&state);
@@ -282,6 +285,32 @@ impl AppState {
             .unwrap_or_else(|e| e.into_inner())
             .services
             .len()
+    }
+}
+
+/// Reloads the catalog when another collector sharing the store changed it.
+async fn follow_catalog(state: std::sync::Weak<AppState>) {
+    let mut last = None;
+    loop {
+        let Some(s) = state.upgrade() else { return };
+        let interval = s.config.store.poll_interval;
+        match s.store.catalog_stamp().await {
+            Ok(stamp) if stamp != last => match s.store.catalog().await {
+                Ok(catalog) => {
+                    s.admin.reload(catalog).await;
+                    last = stamp;
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot read the catalog"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "cannot read the catalog stamp"),
+        }
+        let shutdown = s.shutdown.clone();
+        drop(s);
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.cancelled() => return,
+        }
     }
 }
 

@@ -279,6 +279,11 @@ pub trait Store: Send + Sync + 'static {
     /// Applies catalog changes in order, together: in one transaction where
     /// the store has transactions.
     fn change_catalog(&self, changes: Vec<CatalogChange>) -> BoxFuture<'static, Result<()>>;
+    /// Changes whenever anyone changes the catalog, for stores several
+    /// collectors share (`None`: only this collector writes it).
+    fn catalog_stamp(&self) -> BoxFuture<'_, Result<Option<u64>>> {
+        Box::pin(async { Ok(None) })
+    }
     /// Removes data older than the retention as of `now_ms`.
     fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>>;
     /// Statuses and events written by other collectors sharing this store;

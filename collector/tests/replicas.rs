@@ -1,6 +1,7 @@
 //! Two collectors sharing one ClickHouse database, each with its own agent:
 //! each collector's `/api/status` and SSE stream show what the other
-//! ingested, and both agree within 5 s.
+//! ingested, both agree within 5 s, and catalog changes made through one
+//! reach the other.
 
 mod support;
 
@@ -87,6 +88,24 @@ async fn replicas_on_one_clickhouse_agree_within_five_seconds() {
         from_one >= SERVICES,
         "only {from_one} events from collector one's agent"
     );
+    // A service defined through one collector is known to the other.
+    let r = client
+        .post(one.url("/api/admin/services"))
+        .json(&serde_json::json!({"service_id": "shared", "label": "Shared", "service_type": "api_endpoint",
+            "status_config": {"url": "http://shared.internal/"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    support::eventually(
+        Duration::from_secs(5),
+        "the service at collector two",
+        || async {
+            let (code, s) = get_json(&client, &two.url("/api/admin/services/shared")).await;
+            (code == 200 && s["label"] == "Shared").then_some(())
+        },
+    )
+    .await;
     // And the history API of either one reads every result.
     let (_, h) = get_json(&client, &two.url("/api/services/alpha-7/history?limit=1")).await;
     assert_eq!(h["total"], RESULTS / SERVICES);

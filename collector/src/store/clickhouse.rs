@@ -324,6 +324,10 @@ impl Store for ClickHouseStore {
         Box::pin(retention::expire(&self.ch, self.retention, now_ms))
     }
 
+    fn catalog_stamp(&self) -> BoxFuture<'_, Result<Option<u64>>> {
+        Box::pin(async move { catalog::stamp(&self.ch).await.map(Some) })
+    }
+
     fn catalog(&self) -> BoxFuture<'_, Result<Catalog>> {
         Box::pin(catalog::read(&self.ch))
     }

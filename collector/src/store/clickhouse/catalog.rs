@@ -138,6 +138,17 @@ fn managed(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
+/// The newest version in either table: changes with every catalog change.
+pub(super) async fn stamp(ch: &Ch) -> Result<u64> {
+    let sql = format!(
+        "SELECT toUInt64(greatest((SELECT max(version) FROM {}), (SELECT max(version) FROM {})))",
+        ch.t("services"),
+        ch.t("relations")
+    );
+    ch.call("catalog stamp", ch.client.query(&sql).fetch_one())
+        .await
+}
+
 pub(super) async fn read(ch: &Ch) -> Result<Catalog> {
     let services: Vec<ServiceRow> = ch
         .call(
