@@ -2,6 +2,7 @@
 
 mod admin;
 mod graph;
+pub mod openapi;
 mod sse;
 
 use std::sync::Arc;
@@ -30,7 +31,9 @@ const MAX_BUCKETS: i64 = 10_000;
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(index))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        .route("/api/docs", get(openapi::docs))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/status", get(all_status))
@@ -49,10 +52,16 @@ async fn index() -> Html<&'static str> {
     Html(include_str!("api/index.html"))
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process runs", content_type = "text/plain")))]
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
 async fn not_found() -> Error {
     Error::not_found("no such endpoint")
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "The store answers and accepts writes"), (status = 503, description = "Not ready", body = crate::error::ErrorBody)))]
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     match state.store.ready().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
@@ -60,6 +69,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let text = state
         .metrics
@@ -69,6 +79,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 
 /// All statuses. Serialized once per change; `If-None-Match` gets 304 while
 /// nothing changed, and clients that accept gzip get the compressed copy.
+#[utoipa::path(get, path = "/api/status", tag = "status", responses((status = 200, description = "Every service's current status; ETag/If-None-Match (304) and gzip", body = Vec<crate::store::LatestStatus>), (status = 304, description = "Unchanged since the ETag sent")))]
 async fn all_status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let body = state.status_body();
     let common = [
@@ -99,6 +110,7 @@ async fn all_status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
     }
 }
 
+#[utoipa::path(get, path = "/api/status/{service_id}", tag = "status", params(("service_id" = String, Path, description = "Service id")), responses((status = 200, body = crate::store::LatestStatus), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 async fn one_status(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,
@@ -172,6 +184,7 @@ fn known_service(state: &AppState, service_id: &str) -> Result<()> {
     }
 }
 
+#[utoipa::path(get, path = "/api/services/{service_id}/history", tag = "history", params(("service_id" = String, Path, description = "Service id"), ("from" = Option<String>, Query, description = "ISO 8601 or epoch ms; default 24 h before `to`"), ("to" = Option<String>, Query, description = "ISO 8601 or epoch ms; default now"), ("limit" = Option<u32>, Query, description = "raw points, 1–10000, default 1000"), ("step" = Option<String>, Query, description = "bucket size (`30s`, `5m`, `1h` or seconds); absent: raw points")), responses((status = 200, description = "Raw points (`History`) or, with `step`, `Buckets`", body = crate::store::History), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 async fn history(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,
@@ -222,6 +235,7 @@ struct RangeParams {
 }
 
 /// Latency percentiles, error rate, uptime and check count over a range.
+#[utoipa::path(get, path = "/api/services/{service_id}/metrics", tag = "history", params(("service_id" = String, Path, description = "Service id"), ("from" = Option<String>, Query, description = "ISO 8601 or epoch ms"), ("to" = Option<String>, Query, description = "ISO 8601 or epoch ms")), responses((status = 200, body = crate::store::rollup::Summary), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 async fn service_metrics(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,
@@ -237,6 +251,7 @@ async fn service_metrics(
     Ok(axum::Json(state.store.summary(range).await?).into_response())
 }
 
+#[utoipa::path(get, path = "/api/agents", tag = "agents", responses((status = 200, body = Vec<crate::state::AgentView>)))]
 async fn agents(State(state): State<Arc<AppState>>) -> Response {
     axum::Json(state.agents()).into_response()
 }

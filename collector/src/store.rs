@@ -29,7 +29,7 @@ pub struct Sequenced {
 }
 
 /// The current status of one service, as served by `/api/status`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LatestStatus {
     pub service_id: String,
     pub service_type: String,
@@ -145,7 +145,7 @@ impl Heads {
 }
 
 /// A change of a service's status; `id` orders events and resumes SSE streams.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StatusEvent {
     pub id: i64,
     pub service_id: String,
@@ -171,7 +171,7 @@ pub struct Inserted {
 }
 
 /// One stored result, as served by the history API.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HistoryPoint {
     pub timestamp: String,
     pub status_code: u8,
@@ -197,7 +197,7 @@ pub struct HistoryQuery {
     pub limit: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct History {
     pub service_id: String,
     /// Results in the range (the points may be fewer, up to `limit`).

@@ -314,3 +314,94 @@ async fn sse_resumes_after_last_event_id_and_sends_heartbeats() {
     assert_eq!(code, 400);
     assert_eq!(e["error"]["field"], "Last-Event-ID");
 }
+
+/// Every route the collector serves, as (method, path).
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/api/status"),
+    ("get", "/api/status/stream"),
+    ("get", "/api/status/{service_id}"),
+    ("get", "/api/services/{service_id}/history"),
+    ("get", "/api/services/{service_id}/metrics"),
+    ("get", "/api/agents"),
+    ("get", "/api/graph"),
+    ("get", "/api/openapi.json"),
+    ("get", "/api/docs"),
+    ("get", "/api/admin/services"),
+    ("post", "/api/admin/services"),
+    ("post", "/api/admin/services/bulk"),
+    ("get", "/api/admin/services/{service_id}"),
+    ("put", "/api/admin/services/{service_id}"),
+    ("delete", "/api/admin/services/{service_id}"),
+    ("get", "/api/admin/relations"),
+    ("post", "/api/admin/relations"),
+    ("post", "/api/admin/relations/validate"),
+    ("get", "/api/admin/relations/{relation_id}"),
+    ("put", "/api/admin/relations/{relation_id}"),
+    ("delete", "/api/admin/relations/{relation_id}"),
+    ("post", "/api/admin/import"),
+    ("post", "/api/admin/import/services.csv"),
+    ("post", "/api/admin/import/relations.csv"),
+    ("get", "/api/admin/export"),
+    ("get", "/api/admin/export/services.csv"),
+    ("get", "/api/admin/export/relations.csv"),
+    ("get", "/api/admin/catalog-file"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_is_in_the_openapi_document_and_the_docs_page() {
+    let server = InProcess::start(&[]).await;
+    let client = http();
+    let (code, doc) = get_json(&client, &server.url("/api/openapi.json")).await;
+    assert_eq!(code, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with('3'), "{doc}");
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented = 0;
+    for (method, path) in ROUTES {
+        assert!(
+            paths.get(*path).and_then(|p| p.get(*method)).is_some(),
+            "{method} {path} is not documented"
+        );
+        documented += 1;
+        // And the route is served: a request to it is not the 404 fallback.
+        let url = server.url(
+            &path
+                .replace("{service_id}", "x")
+                .replace("{relation_id}", "x"),
+        );
+        let req = client.request(method.parse().unwrap(), url);
+        let r = if *path == "/api/status/stream" {
+            req.timeout(Duration::from_millis(300)).send().await
+        } else {
+            req.send().await
+        };
+        if let Ok(r) = r {
+            let body = r.text().await.unwrap_or_default();
+            assert!(
+                !body.contains("no such endpoint"),
+                "{method} {path} is not served: {body}"
+            );
+        }
+    }
+    let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(
+        operations, documented,
+        "the document has operations this test does not list"
+    );
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for name in [
+        "LatestStatus",
+        "ServiceResponse",
+        "RelationResponse",
+        "ErrorBody",
+        "Buckets",
+        "Summary",
+        "BulkOperationResponse",
+    ] {
+        assert!(schemas.contains_key(name), "schema {name} missing");
+    }
+    let page = support::get_text(&client, &server.url("/api/docs")).await;
+    assert!(page.contains("/api/openapi.json"));
+}

@@ -30,8 +30,9 @@ use super::{Actor, Admin};
 use crate::store::catalog::Catalog;
 
 /// How the file stands against the catalog.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct FileState {
+    #[schema(value_type = String)]
     pub file: PathBuf,
     /// `managed_by` of what the file owns.
     pub owner: String,

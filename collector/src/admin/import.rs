@@ -19,7 +19,7 @@ pub struct Document {
     pub relations: Vec<Map<String, Value>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// `services[3]` or `relations[0]`, with the id when there is one.
     pub item: String,

@@ -1,9 +1,9 @@
 //! `/api/admin/services` and `/api/admin/relations`: the catalog through
 //! REST. Every change goes through `Admin::change`.
 
-mod bulk;
-mod relations;
-mod transfer;
+pub(super) mod bulk;
+pub(super) mod relations;
+pub(super) mod transfer;
 
 use std::sync::Arc;
 
@@ -64,7 +64,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 /// A relation seen from one of its services.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RelationSummary {
     pub relation_id: String,
     /// The service at the other end.
@@ -73,14 +73,14 @@ pub struct RelationSummary {
     pub enabled: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Relations {
     pub incoming: Vec<RelationSummary>,
     pub outgoing: Vec<RelationSummary>,
 }
 
 /// A service as the admin API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServiceResponse {
     #[serde(flatten)]
     pub def: ServiceDef,
@@ -134,7 +134,7 @@ fn file_managed(what: &str, id: &str, by: &str) -> Error {
 }
 
 #[derive(Deserialize)]
-struct ListParams {
+pub(in crate::api) struct ListParams {
     page: Option<String>,
     per_page: Option<String>,
     search: Option<String>,
@@ -144,7 +144,7 @@ struct ListParams {
     sort: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Page<T> {
     items: Vec<T>,
     total: usize,
@@ -165,7 +165,11 @@ fn number(text: &Option<String>, field: &str, default: usize, max: usize) -> Res
     }
 }
 
-async fn list(State(state): State<Arc<AppState>>, Query(p): Query<ListParams>) -> Result<Response> {
+#[utoipa::path(get, path = "/api/admin/services", tag = "admin", params(("page" = Option<usize>, Query), ("per_page" = Option<usize>, Query, description = "1–500, default 50"), ("search" = Option<String>, Query, description = "in id or label"), ("service_type" = Option<String>, Query), ("enabled" = Option<bool>, Query), ("status" = Option<String>, Query), ("sort" = Option<String>, Query, description = "service_id, label, service_type, status, created_at, updated_at; `-` reverses")), responses((status = 200, body = Page<ServiceResponse>), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
+pub(super) async fn list(
+    State(state): State<Arc<AppState>>,
+    Query(p): Query<ListParams>,
+) -> Result<Response> {
     let page = number(&p.page, "page", 1, usize::MAX)?;
     let per_page = number(&p.per_page, "per_page", 50, MAX_PER_PAGE)?;
     let enabled = match p.enabled.as_deref() {
@@ -248,7 +252,8 @@ async fn list(State(state): State<Arc<AppState>>, Query(p): Query<ListParams>) -
     .into_response())
 }
 
-async fn show(
+#[utoipa::path(get, path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id")), responses((status = 200, body = ServiceResponse), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+pub(super) async fn show(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,
 ) -> Result<Response> {
@@ -261,7 +266,8 @@ async fn show(
     })
 }
 
-async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
+#[utoipa::path(post, path = "/api/admin/services", tag = "admin", request_body = super::openapi::ServiceInput, responses((status = 201, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
     let mut body = Body::parse(&bytes)?;
     let now = lightbulb_common::time::now_ms();
     let service_id = required(body.string("service_id")?, "service_id")?;
@@ -295,7 +301,8 @@ async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Resp
     Ok((StatusCode::CREATED, axum::Json(out)).into_response())
 }
 
-async fn update(
+#[utoipa::path(put, path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id")), request_body(content = super::openapi::ServiceInput, description = "only the fields to change"), responses((status = 200, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+pub(super) async fn update(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,
     bytes: Bytes,
@@ -331,17 +338,18 @@ async fn update(
 }
 
 #[derive(Deserialize)]
-struct DeleteParams {
+pub(in crate::api) struct DeleteParams {
     cascade: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Deleted {
     deleted: String,
     relations_deleted: Vec<String>,
 }
 
-async fn delete(
+#[utoipa::path(delete, path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id"), ("cascade" = Option<bool>, Query, description = "also delete its relations")), responses((status = 200, body = Deleted), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody)))]
+pub(super) async fn delete(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,
     Query(p): Query<DeleteParams>,

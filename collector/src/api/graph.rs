@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Node {
     service_id: String,
     label: String,
@@ -23,7 +23,7 @@ struct Node {
     defined: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Edge {
     relation_id: String,
     source: String,
@@ -32,12 +32,13 @@ struct Edge {
     enabled: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Graph {
     nodes: Vec<Node>,
     edges: Vec<Edge>,
 }
 
+#[utoipa::path(get, path = "/api/graph", tag = "status", responses((status = 200, description = "Services with their status, and relations", body = Graph)))]
 pub async fn graph(State(state): State<Arc<AppState>>) -> Response {
     let latest = state.statuses();
     let graph = state.admin.read(|catalog| {

@@ -31,6 +31,7 @@ pub struct StreamParams {
     last_event_id: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/status/stream", tag = "status", params(("last_event_id" = Option<i64>, Query, description = "resume after this event id (or the Last-Event-ID header)")), responses((status = 200, description = "Server-Sent Events: one `StatusEvent` per status change, `id:` set", content_type = "text/event-stream", body = crate::store::StatusEvent), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
 pub async fn stream(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

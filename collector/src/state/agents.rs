@@ -15,7 +15,7 @@ pub(super) struct LiveAgent {
 }
 
 /// An agent as `/api/agents` shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct AgentView {
     pub agent_id: String,
     pub hostname: String,

@@ -23,7 +23,7 @@ const MINUTE_SUMMARY_MAX_MS: i64 = 7 * 24 * HOUR_MS;
 pub const QUANTILES: [f64; 3] = [0.5, 0.95, 0.99];
 
 /// Where an aggregate is computed from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Raw,
@@ -86,7 +86,7 @@ pub struct RangeQuery {
 }
 
 /// Latency statistics of one bucket or range, in milliseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Latency {
     pub min: f64,
     pub avg: f64,
@@ -97,7 +97,7 @@ pub struct Latency {
 }
 
 /// Counts and statistics of the results in one time bucket or range.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Stats {
     pub count: u64,
     pub ok: u64,
@@ -125,7 +125,7 @@ impl Stats {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Bucket {
     pub start: String,
     #[serde(skip)]
@@ -135,7 +135,7 @@ pub struct Bucket {
 }
 
 /// `/history?step=`: buckets, oldest first; empty buckets are left out.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Buckets {
     pub service_id: String,
     pub step_ms: i64,
@@ -168,7 +168,7 @@ impl Buckets {
 }
 
 /// `/metrics`: one range summarised.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub service_id: String,
     pub from: String,

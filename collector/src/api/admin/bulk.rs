@@ -18,13 +18,13 @@ use crate::{Error, ErrorCode, Result};
 const ACTIONS: [&str; 3] = ["enable", "disable", "delete"];
 const MAX_ITEMS: usize = 10_000;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ItemError {
     item_id: String,
     error_message: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct BulkOperationResponse {
     success_count: usize,
     failed_count: usize,
@@ -69,7 +69,11 @@ fn changes(catalog: &Catalog, id: &str, action: &str, cascade: bool) -> Result<V
     Ok(out)
 }
 
-pub(super) async fn bulk(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
+#[utoipa::path(post, path = "/api/admin/services/bulk", tag = "admin", request_body = crate::api::openapi::BulkInput, responses((status = 200, body = BulkOperationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+pub(in crate::api) async fn bulk(
+    State(state): State<Arc<AppState>>,
+    bytes: Bytes,
+) -> Result<Response> {
     let mut body = Body::parse(&bytes)?;
     let action = required(body.string("action")?, "action")?;
     if !ACTIONS.contains(&action.as_str()) {

@@ -16,7 +16,7 @@ use crate::admin::{Actor, validate};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, CatalogChange, RelationDef};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RelationResponse {
     #[serde(flatten)]
     pub def: RelationDef,
@@ -51,7 +51,11 @@ fn put(r: &RelationDef, catalog: &Catalog) -> Result<(Vec<CatalogChange>, ())> {
     Ok((vec![CatalogChange::PutRelation(r.clone())], ()))
 }
 
-pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
+#[utoipa::path(post, path = "/api/admin/relations", tag = "admin", request_body = crate::api::openapi::RelationInput, responses((status = 201, body = RelationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+pub(in crate::api) async fn create(
+    State(state): State<Arc<AppState>>,
+    bytes: Bytes,
+) -> Result<Response> {
     let r = new_relation(&bytes)?;
     state
         .admin
@@ -60,13 +64,17 @@ pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> 
     Ok((StatusCode::CREATED, axum::Json(response(&r))).into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Valid {
     valid: bool,
 }
 
 /// The checks of `create`, cycle included, without saving anything.
-pub(super) async fn validate(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
+#[utoipa::path(post, path = "/api/admin/relations/validate", tag = "admin", request_body = crate::api::openapi::RelationInput, responses((status = 200, body = Valid), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+pub(in crate::api) async fn validate(
+    State(state): State<Arc<AppState>>,
+    bytes: Bytes,
+) -> Result<Response> {
     let r = new_relation(&bytes)?;
     state.admin.read(|catalog| {
         validate::relation(&r, catalog)?;
@@ -78,12 +86,13 @@ pub(super) async fn validate(State(state): State<Arc<AppState>>, bytes: Bytes) -
 }
 
 #[derive(Deserialize)]
-pub(super) struct ListParams {
+pub(in crate::api) struct ListParams {
     service_id: Option<String>,
     relation_type: Option<String>,
 }
 
-pub(super) async fn list(
+#[utoipa::path(get, path = "/api/admin/relations", tag = "admin", params(("service_id" = Option<String>, Query, description = "at either end"), ("relation_type" = Option<String>, Query)), responses((status = 200, body = Vec<RelationResponse>)))]
+pub(in crate::api) async fn list(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ListParams>,
 ) -> Response {
@@ -106,7 +115,8 @@ pub(super) async fn list(
     axum::Json(items).into_response()
 }
 
-pub(super) async fn show(
+#[utoipa::path(get, path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), responses((status = 200, body = RelationResponse), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+pub(in crate::api) async fn show(
     State(state): State<Arc<AppState>>,
     Path(relation_id): Path<String>,
 ) -> Result<Response> {
@@ -130,7 +140,8 @@ fn editable<'a>(c: &'a Catalog, relation_id: &str) -> Result<&'a RelationDef> {
     }
 }
 
-pub(super) async fn update(
+#[utoipa::path(put, path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), request_body(content = crate::api::openapi::RelationInput, description = "only the fields to change"), responses((status = 200, body = RelationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+pub(in crate::api) async fn update(
     State(state): State<Arc<AppState>>,
     Path(relation_id): Path<String>,
     bytes: Bytes,
@@ -153,12 +164,13 @@ pub(super) async fn update(
     Ok(axum::Json(response(&updated)).into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Deleted {
     deleted: String,
 }
 
-pub(super) async fn delete(
+#[utoipa::path(delete, path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), responses((status = 200, body = Deleted), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody)))]
+pub(in crate::api) async fn delete(
     State(state): State<Arc<AppState>>,
     Path(relation_id): Path<String>,
 ) -> Result<Response> {

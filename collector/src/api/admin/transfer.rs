@@ -16,11 +16,11 @@ use crate::state::AppState;
 use crate::{Error, ErrorCode, Result};
 
 #[derive(Deserialize)]
-pub(super) struct ImportParams {
+pub(in crate::api) struct ImportParams {
     dry_run: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Imported {
     dry_run: bool,
     created: usize,
@@ -28,16 +28,16 @@ struct Imported {
     problems: Vec<Problem>,
 }
 
-#[derive(Serialize)]
-struct Refused<'a> {
-    error: RefusedError<'a>,
-    problems: &'a [Problem],
+#[derive(Serialize, utoipa::ToSchema)]
+struct Refused {
+    error: RefusedError,
+    problems: Vec<Problem>,
 }
 
-#[derive(Serialize)]
-struct RefusedError<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+struct RefusedError {
     code: ErrorCode,
-    message: &'a str,
+    message: String,
 }
 
 async fn run(state: &AppState, doc: Document, dry_run: bool) -> Result<Response> {
@@ -63,9 +63,9 @@ async fn run(state: &AppState, doc: Document, dry_run: bool) -> Result<Response>
         let body = Refused {
             error: RefusedError {
                 code: ErrorCode::Invalid,
-                message: &message,
+                message,
             },
-            problems: &outcome.problems,
+            problems: outcome.problems,
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response());
     }
@@ -82,7 +82,8 @@ fn bad_document(message: String) -> Error {
     Error::new(ErrorCode::BadRequest, message)
 }
 
-pub(super) async fn import_json(
+#[utoipa::path(post, path = "/api/admin/import", tag = "admin", params(("dry_run" = Option<bool>, Query)), request_body = crate::api::openapi::ImportDocument, responses((status = 200, body = Imported), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 422, description = "Every problem; nothing imported", body = Refused)))]
+pub(in crate::api) async fn import_json(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ImportParams>,
     bytes: Bytes,
@@ -97,7 +98,8 @@ fn csv_text(bytes: &[u8]) -> Result<&str> {
     std::str::from_utf8(bytes).map_err(|_| bad_document("the CSV is not UTF-8".into()))
 }
 
-pub(super) async fn import_services_csv(
+#[utoipa::path(post, path = "/api/admin/import/services.csv", tag = "admin", params(("dry_run" = Option<bool>, Query)), request_body(content = String, content_type = "text/csv", description = "header: service_id,label,service_type,enabled,labels,status_config,metric_config"), responses((status = 200, body = Imported), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 422, body = Refused)))]
+pub(in crate::api) async fn import_services_csv(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ImportParams>,
     bytes: Bytes,
@@ -111,7 +113,8 @@ pub(super) async fn import_services_csv(
     run(&state, doc, p.dry_run.unwrap_or(false)).await
 }
 
-pub(super) async fn import_relations_csv(
+#[utoipa::path(post, path = "/api/admin/import/relations.csv", tag = "admin", params(("dry_run" = Option<bool>, Query)), request_body(content = String, content_type = "text/csv", description = "header: relation_id,source_service_id,target_service_id,relation_type,enabled"), responses((status = 200, body = Imported), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 422, body = Refused)))]
+pub(in crate::api) async fn import_relations_csv(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ImportParams>,
     bytes: Bytes,
@@ -126,7 +129,7 @@ pub(super) async fn import_relations_csv(
 }
 
 #[derive(Deserialize)]
-pub(super) struct ExportParams {
+pub(in crate::api) struct ExportParams {
     format: Option<String>,
 }
 
@@ -144,7 +147,8 @@ fn without_nulls(v: serde_json::Value) -> serde_json::Value {
 }
 
 /// The catalog as JSON, or with `?format=toml` as a catalog file.
-pub(super) async fn export_json(
+#[utoipa::path(get, path = "/api/admin/export", tag = "admin", params(("format" = Option<String>, Query, description = "json (default) or toml (a catalog file)")), responses((status = 200, body = crate::api::openapi::ImportDocument), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
+pub(in crate::api) async fn export_json(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ExportParams>,
 ) -> Result<Response> {
@@ -164,7 +168,8 @@ pub(super) async fn export_json(
 }
 
 /// The catalog file's standing: last applied, last error, drift.
-pub(super) async fn catalog_file(State(state): State<Arc<AppState>>) -> Result<Response> {
+#[utoipa::path(get, path = "/api/admin/catalog-file", tag = "admin", responses((status = 200, body = crate::admin::file::FileState), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+pub(in crate::api) async fn catalog_file(State(state): State<Arc<AppState>>) -> Result<Response> {
     match &state.catalog_file {
         Some(file) => Ok(axum::Json(file.status(&state.admin)).into_response()),
         None => Err(Error::not_found(
@@ -177,10 +182,12 @@ fn csv(text: String) -> Response {
     ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response()
 }
 
-pub(super) async fn export_services_csv(State(state): State<Arc<AppState>>) -> Response {
+#[utoipa::path(get, path = "/api/admin/export/services.csv", tag = "admin", responses((status = 200, content_type = "text/csv", body = String)))]
+pub(in crate::api) async fn export_services_csv(State(state): State<Arc<AppState>>) -> Response {
     csv(state.admin.read(|c| import::to_csv(c, true)))
 }
 
-pub(super) async fn export_relations_csv(State(state): State<Arc<AppState>>) -> Response {
+#[utoipa::path(get, path = "/api/admin/export/relations.csv", tag = "admin", responses((status = 200, content_type = "text/csv", body = String)))]
+pub(in crate::api) async fn export_relations_csv(State(state): State<Arc<AppState>>) -> Response {
     csv(state.admin.read(|c| import::to_csv(c, false)))
 }

@@ -1,0 +1,127 @@
+//! The OpenAPI document (`/api/openapi.json`), generated from the handlers'
+//! annotations and the response types, and a plain page that renders it
+//! (`/api/docs`).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use utoipa::{OpenApi, ToSchema};
+
+/// A service as created or changed (`PUT` takes any subset).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ServiceInput {
+    /// `^[a-z0-9][a-z0-9-]{0,62}$`, unique; cannot change.
+    service_id: String,
+    label: String,
+    /// temporal_workflow, python_process, api_endpoint, database, kubernetes_pod, application
+    service_type: String,
+    /// The check, by the type's schema (e.g. `{"url": "…", "degraded_ms": 500}`),
+    /// plus optional `interval` and `timeout`; for an application
+    /// `{"on_dependency_failed": "degraded" | "failed"}`.
+    status_config: Object,
+    metric_config: Option<Object>,
+    /// Default true.
+    enabled: Option<bool>,
+    /// Agents whose labels include all of these run the check.
+    labels: Option<BTreeMap<String, String>>,
+}
+
+/// Any JSON object.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Object(BTreeMap<String, serde_json::Value>);
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RelationInput {
+    source_service_id: String,
+    target_service_id: String,
+    /// dependency, communication or data-flow
+    relation_type: String,
+    /// Default true.
+    enabled: Option<bool>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct BulkInput {
+    /// enable, disable or delete
+    action: String,
+    service_ids: Vec<String>,
+    /// With delete: also delete the services' relations.
+    cascade: Option<bool>,
+}
+
+/// Services and relations, as imported and exported.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ImportDocument {
+    services: Vec<ServiceInput>,
+    relations: Vec<RelationInput>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "lightbulb collector API", description = "Service health: status, history, live stream, agents, and the admin catalog."),
+    paths(
+        super::healthz,
+        super::readyz,
+        super::metrics,
+        super::all_status,
+        super::one_status,
+        super::history,
+        super::service_metrics,
+        super::agents,
+        super::graph::graph,
+        super::sse::stream,
+        super::admin::list,
+        super::admin::show,
+        super::admin::create,
+        super::admin::update,
+        super::admin::delete,
+        super::admin::bulk::bulk,
+        super::admin::relations::list,
+        super::admin::relations::create,
+        super::admin::relations::validate,
+        super::admin::relations::show,
+        super::admin::relations::update,
+        super::admin::relations::delete,
+        super::admin::transfer::import_json,
+        super::admin::transfer::import_services_csv,
+        super::admin::transfer::import_relations_csv,
+        super::admin::transfer::export_json,
+        super::admin::transfer::export_services_csv,
+        super::admin::transfer::export_relations_csv,
+        super::admin::transfer::catalog_file,
+        openapi_json,
+        docs,
+    ),
+    components(schemas(crate::store::rollup::Buckets)),
+    tags(
+        (name = "status", description = "Current status, the live stream and the service map"),
+        (name = "history", description = "Raw results, buckets and range summaries"),
+        (name = "agents"),
+        (name = "admin", description = "Services and relations; every change is audited"),
+        (name = "health"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document, serialized once.
+pub fn document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default())
+}
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "health", responses((status = 200, description = "This document", content_type = "application/json")))]
+pub async fn openapi_json() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], document()).into_response()
+}
+
+#[utoipa::path(get, path = "/api/docs", tag = "health", responses((status = 200, description = "A page listing every endpoint from the OpenAPI document", content_type = "text/html")))]
+pub async fn docs() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}
