@@ -768,3 +768,54 @@ async fn imports_are_all_or_nothing_and_exports_read_back_the_same() {
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("unknown column `colour`"));
 }
+
+/// The cycle check on a large catalog (1,000 services, 3,000 dependencies)
+/// imported in one request; its speed is measured in `benches/catalog.rs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cycles_are_found_in_a_large_catalog() {
+    let api = Api::start().await;
+    let services: Vec<Value> = (0..1000)
+        .map(|i| json!({"service_id": format!("svc-{i}"), "label": format!("Service {i}"),
+            "service_type": "api_endpoint", "status_config": {"url": format!("tcp://svc-{i}.internal:80")}}))
+        .collect();
+    // A chain 0 → 1 → … → 999, plus forward edges that skip ahead: a DAG.
+    let mut edges: Vec<(usize, usize)> = (0..999).map(|i| (i, i + 1)).collect();
+    let mut x: u64 = 7;
+    while edges.len() < 3000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let a = (x >> 33) as usize % 1000;
+        let b = (x >> 13) as usize % 1000;
+        if a + 2 <= b && !(a == 10 && b == 990) && !edges.contains(&(a, b)) {
+            edges.push((a, b));
+        }
+    }
+    let relations: Vec<Value> = edges
+        .iter()
+        .map(|(a, b)| json!({"source_service_id": format!("svc-{a}"), "target_service_id": format!("svc-{b}"), "relation_type": "dependency"}))
+        .collect();
+    let (code, done) = api
+        .post(
+            "/api/admin/import",
+            json!({"services": services, "relations": relations}),
+        )
+        .await;
+    assert_eq!(
+        (code, done["created"].clone()),
+        (200, json!(4000)),
+        "{done}"
+    );
+
+    let (code, e) = api.relation("svc-999", "svc-0", "dependency").await;
+    assert_eq!(code, 409, "{e}");
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("svc-999 → svc-0 → ") && message.ends_with("→ svc-999"),
+        "{message}"
+    );
+    let (code, ok) = api
+        .post("/api/admin/relations/validate", json!({"source_service_id": "svc-10", "target_service_id": "svc-990", "relation_type": "dependency"}))
+        .await;
+    assert_eq!((code, ok), (200, json!({"valid": true})));
+}
