@@ -20,6 +20,48 @@ use crate::store::Store;
 use crate::store::catalog::{Catalog, CatalogChange};
 use crate::{Error, ErrorCode, Result};
 
+/// What deleting a service changes: the service and, with `cascade`, every
+/// relation naming it (without, such relations are a conflict). Returns
+/// the changes and the relations deleted.
+pub fn delete_service(
+    catalog: &Catalog,
+    service_id: &str,
+    cascade: bool,
+) -> Result<(Vec<CatalogChange>, Vec<String>)> {
+    let current = catalog
+        .services
+        .get(service_id)
+        .ok_or_else(|| Error::not_found(format!("service `{service_id}` not found")))?;
+    if let Some(by) = &current.managed_by {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!("service `{service_id}` is managed by {by}; change it there"),
+        ));
+    }
+    let attached: Vec<String> = catalog
+        .relations
+        .values()
+        .filter(|r| r.source_service_id == service_id || r.target_service_id == service_id)
+        .map(|r| r.relation_id.clone())
+        .collect();
+    if !attached.is_empty() && !cascade {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!(
+                "service `{service_id}` has relations {}; delete them first or ask for cascade=true",
+                attached.join(", ")
+            ),
+        ));
+    }
+    let mut changes: Vec<CatalogChange> = attached
+        .iter()
+        .cloned()
+        .map(CatalogChange::DeleteRelation)
+        .collect();
+    changes.push(CatalogChange::DeleteService(service_id.to_string()));
+    Ok((changes, attached))
+}
+
 /// A fresh relation id: `rel-` and 16 hex digits.
 pub fn new_relation_id() -> String {
     format!("rel-{:016x}", fastrand::u64(..))

@@ -2,9 +2,11 @@
 //! collector and agent binaries as child processes, HTTP and SSE clients.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod clickhouse;
 pub mod process;
 pub mod sse;
+pub mod stores;
 pub mod zookeeper;
 
 use std::net::SocketAddr;

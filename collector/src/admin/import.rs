@@ -37,6 +37,29 @@ pub struct Plan {
     pub problems: Vec<Problem>,
 }
 
+impl Plan {
+    /// Counts and keeps a planned change (nothing for an unchanged item),
+    /// applying it to the catalog later items are checked against.
+    fn record(
+        &mut self,
+        after: &mut Catalog,
+        change: CatalogChange,
+        existed: bool,
+        unchanged: bool,
+    ) {
+        if unchanged {
+            return;
+        }
+        if existed {
+            self.updated += 1;
+        } else {
+            self.created += 1;
+        }
+        after.apply(std::slice::from_ref(&change));
+        self.changes.push(change);
+    }
+}
+
 fn problem(item: String, e: crate::Error) -> Problem {
     Problem {
         item,
@@ -100,17 +123,13 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
         })();
         match made {
             Ok((def, existing)) => {
-                if existing.as_ref() == Some(&def) {
-                    continue;
-                }
-                if existing.is_some() {
-                    out.updated += 1;
-                } else {
-                    out.created += 1;
-                }
-                let change = CatalogChange::PutService(def);
-                after.apply(std::slice::from_ref(&change));
-                out.changes.push(change);
+                let unchanged = existing.as_ref() == Some(&def);
+                out.record(
+                    &mut after,
+                    CatalogChange::PutService(def),
+                    existing.is_some(),
+                    unchanged,
+                );
             }
             Err(e) => out.problems.push(problem(name, e)),
         }
@@ -170,17 +189,13 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
         }
         match made {
             Ok((def, existing)) => {
-                if existing.as_ref() == Some(&def) {
-                    continue;
-                }
-                if existing.is_some() {
-                    out.updated += 1;
-                } else {
-                    out.created += 1;
-                }
-                let change = CatalogChange::PutRelation(def);
-                after.apply(std::slice::from_ref(&change));
-                out.changes.push(change);
+                let unchanged = existing.as_ref() == Some(&def);
+                out.record(
+                    &mut after,
+                    CatalogChange::PutRelation(def),
+                    existing.is_some(),
+                    unchanged,
+                );
             }
             Err(e) => out.problems.push(problem(name, e)),
         }

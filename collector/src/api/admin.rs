@@ -358,32 +358,7 @@ pub(super) async fn delete(
     let relations = state
         .admin
         .change(&Actor::api(), "delete service", |catalog| {
-            let current = catalog
-                .services
-                .get(&service_id)
-                .ok_or_else(|| not_found("service", &service_id))?;
-            if let Some(by) = &current.managed_by {
-                return Err(file_managed("service", &service_id, by));
-            }
-            let attached: Vec<String> = catalog
-                .relations
-                .values()
-                .filter(|r| r.source_service_id == service_id || r.target_service_id == service_id)
-                .map(|r| r.relation_id.clone())
-                .collect();
-            if !attached.is_empty() && !cascade {
-                return Err(Error::new(
-                    ErrorCode::Conflict,
-                    format!(
-                        "service `{service_id}` has relations {}; delete them first or pass ?cascade=true",
-                        attached.join(", ")
-                    ),
-                ));
-            }
-            let mut changes: Vec<CatalogChange> =
-                attached.iter().cloned().map(CatalogChange::DeleteRelation).collect();
-            changes.push(CatalogChange::DeleteService(service_id.clone()));
-            Ok((changes, attached))
+            crate::admin::delete_service(catalog, &service_id, cascade)
         })
         .await?;
     Ok(axum::Json(Deleted {

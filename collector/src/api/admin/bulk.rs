@@ -9,11 +9,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::{file_managed, not_found};
+use crate::Result;
 use crate::admin::body::{Body, required};
 use crate::admin::{Actor, validate};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, CatalogChange};
-use crate::{Error, ErrorCode, Result};
 
 const ACTIONS: [&str; 3] = ["enable", "disable", "delete"];
 const MAX_ITEMS: usize = 10_000;
@@ -46,27 +46,7 @@ fn changes(catalog: &Catalog, id: &str, action: &str, cascade: bool) -> Result<V
         def.updated_at_ms = lightbulb_common::time::now_ms().max(def.updated_at_ms);
         return Ok(vec![CatalogChange::PutService(def)]);
     }
-    let attached: Vec<String> = catalog
-        .relations
-        .values()
-        .filter(|r| r.source_service_id == id || r.target_service_id == id)
-        .map(|r| r.relation_id.clone())
-        .collect();
-    if !attached.is_empty() && !cascade {
-        return Err(Error::new(
-            ErrorCode::Conflict,
-            format!(
-                "has relations {}; pass \"cascade\": true",
-                attached.join(", ")
-            ),
-        ));
-    }
-    let mut out: Vec<CatalogChange> = attached
-        .into_iter()
-        .map(CatalogChange::DeleteRelation)
-        .collect();
-    out.push(CatalogChange::DeleteService(id.to_string()));
-    Ok(out)
+    crate::admin::delete_service(catalog, id, cascade).map(|(changes, _)| changes)
 }
 
 #[utoipa::path(post, path = "/api/admin/services/bulk", tag = "admin", request_body = crate::api::openapi::BulkInput, responses((status = 200, body = BulkOperationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
