@@ -31,41 +31,40 @@ pub fn sqlite_backend() -> Backend {
     }
 }
 
-pub async fn clickhouse_backend() -> Option<Backend> {
-    let server = super::clickhouse::shared()?;
+/// A ClickHouse store on a fresh database at `url` (on `cluster` if set),
+/// keeping `server` running while the store is used.
+async fn clickhouse_store(
+    url: &str,
+    cluster: &str,
+    server: Box<dyn std::any::Any + Send + Sync>,
+) -> Backend {
     let config = StoreConfig {
         kind: "clickhouse".into(),
-        url: server.url.clone(),
+        url: url.to_string(),
         database: super::clickhouse::fresh_database("conformance"),
+        cluster: cluster.to_string(),
         flush_interval: std::time::Duration::from_millis(10),
         poll_interval: std::time::Duration::from_millis(200),
         ..StoreConfig::default()
     };
     let store = ClickHouseStore::open(&config, RETENTION).await.unwrap();
-    Some(Backend {
+    Backend {
         store: Arc::new(store),
-        _keep: Box::new(server),
-    })
+        _keep: server,
+    }
+}
+
+pub async fn clickhouse_backend() -> Option<Backend> {
+    let server = super::clickhouse::shared()?;
+    Some(clickhouse_store(&server.url.clone(), "", Box::new(server)).await)
 }
 
 /// ClickHouse in cluster mode: replicated tables on two nodes, queried and
 /// written through Distributed tables on the first.
 pub async fn cluster_backend() -> Option<Backend> {
     let cluster = super::clickhouse::shared_cluster()?;
-    let config = StoreConfig {
-        kind: "clickhouse".into(),
-        url: cluster.nodes[0].url.clone(),
-        database: super::clickhouse::fresh_database("cluster"),
-        cluster: "lb".into(),
-        flush_interval: std::time::Duration::from_millis(10),
-        poll_interval: std::time::Duration::from_millis(200),
-        ..StoreConfig::default()
-    };
-    let store = ClickHouseStore::open(&config, RETENTION).await.unwrap();
-    Some(Backend {
-        store: Arc::new(store),
-        _keep: Box::new(cluster),
-    })
+    let url = cluster.nodes[0].url.clone();
+    Some(clickhouse_store(&url, "lb", Box::new(cluster)).await)
 }
 
 /// Declares each test once per store.
