@@ -1,6 +1,7 @@
 //! Check types the agent runs. Each maps what it observes to a status with the
 //! thresholds from its `status_config`.
 
+pub mod database;
 pub mod http;
 pub mod process;
 
@@ -47,5 +48,6 @@ pub fn build(spec: &CheckSpec) -> Box<dyn Check> {
         CheckSpec::Http(s) => Box::new(http::HttpCheck::new(s.clone())),
         CheckSpec::Tcp(s) => Box::new(http::TcpCheck::new(s.clone())),
         CheckSpec::Process(s) => Box::new(process::ProcessCheck::new(s.clone())),
+        CheckSpec::Database(s) => Box::new(database::DatabaseCheck::new(s.clone())),
     }
 }

@@ -308,7 +308,7 @@ pub fn plan(c: &CheckConfig) -> Result<PlannedCheck, Vec<(String, String)>> {
             problems.push((
                 "service_type".into(),
                 format!(
-                    "unknown check type `{}`; this agent runs `api_endpoint` and `python_process`",
+                    "unknown check type `{}`; this agent runs `api_endpoint`, `python_process` and `database`",
                     c.service_type
                 ),
             ));

@@ -10,12 +10,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::ServiceType;
 
+mod database;
+pub use self::database::DatabaseSpec;
+
 /// A validated check configuration.
 #[derive(Debug, Clone)]
 pub enum CheckSpec {
     Http(HttpSpec),
     Tcp(TcpSpec),
     Process(ProcessSpec),
+    Database(DatabaseSpec),
 }
 
 impl CheckSpec {
@@ -31,10 +35,15 @@ impl CheckSpec {
                 spec.validate()?;
                 Ok(CheckSpec::Process(spec))
             }
+            ServiceType::Database => {
+                let spec: DatabaseSpec = from_config(config)?;
+                spec.validate()?;
+                Ok(CheckSpec::Database(spec))
+            }
             other => Err((
                 String::new(),
                 format!(
-                    "check type `{other}` is not supported by this agent yet; it runs `api_endpoint` and `python_process`"
+                    "check type `{other}` is not supported by this agent yet; it runs `api_endpoint`, `python_process` and `database`"
                 ),
             )),
         }

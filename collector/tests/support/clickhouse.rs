@@ -243,12 +243,17 @@ impl ClickHouse {
 
 /// Runs `sql` over ClickHouse's HTTP interface; the body of a 200 answer.
 pub fn query(url: &str, database: &str, sql: &str) -> Result<String, String> {
+    query_with(url, &format!("database={database}"), sql)
+}
+
+/// Runs `sql` with URL settings (`a=1&b=2`).
+pub fn query_with(url: &str, settings: &str, sql: &str) -> Result<String, String> {
     use std::io::{Read, Write};
     let addr = url.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
     let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
     let req = format!(
-        "POST /?database={database} HTTP/1.0\r\nHost: x\r\nContent-Length: {}\r\n\r\n{sql}",
+        "POST /?{settings} HTTP/1.0\r\nHost: x\r\nContent-Length: {}\r\n\r\n{sql}",
         sql.len()
     );
     let mut out = String::new();
