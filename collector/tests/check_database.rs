@@ -150,11 +150,11 @@ async fn an_unreachable_server_fails_and_a_cluster_without_live_nodes_fails() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_node_that_stops_answering_degrades() {
+async fn a_cluster_node_that_stops_answering_degrades_and_read_only_replicas_fail() {
     if !clickhouse::enabled() || !support::zookeeper::installed() {
         return;
     }
-    let zk = support::zookeeper::ZooKeeper::start();
+    let mut zk = support::zookeeper::ZooKeeper::start();
     let nodes = ClickHouse::start_cluster(2, zk.port);
     let o = run(spec(&nodes[0].url, json!({"cluster": "lb"}))).await;
     assert_eq!(o.status, Status::Ok, "{}: {}", o.message, o.details);
@@ -177,4 +177,33 @@ async fn a_cluster_node_that_stops_answering_degrades() {
         "{}",
         o.message
     );
+
+    // Without ZooKeeper a replicated table turns read-only (the nodes'
+    // session timeout is 3 s in this set-up).
+    sql(
+        &nodes[0],
+        "CREATE TABLE default.orders (d Date, x UInt64) ENGINE = ReplicatedMergeTree('/clickhouse/tables/01/orders', 'r0') PARTITION BY d ORDER BY x",
+    );
+    sql(
+        &nodes[0],
+        "INSERT INTO default.orders VALUES ('2026-11-27', 1)",
+    );
+    zk.stop();
+    let failed = support::eventually(
+        std::time::Duration::from_secs(60),
+        "replica read-only",
+        || async {
+            let o = run(spec(&nodes[0].url, json!({}))).await;
+            (o.status == Status::Failed).then_some(o)
+        },
+    )
+    .await;
+    assert!(
+        failed
+            .message
+            .contains("replica default.orders is read-only"),
+        "{}",
+        failed.message
+    );
+    assert_eq!(failed.details["replicas"][0]["readonly"], true);
 }

@@ -164,7 +164,7 @@ impl ClickHouse {
                     etc.join("config.d/cluster.xml"),
                     format!(
                         "<yandex>\
-                         <zookeeper><node><host>127.0.0.1</host><port>{zookeeper_port}</port></node></zookeeper>\
+                         <zookeeper><node><host>127.0.0.1</host><port>{zookeeper_port}</port></node><session_timeout_ms>3000</session_timeout_ms></zookeeper>\
                          <remote_servers><lb><shard><internal_replication>true</internal_replication>{replicas}</shard></lb></remote_servers>\
                          <macros><shard>01</shard><replica>r{i}</replica></macros>\
                          <interserver_http_host>127.0.0.1</interserver_http_host>\

@@ -57,6 +57,11 @@ impl ZooKeeper {
         zk
     }
 
+    /// Kills the server (SIGKILL).
+    pub fn stop(&mut self) {
+        self.proc.kill();
+    }
+
     /// Whether the server answers the `srvr` four-letter command.
     fn serving(&self) -> bool {
         let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
