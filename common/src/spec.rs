@@ -68,9 +68,18 @@ pub fn from_config<T: DeserializeOwned>(config: &serde_json::Value) -> Result<T,
 pub struct HttpSpec {
     /// `http://`, `https://` or `tcp://host:port`.
     pub url: String,
-    /// `GET` (default) or `HEAD`.
+    /// `GET` (default), `HEAD`, `POST`, `PUT`, `PATCH`, `DELETE` or `OPTIONS`.
     #[serde(default = "default_method")]
     pub method: String,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Request body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Assertions on a JSON response; one that does not hold is FAILED.
+    #[serde(default)]
+    pub json: Vec<JsonAssertion>,
     /// Accepted status codes; default any 2xx.
     #[serde(default)]
     pub expected_status: Vec<u16>,
@@ -80,9 +89,12 @@ pub struct HttpSpec {
     /// The body must contain this text.
     #[serde(default)]
     pub body_contains: Option<String>,
-    /// Follow redirects (default true, at most 10).
+    /// Follow redirects (default true, at most `max_redirects`).
     #[serde(default = "yes")]
     pub follow_redirects: bool,
+    /// Most redirects followed; one more is FAILED. Default 10.
+    #[serde(default = "ten_redirects")]
+    pub max_redirects: usize,
     /// Accept invalid TLS certificates (default false).
     #[serde(default)]
     pub insecure: bool,
@@ -94,6 +106,69 @@ fn default_method() -> String {
 
 fn yes() -> bool {
     true
+}
+
+fn ten_redirects() -> usize {
+    10
+}
+
+/// One assertion on a JSON response body: the value at `path` (`$.a.b[0]`
+/// or `a.b.0`) exists (or not), and equals `equals` when given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonAssertion {
+    pub path: String,
+    #[serde(default)]
+    pub equals: Option<serde_json::Value>,
+    /// Default true.
+    #[serde(default = "yes")]
+    pub exists: bool,
+}
+
+impl JsonAssertion {
+    /// Path steps: object keys and array indexes.
+    pub fn steps(&self) -> Result<Vec<PathStep>, String> {
+        let path = self.path.strip_prefix('$').unwrap_or(&self.path);
+        let mut steps = Vec::new();
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            let (key, rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+            if !key.is_empty() {
+                match key.parse::<usize>() {
+                    Ok(i) => steps.push(PathStep::Index(i)),
+                    Err(_) => steps.push(PathStep::Key(key.to_string())),
+                }
+            }
+            for idx in rest.split('[').filter(|p| !p.is_empty()) {
+                let n = idx
+                    .strip_suffix(']')
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| format!("`{}`: `[{idx}` is not an index like [0]", self.path))?;
+                steps.push(PathStep::Index(n));
+            }
+        }
+        if steps.is_empty() {
+            return Err(format!("`{}` names no value", self.path));
+        }
+        Ok(steps)
+    }
+
+    /// The value at the path, if any.
+    pub fn find<'a>(&self, v: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
+        let mut at = v;
+        for step in self.steps().ok()? {
+            at = match step {
+                PathStep::Key(k) => at.get(&k)?,
+                PathStep::Index(i) => at.get(i)?,
+            };
+        }
+        Some(at)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PathStep {
+    Key(String),
+    Index(usize),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -132,11 +207,32 @@ fn parse_http(config: &serde_json::Value) -> Result<CheckSpec, (String, String)>
             format!("`{}` must use http://, https:// or tcp://", spec.url),
         ));
     }
-    if !matches!(spec.method.to_ascii_uppercase().as_str(), "GET" | "HEAD") {
+    if !matches!(
+        spec.method.to_ascii_uppercase().as_str(),
+        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
+    ) {
         return Err((
             "method".into(),
-            format!("`{}` is not supported; use GET or HEAD", spec.method),
+            format!(
+                "`{}` is not supported; use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
+                spec.method
+            ),
         ));
+    }
+    for (name, value) in &spec.headers {
+        let valid_name = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !valid_name || value.bytes().any(|b| b == b'\r' || b == b'\n') {
+            return Err((
+                format!("headers.{name}"),
+                "is not a valid HTTP header".into(),
+            ));
+        }
+    }
+    for (i, a) in spec.json.iter().enumerate() {
+        a.steps().map_err(|e| (format!("json[{i}].path"), e))?;
     }
     if let Some(bad) = spec
         .expected_status

@@ -1,4 +1,5 @@
-//! `api_endpoint`: HTTP(S) GET/HEAD with status, latency and body assertions,
+//! `api_endpoint`: an HTTP(S) request (any method, headers, body) judged by
+//! status, latency, body text and JSON assertions, with DNS time split out;
 //! or a plain TCP connect for `tcp://host:port`.
 
 use std::time::Instant;
@@ -21,7 +22,7 @@ impl HttpCheck {
     pub fn new(spec: HttpSpec) -> HttpCheck {
         lightbulb_common::tls::install_crypto_provider();
         let policy = if spec.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
+            reqwest::redirect::Policy::limited(spec.max_redirects)
         } else {
             reqwest::redirect::Policy::none()
         };
@@ -39,13 +40,18 @@ impl HttpCheck {
             Ok(c) => c,
             Err(e) => return Outcome::failed(e.clone()),
         };
-        let method = if self.spec.method.eq_ignore_ascii_case("HEAD") {
-            reqwest::Method::HEAD
-        } else {
-            reqwest::Method::GET
-        };
+        let method = reqwest::Method::from_bytes(self.spec.method.to_ascii_uppercase().as_bytes())
+            .unwrap_or(reqwest::Method::GET);
+        let dns_ms = self.resolve().await;
         let start = Instant::now();
-        let response = match client.request(method, &self.spec.url).send().await {
+        let mut request = client.request(method, &self.spec.url);
+        for (name, value) in &self.spec.headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = &self.spec.body {
+            request = request.body(body.clone());
+        }
+        let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
                 let mut o = Outcome::failed(format!(
@@ -54,11 +60,14 @@ impl HttpCheck {
                     error_chain(&e)
                 ));
                 o.details = serde_json::json!({ "error": error_chain(&e) });
+                if let Some(ms) = dns_ms {
+                    o.metrics.extra.insert("dns_ms".into(), ms);
+                }
                 return o;
             }
         };
         let code = response.status().as_u16();
-        let body = if self.spec.body_contains.is_some() {
+        let body = if self.spec.body_contains.is_some() || !self.spec.json.is_empty() {
             read_limited(response).await
         } else {
             drop(response);
@@ -71,7 +80,25 @@ impl HttpCheck {
             .metrics
             .extra
             .insert("http_status".into(), f64::from(code));
+        if let Some(ms) = dns_ms {
+            outcome.metrics.extra.insert("dns_ms".into(), ms);
+        }
         outcome
+    }
+
+    /// How long resolving the URL's host takes, in ms (`None` for an IP
+    /// address or a URL without a host).
+    async fn resolve(&self) -> Option<f64> {
+        let url = reqwest::Url::parse(&self.spec.url).ok()?;
+        let host = url.host_str()?;
+        if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+            return None;
+        }
+        let port = url.port_or_known_default().unwrap_or(80);
+        let start = Instant::now();
+        // A failure here shows again, with its reason, when the request is sent.
+        let _ = tokio::net::lookup_host((host, port)).await.ok()?;
+        Some(start.elapsed().as_secs_f64() * 1000.0)
     }
 
     fn judge(&self, code: u16, body: Result<String, String>, elapsed_ms: f64) -> Outcome {
@@ -87,6 +114,34 @@ impl HttpCheck {
                 format!("{:?}", self.spec.expected_status)
             };
             return Outcome::failed(format!("HTTP {code}, expected {want}"));
+        }
+        if !self.spec.json.is_empty() {
+            let parsed = body.as_ref().map_err(Clone::clone).and_then(|b| {
+                serde_json::from_str::<serde_json::Value>(b).map_err(|e| e.to_string())
+            });
+            let doc = match parsed {
+                Ok(doc) => doc,
+                Err(e) => {
+                    return Outcome::failed(format!("HTTP {code} but the body is not JSON: {e}"));
+                }
+            };
+            for a in &self.spec.json {
+                let found = a.find(&doc);
+                let broken = match (found, &a.equals) {
+                    (None, _) if a.exists => Some(format!("`{}` is missing", a.path)),
+                    (Some(v), _) if !a.exists => Some(format!("`{}` exists ({v})", a.path)),
+                    (Some(v), Some(want)) if v != want => {
+                        Some(format!("`{}` is {v}, expected {want}", a.path))
+                    }
+                    _ => None,
+                };
+                if let Some(why) = broken {
+                    let mut o = Outcome::failed(format!("HTTP {code} but {why}"));
+                    o.details =
+                        serde_json::json!({"path": a.path, "found": found, "expected": a.equals});
+                    return o;
+                }
+            }
         }
         if let Some(needle) = &self.spec.body_contains {
             match body {
