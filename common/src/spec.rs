@@ -317,7 +317,7 @@ mod tests {
             "url"
         );
         assert_eq!(
-            spec(serde_json::json!({"url": "http://x", "method": "POST"}))
+            spec(serde_json::json!({"url": "http://x", "method": "TRACE"}))
                 .unwrap_err()
                 .0,
             "method"
