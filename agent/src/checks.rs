@@ -1,6 +1,7 @@
 //! Check types the agent runs. Each maps what it observes to a status with the
 //! thresholds from its `status_config`.
 
+mod cert;
 pub mod database;
 pub mod http;
 pub mod process;

@@ -29,6 +29,11 @@ class H(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD": self.wfile.write(out)
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = answer
 s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+if len(sys.argv) > 2:
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+    s.socket = ctx.wrap_socket(s.socket, server_side=True)
 print(s.server_address[1], flush=True)
 s.serve_forever()
 "#;
@@ -40,8 +45,14 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// With `[cert, key]` PEM paths, serves HTTPS.
+    fn start_with(tls: &[&std::path::Path]) -> Server {
         let mut child = Command::new("python3")
             .args(["-c", SERVER])
+            .args(tls)
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3");
@@ -168,4 +179,81 @@ fn bad_request_settings_name_their_key() {
     )
     .unwrap_err();
     assert!(reason.contains("unknown field `equal`"), "{reason}");
+}
+
+/// (year, month, day) of a day counted from 1970-01-01.
+fn civil(days: i64) -> (i32, u8, u8) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y as i32, m as u8, d as u8)
+}
+
+/// A self-signed certificate for 127.0.0.1 valid from `from` to `to` days from today.
+fn certificate(
+    dir: &std::path::Path,
+    from: i64,
+    to: i64,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let today = lightbulb_common::time::now_ms().div_euclid(86_400_000);
+    let date = |offset: i64| {
+        let (y, m, d) = civil(today + offset);
+        rcgen::date_time_ymd(y, m, d)
+    };
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params.not_before = date(from);
+    params.not_after = date(to);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (c, k) = (dir.join(format!("{to}.crt")), dir.join(format!("{to}.key")));
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (c, k)
+}
+
+#[tokio::test]
+async fn a_certificate_near_expiry_degrades_and_an_expired_one_fails() {
+    lightbulb_common::tls::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    for (from, to, status, says) in [
+        (-1, 100, Status::Ok, None),
+        (
+            -1,
+            5,
+            Status::Degraded,
+            Some("TLS certificate expires in 4 days"),
+        ),
+        (
+            -10,
+            -2,
+            Status::Failed,
+            Some("TLS certificate expired 2 days ago"),
+        ),
+    ] {
+        let (cert, key) = certificate(dir.path(), from, to);
+        let server = Server::start_with(&[&cert, &key]);
+        // Self-signed: trust is not what is tested here.
+        let o =
+            check(json!({"url": format!("https://127.0.0.1:{}/", server.port), "insecure": true}))
+                .await;
+        assert_eq!(o.status, status, "{}: {}", o.message, o.details);
+        let left = o.metrics.extra["cert_days_left"];
+        assert!(
+            (left - (to as f64 - 0.5)).abs() < 1.0,
+            "{left} days left, expected about {to}"
+        );
+        if let Some(text) = says {
+            assert!(
+                o.message.starts_with("HTTP 200 in ") && o.message.contains(text),
+                "{}",
+                o.message
+            );
+        }
+    }
 }

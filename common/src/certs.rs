@@ -137,6 +137,18 @@ mod tests {
     use rustls::pki_types::pem::PemObject;
 
     #[test]
+    fn certificate_expiry_is_read_from_der() {
+        let ca = DevCa::new("test CA").unwrap();
+        let agent = ca.agent("node-a").unwrap();
+        let der = CertificateDer::from_pem_slice(agent.cert_pem.as_bytes()).unwrap();
+        assert_eq!(
+            crate::tls::certificate_not_after_ms(&der),
+            crate::time::parse_instant("2035-01-01T00:00:00Z").ok()
+        );
+        assert_eq!(crate::tls::certificate_not_after_ms(b"junk"), None);
+    }
+
+    #[test]
     fn agent_certificate_names_the_agent() {
         let ca = DevCa::new("test CA").unwrap();
         let agent = ca.agent("node-a").unwrap();

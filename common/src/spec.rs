@@ -98,6 +98,14 @@ pub struct HttpSpec {
     /// Accept invalid TLS certificates (default false).
     #[serde(default)]
     pub insecure: bool,
+    /// https: a certificate expiring within this many days is DEGRADED, an
+    /// expired one FAILED. Default 14.
+    #[serde(default = "fourteen")]
+    pub cert_degraded_days: u32,
+}
+
+fn fourteen() -> u32 {
+    14
 }
 
 fn default_method() -> String {

@@ -78,6 +78,45 @@ fn common_name(mut subject: &[u8]) -> Option<String> {
     None
 }
 
+/// When a DER certificate stops being valid (`notAfter`), in epoch ms.
+pub fn certificate_not_after_ms(der: &[u8]) -> Option<i64> {
+    let (_, cert, _) = tlv(der)?;
+    let (_, tbs, _) = tlv(cert)?;
+    let mut fields = tbs;
+    let (tag, _, rest) = tlv(fields)?;
+    if tag == 0xa0 {
+        fields = rest; // explicit version
+    }
+    // serial number, signature algorithm, issuer, then validity.
+    for _ in 0..3 {
+        fields = tlv(fields)?.2;
+    }
+    let (_, validity, _) = tlv(fields)?;
+    let (_, _, after) = tlv(validity)?;
+    let (tag, time, _) = tlv(after)?;
+    let time = std::str::from_utf8(time).ok()?.strip_suffix('Z')?;
+    let full = match (tag, time.len()) {
+        // UTCTime YYMMDDHHMMSS: 50–99 are 19xx.
+        (0x17, 12) => {
+            let yy: u32 = time[..2].parse().ok()?;
+            format!("{}{time}", if yy >= 50 { "19" } else { "20" })
+        }
+        // GeneralizedTime YYYYMMDDHHMMSS.
+        (0x18, 14) => time.to_string(),
+        _ => return None,
+    };
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &full[..4],
+        &full[4..6],
+        &full[6..8],
+        &full[8..10],
+        &full[10..12],
+        &full[12..14]
+    );
+    crate::time::parse_instant(&iso).ok()
+}
+
 /// Splits one DER tag-length-value off `input`: (tag, value, rest).
 fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first()?;

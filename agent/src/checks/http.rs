@@ -83,7 +83,49 @@ impl HttpCheck {
         if let Some(ms) = dns_ms {
             outcome.metrics.extra.insert("dns_ms".into(), ms);
         }
+        self.judge_certificate(&mut outcome).await;
         outcome
+    }
+
+    /// For https: DEGRADED when the certificate expires within
+    /// `cert_degraded_days`, FAILED when it has expired.
+    async fn judge_certificate(&self, outcome: &mut Outcome) {
+        let Ok(url) = reqwest::Url::parse(&self.spec.url) else {
+            return;
+        };
+        if url.scheme() != "https" {
+            return;
+        }
+        let not_after = match super::cert::not_after_ms(&url).await {
+            Ok(ms) => ms,
+            Err(e) => {
+                outcome.details = serde_json::json!({"certificate_error": e});
+                return;
+            }
+        };
+        let days = (not_after - lightbulb_common::time::now_ms()) as f64 / 86_400_000.0;
+        outcome.metrics.extra.insert("cert_days_left".into(), days);
+        let expires = lightbulb_common::time::format_iso(not_after);
+        let (status, note) = if days < 0.0 {
+            (
+                Status::Failed,
+                format!("TLS certificate expired {:.0} days ago ({expires})", (-days).floor()),
+            )
+        } else if days < f64::from(self.spec.cert_degraded_days) {
+            (
+                Status::Degraded,
+                format!(
+                    "TLS certificate expires in {:.0} days ({expires})",
+                    days.floor()
+                ),
+            )
+        } else {
+            return;
+        };
+        if status.worst(outcome.status) == status {
+            outcome.status = status;
+        }
+        outcome.message = format!("{}; {note}", outcome.message);
     }
 
     /// How long resolving the URL's host takes, in ms (`None` for an IP
