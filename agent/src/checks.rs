@@ -3,6 +3,7 @@
 
 mod cert;
 pub mod database;
+pub mod grpc;
 pub mod http;
 pub mod process;
 
@@ -50,5 +51,6 @@ pub fn build(spec: &CheckSpec) -> Box<dyn Check> {
         CheckSpec::Tcp(s) => Box::new(http::TcpCheck::new(s.clone())),
         CheckSpec::Process(s) => Box::new(process::ProcessCheck::new(s.clone())),
         CheckSpec::Database(s) => Box::new(database::DatabaseCheck::new(s.clone())),
+        CheckSpec::Grpc(s) => Box::new(grpc::GrpcCheck::new(s.clone())),
     }
 }

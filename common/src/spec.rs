@@ -20,6 +20,7 @@ pub enum CheckSpec {
     Tcp(TcpSpec),
     Process(ProcessSpec),
     Database(DatabaseSpec),
+    Grpc(GrpcSpec),
 }
 
 impl CheckSpec {
@@ -66,8 +67,12 @@ pub fn from_config<T: DeserializeOwned>(config: &serde_json::Value) -> Result<T,
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSpec {
-    /// `http://`, `https://` or `tcp://host:port`.
+    /// `http://`, `https://`, `tcp://host:port` or `grpc://host:port`
+    /// (the gRPC health-checking protocol, plaintext).
     pub url: String,
+    /// grpc://: the service asked about (default: the server as a whole).
+    #[serde(default)]
+    pub grpc_service: Option<String>,
     /// `GET` (default), `HEAD`, `POST`, `PUT`, `PATCH`, `DELETE` or `OPTIONS`.
     #[serde(default = "default_method")]
     pub method: String,
@@ -179,6 +184,14 @@ pub enum PathStep {
     Index(usize),
 }
 
+/// `grpc.health.v1.Health/Check` against `addr`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrpcSpec {
+    pub addr: String,
+    pub service: String,
+    pub degraded_ms: Option<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TcpSpec {
     pub addr: String,
@@ -187,6 +200,23 @@ pub struct TcpSpec {
 
 fn parse_http(config: &serde_json::Value) -> Result<CheckSpec, (String, String)> {
     let spec: HttpSpec = from_config(config)?;
+    if let Some(addr) = spec.url.strip_prefix("grpc://") {
+        let addr = addr.trim_end_matches('/');
+        if addr
+            .rsplit_once(':')
+            .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+        {
+            return Err((
+                "url".into(),
+                format!("`{}` must look like grpc://host:port", spec.url),
+            ));
+        }
+        return Ok(CheckSpec::Grpc(GrpcSpec {
+            addr: addr.to_string(),
+            service: spec.grpc_service.clone().unwrap_or_default(),
+            degraded_ms: spec.degraded_ms,
+        }));
+    }
     if let Some(addr) = spec.url.strip_prefix("tcp://") {
         let addr = addr.trim_end_matches('/');
         if addr

@@ -109,7 +109,10 @@ impl HttpCheck {
         let (status, note) = if days < 0.0 {
             (
                 Status::Failed,
-                format!("TLS certificate expired {:.0} days ago ({expires})", (-days).floor()),
+                format!(
+                    "TLS certificate expired {:.0} days ago ({expires})",
+                    (-days).floor()
+                ),
             )
         } else if days < f64::from(self.spec.cert_degraded_days) {
             (
@@ -204,7 +207,7 @@ impl HttpCheck {
     }
 }
 
-fn latency_outcome(what: String, elapsed_ms: f64, degraded_ms: Option<u64>) -> Outcome {
+pub(crate) fn latency_outcome(what: String, elapsed_ms: f64, degraded_ms: Option<u64>) -> Outcome {
     match degraded_ms {
         Some(limit) if elapsed_ms > limit as f64 => Outcome::new(
             Status::Degraded,
