@@ -306,6 +306,33 @@ pub struct ProcessSpec {
     /// RSS bytes above this is DEGRADED.
     #[serde(default)]
     pub max_rss: Option<u64>,
+    /// Processes started from this virtualenv (`<venv>/bin/python…`).
+    #[serde(default)]
+    pub venv: Option<PathBuf>,
+    /// Processes in this systemd unit's cgroup (`worker.service`).
+    #[serde(default)]
+    pub systemd_unit: Option<String>,
+    /// With `cmdline`, `venv` or `systemd_unit`: fewer matching processes
+    /// than this is DEGRADED (none is FAILED). Default 1.
+    #[serde(default = "one")]
+    pub min_processes: u32,
+    /// A file the process touches; older than `heartbeat_max_age` is FAILED.
+    #[serde(default)]
+    pub heartbeat_file: Option<PathBuf>,
+    /// Default `60s`.
+    #[serde(default = "sixty_seconds", with = "crate::time::serde_duration")]
+    pub heartbeat_max_age: std::time::Duration,
+    /// A local HTTP URL the process serves; not answering 2xx is FAILED.
+    #[serde(default)]
+    pub liveness_url: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn sixty_seconds() -> std::time::Duration {
+    std::time::Duration::from_secs(60)
 }
 
 impl ProcessSpec {
@@ -314,11 +341,30 @@ impl ProcessSpec {
             self.pidfile.is_some(),
             self.pid.is_some(),
             self.cmdline.is_some(),
+            self.venv.is_some(),
+            self.systemd_unit.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
             return Err((
                 String::new(),
-                "set exactly one of `pidfile`, `pid` or `cmdline`".into(),
+                "set exactly one of `pidfile`, `pid`, `cmdline`, `venv` or `systemd_unit`".into(),
+            ));
+        }
+        if self.min_processes == 0 {
+            return Err(("min_processes".into(), "must be at least 1".into()));
+        }
+        if self.min_processes > 1 && (self.pidfile.is_some() || self.pid.is_some()) {
+            return Err((
+                "min_processes".into(),
+                "needs a selector that can match several processes (`cmdline`, `venv`, `systemd_unit`)".into(),
+            ));
+        }
+        if let Some(url) = &self.liveness_url
+            && !url.starts_with("http://")
+        {
+            return Err((
+                "liveness_url".into(),
+                format!("`{url}` must be a local http:// URL"),
             ));
         }
         if let Some(re) = &self.cmdline {

@@ -1,5 +1,8 @@
-//! `python_process`: finds a process by pidfile, PID or command-line regex and
-//! reports whether it is alive, with CPU, memory, threads, fds and uptime.
+//! `python_process`: finds processes by pidfile, PID, command-line regex,
+//! virtualenv or systemd unit (`process/select.rs`) and reports whether the
+//! oldest is alive, with CPU, memory, threads, fds, uptime, children and
+//! restarts; how many match against `min_processes`; optional liveness by a
+//! heartbeat file's age or a local HTTP URL.
 
 use std::time::Instant;
 
@@ -10,6 +13,8 @@ use regex::Regex;
 pub use lightbulb_common::spec::ProcessSpec;
 
 use super::{BoxFuture, Check, Outcome};
+
+mod select;
 
 /// CPU time seen at the previous run, to turn ticks into a percentage.
 struct Sample {
@@ -23,81 +28,34 @@ pub struct ProcessCheck {
     spec: ProcessSpec,
     cmdline: Option<Regex>,
     last: Option<Sample>,
+    client: reqwest::Client,
 }
 
 impl ProcessCheck {
     pub fn new(spec: ProcessSpec) -> ProcessCheck {
         let cmdline = spec.cmdline.as_deref().and_then(|r| Regex::new(r).ok());
+        lightbulb_common::tls::install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
         ProcessCheck {
             spec,
             cmdline,
             last: None,
+            client,
         }
-    }
-
-    fn find(&self) -> Result<Process, String> {
-        if let Some(path) = &self.spec.pidfile {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("pidfile `{}` cannot be read: {e}", path.display()))?;
-            let pid: i32 = text.trim().parse().map_err(|_| {
-                format!(
-                    "pidfile `{}` does not hold a PID: `{}`",
-                    path.display(),
-                    text.trim()
-                )
-            })?;
-            return self.open(pid);
-        }
-        if let Some(pid) = self.spec.pid {
-            return self.open(pid);
-        }
-        let re = self
-            .cmdline
-            .as_ref()
-            .ok_or("no process selector configured")?;
-        let me = std::process::id() as i32;
-        let mut matches: Vec<(u64, Process)> = procfs::process::all_processes()
-            .map_err(|e| format!("cannot list processes: {e}"))?
-            .filter_map(Result::ok)
-            .filter(|p| p.pid != me)
-            .filter(|p| {
-                p.cmdline()
-                    .is_ok_and(|c| !c.is_empty() && re.is_match(&c.join(" ")))
-            })
-            .filter(|p| self.spec.any_interpreter || is_python(p))
-            .filter_map(|p| Some((p.stat().ok()?.starttime, p)))
-            .collect();
-        matches.sort_by_key(|(start, _)| *start);
-        let kind = if self.spec.any_interpreter {
-            "process"
-        } else {
-            "Python process"
-        };
-        matches
-            .into_iter()
-            .next()
-            .map(|(_, p)| p)
-            .ok_or_else(|| format!("no {kind} matches cmdline `{}`", re.as_str()))
-    }
-
-    fn open(&self, pid: i32) -> Result<Process, String> {
-        let p = Process::new(pid).map_err(|_| format!("process {pid} is not running"))?;
-        p.stat()
-            .map_err(|_| format!("process {pid} is not running"))?;
-        if !self.spec.any_interpreter && !is_python(&p) {
-            let name = p.stat().map(|s| s.comm).unwrap_or_default();
-            return Err(format!(
-                "process {pid} (`{name}`) is not a Python interpreter; set any_interpreter = true to watch it anyway"
-            ));
-        }
-        Ok(p)
     }
 
     fn observe(&mut self) -> Outcome {
-        let process = match self.find() {
-            Ok(p) => p,
+        let found = match select::matching(&self.spec, self.cmdline.as_ref()) {
+            Ok(found) => found,
             // `last` is kept so a process that comes back is reported as restarted.
             Err(e) => return Outcome::failed(e),
+        };
+        let count = found.len();
+        let Some(process) = found.into_iter().next() else {
+            return Outcome::failed("no process matches");
         };
         let stat = match process.stat() {
             Ok(s) => s,
@@ -175,13 +133,83 @@ impl ProcessCheck {
         if let Ok(fds) = process.fd_count() {
             extra.insert("open_fds".into(), fds as f64);
         }
+        extra.insert("processes".into(), count as f64);
+        extra.insert("children".into(), select::children(pid) as f64);
+        if (count as u32) < self.spec.min_processes {
+            worsen(
+                &mut outcome,
+                Status::Degraded,
+                format!(
+                    "only {count} of at least {} processes",
+                    self.spec.min_processes
+                ),
+            );
+        }
+        if let Some(path) = &self.spec.heartbeat_file {
+            let age = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .map(|t| t.elapsed().unwrap_or_default());
+            match age {
+                Err(e) => worsen(
+                    &mut outcome,
+                    Status::Failed,
+                    format!("heartbeat file `{}`: {e}", path.display()),
+                ),
+                Ok(age) => {
+                    extra_insert(&mut outcome, "heartbeat_age_s", age.as_secs_f64().round());
+                    if age > self.spec.heartbeat_max_age {
+                        worsen(
+                            &mut outcome,
+                            Status::Failed,
+                            format!(
+                                "heartbeat file `{}` is {} s old (max {})",
+                                path.display(),
+                                age.as_secs(),
+                                humantime::format_duration(self.spec.heartbeat_max_age)
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         outcome
     }
+
+    /// FAILED unless `liveness_url` answers 2xx.
+    async fn liveness(&self, outcome: &mut Outcome) {
+        let Some(url) = &self.spec.liveness_url else {
+            return;
+        };
+        let answer = self.client.get(url).send().await;
+        match answer {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => worsen(
+                outcome,
+                Status::Failed,
+                format!("liveness {url} answered HTTP {}", r.status().as_u16()),
+            ),
+            Err(e) => worsen(
+                outcome,
+                Status::Failed,
+                format!("liveness {url} failed: {}", super::http::error_chain(&e)),
+            ),
+        }
+    }
+}
+
+/// Makes `outcome` at least `status`, adding the reason to the message.
+fn worsen(outcome: &mut Outcome, status: Status, reason: String) {
+    outcome.status = outcome.status.worst(status);
+    outcome.message = format!("{}; {reason}", outcome.message);
+}
+
+fn extra_insert(outcome: &mut Outcome, key: &str, value: f64) {
+    outcome.metrics.extra.insert(key.into(), value);
 }
 
 /// A process whose executable or argv[0] is a Python interpreter
 /// (`python`, `python3`, `python3.11`, `pypy3`…).
-fn is_python(p: &Process) -> bool {
+pub(super) fn is_python(p: &Process) -> bool {
     let looks_python = |name: &str| {
         let base = name.rsplit('/').next().unwrap_or(name);
         let rest = base
@@ -196,8 +224,14 @@ fn is_python(p: &Process) -> bool {
 
 impl Check for ProcessCheck {
     fn run(&mut self) -> BoxFuture<'_, Outcome> {
-        // procfs reads are quick local file reads; no await needed.
-        Box::pin(std::future::ready(self.observe()))
+        Box::pin(async move {
+            // procfs reads are quick local file reads; only liveness awaits.
+            let mut outcome = self.observe();
+            if outcome.status != Status::Failed {
+                self.liveness(&mut outcome).await;
+            }
+            outcome
+        })
     }
 }
 

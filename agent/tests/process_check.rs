@@ -1,0 +1,179 @@
+//! `python_process` against real Python processes: several workers against
+//! `min_processes`, a virtualenv, children, a heartbeat file and a
+//! liveness URL. Every process started here is killed when the test ends.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use lightbulb_agent::checks::process::ProcessCheck;
+use lightbulb_agent::checks::{Check, CheckSpec};
+use lightbulb_common::{ServiceType, Status};
+use serde_json::{Value, json};
+
+/// Killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `python` running `code` with `args`; prints one line when ready.
+fn python(python: &str, code: &str, args: &[&str]) -> (Proc, String) {
+    let mut child = Command::new(python)
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (Proc(child), line.trim().to_string())
+}
+
+const SLEEPER: &str = "import time; print('ready', flush=True); time.sleep(120)";
+
+async fn check(config: Value) -> lightbulb_agent::checks::Outcome {
+    let CheckSpec::Process(spec) =
+        CheckSpec::parse(ServiceType::PythonProcess, &config).expect("valid")
+    else {
+        panic!("not a process check");
+    };
+    ProcessCheck::new(spec).run().await
+}
+
+#[tokio::test]
+async fn workers_are_counted_against_min_processes() {
+    let tag = format!("lb-worker-{}", std::process::id());
+    let mut workers: Vec<Proc> = (0..3)
+        .map(|_| python("python3", SLEEPER, &[&tag]).0)
+        .collect();
+    let config = json!({"cmdline": tag, "min_processes": 3});
+    let ok = check(config.clone()).await;
+    assert_eq!(ok.status, Status::Ok, "{}", ok.message);
+    assert_eq!(ok.metrics.extra["processes"], 3.0);
+    workers.pop();
+    let short = check(config.clone()).await;
+    assert_eq!(short.status, Status::Degraded);
+    assert!(
+        short.message.ends_with("; only 2 of at least 3 processes"),
+        "{}",
+        short.message
+    );
+    workers.clear();
+    let none = check(config).await;
+    assert_eq!(none.status, Status::Failed);
+    assert_eq!(
+        none.message,
+        format!("no Python process matches cmdline `{tag}`")
+    );
+}
+
+#[tokio::test]
+async fn a_virtualenv_selects_its_own_interpreters_and_children_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let venv = dir.path().join("venv");
+    let made = Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let _outside = python("python3", SLEEPER, &[]);
+    // Two children that leave as soon as their parent is gone.
+    let parent = "import subprocess, sys, time\nchild = 'import os, time\\np = os.getppid()\\nwhile os.getppid() == p: time.sleep(0.05)'\nkids = [subprocess.Popen([sys.executable, '-c', child]) for _ in range(2)]\nprint('ready', flush=True)\ntime.sleep(120)";
+    let (inside, _) = python(venv.join("bin/python").to_str().unwrap(), parent, &[]);
+    let o = check(json!({"venv": venv, "min_processes": 1})).await;
+    assert_eq!(o.status, Status::Ok, "{}", o.message);
+    // The venv parent and its two children (also the venv's python); the
+    // oldest, the parent, is the one described.
+    assert_eq!(o.metrics.extra["processes"], 3.0, "{:?}", o.metrics.extra);
+    assert_eq!(o.metrics.extra["pid"], f64::from(inside.0.id()));
+    assert_eq!(o.metrics.extra["children"], 2.0);
+    drop(inside);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let gone = loop {
+        let o = check(json!({"venv": venv})).await;
+        if o.status == Status::Failed || std::time::Instant::now() > deadline {
+            break o;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(gone.status, Status::Failed, "{}", gone.message);
+    assert!(
+        gone.message.contains("runs from virtualenv"),
+        "{}",
+        gone.message
+    );
+}
+
+#[tokio::test]
+async fn a_stale_heartbeat_file_and_a_dead_liveness_port_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = "import http.server\ns = http.server.HTTPServer(('127.0.0.1', 0), http.server.SimpleHTTPRequestHandler)\nprint(s.server_address[1], flush=True)\ns.serve_forever()";
+    let (worker, port) = python("python3", server, &[]);
+    let pidfile = dir.path().join("worker.pid");
+    std::fs::write(&pidfile, worker.0.id().to_string()).unwrap();
+    let beat = dir.path().join("beat");
+    std::fs::write(&beat, "").unwrap();
+    let config = json!({"pidfile": pidfile, "heartbeat_file": beat, "heartbeat_max_age": "30s",
+        "liveness_url": format!("http://127.0.0.1:{port}/")});
+    let ok = check(config.clone()).await;
+    assert_eq!(ok.status, Status::Ok, "{}", ok.message);
+    assert!(ok.metrics.extra["heartbeat_age_s"] < 30.0);
+
+    let file = std::fs::File::options().write(true).open(&beat).unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(120))
+        .unwrap();
+    let stale = check(config.clone()).await;
+    assert_eq!(stale.status, Status::Failed);
+    assert!(
+        stale.message.contains(&format!(
+            "heartbeat file `{}` is 120 s old (max 30s)",
+            beat.display()
+        )),
+        "{}",
+        stale.message
+    );
+
+    std::fs::write(&beat, "").unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut dead = config;
+    dead["liveness_url"] = json!(format!("http://{closed}/"));
+    let o = check(dead).await;
+    assert_eq!(o.status, Status::Failed);
+    assert!(
+        o.message
+            .contains(&format!("liveness http://{closed}/ failed")),
+        "{}",
+        o.message
+    );
+}
+
+#[test]
+fn selectors_and_liveness_settings_are_checked() {
+    let key = |c: Value| {
+        CheckSpec::parse(ServiceType::PythonProcess, &c)
+            .unwrap_err()
+            .0
+    };
+    assert_eq!(key(json!({"pid": 1, "min_processes": 2})), "min_processes");
+    assert_eq!(
+        key(json!({"cmdline": "x", "min_processes": 0})),
+        "min_processes"
+    );
+    assert_eq!(
+        key(json!({"venv": "/v", "liveness_url": "tcp://x:1"})),
+        "liveness_url"
+    );
+    assert_eq!(key(json!({"venv": "/v", "systemd_unit": "w.service"})), "");
+}
