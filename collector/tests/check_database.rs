@@ -79,8 +79,17 @@ async fn slow_and_failed_queries_from_the_query_log_degrade() {
     // Driven for real: one query that takes 1.2 s, one that fails.
     let _ = clickhouse::query_with(&server.url, "log_queries=1", "SELECT sleep(1.2)");
     let _ = clickhouse::query_with(&server.url, "log_queries=1", "SELECT no_such_function()");
-    sql(&server, "SYSTEM FLUSH LOGS");
-    let o = run(spec(&server.url, json!({"slow_query": "500ms"}))).await;
+    // The query log is written in the background: flush until both are in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let o = loop {
+        sql(&server, "SYSTEM FLUSH LOGS");
+        let o = run(spec(&server.url, json!({"slow_query": "500ms"}))).await;
+        let both = o.message.contains("failed queries") && o.message.contains("slower");
+        if both || std::time::Instant::now() > deadline {
+            break o;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert_eq!(o.status, Status::Degraded, "{}: {}", o.message, o.details);
     assert!(
         o.message.contains("1 queries slower than 500ms"),

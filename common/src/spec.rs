@@ -198,36 +198,37 @@ pub struct TcpSpec {
     pub degraded_ms: Option<u64>,
 }
 
+/// `host:port` of a `scheme://host:port` URL, or the `url` key's error.
+fn host_port<'a>(url: &'a str, scheme: &str) -> Result<&'a str, (String, String)> {
+    let addr = url
+        .strip_prefix(scheme)
+        .and_then(|r| r.strip_prefix("://"))
+        .unwrap_or_default()
+        .trim_end_matches('/');
+    if addr
+        .rsplit_once(':')
+        .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+    {
+        return Err((
+            "url".into(),
+            format!("`{url}` must look like {scheme}://host:port"),
+        ));
+    }
+    Ok(addr)
+}
+
 fn parse_http(config: &serde_json::Value) -> Result<CheckSpec, (String, String)> {
     let spec: HttpSpec = from_config(config)?;
-    if let Some(addr) = spec.url.strip_prefix("grpc://") {
-        let addr = addr.trim_end_matches('/');
-        if addr
-            .rsplit_once(':')
-            .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
-        {
-            return Err((
-                "url".into(),
-                format!("`{}` must look like grpc://host:port", spec.url),
-            ));
-        }
+    if spec.url.starts_with("grpc://") {
+        let addr = host_port(&spec.url, "grpc")?;
         return Ok(CheckSpec::Grpc(GrpcSpec {
             addr: addr.to_string(),
             service: spec.grpc_service.clone().unwrap_or_default(),
             degraded_ms: spec.degraded_ms,
         }));
     }
-    if let Some(addr) = spec.url.strip_prefix("tcp://") {
-        let addr = addr.trim_end_matches('/');
-        if addr
-            .rsplit_once(':')
-            .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
-        {
-            return Err((
-                "url".into(),
-                format!("`{}` must look like tcp://host:port", spec.url),
-            ));
-        }
+    if spec.url.starts_with("tcp://") {
+        let addr = host_port(&spec.url, "tcp")?;
         return Ok(CheckSpec::Tcp(TcpSpec {
             addr: addr.to_string(),
             degraded_ms: spec.degraded_ms,
