@@ -57,6 +57,14 @@ async fn a_healthy_server_is_ok_with_sizes_as_metrics_and_too_many_parts_degrade
             && ok.metrics.extra.contains_key("compression_ratio")
     );
     assert_eq!(ok.details["findings"], json!([]));
+    // Per table, largest first: the one table with data.
+    assert_eq!(
+        ok.details["tables"][0]["table"], "default.events",
+        "{}",
+        ok.details
+    );
+    assert_eq!(ok.details["tables"][0]["rows"], 4.0);
+    assert!(ok.details["tables"][0]["compression_ratio"].is_number());
 
     let degraded = run(spec(&server.url, json!({"max_parts_per_partition": 3}))).await;
     assert_eq!(degraded.status, Status::Degraded, "{}", degraded.message);

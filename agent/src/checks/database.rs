@@ -80,7 +80,7 @@ impl DatabaseCheck {
         self.parts(&mut findings, &mut details).await;
         self.disks(&mut findings, &mut details).await;
         self.queries(&mut findings, &mut details).await;
-        let mut outcome = self.sizes().await;
+        let mut outcome = self.sizes(&mut details).await;
         let worst = findings.iter().fold(Status::Ok, |w, f| w.worst(f.status));
         outcome.status = worst;
         outcome.message = if findings.is_empty() {

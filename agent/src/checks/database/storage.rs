@@ -141,27 +141,46 @@ impl DatabaseCheck {
     }
 
     /// Table sizes and compression, as metrics.
-    pub(super) async fn sizes(&self) -> Outcome {
+    /// Sizes of all active data, as metrics, and of the largest tables, in
+    /// `details.tables`.
+    pub(super) async fn sizes(&self, details: &mut serde_json::Map<String, Value>) -> Outcome {
         let mut o = Outcome::new(Status::Ok, "");
         let rows = self
             .rows(
-                "SELECT sum(rows) AS rows, sum(bytes_on_disk) AS bytes, sum(data_compressed_bytes) AS compressed,
-                    sum(data_uncompressed_bytes) AS uncompressed FROM system.parts WHERE active",
+                "SELECT database, table, sum(rows) AS rows, sum(bytes_on_disk) AS bytes,
+                    sum(data_compressed_bytes) AS compressed, sum(data_uncompressed_bytes) AS uncompressed
+                 FROM system.parts WHERE active GROUP BY database, table ORDER BY bytes DESC",
             )
             .await
             .unwrap_or_default();
-        if let Some(r) = rows.first() {
-            let (compressed, uncompressed) = (num(&r["compressed"]), num(&r["uncompressed"]));
-            o.metrics.extra.insert("rows".into(), num(&r["rows"]));
-            o.metrics
-                .extra
-                .insert("bytes_on_disk".into(), num(&r["bytes"]));
-            if compressed > 0.0 {
-                o.metrics
-                    .extra
-                    .insert("compression_ratio".into(), uncompressed / compressed);
+        let ratio = |c: f64, u: f64| (c > 0.0).then(|| u / c);
+        let mut total = [0.0; 4];
+        let mut tables = Vec::new();
+        for r in &rows {
+            let t = [
+                num(&r["rows"]),
+                num(&r["bytes"]),
+                num(&r["compressed"]),
+                num(&r["uncompressed"]),
+            ];
+            for (sum, v) in total.iter_mut().zip(t) {
+                *sum += v;
+            }
+            if tables.len() < 10 {
+                tables.push(json!({
+                    "table": format!("{}.{}", str(&r["database"]), str(&r["table"])),
+                    "rows": t[0],
+                    "bytes_on_disk": t[1],
+                    "compression_ratio": ratio(t[2], t[3]),
+                }));
             }
         }
+        o.metrics.extra.insert("rows".into(), total[0]);
+        o.metrics.extra.insert("bytes_on_disk".into(), total[1]);
+        if let Some(r) = ratio(total[2], total[3]) {
+            o.metrics.extra.insert("compression_ratio".into(), r);
+        }
+        details.insert("tables".into(), Value::Array(tables));
         o
     }
 }
