@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lightbulb_collector::admin::{Actor, Admin, check_dependencies, validate};
+use lightbulb_collector::admin::{Actor, Admin, checked, validate};
 use lightbulb_collector::store::catalog::{CatalogChange, RelationDef, ServiceDef};
 use lightbulb_collector::store::sqlite::SqliteStore;
 use lightbulb_collector::store::{Retention, Store};
@@ -77,10 +77,7 @@ async fn main() {
     let check = |r: &RelationDef| {
         admin.read(|catalog| {
             validate::relation(r, catalog)?;
-            let mut after = catalog.clone();
-            let change = [CatalogChange::PutRelation(r.clone())];
-            after.apply(&change);
-            check_dependencies(&after, &change)
+            checked(catalog, &[CatalogChange::PutRelation(r.clone())]).map(|_| ())
         })
     };
     // The longest path's ends: from its last service back to its first closes a cycle.

@@ -31,12 +31,9 @@ pub fn delete_service(
     let current = catalog
         .services
         .get(service_id)
-        .ok_or_else(|| Error::not_found(format!("service `{service_id}` not found")))?;
+        .ok_or_else(|| not_found("service", service_id))?;
     if let Some(by) = &current.managed_by {
-        return Err(Error::new(
-            ErrorCode::Conflict,
-            format!("service `{service_id}` is managed by {by}; change it there"),
-        ));
+        return Err(file_managed("service", service_id, by));
     }
     let attached: Vec<String> = catalog
         .relations
@@ -60,6 +57,19 @@ pub fn delete_service(
         .collect();
     changes.push(CatalogChange::DeleteService(service_id.to_string()));
     Ok((changes, attached))
+}
+
+/// `service `x` not found` and the like.
+pub fn not_found(what: &str, id: &str) -> Error {
+    Error::not_found(format!("{what} `{id}` not found"))
+}
+
+/// The refusal to change what a configuration file owns.
+pub fn file_managed(what: &str, id: &str, by: &str) -> Error {
+    Error::new(
+        ErrorCode::Conflict,
+        format!("{what} `{id}` is managed by {by}; change it there"),
+    )
 }
 
 /// A fresh relation id: `rel-` and 16 hex digits.
@@ -145,9 +155,7 @@ impl Admin {
         if changes.is_empty() {
             return Ok(out);
         }
-        let mut after = before.clone();
-        after.apply(&changes);
-        check_dependencies(&after, &changes)?;
+        let after = checked(&before, &changes)?;
         self.store.change_catalog(changes.clone()).await?;
         *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = after;
         self.version.fetch_add(1, Ordering::AcqRel);
@@ -185,10 +193,20 @@ impl Admin {
     }
 }
 
+/// The catalog `changes` would produce, refused if it breaks a rule the
+/// catalog as a whole must keep (no dependency cycle). Changes are stored
+/// only through `Admin::change`; this answers "would it be accepted".
+pub fn checked(catalog: &Catalog, changes: &[CatalogChange]) -> Result<Catalog> {
+    let mut after = catalog.clone();
+    after.apply(changes);
+    check_dependencies(&after, changes)?;
+    Ok(after)
+}
+
 /// Refuses changes that would close a cycle of enabled dependencies,
 /// spelling the cycle from the new relation's source. Only a stored or
 /// re-enabled dependency adds an edge, so checking those finds every cycle.
-pub fn check_dependencies(after: &Catalog, changes: &[CatalogChange]) -> Result<()> {
+fn check_dependencies(after: &Catalog, changes: &[CatalogChange]) -> Result<()> {
     let edges = graph::dependencies(after);
     for c in changes {
         let CatalogChange::PutRelation(r) = c else {

@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::body::{Body, required, service_fields};
-use crate::admin::{Actor, validate};
+use crate::admin::{Actor, file_managed, not_found, validate};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
 use crate::{Error, ErrorCode, Result};
@@ -120,17 +120,6 @@ fn response(state: &AppState, catalog: &Catalog, s: &ServiceDef) -> ServiceRespo
         status: state.service(&s.service_id).map_or("UNKNOWN", |l| l.status),
         relations,
     }
-}
-
-fn not_found(what: &str, id: &str) -> Error {
-    Error::not_found(format!("{what} `{id}` not found"))
-}
-
-fn file_managed(what: &str, id: &str, by: &str) -> Error {
-    Error::new(
-        ErrorCode::Conflict,
-        format!("{what} `{id}` is managed by {by}; change it there"),
-    )
 }
 
 #[derive(Deserialize)]

@@ -20,7 +20,6 @@ pub const HOUR_MS: i64 = 3_600_000;
 const RAW_SUMMARY_MAX_MS: i64 = 6 * HOUR_MS;
 /// Ranges up to this long are summarised from per-minute rollups.
 const MINUTE_SUMMARY_MAX_MS: i64 = 7 * 24 * HOUR_MS;
-pub const QUANTILES: [f64; 3] = [0.5, 0.95, 0.99];
 
 /// Where an aggregate is computed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -77,7 +76,7 @@ impl Source {
     }
 }
 
-/// A bucket query: `step` absent means raw points instead.
+/// One service over `[from_ms, to_ms]`.
 #[derive(Debug, Clone)]
 pub struct RangeQuery {
     pub service_id: String,

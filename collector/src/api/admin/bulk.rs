@@ -8,10 +8,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::{file_managed, not_found};
 use crate::Result;
 use crate::admin::body::{Body, required};
-use crate::admin::{Actor, validate};
+use crate::admin::{Actor, file_managed, not_found, validate};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, CatalogChange};
 

@@ -9,10 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{file_managed, not_found};
 use crate::Result;
 use crate::admin::body::{Body, relation_fields, required};
-use crate::admin::{Actor, validate};
+use crate::admin::{Actor, file_managed, not_found, validate};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, CatalogChange, RelationDef};
 
@@ -78,9 +77,7 @@ pub(in crate::api) async fn validate(
     let r = new_relation(&bytes)?;
     state.admin.read(|catalog| {
         validate::relation(&r, catalog)?;
-        let mut after = catalog.clone();
-        after.apply(&[CatalogChange::PutRelation(r.clone())]);
-        crate::admin::check_dependencies(&after, &[CatalogChange::PutRelation(r.clone())])
+        crate::admin::checked(catalog, &[CatalogChange::PutRelation(r.clone())])
     })?;
     Ok(axum::Json(Valid { valid: true }).into_response())
 }
