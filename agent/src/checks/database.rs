@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 pub use lightbulb_common::spec::DatabaseSpec;
 
-use super::{BoxFuture, Check, Outcome};
+use super::{BoxFuture, Check, Finding, Outcome, summarize};
 
 mod storage;
 
@@ -21,17 +21,6 @@ const MARK: &str = "/* lightbulb database check */";
 pub struct DatabaseCheck {
     pub(super) spec: DatabaseSpec,
     client: reqwest::Client,
-}
-
-pub(super) struct Finding {
-    status: Status,
-    message: String,
-}
-
-impl Finding {
-    pub(super) fn new(status: Status, message: String) -> Finding {
-        Finding { status, message }
-    }
 }
 
 impl DatabaseCheck {
@@ -81,28 +70,11 @@ impl DatabaseCheck {
         self.disks(&mut findings, &mut details).await;
         self.queries(&mut findings, &mut details).await;
         let mut outcome = self.sizes(&mut details).await;
-        let worst = findings.iter().fold(Status::Ok, |w, f| w.worst(f.status));
-        outcome.status = worst;
-        outcome.message = if findings.is_empty() {
-            format!("ClickHouse {version} healthy")
-        } else {
-            let mut bad: Vec<&Finding> = findings.iter().collect();
-            bad.sort_by_key(|f| std::cmp::Reverse(f.status == Status::Failed));
-            let shown: Vec<&str> = bad.iter().take(3).map(|f| f.message.as_str()).collect();
-            let more = bad.len().saturating_sub(3);
-            let tail = if more > 0 {
-                format!(" (+{more} more)")
-            } else {
-                String::new()
-            };
-            format!("{}{tail}", shown.join("; "))
-        };
-        details.insert(
-            "findings".into(),
-            findings
-                .iter()
-                .map(|f| json!({"status": f.status.name(), "message": f.message}))
-                .collect(),
+        summarize(
+            &mut outcome,
+            &findings,
+            || format!("ClickHouse {version} healthy"),
+            &mut details,
         );
         outcome.details = Value::Object(details);
         outcome

@@ -7,13 +7,12 @@
 //! server a failure; without it the ClickHouse tests are skipped when the
 //! server is not installed.
 
-use std::net::TcpListener;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use super::Proc;
+use super::{Proc, free_port};
 
 const SERVER: &str = "clickhouse-server";
 
@@ -109,14 +108,6 @@ pub fn fresh_database(prefix: &str) -> String {
         std::process::id(),
         DATABASES.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl ClickHouse {

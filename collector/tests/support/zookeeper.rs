@@ -22,11 +22,7 @@ pub fn installed() -> bool {
 impl ZooKeeper {
     pub fn start() -> ZooKeeper {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = super::free_port();
         let cfg = dir.path().join("zoo.cfg");
         std::fs::write(
             &cfg,

@@ -4,8 +4,8 @@
 use lightbulb_common::Status;
 use serde_json::{Value, json};
 
-use super::{DatabaseCheck, Finding, num, str};
-use crate::checks::Outcome;
+use super::{DatabaseCheck, num, str};
+use crate::checks::{Finding, Outcome};
 
 impl DatabaseCheck {
     pub(super) async fn parts(
