@@ -5,6 +5,7 @@ mod cert;
 pub mod database;
 pub mod grpc;
 pub mod http;
+pub mod kubernetes;
 pub mod process;
 pub mod temporal;
 
@@ -98,5 +99,6 @@ pub fn build(spec: &CheckSpec) -> Box<dyn Check> {
         CheckSpec::Database(s) => Box::new(database::DatabaseCheck::new(s.clone())),
         CheckSpec::Grpc(s) => Box::new(grpc::GrpcCheck::new(s.clone())),
         CheckSpec::Temporal(s) => Box::new(temporal::TemporalCheck::new(s.clone())),
+        CheckSpec::Kubernetes(s) => Box::new(kubernetes::KubernetesCheck::new(s.clone())),
     }
 }

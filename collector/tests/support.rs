@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod clickhouse;
+pub mod kubernetes;
 pub mod process;
 pub mod sse;
 pub mod stores;

@@ -1,0 +1,245 @@
+//! The agent's `kubernetes_pod` check against a real kube-apiserver (see
+//! support/kubernetes.rs for what a cluster without a kubelet cannot do):
+//! each status it can produce, with the reason in `message` and the
+//! evidence in `details`.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use lightbulb_agent::checks::kubernetes::KubernetesCheck;
+use lightbulb_agent::checks::{Check, CheckSpec, Outcome};
+use lightbulb_common::{ServiceType, Status};
+use serde_json::{Value, json};
+use support::kubernetes::Kubernetes;
+
+fn check(k: &Kubernetes, extra: Value) -> KubernetesCheck {
+    let mut v = json!({"kubeconfig": k.kubeconfig});
+    v.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().cloned().unwrap_or_default());
+    match CheckSpec::parse(ServiceType::KubernetesPod, &v) {
+        Ok(CheckSpec::Kubernetes(spec)) => KubernetesCheck::new(spec),
+        other => panic!("not a kubernetes spec: {other:?}"),
+    }
+}
+
+/// Runs `c` until `done` holds (the watch may lag the write a little).
+async fn run_until(
+    c: &mut KubernetesCheck,
+    what: &str,
+    done: impl Fn(&Outcome) -> bool,
+) -> Outcome {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let o = c.run().await;
+        if done(&o) {
+            return o;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no outcome with {what} within 20 s; last: {:?} {}\n{:#}",
+            o.status,
+            o.message,
+            o.details
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn create_pod(pods: &Api<Pod>, name: &str, labels: Value, node: &str) {
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"nodeName": node, "containers": [{"name": "app", "image": "example/app:1",
+            "resources": {"limits": {"cpu": "500m", "memory": "128Mi"}}}]},
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .expect("create pod");
+}
+
+/// Writes what a kubelet would: phase, Ready condition and the container's state.
+pub async fn set_status(pods: &Api<Pod>, name: &str, ready: bool, container: Value) {
+    let flag = if ready { "True" } else { "False" };
+    let mut c = json!({"name": "app", "ready": ready, "restartCount": 0, "image": "example/app:1", "imageID": "",
+        "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}});
+    c.as_object_mut()
+        .unwrap()
+        .extend(container.as_object().cloned().unwrap_or_default());
+    let status = json!({"status": {"phase": "Running",
+        "conditions": [{"type": "Ready", "status": flag}],
+        "containerStatuses": [c]}});
+    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .expect("patch status");
+}
+
+fn crashloop(restarts: i32) -> Value {
+    json!({"restartCount": restarts,
+        "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}},
+        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}})
+}
+
+#[tokio::test]
+async fn pods_by_selector_ready_crashlooping_restarting_and_down() {
+    let Some(k) = Kubernetes::start().await else {
+        return;
+    };
+    let client = k.client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    for name in ["web-1", "web-2", "web-3"] {
+        create_pod(&pods, name, json!({"app": "web"}), "node-a").await;
+        set_status(&pods, name, true, json!({})).await;
+    }
+    create_pod(&pods, "other", json!({"app": "other"}), "node-a").await;
+    let mut c = check(&k, json!({"selector": "app=web", "max_restarts": 10}));
+    let ok = run_until(&mut c, "3 ready pods", |o| o.message == "3 of 3 pods ready").await;
+    assert_eq!(ok.status, Status::Ok);
+    assert_eq!(ok.metrics.extra["pods"], 3.0);
+    assert_eq!(
+        ok.details["pods"][0]["containers"][0]["state"]["state"],
+        "running"
+    );
+    assert_eq!(
+        ok.details["usage"],
+        "the metrics API (metrics.k8s.io) is not available"
+    );
+
+    // One replica crash-loops after being OOM-killed; a kubelet would post a Warning.
+    set_status(&pods, "web-2", false, crashloop(3)).await;
+    let event: Event = serde_json::from_value(json!({
+        "metadata": {"name": "web-2.backoff"},
+        "involvedObject": {"kind": "Pod", "name": "web-2", "namespace": "default"},
+        "type": "Warning", "reason": "BackOff", "message": "Back-off restarting failed container",
+        "count": 4, "lastTimestamp": lightbulb_common::time::format_iso(lightbulb_common::time::now_ms()),
+    }))
+    .unwrap();
+    Api::<Event>::namespaced(client.clone(), "default")
+        .create(&PostParams::default(), &event)
+        .await
+        .unwrap();
+    let degraded = run_until(&mut c, "a crash loop and its event", |o| {
+        o.message.contains("CrashLoopBackOff")
+            && o.details["events"]
+                .as_array()
+                .is_some_and(|e| !e.is_empty())
+    })
+    .await;
+    assert_eq!(degraded.status, Status::Degraded, "{}", degraded.message);
+    assert!(
+        degraded.message.contains(
+            "container app of pod web-2: CrashLoopBackOff (last exit: OOMKilled, exit 137)"
+        ),
+        "{}",
+        degraded.message
+    );
+    assert!(
+        degraded.message.contains("2 of 3 pods ready"),
+        "{}",
+        degraded.message
+    );
+    assert_eq!(degraded.details["events"][0]["reason"], "BackOff");
+    assert_eq!(
+        degraded.details["pods"][1]["containers"][0]["last_state"]["reason"],
+        "OOMKilled"
+    );
+
+    // It restarts again: counted since the previous run.
+    set_status(&pods, "web-2", false, crashloop(5)).await;
+    let restarted = run_until(&mut c, "a restart", |o| {
+        o.message
+            .contains("restarted 2 time(s) since the last check")
+    })
+    .await;
+    assert_eq!(restarted.status, Status::Degraded);
+
+    // Every replica down: FAILED, with the failing container's log tail
+    // asked for (no kubelet here, so the API server cannot serve it).
+    for name in ["web-1", "web-3"] {
+        set_status(&pods, name, false, crashloop(1)).await;
+    }
+    let failed = run_until(&mut c, "no ready pod", |o| {
+        o.message.contains("0 of 3 pods ready")
+    })
+    .await;
+    assert_eq!(failed.status, Status::Failed);
+    assert_eq!(failed.details["logs"]["container"], "app");
+    assert!(
+        failed.details["logs"]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("logs unavailable"),
+        "{}",
+        failed.details["logs"]
+    );
+}
+
+#[tokio::test]
+async fn deployment_replicas_decide_the_ratio_and_a_missing_pod_fails() {
+    let Some(k) = Kubernetes::start().await else {
+        return;
+    };
+    let client = k.client().await;
+    let deployment: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "api"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "api"}},
+            "template": {"metadata": {"labels": {"app": "api"}},
+                "spec": {"containers": [{"name": "app", "image": "example/api:1"}]}}},
+    }))
+    .unwrap();
+    Api::<Deployment>::namespaced(client.clone(), "default")
+        .create(&PostParams::default(), &deployment)
+        .await
+        .unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    create_pod(&pods, "api-1", json!({"app": "api"}), "node-a").await;
+    set_status(&pods, "api-1", true, json!({})).await;
+    let mut c = check(&k, json!({"deployment": "api"}));
+    let half = run_until(&mut c, "1 of 2", |o| {
+        o.message.contains("1 of 2 pods ready")
+    })
+    .await;
+    assert_eq!(half.status, Status::Degraded);
+    assert_eq!(half.details["desired"], 2);
+
+    let mut named = check(&k, json!({"pod": "api-9"}));
+    let missing = named.run().await;
+    assert_eq!(missing.status, Status::Failed);
+    assert_eq!(missing.message, "no pod matches in namespace default");
+}
+
+#[tokio::test]
+async fn unreachable_api_server_is_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let port = support::free_port();
+    std::fs::write(
+        &kubeconfig,
+        format!("apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: t\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: x\ncontexts:\n- name: t\n  context:\n    cluster: t\n    user: u\n"),
+    )
+    .unwrap();
+    let spec = json!({"kubeconfig": kubeconfig, "selector": "app=web"});
+    let Ok(CheckSpec::Kubernetes(spec)) = CheckSpec::parse(ServiceType::KubernetesPod, &spec)
+    else {
+        panic!("valid spec")
+    };
+    let o = KubernetesCheck::new(spec).run().await;
+    assert_eq!(o.status, Status::Failed);
+    assert!(
+        o.message.starts_with(&format!(
+            "the Kubernetes API at https://127.0.0.1:{port}/ has not listed pods"
+        )),
+        "{}",
+        o.message
+    );
+    assert!(
+        o.details["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{}",
+        o.details
+    );
+}
