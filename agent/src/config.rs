@@ -22,6 +22,7 @@ pub const KEYS: &[&str] = &[
     "spool",
     "shipper",
     "scheduler",
+    "discovery",
     "checks",
 ];
 
@@ -42,6 +43,8 @@ pub struct AgentConfig {
     pub spool: SpoolConfig,
     pub shipper: ShipperConfig,
     pub scheduler: SchedulerConfig,
+    /// Services found by watching Kubernetes (`[discovery.kubernetes]`).
+    pub discovery: crate::discovery::DiscoveryConfig,
     /// Locally configured checks.
     pub checks: Vec<CheckConfig>,
 }
@@ -58,6 +61,7 @@ impl Default for AgentConfig {
             spool: SpoolConfig::default(),
             shipper: ShipperConfig::default(),
             scheduler: SchedulerConfig::default(),
+            discovery: Default::default(),
             checks: Vec::new(),
         }
     }
@@ -163,7 +167,7 @@ pub struct CheckConfig {
     /// Longest a run may take before it counts as FAILED. Default: the
     /// interval, at most `10s`.
     #[serde(
-        with = "opt_duration",
+        with = "lightbulb_common::time::serde_duration_opt",
         default,
         skip_serializing_if = "Option::is_none"
     )]
@@ -175,26 +179,6 @@ pub struct CheckConfig {
 
 fn default_interval() -> Duration {
     Duration::from_secs(30)
-}
-
-mod opt_duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => lightbulb_common::time::serde_duration::serialize(d, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let text = String::deserialize(d)?;
-        lightbulb_common::time::parse_duration(&text)
-            .map(Some)
-            .map_err(serde::de::Error::custom)
-    }
 }
 
 impl CheckConfig {
@@ -308,7 +292,7 @@ pub fn plan(c: &CheckConfig) -> Result<PlannedCheck, Vec<(String, String)>> {
             problems.push((
                 "service_type".into(),
                 format!(
-                    "unknown check type `{}`; this agent runs `api_endpoint`, `python_process` and `database`",
+                    "unknown check type `{}`; this agent runs `api_endpoint`, `python_process`, `database`, `temporal_workflow` and `kubernetes_pod`",
                     c.service_type
                 ),
             ));

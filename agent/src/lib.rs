@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod checks;
 pub mod config;
+pub mod discovery;
 pub mod error;
 pub mod fleet;
 pub mod scheduler;
@@ -26,12 +27,18 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
     let endpoint = endpoint(&config)?;
     let spool = Arc::new(Spool::open(&config.spool_dir, config.spool.max_bytes)?);
     let (assignments, mut assigned) = tokio::sync::watch::channel(None);
+    let (found, discovered) = tokio::sync::watch::channel(None);
+    let kubernetes = config.discovery.kubernetes.clone();
+    let discovering = kubernetes
+        .enabled
+        .then(|| tokio::spawn(discovery::run(kubernetes, found, shutdown.clone())));
     let shipper = Shipper {
         config: config.shipper.clone(),
         hello: Hello::from_config(&config),
         endpoint,
         spool: spool.clone(),
         assignments: Some(assignments),
+        discovered: discovering.is_some().then_some(discovered),
     };
     info!(
         agent_id = %config.agent_id,
@@ -68,6 +75,9 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
     info!("shutting down: flushing the spool");
     checks.join().await;
     let _ = shipping.await;
+    if let Some(d) = discovering {
+        let _ = d.await;
+    }
     tokio::task::spawn_blocking(move || spool.make_durable())
         .await
         .expect("flush task")?;

@@ -93,6 +93,46 @@ pub struct Shipper {
     pub spool: Arc<Spool>,
     /// Where the checks the collector assigns go (`None`: not asked for).
     pub assignments: Option<tokio::sync::watch::Sender<Option<Vec<v1::CheckDefinition>>>>,
+    /// Services this agent discovered, sent whenever they change (`None`: no discovery).
+    pub discovered: Option<tokio::sync::watch::Receiver<Option<Vec<v1::DiscoveredService>>>>,
+}
+
+/// Sends the discovered set at the start of a session and on every change.
+async fn send_discovered(
+    mut client: IngestClient<tonic::transport::Channel>,
+    agent_id: String,
+    mut found: tokio::sync::watch::Receiver<Option<Vec<v1::DiscoveredService>>>,
+) {
+    loop {
+        let services = found.borrow_and_update().clone();
+        if let Some(services) = services {
+            let request = v1::DiscoverRequest {
+                agent_id: agent_id.clone(),
+                services,
+            };
+            match client.discover(request).await {
+                Ok(r) => {
+                    let r = r.into_inner();
+                    info!(
+                        created = r.created,
+                        updated = r.updated,
+                        deleted = r.deleted,
+                        "discovered services registered with the collector"
+                    );
+                    for problem in &r.problems {
+                        warn!(%problem, "collector refused a discovered service");
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e.message(), code = ?e.code(), "collector did not take the discovered services; sent again on the next session");
+                    return;
+                }
+            }
+        }
+        if found.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Follows the collector's check assignments for this agent for as long as
@@ -185,6 +225,13 @@ impl Shipper {
                 client.clone(),
                 (hello.agent_id.clone(), hello.labels.clone()),
                 out,
+            )))
+        });
+        let _discover = self.discovered.clone().map(|found| {
+            AbortOnDrop(tokio::spawn(send_discovered(
+                client.clone(),
+                hello.agent_id.clone(),
+                found,
             )))
         });
         let (tx, rx) = mpsc::channel(self.config.max_in_flight + 2);

@@ -6,6 +6,7 @@
 pub mod body;
 pub mod csv;
 pub mod derive;
+pub mod discovery;
 pub mod file;
 pub mod graph;
 pub mod import;

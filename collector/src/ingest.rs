@@ -101,6 +101,21 @@ impl Ingest for IngestService {
         }))
     }
 
+    async fn discover(
+        &self,
+        request: Request<v1::DiscoverRequest>,
+    ) -> Result<Response<v1::DiscoverResponse>, Status> {
+        let names = peer_names(&request)?;
+        let found = request.into_inner();
+        if let Err(e) = authorize(&names, &found.agent_id) {
+            warn!(agent_id = %found.agent_id, certificate = ?names, "discovery refused: agent id does not match certificate");
+            return Err(e);
+        }
+        let answer =
+            crate::admin::discovery::sync(&self.state.admin, &found.agent_id, found.services).await;
+        Ok(Response::new(answer))
+    }
+
     type ReportStream = ReceiverStream<Result<v1::CollectorMessage, Status>>;
     type WatchChecksStream = ReceiverStream<Result<v1::CheckAssignment, Status>>;
 

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::Api;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::PostParams;
 use lightbulb_agent::checks::kubernetes::KubernetesCheck;
 use lightbulb_agent::checks::{Check, CheckSpec, Outcome};
 use lightbulb_common::{ServiceType, Status};
 use serde_json::{Value, json};
-use support::kubernetes::Kubernetes;
+use support::kubernetes::{Kubernetes, create_pod, set_status};
 
 fn check(k: &Kubernetes, extra: Value) -> KubernetesCheck {
     let mut v = json!({"kubeconfig": k.kubeconfig});
@@ -49,34 +49,6 @@ async fn run_until(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-pub async fn create_pod(pods: &Api<Pod>, name: &str, labels: Value, node: &str) {
-    let pod: Pod = serde_json::from_value(json!({
-        "metadata": {"name": name, "labels": labels},
-        "spec": {"nodeName": node, "containers": [{"name": "app", "image": "example/app:1",
-            "resources": {"limits": {"cpu": "500m", "memory": "128Mi"}}}]},
-    }))
-    .unwrap();
-    pods.create(&PostParams::default(), &pod)
-        .await
-        .expect("create pod");
-}
-
-/// Writes what a kubelet would: phase, Ready condition and the container's state.
-pub async fn set_status(pods: &Api<Pod>, name: &str, ready: bool, container: Value) {
-    let flag = if ready { "True" } else { "False" };
-    let mut c = json!({"name": "app", "ready": ready, "restartCount": 0, "image": "example/app:1", "imageID": "",
-        "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}});
-    c.as_object_mut()
-        .unwrap()
-        .extend(container.as_object().cloned().unwrap_or_default());
-    let status = json!({"status": {"phase": "Running",
-        "conditions": [{"type": "Ready", "status": flag}],
-        "containerStatuses": [c]}});
-    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
-        .await
-        .expect("patch status");
 }
 
 fn crashloop(restarts: i32) -> Value {

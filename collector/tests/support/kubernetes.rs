@@ -9,6 +9,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
 use super::{Proc, free_port};
 
 pub fn apiserver_bin() -> PathBuf {
@@ -145,4 +150,38 @@ impl Kubernetes {
             .await
             .expect("kube client")
     }
+}
+
+/// A pod on `node` with one container `app` (limits 500m CPU, 128Mi).
+pub async fn create_pod(pods: &Api<Pod>, name: &str, labels: Value, node: &str) {
+    create_pod_with(pods, json!({"name": name, "labels": labels}), node).await;
+}
+
+/// A pod with this `metadata` (annotations and all).
+pub async fn create_pod_with(pods: &Api<Pod>, metadata: Value, node: &str) {
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": metadata,
+        "spec": {"nodeName": node, "containers": [{"name": "app", "image": "example/app:1",
+            "resources": {"limits": {"cpu": "500m", "memory": "128Mi"}}}]},
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .expect("create pod");
+}
+
+/// Writes what a kubelet would: phase, Ready condition and the container's state.
+pub async fn set_status(pods: &Api<Pod>, name: &str, ready: bool, container: Value) {
+    let flag = if ready { "True" } else { "False" };
+    let mut c = json!({"name": "app", "ready": ready, "restartCount": 0, "image": "example/app:1", "imageID": "",
+        "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}});
+    c.as_object_mut()
+        .unwrap()
+        .extend(container.as_object().cloned().unwrap_or_default());
+    let status = json!({"status": {"phase": "Running",
+        "conditions": [{"type": "Ready", "status": flag}],
+        "containerStatuses": [c]}});
+    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .expect("patch status");
 }
