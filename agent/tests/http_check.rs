@@ -257,3 +257,27 @@ async fn a_certificate_near_expiry_degrades_and_an_expired_one_fails() {
         }
     }
 }
+
+#[tokio::test]
+async fn https_trusts_the_given_ca() {
+    lightbulb_common::tls::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    lightbulb_common::certs::init(dir.path(), &[], &[]).unwrap();
+    let (cert, key) = (
+        dir.path().join("collector.crt"),
+        dir.path().join("collector.key"),
+    );
+    let server = Server::start_with(&[&cert, &key]);
+    let url = format!("https://127.0.0.1:{}/", server.port);
+    let trusted = check(json!({"url": url, "ca": dir.path().join("ca.crt")})).await;
+    assert_eq!(trusted.status, Status::Ok, "{}", trusted.message);
+    let untrusted = check(json!({"url": url})).await;
+    assert_eq!(untrusted.status, Status::Failed, "{}", untrusted.message);
+    let missing = check(json!({"url": url, "ca": dir.path().join("nope.crt")})).await;
+    assert_eq!(missing.status, Status::Failed);
+    assert!(
+        missing.message.starts_with("cannot read ca "),
+        "{}",
+        missing.message
+    );
+}

@@ -83,8 +83,8 @@ pub fn from_config<T: DeserializeOwned>(config: &serde_json::Value) -> Result<T,
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSpec {
-    /// `http://`, `https://`, `tcp://host:port` or `grpc://host:port`
-    /// (the gRPC health-checking protocol, plaintext).
+    /// `http://`, `https://`, `tcp://host:port`, or `grpc://host:port` /
+    /// `grpcs://host:port` (the gRPC health-checking protocol, plaintext or TLS).
     pub url: String,
     /// grpc://: the service asked about (default: the server as a whole).
     #[serde(default)]
@@ -116,10 +116,13 @@ pub struct HttpSpec {
     /// Most redirects followed; one more is FAILED. Default 10.
     #[serde(default = "ten_redirects")]
     pub max_redirects: usize,
-    /// Accept invalid TLS certificates (default false).
+    /// Accept invalid TLS certificates (default false; https:// only).
     #[serde(default)]
     pub insecure: bool,
-    /// https: a certificate expiring within this many days is DEGRADED, an
+    /// PEM CA certificates trusted besides the system roots (https://, grpcs://).
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+    /// https, grpcs: a certificate expiring within this many days is DEGRADED, an
     /// expired one FAILED. Default 14.
     #[serde(default = "fourteen")]
     pub cert_degraded_days: u32,
@@ -206,6 +209,10 @@ pub struct GrpcSpec {
     pub addr: String,
     pub service: String,
     pub degraded_ms: Option<u64>,
+    /// grpcs://: TLS, trusting the system roots and `ca`.
+    pub tls: bool,
+    pub ca: Option<PathBuf>,
+    pub cert_degraded_days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -235,12 +242,24 @@ fn host_port<'a>(url: &'a str, scheme: &str) -> Result<&'a str, (String, String)
 
 fn parse_http(config: &serde_json::Value) -> Result<CheckSpec, (String, String)> {
     let spec: HttpSpec = from_config(config)?;
-    if spec.url.starts_with("grpc://") {
-        let addr = host_port(&spec.url, "grpc")?;
+    for scheme in ["grpc", "grpcs"] {
+        if !spec.url.starts_with(&format!("{scheme}://")) {
+            continue;
+        }
+        let addr = host_port(&spec.url, scheme)?;
+        if spec.insecure {
+            return Err((
+                "insecure".into(),
+                "is not supported for gRPC; trust the server's CA with `ca`".into(),
+            ));
+        }
         return Ok(CheckSpec::Grpc(GrpcSpec {
             addr: addr.to_string(),
             service: spec.grpc_service.clone().unwrap_or_default(),
             degraded_ms: spec.degraded_ms,
+            tls: scheme == "grpcs",
+            ca: spec.ca.clone(),
+            cert_degraded_days: spec.cert_degraded_days,
         }));
     }
     if spec.url.starts_with("tcp://") {
@@ -259,7 +278,10 @@ fn parse_http(config: &serde_json::Value) -> Result<CheckSpec, (String, String)>
     if !matches!(url.scheme(), "http" | "https") {
         return Err((
             "url".into(),
-            format!("`{}` must use http://, https:// or tcp://", spec.url),
+            format!(
+                "`{}` must use http://, https://, tcp://, grpc:// or grpcs://",
+                spec.url
+            ),
         ));
     }
     if !matches!(

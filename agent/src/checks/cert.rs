@@ -4,9 +4,12 @@
 
 use std::sync::Arc;
 
+use lightbulb_common::Status;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
+
+use super::Outcome;
 
 #[derive(Debug)]
 struct ReadOnly(Arc<rustls::crypto::CryptoProvider>);
@@ -84,4 +87,42 @@ pub async fn not_after_ms(url: &reqwest::Url) -> Result<i64, String> {
         .ok_or("the server sent no certificate")?;
     lightbulb_common::tls::certificate_not_after_ms(cert)
         .ok_or_else(|| "cannot read the certificate's expiry".into())
+}
+
+/// DEGRADED when the certificate of `url`'s server expires within
+/// `degraded_days`, FAILED when it has expired.
+pub async fn judge(url: &reqwest::Url, degraded_days: u32, outcome: &mut Outcome) {
+    let not_after = match not_after_ms(url).await {
+        Ok(ms) => ms,
+        Err(e) => {
+            outcome.details = serde_json::json!({"certificate_error": e});
+            return;
+        }
+    };
+    let days = (not_after - lightbulb_common::time::now_ms()) as f64 / 86_400_000.0;
+    outcome.metrics.extra.insert("cert_days_left".into(), days);
+    let expires = lightbulb_common::time::format_iso(not_after);
+    let (status, note) = if days < 0.0 {
+        (
+            Status::Failed,
+            format!(
+                "TLS certificate expired {:.0} days ago ({expires})",
+                (-days).floor()
+            ),
+        )
+    } else if days < f64::from(degraded_days) {
+        (
+            Status::Degraded,
+            format!(
+                "TLS certificate expires in {:.0} days ({expires})",
+                days.floor()
+            ),
+        )
+    } else {
+        return;
+    };
+    if status.worst(outcome.status) == status {
+        outcome.status = status;
+    }
+    outcome.message = format!("{}; {note}", outcome.message);
 }

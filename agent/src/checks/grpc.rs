@@ -1,10 +1,13 @@
-//! `api_endpoint` with `grpc://host:port`: the standard gRPC health-checking
-//! protocol (`grpc.health.v1.Health/Check`), for the whole server or one
-//! service. SERVING is OK (DEGRADED over `degraded_ms`); anything else, an
-//! unknown service or a server without the protocol is FAILED.
+//! `api_endpoint` with `grpc://host:port` or `grpcs://host:port` (TLS): the
+//! standard gRPC health-checking protocol (`grpc.health.v1.Health/Check`),
+//! for the whole server or one service. SERVING is OK (DEGRADED over
+//! `degraded_ms`); anything else, an unknown service or a server without the
+//! protocol is FAILED. Over TLS the certificate's expiry is judged as for
+//! https://.
 
 use std::time::{Duration, Instant};
 
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -23,31 +26,47 @@ impl GrpcCheck {
         GrpcCheck { spec }
     }
 
+    fn url(&self) -> String {
+        let scheme = if self.spec.tls { "grpcs" } else { "grpc" };
+        format!("{scheme}://{}", self.spec.addr)
+    }
+
     fn what(&self) -> String {
         match self.spec.service.as_str() {
-            "" => format!("grpc://{}", self.spec.addr),
-            s => format!("service `{s}` at grpc://{}", self.spec.addr),
+            "" => self.url(),
+            s => format!("service `{s}` at {}", self.url()),
         }
     }
 
+    fn endpoint(&self) -> Result<Endpoint, String> {
+        let scheme = if self.spec.tls { "https" } else { "http" };
+        let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", self.spec.addr))
+            .map_err(|e| format!("{} is not an address: {e}", self.url()))?
+            .connect_timeout(Duration::from_secs(5));
+        if self.spec.tls {
+            let mut tls = ClientTlsConfig::new().with_native_roots();
+            if let Some(ca) = &self.spec.ca {
+                let pem = std::fs::read(ca)
+                    .map_err(|e| format!("cannot read ca {}: {e}", ca.display()))?;
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            endpoint = endpoint.tls_config(tls).map_err(|e| e.to_string())?;
+        }
+        Ok(endpoint)
+    }
+
     async fn probe(&self) -> Outcome {
-        let endpoint =
-            match tonic::transport::Endpoint::from_shared(format!("http://{}", self.spec.addr)) {
-                Ok(e) => e.connect_timeout(Duration::from_secs(5)),
-                Err(e) => {
-                    return Outcome::failed(format!(
-                        "grpc://{} is not an address: {e}",
-                        self.spec.addr
-                    ));
-                }
-            };
+        let endpoint = match self.endpoint() {
+            Ok(e) => e,
+            Err(e) => return Outcome::failed(e),
+        };
         let start = Instant::now();
         let channel = match endpoint.connect().await {
             Ok(c) => c,
             Err(e) => {
                 return Outcome::failed(format!(
-                    "cannot connect to grpc://{}: {}",
-                    self.spec.addr,
+                    "cannot connect to {}: {}",
+                    self.url(),
                     error_chain(&e)
                 ));
             }
@@ -70,10 +89,9 @@ impl GrpcCheck {
             Err(s) if s.code() == tonic::Code::NotFound => {
                 Outcome::failed(format!("{} is unknown to the health server", self.what()))
             }
-            Err(s) if s.code() == tonic::Code::Unimplemented => Outcome::failed(format!(
-                "grpc://{} does not implement grpc.health.v1",
-                self.spec.addr
-            )),
+            Err(s) if s.code() == tonic::Code::Unimplemented => {
+                Outcome::failed(format!("{} does not implement grpc.health.v1", self.url()))
+            }
             Err(s) => Outcome::failed(format!(
                 "health check of {} failed: {:?}: {}",
                 self.what(),
@@ -82,6 +100,11 @@ impl GrpcCheck {
             )),
         };
         o.metrics.response_time_ms = Some(elapsed_ms);
+        if self.spec.tls
+            && let Ok(url) = reqwest::Url::parse(&format!("https://{}", self.spec.addr))
+        {
+            super::cert::judge(&url, self.spec.cert_degraded_days, &mut o).await;
+        }
         o
     }
 }

@@ -26,12 +26,29 @@ impl HttpCheck {
         } else {
             reqwest::redirect::Policy::none()
         };
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .redirect(policy)
             .tls_danger_accept_invalid_certs(spec.insecure)
-            .user_agent(concat!("lightbulb-agent/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build HTTP client: {e}"));
+            .user_agent(concat!("lightbulb-agent/", env!("CARGO_PKG_VERSION")));
+        let ca = spec.ca.as_ref().map(|path| {
+            std::fs::read(path)
+                .map_err(|e| format!("cannot read ca {}: {e}", path.display()))
+                .and_then(|pem| {
+                    reqwest::Certificate::from_pem_bundle(&pem)
+                        .map_err(|e| format!("ca {}: {e}", path.display()))
+                })
+        });
+        let client = match ca.transpose() {
+            Ok(roots) => {
+                for root in roots.into_iter().flatten() {
+                    builder = builder.add_root_certificate(root);
+                }
+                builder
+                    .build()
+                    .map_err(|e| format!("cannot build HTTP client: {e}"))
+            }
+            Err(e) => Err(e),
+        };
         HttpCheck { spec, client }
     }
 
@@ -93,42 +110,9 @@ impl HttpCheck {
         let Ok(url) = reqwest::Url::parse(&self.spec.url) else {
             return;
         };
-        if url.scheme() != "https" {
-            return;
+        if url.scheme() == "https" {
+            super::cert::judge(&url, self.spec.cert_degraded_days, outcome).await;
         }
-        let not_after = match super::cert::not_after_ms(&url).await {
-            Ok(ms) => ms,
-            Err(e) => {
-                outcome.details = serde_json::json!({"certificate_error": e});
-                return;
-            }
-        };
-        let days = (not_after - lightbulb_common::time::now_ms()) as f64 / 86_400_000.0;
-        outcome.metrics.extra.insert("cert_days_left".into(), days);
-        let expires = lightbulb_common::time::format_iso(not_after);
-        let (status, note) = if days < 0.0 {
-            (
-                Status::Failed,
-                format!(
-                    "TLS certificate expired {:.0} days ago ({expires})",
-                    (-days).floor()
-                ),
-            )
-        } else if days < f64::from(self.spec.cert_degraded_days) {
-            (
-                Status::Degraded,
-                format!(
-                    "TLS certificate expires in {:.0} days ({expires})",
-                    days.floor()
-                ),
-            )
-        } else {
-            return;
-        };
-        if status.worst(outcome.status) == status {
-            outcome.status = status;
-        }
-        outcome.message = format!("{}; {note}", outcome.message);
     }
 
     /// How long resolving the URL's host takes, in ms (`None` for an IP
