@@ -54,6 +54,54 @@ fn valid_fixture_loads() {
     assert!(text.contains("service_id = \"worker\""), "{text}");
 }
 
+/// The README's `agent.toml` reference is a configuration the agent takes,
+/// every documented check and the discovery section included.
+#[test]
+fn readme_agent_example_loads() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let section = readme
+        .split("### `agent.toml`")
+        .nth(1)
+        .expect("agent.toml section");
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("toml block");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("agent.toml");
+    std::fs::write(&file, example).unwrap();
+    let out = agent()
+        .arg("--config")
+        .arg(&file)
+        .arg("print-config")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for id in [
+        "web",
+        "orders-grpc",
+        "worker",
+        "clickhouse",
+        "billing-workflows",
+        "web-pods",
+    ] {
+        assert!(
+            text.contains(&format!("service_id = \"{id}\"")),
+            "{id} missing:\n{text}"
+        );
+    }
+    assert!(text.contains("node_name = \"node-1\""), "{text}");
+}
+
 #[test]
 fn env_overrides_the_file() {
     let out = agent()
