@@ -3,12 +3,11 @@
 //! and only a set without problems becomes changes. Also the document
 //! format shared by JSON import/export, CSV and configuration files.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::body::{Body, relation_fields, service_fields};
+pub use super::csv::{RELATION_COLUMNS, SERVICE_COLUMNS, from_csv, to_csv};
 use super::{graph, new_relation_id, validate};
 use crate::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
 
@@ -303,124 +302,4 @@ pub fn from_json(v: Value) -> Result<Document, String> {
         )),
         None => Ok(doc),
     }
-}
-
-/// CSV columns of services; `labels` is `key=value;key=value`, the configs JSON.
-pub const SERVICE_COLUMNS: [&str; 7] = [
-    "service_id",
-    "label",
-    "service_type",
-    "enabled",
-    "labels",
-    "status_config",
-    "metric_config",
-];
-pub const RELATION_COLUMNS: [&str; 5] = [
-    "relation_id",
-    "source_service_id",
-    "target_service_id",
-    "relation_type",
-    "enabled",
-];
-
-/// Objects from CSV rows under a header row; cells become the JSON the
-/// admin API takes (booleans, `labels`, configs parsed).
-pub fn from_csv(text: &str, columns: &[&str]) -> Result<Vec<Map<String, Value>>, String> {
-    let mut rows = super::csv::parse(text)?.into_iter();
-    let header = rows
-        .next()
-        .ok_or("the CSV is empty; it needs a header row")?;
-    if let Some(bad) = header.iter().find(|h| !columns.contains(&h.as_str())) {
-        return Err(format!(
-            "unknown column `{bad}`; columns are {}",
-            columns.join(", ")
-        ));
-    }
-    rows.enumerate()
-        .map(|(n, row)| {
-            if row.len() != header.len() {
-                return Err(format!(
-                    "row {}: {} fields, the header has {}",
-                    n + 2,
-                    row.len(),
-                    header.len()
-                ));
-            }
-            let mut obj = Map::new();
-            for (h, cell) in header.iter().zip(row) {
-                if cell.is_empty() {
-                    continue;
-                }
-                let value = match h.as_str() {
-                    "enabled" => match cell.as_str() {
-                        "true" => Value::Bool(true),
-                        "false" => Value::Bool(false),
-                        other => Value::String(other.to_string()),
-                    },
-                    "labels" => Value::Object(
-                        cell.split(';')
-                            .filter(|p| !p.is_empty())
-                            .map(|p| {
-                                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                                (k.trim().to_string(), Value::String(v.trim().to_string()))
-                            })
-                            .collect(),
-                    ),
-                    "status_config" | "metric_config" => serde_json::from_str(&cell)
-                        .map_err(|e| format!("row {}: `{h}` is not JSON: {e}", n + 2))?,
-                    _ => Value::String(cell),
-                };
-                obj.insert(h.clone(), value);
-            }
-            Ok(obj)
-        })
-        .collect()
-}
-
-/// Services or relations as CSV, header first.
-pub fn to_csv(catalog: &Catalog, services: bool) -> String {
-    let mut out = String::new();
-    let columns: &[&str] = if services {
-        &SERVICE_COLUMNS
-    } else {
-        &RELATION_COLUMNS
-    };
-    out.push_str(&super::csv::line(
-        &columns.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
-    ));
-    if services {
-        for s in catalog.services.values() {
-            let labels: BTreeMap<&String, &String> = s.labels.iter().collect();
-            let labels = labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(";");
-            let metric = if s.metric_config.is_null() {
-                String::new()
-            } else {
-                s.metric_config.to_string()
-            };
-            out.push_str(&super::csv::line(&[
-                s.service_id.clone(),
-                s.label.clone(),
-                s.service_type.clone(),
-                s.enabled.to_string(),
-                labels,
-                s.status_config.to_string(),
-                metric,
-            ]));
-        }
-    } else {
-        for r in catalog.relations.values() {
-            out.push_str(&super::csv::line(&[
-                r.relation_id.clone(),
-                r.source_service_id.clone(),
-                r.target_service_id.clone(),
-                r.relation_type.clone(),
-                r.enabled.to_string(),
-            ]));
-        }
-    }
-    out
 }
