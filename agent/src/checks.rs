@@ -83,6 +83,18 @@ pub(crate) fn summarize(
     );
 }
 
+/// Runs `inspect`, recording its duration as `response_time_ms`.
+pub(crate) fn timed<'a>(
+    inspect: impl Future<Output = Outcome> + Send + 'a,
+) -> BoxFuture<'a, Outcome> {
+    Box::pin(async move {
+        let started = std::time::Instant::now();
+        let mut o = inspect.await;
+        o.metrics.response_time_ms = Some(started.elapsed().as_secs_f64() * 1e3);
+        o
+    })
+}
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A runnable check; it may keep state between runs (last PID, CPU sample).

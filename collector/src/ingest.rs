@@ -53,6 +53,13 @@ fn peer_names<T>(request: &Request<T>) -> Result<Vec<String>, Status> {
         .map_err(|e| Status::unauthenticated(e.to_string()))
 }
 
+/// [`authorize`], logging a refusal as `what` (e.g. "registration").
+fn admit(names: &[String], agent_id: &str, what: &str) -> Result<(), Status> {
+    authorize(names, agent_id).inspect_err(|_| {
+        warn!(%agent_id, certificate = ?names, "{what} refused: agent id does not match certificate");
+    })
+}
+
 fn authorize(names: &[String], agent_id: &str) -> Result<(), Status> {
     if agent_id.is_empty() {
         return Err(Status::invalid_argument("agent_id is empty"));
@@ -74,10 +81,7 @@ impl Ingest for IngestService {
     ) -> Result<Response<v1::RegisterResponse>, Status> {
         let names = peer_names(&request)?;
         let hello = request.into_inner();
-        if let Err(e) = authorize(&names, &hello.agent_id) {
-            warn!(agent_id = %hello.agent_id, certificate = ?names, "registration refused: agent id does not match certificate");
-            return Err(e);
-        }
+        admit(&names, &hello.agent_id, "registration")?;
         let record = AgentRecord {
             agent_id: hello.agent_id.clone(),
             hostname: hello.hostname,
@@ -107,10 +111,7 @@ impl Ingest for IngestService {
     ) -> Result<Response<v1::DiscoverResponse>, Status> {
         let names = peer_names(&request)?;
         let found = request.into_inner();
-        if let Err(e) = authorize(&names, &found.agent_id) {
-            warn!(agent_id = %found.agent_id, certificate = ?names, "discovery refused: agent id does not match certificate");
-            return Err(e);
-        }
+        admit(&names, &found.agent_id, "discovery")?;
         let answer =
             crate::admin::discovery::sync(&self.state.admin, &found.agent_id, found.services).await;
         Ok(Response::new(answer))
@@ -125,10 +126,7 @@ impl Ingest for IngestService {
     ) -> Result<Response<Self::WatchChecksStream>, Status> {
         let names = peer_names(&request)?;
         let watch = request.into_inner();
-        if let Err(e) = authorize(&names, &watch.agent_id) {
-            warn!(agent_id = %watch.agent_id, certificate = ?names, "check watch refused: agent id does not match certificate");
-            return Err(e);
-        }
+        admit(&names, &watch.agent_id, "check watch")?;
         let (tx, rx) = mpsc::channel(2);
         tokio::spawn(send_assignments(
             self.state.clone(),
@@ -156,10 +154,7 @@ impl Ingest for IngestService {
                 .cloned()
                 .ok_or_else(|| Status::unauthenticated("the client certificate names nobody"))?,
         };
-        if let Err(e) = authorize(&names, &agent_id) {
-            warn!(%agent_id, certificate = ?names, "stream refused: agent id does not match certificate");
-            return Err(e);
-        }
+        admit(&names, &agent_id, "stream")?;
         let inbound = request.into_inner();
         let (out_tx, out_rx) = mpsc::channel(PIPELINE + 2);
         let (commit_tx, commit_rx) = mpsc::channel(PIPELINE);

@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Pod};
@@ -28,27 +28,8 @@ fn check(k: &Kubernetes, extra: Value) -> KubernetesCheck {
     }
 }
 
-/// Runs `c` until `done` holds (the watch may lag the write a little).
-async fn run_until(
-    c: &mut KubernetesCheck,
-    what: &str,
-    done: impl Fn(&Outcome) -> bool,
-) -> Outcome {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let o = c.run().await;
-        if done(&o) {
-            return o;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no outcome with {what} within 20 s; last: {:?} {}\n{:#}",
-            o.status,
-            o.message,
-            o.details
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+async fn run_until(c: &mut dyn Check, what: &str, done: impl Fn(&Outcome) -> bool) -> Outcome {
+    support::run_until(c, Duration::from_secs(20), what, done).await
 }
 
 fn crashloop(restarts: i32) -> Value {

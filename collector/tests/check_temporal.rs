@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lightbulb_agent::checks::temporal::TemporalCheck;
 use lightbulb_agent::checks::{Check, CheckSpec, Outcome};
@@ -24,23 +24,8 @@ fn check(address: &str, extra: Value) -> TemporalCheck {
     }
 }
 
-/// Runs `c` until `done` holds for its outcome, for at most a minute.
-async fn run_until(c: &mut TemporalCheck, what: &str, done: impl Fn(&Outcome) -> bool) -> Outcome {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let o = c.run().await;
-        if done(&o) {
-            return o;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no outcome with {what} within 60 s; last: {:?} {}\n{:#}",
-            o.status,
-            o.message,
-            o.details
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+async fn run_until(c: &mut dyn Check, what: &str, done: impl Fn(&Outcome) -> bool) -> Outcome {
+    support::run_until(c, Duration::from_secs(60), what, done).await
 }
 
 fn findings(o: &Outcome) -> Vec<String> {

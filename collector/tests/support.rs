@@ -246,6 +246,31 @@ pub async fn get_text(client: &reqwest::Client, url: &str) -> String {
         .expect("body")
 }
 
+/// Runs a check until its outcome satisfies `done` (what it watches may lag
+/// the test's writes a little), failing with the last outcome after `timeout`.
+pub async fn run_until(
+    check: &mut dyn lightbulb_agent::checks::Check,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&lightbulb_agent::checks::Outcome) -> bool,
+) -> lightbulb_agent::checks::Outcome {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let o = check.run().await;
+        if done(&o) {
+            return o;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no outcome with {what} within {timeout:?}; last: {:?} {}\n{:#}",
+            o.status,
+            o.message,
+            o.details
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Polls `f` until it returns `Some` or `timeout` passes.
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
 where

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 pub use lightbulb_common::spec::DatabaseSpec;
 
-use super::{BoxFuture, Check, Finding, Outcome, summarize};
+use super::{BoxFuture, Check, Finding, Outcome, summarize, timed};
 
 mod storage;
 
@@ -219,11 +219,6 @@ pub(super) fn num(v: &Value) -> f64 {
 
 impl Check for DatabaseCheck {
     fn run(&mut self) -> BoxFuture<'_, Outcome> {
-        Box::pin(async move {
-            let started = std::time::Instant::now();
-            let mut o = self.inspect().await;
-            o.metrics.response_time_ms = Some(started.elapsed().as_secs_f64() * 1e3);
-            o
-        })
+        timed(self.inspect())
     }
 }

@@ -21,7 +21,7 @@ use tokio::task::AbortHandle;
 
 pub use lightbulb_common::spec::KubernetesSpec;
 
-use super::{BoxFuture, Check, Outcome, summarize};
+use super::{BoxFuture, Check, Outcome, summarize, timed};
 
 mod pods;
 mod usage;
@@ -308,11 +308,6 @@ impl KubernetesCheck {
 
 impl Check for KubernetesCheck {
     fn run(&mut self) -> BoxFuture<'_, Outcome> {
-        Box::pin(async move {
-            let started = std::time::Instant::now();
-            let mut o = self.inspect().await;
-            o.metrics.response_time_ms = Some(started.elapsed().as_secs_f64() * 1e3);
-            o
-        })
+        timed(self.inspect())
     }
 }

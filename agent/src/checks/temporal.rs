@@ -26,7 +26,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 pub use lightbulb_common::spec::TemporalSpec;
 
-use super::{BoxFuture, Check, Finding, Outcome, summarize};
+use super::{BoxFuture, Check, Finding, Outcome, summarize, timed};
 
 mod activities;
 mod queues;
@@ -369,11 +369,6 @@ fn run_json(run: &WorkflowExecutionInfo, now: i64, failure: Option<String>) -> V
 
 impl Check for TemporalCheck {
     fn run(&mut self) -> BoxFuture<'_, Outcome> {
-        Box::pin(async move {
-            let started = std::time::Instant::now();
-            let mut o = self.inspect().await;
-            o.metrics.response_time_ms = Some(started.elapsed().as_secs_f64() * 1e3);
-            o
-        })
+        timed(self.inspect())
     }
 }

@@ -74,17 +74,7 @@ fn installed() -> bool {
 
 /// Whether ClickHouse tests run here; panics if they must but cannot.
 pub fn enabled() -> bool {
-    let required = std::env::var("LIGHTBULB_TEST_CLICKHOUSE").is_ok_and(|v| v == "1");
-    match (installed(), required) {
-        (true, _) => true,
-        (false, true) => panic!(
-            "LIGHTBULB_TEST_CLICKHOUSE=1 but `{SERVER}` is not installed: apt-get install -y clickhouse-server clickhouse-client"
-        ),
-        (false, false) => {
-            eprintln!("skipped: `{SERVER}` is not installed (scripts/test.sh installs it)");
-            false
-        }
-    }
+    super::peer_enabled(&format!("`{SERVER}`"), "CLICKHOUSE", installed())
 }
 
 /// The shared server, started if no test holds it; `None` when skipped.
