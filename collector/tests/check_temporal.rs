@@ -88,6 +88,22 @@ async fn failing_runs_flip_the_service_and_a_dead_worker_is_named() {
     .await;
     assert_eq!(dead.status, Status::Failed);
 
+    // Work arriving with nobody to take it: the backlog ages.
+    t.run(&["start", "Sleepy", "orders", "1"]);
+    let mut backlog = check(
+        &t.address,
+        json!({"poller_freshness": "8s", "max_backlog_age": "1s"}),
+    );
+    let waiting = run_until(&mut backlog, "an old backlog", |o| {
+        findings(o)
+            .iter()
+            .any(|m| m.starts_with("task queue orders: workflow tasks wait"))
+    })
+    .await;
+    let queue = &waiting.details["task_queues"][0]["workflow"];
+    assert!(queue["backlog_count"].as_i64().unwrap() >= 1, "{queue}");
+    assert!(queue["backlog_age_s"].as_f64().unwrap() > 1.0, "{queue}");
+
     let missing = check(&t.address, json!({"namespace": "nowhere"}))
         .run()
         .await;

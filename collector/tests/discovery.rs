@@ -7,9 +7,9 @@ mod support;
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Api;
-use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use support::kubernetes::{Kubernetes, create_pod_with, set_status};
 use support::{InProcess, eventually, get_json, http};
@@ -19,7 +19,7 @@ async fn annotated_pods_on_this_node_become_services_and_leave_with_their_pods()
     let Some(k) = Kubernetes::start().await else {
         return;
     };
-    let server = InProcess::start(&["node-a"]).await;
+    let server = InProcess::start(&["node-a", "cluster"]).await;
     let client = http();
     let spool = tempfile::tempdir().unwrap();
     let mut config = server.agent_config("node-a", spool.path());
@@ -33,6 +33,16 @@ async fn annotated_pods_on_this_node_become_services_and_leave_with_their_pods()
     let agent = tokio_util::sync::CancellationToken::new();
     let _stop_agent = agent.clone().drop_guard();
     tokio::spawn(lightbulb_agent::run(config, agent.clone()));
+    // A cluster-scoped agent for namespace `edge`: it watches services too.
+    let spool_cluster = tempfile::tempdir().unwrap();
+    let mut cluster = server.agent_config("cluster", spool_cluster.path());
+    cluster.discovery.kubernetes = lightbulb_agent::discovery::KubernetesDiscovery {
+        enabled: true,
+        kubeconfig: Some(k.kubeconfig.clone()),
+        namespace: Some("edge".into()),
+        ..Default::default()
+    };
+    tokio::spawn(lightbulb_agent::run(cluster, agent.clone()));
 
     let pods: Api<Pod> = Api::namespaced(k.client().await, "default");
     let monitor = json!({"lightbulb.io/monitor": "true"});
@@ -105,6 +115,40 @@ async fn annotated_pods_on_this_node_become_services_and_leave_with_their_pods()
         .filter_map(|s| s["service_id"].as_str())
         .collect();
     assert_eq!(ids, ["k8s-default-web-1", "shop-readyz"], "{list}");
+
+    // An annotated Service becomes an HTTP check on its cluster IP.
+    let kube_client = k.client().await;
+    let namespace: k8s_openapi::api::core::v1::Namespace =
+        serde_json::from_value(json!({"metadata": {"name": "edge"}})).unwrap();
+    Api::all(kube_client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .unwrap();
+    let service: Service = serde_json::from_value(json!({
+        "metadata": {"name": "checkout", "annotations": {"lightbulb.io/monitor": "true", "lightbulb.io/path": "/health"}},
+        "spec": {"ports": [{"port": 8081}]},
+    }))
+    .unwrap();
+    let created = Api::<Service>::namespaced(kube_client, "edge")
+        .create(&PostParams::default(), &service)
+        .await
+        .unwrap();
+    let ip = created.spec.and_then(|s| s.cluster_ip).expect("cluster IP");
+    let def = eventually(Duration::from_secs(20), "the service discovered", || {
+        let client = client.clone();
+        let url = server.url("/api/admin/services/k8s-edge-svc-checkout");
+        async move {
+            let (code, body) = get_json(&client, &url).await;
+            (code == 200).then_some(body)
+        }
+    })
+    .await;
+    assert_eq!(
+        def["status_config"]["url"],
+        format!("http://{ip}:8081/health"),
+        "{def}"
+    );
+    assert_eq!(def["managed_by"], "discovery:cluster");
 
     // The discovered service is read-only through the API.
     let (code, body): (u16, Value) = {
