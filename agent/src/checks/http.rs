@@ -2,6 +2,7 @@
 //! status, latency, body text and JSON assertions, with DNS time split out;
 //! or a plain TCP connect for `tcp://host:port`.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use lightbulb_common::Status;
@@ -13,6 +14,55 @@ use super::{BoxFuture, Check, Outcome};
 /// Largest body read for `body_contains`.
 const MAX_BODY: usize = 1 << 20;
 
+/// What makes two checks' HTTP clients interchangeable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ClientKey {
+    /// Redirects followed; `None`: none.
+    pub redirects: Option<usize>,
+    pub insecure: bool,
+    pub ca: Option<std::path::PathBuf>,
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// One client (TLS roots, connection pool) per distinct setting, shared by
+/// every check that uses it: hundreds of checks must not hold hundreds of
+/// root stores.
+pub(crate) fn shared_client(key: ClientKey) -> Result<reqwest::Client, String> {
+    static CLIENTS: std::sync::Mutex<Option<HashMap<ClientKey, reqwest::Client>>> =
+        std::sync::Mutex::new(None);
+    let mut clients = CLIENTS.lock().unwrap_or_else(|e| e.into_inner());
+    let clients = clients.get_or_insert_with(HashMap::new);
+    if let Some(c) = clients.get(&key) {
+        return Ok(c.clone());
+    }
+    lightbulb_common::tls::install_crypto_provider();
+    let policy = match key.redirects {
+        Some(n) => reqwest::redirect::Policy::limited(n),
+        None => reqwest::redirect::Policy::none(),
+    };
+    let mut builder = reqwest::Client::builder()
+        .redirect(policy)
+        .tls_danger_accept_invalid_certs(key.insecure)
+        .user_agent(concat!("lightbulb-agent/", env!("CARGO_PKG_VERSION")));
+    if let Some(t) = key.timeout {
+        builder = builder.timeout(t);
+    }
+    if let Some(path) = &key.ca {
+        let pem =
+            std::fs::read(path).map_err(|e| format!("cannot read ca {}: {e}", path.display()))?;
+        for root in reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("ca {}: {e}", path.display()))?
+        {
+            builder = builder.add_root_certificate(root);
+        }
+    }
+    let client = builder
+        .build()
+        .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+    clients.insert(key, client.clone());
+    Ok(client)
+}
+
 pub struct HttpCheck {
     spec: HttpSpec,
     client: Result<reqwest::Client, String>,
@@ -21,34 +71,12 @@ pub struct HttpCheck {
 impl HttpCheck {
     pub fn new(spec: HttpSpec) -> HttpCheck {
         lightbulb_common::tls::install_crypto_provider();
-        let policy = if spec.follow_redirects {
-            reqwest::redirect::Policy::limited(spec.max_redirects)
-        } else {
-            reqwest::redirect::Policy::none()
-        };
-        let mut builder = reqwest::Client::builder()
-            .redirect(policy)
-            .tls_danger_accept_invalid_certs(spec.insecure)
-            .user_agent(concat!("lightbulb-agent/", env!("CARGO_PKG_VERSION")));
-        let ca = spec.ca.as_ref().map(|path| {
-            std::fs::read(path)
-                .map_err(|e| format!("cannot read ca {}: {e}", path.display()))
-                .and_then(|pem| {
-                    reqwest::Certificate::from_pem_bundle(&pem)
-                        .map_err(|e| format!("ca {}: {e}", path.display()))
-                })
+        let client = shared_client(ClientKey {
+            redirects: spec.follow_redirects.then_some(spec.max_redirects),
+            insecure: spec.insecure,
+            ca: spec.ca.clone(),
+            timeout: None,
         });
-        let client = match ca.transpose() {
-            Ok(roots) => {
-                for root in roots.into_iter().flatten() {
-                    builder = builder.add_root_certificate(root);
-                }
-                builder
-                    .build()
-                    .map_err(|e| format!("cannot build HTTP client: {e}"))
-            }
-            Err(e) => Err(e),
-        };
         HttpCheck { spec, client }
     }
 

@@ -28,17 +28,21 @@ pub struct ProcessCheck {
     spec: ProcessSpec,
     cmdline: Option<Regex>,
     last: Option<Sample>,
-    client: reqwest::Client,
+    /// Built only for a `liveness_url`, shared with other checks.
+    client: Option<Result<reqwest::Client, String>>,
 }
 
 impl ProcessCheck {
     pub fn new(spec: ProcessSpec) -> ProcessCheck {
         let cmdline = spec.cmdline.as_deref().and_then(|r| Regex::new(r).ok());
-        lightbulb_common::tls::install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
+        let client = spec.liveness_url.as_ref().map(|_| {
+            super::http::shared_client(super::http::ClientKey {
+                redirects: Some(10),
+                insecure: false,
+                ca: None,
+                timeout: Some(std::time::Duration::from_secs(5)),
+            })
+        });
         ProcessCheck {
             spec,
             cmdline,
@@ -65,8 +69,7 @@ impl ProcessCheck {
         let tps = procfs::ticks_per_second() as f64;
         let now = Instant::now();
         let cpu_ticks = stat.utime + stat.stime;
-        let uptime_s = procfs::boot_time_secs()
-            .ok()
+        let uptime_s = select::boot_time_secs()
             .map(|boot| {
                 let started = boot as f64 + stat.starttime as f64 / tps;
                 (lightbulb_common::time::now_ms() as f64 / 1000.0 - started).max(0.0)
@@ -180,7 +183,12 @@ impl ProcessCheck {
         let Some(url) = &self.spec.liveness_url else {
             return;
         };
-        let answer = self.client.get(url).send().await;
+        let client = match &self.client {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => return worsen(outcome, Status::Failed, format!("liveness {url}: {e}")),
+            None => return,
+        };
+        let answer = client.get(url).send().await;
         match answer {
             Ok(r) if r.status().is_success() => {}
             Ok(r) => worsen(

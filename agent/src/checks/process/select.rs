@@ -2,6 +2,9 @@
 //! (one), or by command line, virtualenv or systemd unit (any number,
 //! oldest first).
 
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
 use procfs::process::Process;
 use regex::Regex;
 
@@ -27,35 +30,13 @@ pub(super) fn matching(
     if let Some(pid) = spec.pid {
         return open(spec, pid).map(|p| vec![p]);
     }
-    let me = std::process::id() as i32;
-    let wanted = |p: &Process| -> bool {
-        if let Some(re) = cmdline {
-            return p
-                .cmdline()
-                .is_ok_and(|c| !c.is_empty() && re.is_match(&c.join(" ")));
-        }
-        if let Some(venv) = &spec.venv {
-            // A venv's python is a symlink to the system one: argv[0] tells.
-            let bin = venv.join("bin");
-            return p.cmdline().is_ok_and(|c| {
-                c.first()
-                    .is_some_and(|a| std::path::Path::new(a).starts_with(&bin))
-            });
-        }
-        if let Some(unit) = &spec.systemd_unit {
-            return std::fs::read_to_string(format!("/proc/{}/cgroup", p.pid))
-                .is_ok_and(|text| in_unit(&text, unit));
-        }
-        false
-    };
-    let mut found: Vec<(u64, Process)> = procfs::process::all_processes()
-        .map_err(|e| format!("cannot list processes: {e}"))?
-        .filter_map(Result::ok)
-        .filter(|p| p.pid != me)
-        .filter(wanted)
-        .filter(|p| spec.any_interpreter || is_python(p))
-        .filter_map(|p| Some((p.stat().ok()?.starttime, p)))
-        .collect();
+    // A shared listing first; a fresh one when it finds too few, so a
+    // process that just started is not missed.
+    let enough = spec.min_processes.max(1) as usize;
+    let mut found = select(spec, cmdline, &listing(false)?);
+    if found.len() < enough {
+        found = select(spec, cmdline, &listing(true)?);
+    }
     found.sort_by_key(|(start, _)| *start);
     if found.is_empty() {
         let kind = if spec.any_interpreter {
@@ -72,6 +53,59 @@ pub(super) fn matching(
         return Err(format!("no {kind} {by}"));
     }
     Ok(found.into_iter().map(|(_, p)| p).collect())
+}
+
+/// A process's PID and command line.
+type Listing = Arc<Vec<(i32, Vec<String>)>>;
+
+/// Every process with its command line, read at most once a second and
+/// shared by all checks (`fresh` reads it now).
+fn listing(fresh: bool) -> Result<Listing, String> {
+    static CACHE: Mutex<Option<(Instant, Listing)>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if !fresh
+        && let Some((at, list)) = cache.as_ref()
+        && at.elapsed() < Duration::from_secs(1)
+    {
+        return Ok(list.clone());
+    }
+    let list: Listing = Arc::new(
+        procfs::process::all_processes()
+            .map_err(|e| format!("cannot list processes: {e}"))?
+            .filter_map(Result::ok)
+            .map(|p| (p.pid, p.cmdline().unwrap_or_default()))
+            .collect(),
+    );
+    *cache = Some((Instant::now(), list.clone()));
+    Ok(list)
+}
+
+/// The listed processes `spec` wants, with their start times.
+fn select(spec: &ProcessSpec, cmdline: Option<&Regex>, list: &Listing) -> Vec<(u64, Process)> {
+    let me = std::process::id() as i32;
+    let wanted = |pid: i32, args: &[String]| -> bool {
+        if let Some(re) = cmdline {
+            return !args.is_empty() && re.is_match(&args.join(" "));
+        }
+        if let Some(venv) = &spec.venv {
+            // A venv's python is a symlink to the system one: argv[0] tells.
+            let bin = venv.join("bin");
+            return args
+                .first()
+                .is_some_and(|a| std::path::Path::new(a).starts_with(&bin));
+        }
+        if let Some(unit) = &spec.systemd_unit {
+            return std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+                .is_ok_and(|text| in_unit(&text, unit));
+        }
+        false
+    };
+    list.iter()
+        .filter(|(pid, args)| *pid != me && wanted(*pid, args))
+        .filter_map(|(pid, _)| Process::new(*pid).ok())
+        .filter(|p| spec.any_interpreter || is_python(p))
+        .filter_map(|p| Some((p.stat().ok()?.starttime, p)))
+        .collect()
 }
 
 fn open(spec: &ProcessSpec, pid: i32) -> Result<Process, String> {
@@ -95,15 +129,32 @@ pub(super) fn in_unit(cgroup: &str, unit: &str) -> bool {
     })
 }
 
-/// How many processes have `pid` as their parent.
+/// How many processes have `pid` as their parent: from each thread's
+/// `children` file, or by reading every process where the kernel has none.
 pub(super) fn children(pid: i32) -> usize {
-    procfs::process::all_processes()
-        .map(|all| {
-            all.filter_map(Result::ok)
-                .filter(|p| p.stat().is_ok_and(|s| s.ppid == pid))
-                .count()
-        })
-        .unwrap_or(0)
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"));
+    let counted: Option<usize> = tasks.ok().and_then(|tasks| {
+        tasks
+            .filter_map(Result::ok)
+            .map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+            .map(|text| text.map(|t| t.split_whitespace().count()))
+            .sum()
+    });
+    counted.unwrap_or_else(|| {
+        procfs::process::all_processes()
+            .map(|all| {
+                all.filter_map(Result::ok)
+                    .filter(|p| p.stat().is_ok_and(|s| s.ppid == pid))
+                    .count()
+            })
+            .unwrap_or(0)
+    })
+}
+
+/// The boot time, read once: `/proc/stat` does not change it.
+pub(super) fn boot_time_secs() -> Option<u64> {
+    static BOOT: OnceLock<Option<u64>> = OnceLock::new();
+    *BOOT.get_or_init(|| procfs::boot_time_secs().ok())
 }
 
 #[cfg(test)]
