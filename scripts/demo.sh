@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds lightbulb and runs a local demo: a collector on the embedded SQLite
+# Builds lightbulb (the web dashboard too, with npm) and runs a local demo: a collector on the embedded SQLite
 # store and one agent watching the collector's own HTTP endpoint and the first
 # Python process it finds. Everything lives in .demo/ (certificates are made
 # on the first run). Ctrl-C stops both.
@@ -10,6 +10,12 @@ HTTP_PORT=${LIGHTBULB_DEMO_HTTP_PORT:-8080}
 GRPC_PORT=${LIGHTBULB_DEMO_GRPC_PORT:-7443}
 DEMO=.demo
 
+# The dashboard bundle is embedded into the release collector: build it first.
+if command -v npm >/dev/null; then
+    (cd web && npm ci --no-audit --no-fund && npm run build)
+else
+    echo "npm not found: the collector serves the API without the dashboard" >&2
+fi
 cargo build --release --bins --locked
 BIN=target/release
 

@@ -43,5 +43,10 @@ export LIGHTBULB_TEST_KUBE_APISERVER
 # Peer tests (ClickHouse and its cluster, Temporal, Kubernetes) must run,
 # not skip, under this script.
 export LIGHTBULB_TEST_CLICKHOUSE=1 LIGHTBULB_TEST_TEMPORAL=1 LIGHTBULB_TEST_KUBERNETES=1
+# The web dashboard: component tests (vitest), then the production build,
+# which the collector serves (its tests check that with LIGHTBULB_TEST_WEB=1).
+(cd web && npm ci --no-audit --no-fund && npm test && npm run build)
+export LIGHTBULB_TEST_WEB=1
+
 cargo build --workspace --bins --locked
 cargo test --workspace --locked

@@ -4,13 +4,14 @@ mod admin;
 mod graph;
 pub mod openapi;
 mod sse;
+mod web;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -30,7 +31,7 @@ const MAX_BUCKETS: i64 = 10_000;
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(web::index))
         .route("/healthz", get(healthz))
         .route("/api/openapi.json", get(openapi::openapi_json))
         .route("/api/docs", get(openapi::docs))
@@ -44,21 +45,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/agents", get(agents))
         .route("/api/graph", get(graph::graph))
         .merge(admin::routes())
-        .fallback(not_found)
+        .fallback(web::fallback)
         .with_state(state)
-}
-
-async fn index() -> Html<&'static str> {
-    Html(include_str!("api/index.html"))
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process runs", content_type = "text/plain")))]
 async fn healthz() -> &'static str {
     "ok\n"
-}
-
-async fn not_found() -> Error {
-    Error::not_found("no such endpoint")
 }
 
 #[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "The store answers and accepts writes"), (status = 503, description = "Not ready", body = crate::error::ErrorBody)))]

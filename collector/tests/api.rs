@@ -405,3 +405,55 @@ async fn every_route_is_in_the_openapi_document_and_the_docs_page() {
     let page = support::get_text(&client, &server.url("/api/docs")).await;
     assert!(page.contains("/api/openapi.json"));
 }
+
+/// The dashboard bundle (`web/dist`, built by scripts/test.sh before these
+/// tests, which then sets LIGHTBULB_TEST_WEB=1) is served at `/`: hashed
+/// assets cached for a year, the dashboard's routes answered with its page,
+/// the API's unknown paths still JSON 404s.
+#[tokio::test]
+async fn the_dashboard_is_served_with_spa_fallback_and_cached_assets() {
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist");
+    let required = std::env::var("LIGHTBULB_TEST_WEB").is_ok_and(|v| v == "1");
+    assert!(
+        dist.join("index.html").exists() || !required,
+        "LIGHTBULB_TEST_WEB=1 but web/dist is not built"
+    );
+    let server = InProcess::start(&["node-a"]).await;
+    let client = http();
+    let get = |path: &str| client.get(server.url(path)).send();
+    let page = get("/").await.unwrap();
+    if !dist.join("index.html").exists() {
+        eprintln!("skipped: web/dist is not built (npm run build in web/)");
+        assert!(page.text().await.unwrap().contains("/api/status"));
+        return;
+    }
+    assert_eq!(page.headers()["cache-control"], "no-cache");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<div id="root">"#), "{html}");
+    let asset = std::fs::read_dir(dist.join("assets"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".js"))
+        .expect("a js asset");
+    let js = get(&format!("/assets/{asset}")).await.unwrap();
+    assert_eq!(js.status(), 200);
+    assert_eq!(
+        js.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let route = get("/services/web").await.unwrap();
+    assert_eq!(route.status(), 200);
+    assert_eq!(route.text().await.unwrap(), html);
+    for missing in ["/api/nope", "/assets/nope.js"] {
+        let r = get(missing).await.unwrap();
+        assert_eq!(r.status(), 404, "{missing}");
+        assert!(r.text().await.unwrap().contains("\"error\""), "{missing}");
+    }
+}

@@ -1,0 +1,40 @@
+import { NavLink, Route, Routes } from "react-router-dom";
+import { AgentsPage } from "./features/agents/AgentsPage";
+import { DashboardPage } from "./features/dashboard/DashboardPage";
+import { ConnectionIndicator } from "./features/live/ConnectionIndicator";
+import { useLiveStatus } from "./features/live/useLiveStatus";
+
+const nav = ({ isActive }: { isActive: boolean }) =>
+  `rounded-md px-3 py-1.5 text-sm font-medium ${isActive ? "bg-slate-900 text-white" : "text-slate-700 hover:bg-slate-200"}`;
+
+export function App() {
+  const live = useLiveStatus();
+  return (
+    <div className="mx-auto max-w-7xl p-3 sm:p-6">
+      <header className="mb-4 flex flex-wrap items-center justify-between gap-3">
+        <div className="flex items-center gap-4">
+          <h1 className="text-xl font-bold">💡 lightbulb</h1>
+          <nav className="flex gap-1" aria-label="Main">
+            <NavLink to="/" end className={nav}>
+              Dashboard
+            </NavLink>
+            <NavLink to="/agents" className={nav}>
+              Agents
+            </NavLink>
+          </nav>
+        </div>
+        <ConnectionIndicator state={live.connection} lastUpdate={live.lastUpdate} />
+      </header>
+      <main>
+        <Routes>
+          <Route
+            path="/"
+            element={<DashboardPage services={live.query.data} loading={live.query.isPending} error={live.query.error} />}
+          />
+          <Route path="/agents" element={<AgentsPage />} />
+          <Route path="*" element={<p className="text-slate-700">This page does not exist.</p>} />
+        </Routes>
+      </main>
+    </div>
+  );
+}

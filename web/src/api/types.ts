@@ -1,0 +1,47 @@
+// DTOs of the collector's REST API and SSE stream (see /api/openapi.json).
+
+/** Status codes 0–5, as the API sends them. */
+export type StatusCode = 0 | 1 | 2 | 3 | 4 | 5;
+
+export interface LatestStatus {
+  service_id: string;
+  service_type: string;
+  status_code: StatusCode;
+  status: string;
+  message: string;
+  last_check: string;
+  response_time_ms: number | null;
+  cpu_usage: number | null;
+  memory_usage: number | null;
+  agent_id: string;
+  caused_by: string[];
+}
+
+/** One status change on `/api/status/stream`. */
+export interface StatusEvent {
+  id: number;
+  service_id: string;
+  status_code: StatusCode;
+  status: string;
+  previous_status_code: StatusCode | null;
+  message: string;
+  last_check: string;
+  response_time_ms: number | null;
+  agent_id: string;
+}
+
+export interface Agent {
+  agent_id: string;
+  hostname: string;
+  version: string;
+  labels: Record<string, string>;
+  local_checks: string[];
+  assigned_checks: string[];
+  last_seen: string;
+  connected: boolean;
+}
+
+/** The API's error body: `{"error": {code, message, field}}`. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string | null };
+}

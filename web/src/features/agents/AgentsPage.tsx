@@ -1,0 +1,40 @@
+import { useQuery } from "@tanstack/react-query";
+import { api } from "../../api/client";
+
+/** The fleet: connection state, version, last seen, assigned checks. */
+export function AgentsPage() {
+  const q = useQuery({ queryKey: ["agents"], queryFn: ({ signal }) => api.agents(signal), refetchInterval: 10_000 });
+  if (q.error) return <p className="text-red-800" role="alert">Cannot load agents: {q.error.message}</p>;
+  if (!q.data) return <p className="text-slate-600">Loading…</p>;
+  if (q.data.length === 0) return <p className="text-slate-600">No agent has registered yet.</p>;
+  return (
+    <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
+      <table className="w-full text-left text-sm">
+        <thead className="bg-slate-100 text-xs uppercase text-slate-700">
+          <tr>
+            <th className="px-3 py-2">Agent</th>
+            <th className="px-3 py-2">Connection</th>
+            <th className="px-3 py-2">Host</th>
+            <th className="px-3 py-2">Version</th>
+            <th className="px-3 py-2">Last seen</th>
+            <th className="px-3 py-2">Checks (local / assigned)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {q.data.map((a) => (
+            <tr key={a.agent_id} className="border-t border-slate-200" data-agent={a.agent_id}>
+              <td className="px-3 py-2 font-medium">{a.agent_id}</td>
+              <td className="px-3 py-2">{a.connected ? "● connected" : "○ disconnected"}</td>
+              <td className="px-3 py-2">{a.hostname}</td>
+              <td className="px-3 py-2">{a.version}</td>
+              <td className="px-3 py-2">{a.last_seen ? new Date(a.last_seen).toLocaleString() : "—"}</td>
+              <td className="px-3 py-2">
+                {a.local_checks.length} / {a.assigned_checks.length}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,55 @@
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useRef } from "react";
+import { Link } from "react-router-dom";
+import type { LatestStatus } from "../../api/types";
+import { StatusBadge } from "../status/StatusBadge";
+
+const ROW = 56;
+
+/** Services as rows; only the visible ones are rendered (10,000+ scroll smoothly). */
+export function ServiceList({ services }: { services: LatestStatus[] }) {
+  const parent = useRef<HTMLDivElement>(null);
+  const rows = useVirtualizer({
+    count: services.length,
+    getScrollElement: () => parent.current,
+    estimateSize: () => ROW,
+    overscan: 12,
+  });
+  if (services.length === 0) {
+    return <p className="p-6 text-center text-slate-600">No service matches.</p>;
+  }
+  return (
+    <div ref={parent} className="h-[calc(100vh-16rem)] min-h-64 overflow-auto" data-testid="service-list">
+      <ul className="relative" style={{ height: rows.getTotalSize() }} aria-label="Services">
+        {rows.getVirtualItems().map((row) => {
+          const s = services[row.index];
+          return (
+            <li
+              key={s.service_id}
+              className="absolute inset-x-0 flex items-center gap-3 border-b border-slate-200 px-3"
+              style={{ height: ROW, transform: `translateY(${row.start}px)` }}
+              data-service={s.service_id}
+            >
+              <StatusBadge code={s.status_code} />
+              <div className="min-w-0 flex-1">
+                <Link
+                  to={`/services/${encodeURIComponent(s.service_id)}`}
+                  className="block truncate font-medium text-slate-900 hover:underline focus:outline-2 focus:outline-sky-600"
+                >
+                  {s.service_id}
+                </Link>
+                <p className="truncate text-xs text-slate-600" title={s.message}>
+                  {s.message || "—"}
+                </p>
+              </div>
+              <span className="hidden w-32 truncate text-xs text-slate-600 md:block">{s.service_type}</span>
+              <span className="hidden w-20 text-right text-xs text-slate-600 sm:block">
+                {s.response_time_ms != null ? `${Math.round(s.response_time_ms)} ms` : ""}
+              </span>
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import type { LatestStatus, StatusEvent } from "../../api/types";
+import { applyEvent } from "./useLiveStatus";
+
+const base: LatestStatus = {
+  service_id: "web",
+  service_type: "api_endpoint",
+  status_code: 0,
+  status: "OK",
+  message: "HTTP 200",
+  last_check: "2026-01-01T00:00:00.000Z",
+  response_time_ms: 3,
+  cpu_usage: null,
+  memory_usage: null,
+  agent_id: "a",
+  caused_by: [],
+};
+
+describe("applyEvent", () => {
+  it("replaces the changed service's status and keeps the rest", () => {
+    const other = { ...base, service_id: "db" };
+    const e: StatusEvent = {
+      id: 5,
+      service_id: "web",
+      status_code: 2,
+      status: "FAILED",
+      previous_status_code: 0,
+      message: "connection refused",
+      last_check: "2026-01-01T00:00:05.000Z",
+      response_time_ms: null,
+      agent_id: "a",
+    };
+    const list = [base, other];
+    const next = applyEvent(list, e)!;
+    expect(next[0]).toMatchObject({ status_code: 2, status: "FAILED", message: "connection refused" });
+    expect(next[1]).toBe(other);
+    expect(list[0].status_code).toBe(0);
+    expect(applyEvent(list, { ...e, service_id: "new" })).toBeNull();
+  });
+});

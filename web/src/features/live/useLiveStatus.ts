@@ -1,0 +1,54 @@
+// Current status of every service: fetched once, kept current by the SSE
+// stream, and polled as a fallback (every 30 s while the stream is up, every
+// 5 s while it is not).
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import { api } from "../../api/client";
+import type { LatestStatus, StatusEvent } from "../../api/types";
+import { type ConnectionState, openStatusStream } from "./sse";
+
+export const STATUS_KEY = ["status"] as const;
+
+/** `list` with one status change applied; `null` when the service is new. */
+export function applyEvent(list: LatestStatus[], e: StatusEvent): LatestStatus[] | null {
+  const i = list.findIndex((s) => s.service_id === e.service_id);
+  if (i < 0) return null;
+  const next = list.slice();
+  next[i] = {
+    ...list[i],
+    status_code: e.status_code,
+    status: e.status,
+    message: e.message,
+    last_check: e.last_check,
+    response_time_ms: e.response_time_ms,
+    agent_id: e.agent_id,
+  };
+  return next;
+}
+
+export function useLiveStatus() {
+  const client = useQueryClient();
+  const [connection, setConnection] = useState<ConnectionState>("connecting");
+  const [lastEvent, setLastEvent] = useState<number | null>(null);
+  const query = useQuery({
+    queryKey: STATUS_KEY,
+    queryFn: ({ signal }) => api.status(signal),
+    refetchInterval: connection === "connected" ? 30_000 : 5_000,
+  });
+  useEffect(() => {
+    const stream = openStatusStream({
+      url: "/api/status/stream",
+      onState: setConnection,
+      onEvent: (e) => {
+        const list = client.getQueryData<LatestStatus[]>(STATUS_KEY);
+        const next = list ? applyEvent(list, e) : null;
+        if (next) client.setQueryData(STATUS_KEY, next);
+        else void client.invalidateQueries({ queryKey: STATUS_KEY });
+        setLastEvent(Date.now());
+      },
+    });
+    return () => stream.close();
+  }, [client]);
+  const lastUpdate = Math.max(lastEvent ?? 0, query.dataUpdatedAt || 0) || null;
+  return { query, connection, lastUpdate };
+}
