@@ -2,7 +2,7 @@
 # Runs every test of lightbulb on a fresh machine: installs what the tests
 # need (python3; ClickHouse and ZooKeeper, which the store tests start
 # themselves as child processes; Temporal's dev server and SDK; etcd and a
-# kube-apiserver built from source), builds
+# kube-apiserver built from source; Chromium for the dashboard), builds
 # all binaries (the end-to-end tests spawn them) and runs the whole
 # workspace's tests.
 set -euo pipefail
@@ -12,6 +12,7 @@ need_apt=()
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v clickhouse-server >/dev/null || need_apt+=(clickhouse-server clickhouse-client)
 [ -x /usr/share/zookeeper/bin/zkServer.sh ] || need_apt+=(zookeeper)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}"
     apt-get update -qq
@@ -50,3 +51,7 @@ export LIGHTBULB_TEST_WEB=1
 
 cargo build --workspace --bins --locked
 cargo test --workspace --locked
+
+# The dashboard end to end: Debian's Chromium (playwright-core) against the
+# collector and agent binaries built above; screenshots in web/test-results/.
+(cd web && npm run e2e)

@@ -13,7 +13,13 @@ export function App() {
     <div className="mx-auto max-w-7xl p-3 sm:p-6">
       <header className="mb-4 flex flex-wrap items-center justify-between gap-3">
         <div className="flex items-center gap-4">
-          <h1 className="text-xl font-bold">💡 lightbulb</h1>
+          <h1 className="flex items-center gap-2 text-xl font-bold">
+            <svg viewBox="0 0 16 16" className="h-5 w-5" aria-hidden="true">
+              <circle cx="8" cy="6" r="5" fill="#f59e0b" />
+              <rect x="6" y="11" width="4" height="4" fill="#475569" />
+            </svg>
+            lightbulb
+          </h1>
           <nav className="flex gap-1" aria-label="Main">
             <NavLink to="/" end className={nav}>
               Dashboard

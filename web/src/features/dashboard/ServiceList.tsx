@@ -30,7 +30,9 @@ export function ServiceList({ services }: { services: LatestStatus[] }) {
               style={{ height: ROW, transform: `translateY(${row.start}px)` }}
               data-service={s.service_id}
             >
-              <StatusBadge code={s.status_code} />
+              <span className="w-24 shrink-0">
+                <StatusBadge code={s.status_code} />
+              </span>
               <div className="min-w-0 flex-1">
                 <Link
                   to={`/services/${encodeURIComponent(s.service_id)}`}

@@ -1,0 +1,36 @@
+// The dashboard in a real browser against a real collector and agent.
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, test } from "node:test";
+import { ARTIFACTS, browserPage, start, startLightbulb, stopAll, until } from "./harness.mjs";
+
+after(stopAll);
+
+test("a real check's status shows, and turns FAILED live when its process dies", async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const worker = start("python3", ["-c", "import time; time.sleep(600)"]);
+  const pidfile = path.join(ARTIFACTS, "worker.pid");
+  writeFileSync(pidfile, String(worker.pid));
+  const lb = await startLightbulb(
+    `[[checks]]\nservice_id = "worker"\nservice_type = "python_process"\ninterval = "500ms"\n[checks.status_config]\npidfile = "${pidfile}"\n`,
+  );
+  const page = await browserPage();
+  await page.goto(lb.url);
+  const badge = page.locator('[data-service="worker"] [data-status]');
+  await badge.waitFor();
+  await until("worker OK", async () => (await badge.getAttribute("data-status")) === "OK");
+  await until("the live stream", async () => (await page.locator("[data-connection]").getAttribute("data-connection")) === "connected");
+  await page.screenshot({ path: path.join(ARTIFACTS, "dashboard.png") });
+
+  const before = page.url();
+  worker.kill("SIGKILL");
+  const killed = Date.now();
+  await until("worker FAILED without a reload", async () => (await badge.getAttribute("data-status")) === "FAILED", 10_000);
+  console.log(`badge FAILED ${Date.now() - killed} ms after the kill (check interval 500 ms)`);
+  assert.equal(page.url(), before);
+  assert.match(await page.locator('[data-service="worker"]').innerText(), /not running/);
+  assert.equal(await page.locator('[data-summary="FAILED"]').innerText().then((t) => t.includes("1")), true);
+  await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-failed.png") });
+  assert.deepEqual(page.errors, []);
+});

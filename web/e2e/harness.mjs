@@ -1,0 +1,93 @@
+// Real processes for the end-to-end tests: a collector and an agent (the
+// debug binaries `cargo build` made), Python processes for checks to watch,
+// and Debian's Chromium driven by playwright-core. Everything started here
+// is killed by `stopAll`, which the tests call in `after` even on failure.
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const BIN = process.env.LIGHTBULB_BIN_DIR ?? path.join(ROOT, "target/debug");
+export const ARTIFACTS = path.join(ROOT, "web/test-results");
+
+const children = [];
+let browser = null;
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function start(cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], ...opts });
+  child.output = "";
+  child.stdout.on("data", (d) => (child.output += d));
+  child.stderr.on("data", (d) => (child.output += d));
+  children.push(child);
+  return child;
+}
+
+export async function until(what, fn, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A collector on free ports and one agent (`e2e-agent`) with `checks` (TOML). */
+export async function startLightbulb(checks) {
+  const dir = mkdtempSync(path.join(tmpdir(), "lightbulb-e2e-"));
+  const [http, grpc] = [await freePort(), await freePort()];
+  const certs = path.join(dir, "certs");
+  await new Promise((resolve, reject) =>
+    start(path.join(BIN, "lightbulb-collector"), ["certs", "init", "--out", certs, "--agent", "e2e-agent"]).on(
+      "exit",
+      (code) => (code === 0 ? resolve() : reject(new Error(`certs init exited ${code}`))),
+    ),
+  );
+  writeFileSync(
+    path.join(dir, "collector.toml"),
+    `[http]\nlisten = "127.0.0.1:${http}"\n[grpc]\nlisten = "127.0.0.1:${grpc}"\n[tls]\nca = "${certs}/ca.crt"\ncert = "${certs}/collector.crt"\nkey = "${certs}/collector.key"\n[store]\npath = "${dir}/lightbulb.db"\n`,
+  );
+  writeFileSync(
+    path.join(dir, "agent.toml"),
+    `agent_id = "e2e-agent"\ncollector = "https://127.0.0.1:${grpc}"\nspool_dir = "${dir}/spool"\n[tls]\nca = "${certs}/ca.crt"\ncert = "${certs}/agent-e2e-agent.crt"\nkey = "${certs}/agent-e2e-agent.key"\n${checks}`,
+  );
+  const collector = start(path.join(BIN, "lightbulb-collector"), ["--config", path.join(dir, "collector.toml")]);
+  const url = `http://127.0.0.1:${http}`;
+  await until("the collector", async () => (await fetch(`${url}/readyz`)).ok);
+  const agent = start(path.join(BIN, "lightbulb-agent"), ["--config", path.join(dir, "agent.toml")]);
+  return { url, dir, collector, agent };
+}
+
+export async function browserPage() {
+  browser ??= await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.errors = [];
+  page.on("console", (m) => m.type() === "error" && page.errors.push(m.text()));
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  return page;
+}
+
+export async function stopAll() {
+  await browser?.close().catch(() => {});
+  browser = null;
+  for (const c of children.splice(0)) {
+    if (c.exitCode === null) c.kill("SIGKILL");
+  }
+}
