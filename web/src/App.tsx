@@ -1,4 +1,6 @@
 import { NavLink, Route, Routes } from "react-router-dom";
+import { AdminServicesPage } from "./features/admin/AdminServicesPage";
+import { RelationsPage } from "./features/admin/RelationsPage";
 import { AgentsPage } from "./features/agents/AgentsPage";
 import { DashboardPage } from "./features/dashboard/DashboardPage";
 import { ConnectionIndicator } from "./features/live/ConnectionIndicator";
@@ -27,6 +29,12 @@ export function App() {
             <NavLink to="/agents" className={nav}>
               Agents
             </NavLink>
+            <NavLink to="/admin/services" className={nav}>
+              Services
+            </NavLink>
+            <NavLink to="/admin/relations" className={nav}>
+              Relations
+            </NavLink>
           </nav>
         </div>
         <ConnectionIndicator state={live.connection} lastUpdate={live.lastUpdate} />
@@ -38,6 +46,8 @@ export function App() {
             element={<DashboardPage services={live.query.data} loading={live.query.isPending} error={live.query.error} />}
           />
           <Route path="/agents" element={<AgentsPage />} />
+          <Route path="/admin/services" element={<AdminServicesPage />} />
+          <Route path="/admin/relations" element={<RelationsPage />} />
           <Route path="*" element={<p className="text-slate-700">This page does not exist.</p>} />
         </Routes>
       </main>
