@@ -32,5 +32,14 @@ test("a real check's status shows, and turns FAILED live when its process dies",
   assert.match(await page.locator('[data-service="worker"]').innerText(), /not running/);
   assert.equal(await page.locator('[data-summary="FAILED"]').innerText().then((t) => t.includes("1")), true);
   await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-failed.png") });
+
+  // The detail page: live message, uptime over the range, history charts.
+  await page.getByRole("link", { name: "worker", exact: true }).click();
+  await page.getByTestId("detail-message").filter({ hasText: "not running" }).waitFor();
+  await page.getByRole("img", { name: "Status timeline" }).waitFor();
+  await until("uptime over 24h", async () => /Uptime 24h: \d+\.\d\d %/.test(await page.getByTestId("uptime").innerText()));
+  await page.getByRole("button", { name: "7d" }).click();
+  await until("the 7d range", async () => /Uptime 7d/.test(await page.getByTestId("uptime").innerText()));
+  await page.screenshot({ path: path.join(ARTIFACTS, "detail.png"), fullPage: true });
   assert.deepEqual(page.errors, []);
 });

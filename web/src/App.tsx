@@ -1,10 +1,15 @@
+import { Suspense, lazy } from "react";
 import { NavLink, Route, Routes } from "react-router-dom";
-import { AdminServicesPage } from "./features/admin/AdminServicesPage";
-import { RelationsPage } from "./features/admin/RelationsPage";
 import { AgentsPage } from "./features/agents/AgentsPage";
 import { DashboardPage } from "./features/dashboard/DashboardPage";
 import { ConnectionIndicator } from "./features/live/ConnectionIndicator";
 import { useLiveStatus } from "./features/live/useLiveStatus";
+
+// Charts and the map load only when their pages open.
+const ServiceDetailPage = lazy(() => import("./features/detail/ServiceDetailPage"));
+const AdminServicesPage = lazy(() => import("./features/admin/AdminServicesPage"));
+const RelationsPage = lazy(() => import("./features/admin/RelationsPage"));
+const loading = <p className="text-slate-600">Loading…</p>;
 
 const nav = ({ isActive }: { isActive: boolean }) =>
   `rounded-md px-3 py-1.5 text-sm font-medium ${isActive ? "bg-slate-900 text-white" : "text-slate-700 hover:bg-slate-200"}`;
@@ -45,9 +50,17 @@ export function App() {
             path="/"
             element={<DashboardPage services={live.query.data} loading={live.query.isPending} error={live.query.error} />}
           />
+          <Route
+            path="/services/:id"
+            element={
+              <Suspense fallback={loading}>
+                <ServiceDetailPage services={live.query.data} />
+              </Suspense>
+            }
+          />
           <Route path="/agents" element={<AgentsPage />} />
-          <Route path="/admin/services" element={<AdminServicesPage />} />
-          <Route path="/admin/relations" element={<RelationsPage />} />
+          <Route path="/admin/services" element={<Suspense fallback={loading}><AdminServicesPage /></Suspense>} />
+          <Route path="/admin/relations" element={<Suspense fallback={loading}><RelationsPage /></Suspense>} />
           <Route path="*" element={<p className="text-slate-700">This page does not exist.</p>} />
         </Routes>
       </main>

@@ -93,7 +93,8 @@ export const admin = {
       action,
       service_ids: ids,
     }),
-  relations: () => send<RelationResponse[]>("GET", "/api/admin/relations"),
+  relations: (serviceId?: string) =>
+    send<RelationResponse[]>("GET", `/api/admin/relations${serviceId ? `?service_id=${encodeURIComponent(serviceId)}` : ""}`),
   createRelation: (r: { source_service_id: string; target_service_id: string; relation_type: string }) =>
     send<RelationResponse>("POST", "/api/admin/relations", r),
   validateRelation: (r: { source_service_id: string; target_service_id: string; relation_type: string }) =>

@@ -21,6 +21,7 @@ async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
 }
 
 export const api = {
+  get: getJson,
   status: (signal?: AbortSignal) => getJson<LatestStatus[]>("/api/status", signal),
   serviceStatus: (id: string, signal?: AbortSignal) =>
     getJson<LatestStatus>(`/api/status/${encodeURIComponent(id)}`, signal),

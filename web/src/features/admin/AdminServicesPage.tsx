@@ -13,7 +13,7 @@ import { ServiceDialog } from "./ServiceDialog";
 
 const code = (name: string) => STATUSES.find((s) => s.name === name)?.code ?? 5;
 
-export function AdminServicesPage() {
+export default function AdminServicesPage() {
   const toast = useToast();
   const client = useQueryClient();
   const [q, setQ] = useState<ListQuery>({ page: 1, per_page: 50, search: "", service_type: "", sort: "service_id" });

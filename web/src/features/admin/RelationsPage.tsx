@@ -6,12 +6,12 @@ import { useToast } from "../ui/toast";
 import { RelationDialog } from "./RelationDialog";
 
 /** Every relation, filterable by service; add and delete. */
-export function RelationsPage() {
+export default function RelationsPage() {
   const toast = useToast();
   const client = useQueryClient();
   const [filter, setFilter] = useState("");
   const [adding, setAdding] = useState(false);
-  const list = useQuery({ queryKey: ["admin", "relations"], queryFn: admin.relations });
+  const list = useQuery({ queryKey: ["admin", "relations"], queryFn: () => admin.relations() });
   const remove = useMutation({
     mutationFn: admin.removeRelation,
     onSuccess: () => {
