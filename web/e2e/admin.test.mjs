@@ -52,6 +52,14 @@ test("services and relations through the dialogs; a cycle is refused and shown",
   await dialog.getByRole("button", { name: "Add relation" }).click();
   await page.locator('[data-relation="e2e-web>e2e-db"]').waitFor();
 
+  // The map draws both services and the dependency between them.
+  await page.getByRole("link", { name: "Map" }).click();
+  await page.locator('[data-map-node="e2e-web"]').waitFor();
+  await page.locator('[data-map-node="e2e-db"]').waitFor();
+  assert.equal(await page.locator(".react-flow__edge").count(), 1);
+  await page.screenshot({ path: path.join(ARTIFACTS, "map.png") });
+  await page.getByRole("link", { name: "Relations" }).click();
+
   dialog = await addRelation("e2e-db", "e2e-web");
   const verdict = dialog.getByTestId("relation-check");
   await until("the cycle shown", async () => /cycle/.test(await verdict.innerText()));

@@ -9,6 +9,7 @@ import { useLiveStatus } from "./features/live/useLiveStatus";
 const ServiceDetailPage = lazy(() => import("./features/detail/ServiceDetailPage"));
 const AdminServicesPage = lazy(() => import("./features/admin/AdminServicesPage"));
 const RelationsPage = lazy(() => import("./features/admin/RelationsPage"));
+const MapPage = lazy(() => import("./features/map/MapPage"));
 const loading = <p className="text-slate-600">Loading…</p>;
 
 const nav = ({ isActive }: { isActive: boolean }) =>
@@ -30,6 +31,9 @@ export function App() {
           <nav className="flex gap-1" aria-label="Main">
             <NavLink to="/" end className={nav}>
               Dashboard
+            </NavLink>
+            <NavLink to="/map" className={nav}>
+              Map
             </NavLink>
             <NavLink to="/agents" className={nav}>
               Agents
@@ -58,6 +62,7 @@ export function App() {
               </Suspense>
             }
           />
+          <Route path="/map" element={<Suspense fallback={loading}><MapPage services={live.query.data} /></Suspense>} />
           <Route path="/agents" element={<AgentsPage />} />
           <Route path="/admin/services" element={<Suspense fallback={loading}><AdminServicesPage /></Suspense>} />
           <Route path="/admin/relations" element={<Suspense fallback={loading}><RelationsPage /></Suspense>} />
