@@ -5,11 +5,14 @@
 #  3. GET /api/status latency with 10,000 services under 64 concurrent clients (wrk)
 #  4. agent idle RSS with 100 checks configured
 #  5. agent CPU and memory running 500 mixed checks every 10 s
+#  6. the dashboard in Chromium with 10,000 services and 30,000 relations
 # ONLY="5" (or "2 4", …) runs just those sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+# The release collector embeds the dashboard: build it first.
+(cd web && npm ci --no-audit --no-fund && npm run build)
 cargo build --release --bins --locked
 BIN=$PWD/target/release
 WORK=$(mktemp -d)
@@ -130,4 +133,9 @@ before=$(ticks); sleep 120; after=$(ticks)
 awk -v t=$((after - before)) -v hz="$HZ" 'BEGIN { printf "cpu: %.2f%% of one core over 120 s\n", t / hz / 120 * 100 }'
 grep -E 'VmRSS|VmHWM' "/proc/$AGENT/status"
 curl -fs "http://127.0.0.1:$HTTP/api/status" | python3 -c 'import json,sys,collections; d=[s for s in json.load(sys.stdin) if s["service_id"].startswith("mixed-")]; print(len(d), "services:", dict(collections.Counter(s["status"] for s in d)))'
+fi
+
+if want 6; then
+echo "== 6. dashboard: 10,000 services, 30,000 relations (Chromium)"
+(cd web && npm run bench)
 fi
