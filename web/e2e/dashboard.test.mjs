@@ -40,6 +40,13 @@ test("a real check's status shows, and turns FAILED live when its process dies",
   await until("uptime over 24h", async () => /Uptime 24h: \d+\.\d\d %/.test(await page.getByTestId("uptime").innerText()));
   await page.getByRole("button", { name: "7d" }).click();
   await until("the 7d range", async () => /Uptime 7d/.test(await page.getByTestId("uptime").innerText()));
+  await page.getByRole("button", { name: "Refresh" }).click();
+  await page.getByRole("button", { name: "Refresh" }).waitFor();
   await page.screenshot({ path: path.join(ARTIFACTS, "detail.png"), fullPage: true });
+  // Phone width: the same page, laid out in one column.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(lb.url);
+  await page.locator('[data-service="worker"]').waitFor();
+  await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-phone.png"), fullPage: true });
   assert.deepEqual(page.errors, []);
 });

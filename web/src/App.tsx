@@ -10,6 +10,7 @@ const ServiceDetailPage = lazy(() => import("./features/detail/ServiceDetailPage
 const AdminServicesPage = lazy(() => import("./features/admin/AdminServicesPage"));
 const RelationsPage = lazy(() => import("./features/admin/RelationsPage"));
 const MapPage = lazy(() => import("./features/map/MapPage"));
+const TransferPage = lazy(() => import("./features/admin/TransferPage"));
 const loading = <p className="text-slate-600">Loading…</p>;
 
 const nav = ({ isActive }: { isActive: boolean }) =>
@@ -20,7 +21,7 @@ export function App() {
   return (
     <div className="mx-auto max-w-7xl p-3 sm:p-6">
       <header className="mb-4 flex flex-wrap items-center justify-between gap-3">
-        <div className="flex items-center gap-4">
+        <div className="flex flex-col items-start gap-2 sm:flex-row sm:items-center sm:gap-4">
           <h1 className="flex items-center gap-2 text-xl font-bold">
             <svg viewBox="0 0 16 16" className="h-5 w-5" aria-hidden="true">
               <circle cx="8" cy="6" r="5" fill="#f59e0b" />
@@ -28,7 +29,7 @@ export function App() {
             </svg>
             lightbulb
           </h1>
-          <nav className="flex gap-1" aria-label="Main">
+          <nav className="flex flex-wrap gap-1" aria-label="Main">
             <NavLink to="/" end className={nav}>
               Dashboard
             </NavLink>
@@ -43,6 +44,9 @@ export function App() {
             </NavLink>
             <NavLink to="/admin/relations" className={nav}>
               Relations
+            </NavLink>
+            <NavLink to="/admin/transfer" className={nav}>
+              Import/Export
             </NavLink>
           </nav>
         </div>
@@ -66,6 +70,7 @@ export function App() {
           <Route path="/agents" element={<AgentsPage />} />
           <Route path="/admin/services" element={<Suspense fallback={loading}><AdminServicesPage /></Suspense>} />
           <Route path="/admin/relations" element={<Suspense fallback={loading}><RelationsPage /></Suspense>} />
+          <Route path="/admin/transfer" element={<Suspense fallback={loading}><TransferPage /></Suspense>} />
           <Route path="*" element={<p className="text-slate-700">This page does not exist.</p>} />
         </Routes>
       </main>

@@ -1,17 +1,32 @@
 // One service: live status with message and details, uptime and history
 // over a chosen range, and its relations.
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { admin } from "../../api/admin";
+import { api } from "../../api/client";
 import { RANGES, type Range, history } from "../../api/history";
 import type { LatestStatus } from "../../api/types";
+import { STATUS_KEY } from "../live/useLiveStatus";
 import { StatusBadge } from "../status/StatusBadge";
 import { HistoryCharts } from "./Charts";
 
 export default function ServiceDetailPage({ services }: { services: LatestStatus[] | undefined }) {
   const id = useParams().id ?? "";
   const [range, setRange] = useState<Range>(RANGES[1]);
+  const client = useQueryClient();
+  const [refreshing, setRefreshing] = useState(false);
+  // On demand: this service's status now, without waiting for the stream or the poll.
+  const refresh = async () => {
+    setRefreshing(true);
+    try {
+      const now = await api.serviceStatus(id);
+      client.setQueryData<LatestStatus[]>(STATUS_KEY, (list) => list?.map((s) => (s.service_id === id ? now : s)));
+      await client.invalidateQueries({ predicate: (q) => ["history", "summary", "latest"].includes(q.queryKey[0] as string) && q.queryKey[1] === id });
+    } finally {
+      setRefreshing(false);
+    }
+  };
   const current = services?.find((s) => s.service_id === id);
   const buckets = useQuery({ queryKey: ["history", id, range.name], queryFn: ({ signal }) => history.buckets(id, range, signal), refetchInterval: 60_000 });
   const summary = useQuery({ queryKey: ["summary", id, range.name], queryFn: ({ signal }) => history.summary(id, range, signal), refetchInterval: 60_000 });
@@ -34,6 +49,10 @@ export default function ServiceDetailPage({ services }: { services: LatestStatus
           {current && <StatusBadge code={current.status_code} />}
           <h2 className="text-lg font-semibold">{id}</h2>
           <span className="text-sm text-slate-600">{current?.service_type}</span>
+          <span className="flex-1" />
+          <button type="button" onClick={refresh} disabled={refreshing} className="rounded-md border border-slate-300 px-3 py-1 text-sm hover:bg-slate-100 disabled:opacity-50">
+            {refreshing ? "Refreshing…" : "Refresh"}
+          </button>
         </div>
         <p className="mt-2 text-sm" data-testid="detail-message">{current?.message}</p>
         {current?.caused_by.length ? <p className="mt-1 text-sm text-amber-800">Impacted by: {current.caused_by.join(", ")}</p> : null}
