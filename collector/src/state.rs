@@ -198,7 +198,7 @@ impl AppState {
             let mut list: Vec<LatestStatus> = snap
                 .services
                 .values()
-                .map(|s| with_cause(&edges, &snap.services, s))
+                .map(|s| with_cause(&edges, &snap.services, s, c))
                 .collect();
             let waiting = c.services.values().filter(|d| {
                 crate::fleet::is_checked(d) && !snap.services.contains_key(&d.service_id)
@@ -232,6 +232,7 @@ impl AppState {
                 &crate::admin::graph::dependencies(c),
                 &snap.services,
                 s,
+                c,
             )),
             None => c
                 .services
@@ -267,6 +268,8 @@ impl AppState {
             memory_usage: None,
             agent_id: String::new(),
             caused_by: Vec::new(),
+            label: def.label.clone(),
+            labels: def.labels.clone(),
         }
     }
 
@@ -314,12 +317,18 @@ async fn follow_catalog(state: std::sync::Weak<AppState>) {
     }
 }
 
+/// A stored status as served: with `caused_by` and the catalog's labels.
 fn with_cause(
     edges: &std::collections::HashMap<&str, Vec<&str>>,
     all: &BTreeMap<String, LatestStatus>,
     s: &LatestStatus,
+    catalog: &crate::store::catalog::Catalog,
 ) -> LatestStatus {
     let mut out = s.clone();
     out.caused_by = crate::admin::derive::caused_by(edges, all, s);
+    if let Some(def) = catalog.services.get(&s.service_id) {
+        out.label = def.label.clone();
+        out.labels = def.labels.clone();
+    }
     out
 }

@@ -49,6 +49,12 @@ pub struct LatestStatus {
     /// Dependencies that are DEGRADED or FAILED while this service is not OK
     /// (filled from the catalog when served; never stored).
     pub caused_by: Vec<String>,
+    /// The catalog's display label and agent labels (filled when served;
+    /// empty for services outside the catalog).
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 impl LatestStatus {
@@ -67,6 +73,8 @@ impl LatestStatus {
             memory_usage: r.metrics.memory_usage,
             agent_id: agent_id.to_string(),
             caused_by: Vec::new(),
+            label: String::new(),
+            labels: BTreeMap::new(),
         }
     }
 }

@@ -87,11 +87,17 @@ async fn an_api_created_service_runs_on_the_matching_agent_until_disabled() {
     println!("first result after {:?}", created.elapsed());
     let (_, s) = get_json(&client, &server.url("/api/status/fleet-web")).await;
     assert_eq!(s["agent_id"], "node-a");
+    // Served with the catalog's label and agent labels (the dashboard filters on them).
+    assert_eq!(
+        (s["label"].clone(), s["labels"].clone()),
+        (json!("fleet-web"), json!({"zone": "eu"}))
+    );
     let (_, agents) = get_json(&client, &server.url("/api/agents")).await;
     assert_eq!(agents[0]["assigned_checks"], json!(["fleet-web"]));
     // Nobody's labels match this one: it says so.
     let (_, us) = get_json(&client, &server.url("/api/status/fleet-us")).await;
     assert_eq!(us["status"], "UNKNOWN");
+    assert_eq!(us["labels"], json!({"zone": "us"}));
     assert!(
         us["message"]
             .as_str()

@@ -320,6 +320,8 @@ fn read_latest(c: &Connection) -> Result<Vec<LatestStatus>> {
             memory_usage: r.get(7)?,
             agent_id: r.get(8)?,
             caused_by: Vec::new(),
+            label: String::new(),
+            labels: Default::default(),
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -15,6 +15,10 @@ export interface LatestStatus {
   memory_usage: number | null;
   agent_id: string;
   caused_by: string[];
+  /** The catalog's display label ("" outside the catalog). */
+  label: string;
+  /** Agent labels the catalog gives the service. */
+  labels: Record<string, string>;
 }
 
 /** One status change on `/api/status/stream`. */

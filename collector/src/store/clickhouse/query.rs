@@ -176,6 +176,8 @@ pub(super) async fn latest(ch: &Ch) -> Result<Vec<LatestStatus>> {
                 memory_usage: finite(r.mem),
                 agent_id: r.agent_id,
                 caused_by: Vec::new(),
+                label: String::new(),
+                labels: Default::default(),
             }
         })
         .collect())

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { LatestStatus } from "../../api/types";
 import { STATUSES, SEVERITY_ORDER } from "../status/statuses";
-import { countByStatus, filterServices, NO_FILTER, type Filter } from "./filter";
+import { countByStatus, filterServices, labelPairs, NO_FILTER, type Filter } from "./filter";
 import { ServiceList } from "./ServiceList";
 
 /** Status summary, filters and the list of every service. */
@@ -23,6 +23,7 @@ export function DashboardPage({ services, loading, error }: { services: LatestSt
   const list = services ?? [];
   const counts = useMemo(() => countByStatus(list), [list]);
   const types = useMemo(() => [...new Set(list.map((s) => s.service_type))].sort(), [list]);
+  const pairs = useMemo(() => labelPairs(list), [list]);
   const shown = useMemo(() => filterServices(list, filter, SEVERITY_ORDER), [list, filter]);
 
   return (
@@ -72,6 +73,21 @@ export function DashboardPage({ services, loading, error }: { services: LatestSt
             </option>
           ))}
         </select>
+        {pairs.length > 0 && (
+          <select
+            aria-label="Label"
+            value={filter.label}
+            onChange={(e) => setFilter({ ...filter, label: e.target.value })}
+            className="rounded-md border border-slate-300 bg-white px-3 py-2 text-sm"
+          >
+            <option value="">All labels</option>
+            {pairs.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        )}
       </div>
       <div className="rounded-lg border border-slate-200 bg-white shadow-sm">
         {error ? (

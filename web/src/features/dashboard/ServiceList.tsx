@@ -39,6 +39,7 @@ export function ServiceList({ services }: { services: LatestStatus[] }) {
                   className="block truncate font-medium text-slate-900 hover:underline focus:outline-2 focus:outline-sky-600"
                 >
                   {s.service_id}
+                  {s.label && s.label !== s.service_id && <span className="ml-2 text-xs font-normal text-slate-600">{s.label}</span>}
                 </Link>
                 <p className="truncate text-xs text-slate-600" title={s.message}>
                   {s.message || "—"}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { LatestStatus } from "../../api/types";
 import { SEVERITY_ORDER } from "../status/statuses";
-import { countByStatus, filterServices, NO_FILTER } from "./filter";
+import { countByStatus, filterServices, labelPairs, NO_FILTER } from "./filter";
 
 const svc = (id: string, code: 0 | 1 | 2, type = "api_endpoint"): LatestStatus => ({
   service_id: id,
@@ -15,6 +15,8 @@ const svc = (id: string, code: 0 | 1 | 2, type = "api_endpoint"): LatestStatus =
   memory_usage: null,
   agent_id: "node-a",
   caused_by: [],
+  label: `${id} label`,
+  labels: type === "database" ? { zone: "eu" } : {},
 });
 
 describe("filterServices", () => {
@@ -31,6 +33,8 @@ describe("filterServices", () => {
     ]);
     expect(filterServices(list, { ...NO_FILTER, type: "database" }, SEVERITY_ORDER)).toHaveLength(1);
     expect(filterServices(list, { ...NO_FILTER, status: 2 }, SEVERITY_ORDER)).toHaveLength(2);
+    expect(filterServices(list, { ...NO_FILTER, label: "zone=eu" }, SEVERITY_ORDER).map((s) => s.service_id)).toEqual(["db"]);
+    expect(labelPairs(list)).toEqual(["zone=eu"]);
   });
   it("counts per status", () => {
     expect(countByStatus(list)).toEqual([1, 1, 2, 0, 0, 0]);

@@ -14,6 +14,8 @@ const base: LatestStatus = {
   memory_usage: null,
   agent_id: "a",
   caused_by: [],
+  label: "Web",
+  labels: {},
 };
 
 describe("applyEvent", () => {
