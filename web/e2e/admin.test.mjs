@@ -69,10 +69,14 @@ test("services and relations through the dialogs; a cycle is refused and shown",
   await page.screenshot({ path: path.join(ARTIFACTS, "admin-cycle.png") });
   await dialog.getByRole("button", { name: "Cancel" }).click();
 
+  // Edited in place: the relation's type.
+  await page.getByLabel("Type of e2e-web → e2e-db").selectOption("data-flow");
+  await until("the new type stored", async () => (await (await fetch(`${lb.url}/api/admin/relations`)).json())[0]?.relation_type === "data-flow");
+
   await page.getByRole("link", { name: "Services" }).click();
   await page.locator('[data-admin-service="e2e-db"]').getByRole("button", { name: "Delete" }).click();
   const confirm = page.getByRole("dialog", { name: "Delete e2e-db?" });
-  assert.match(await confirm.getByTestId("dependent-relations").innerText(), /dependency from e2e-web/);
+  assert.match(await confirm.getByTestId("dependent-relations").innerText(), /data-flow from e2e-web/);
   await confirm.getByRole("button", { name: "Delete" }).click();
   await until("e2e-db gone", async () => (await page.locator('[data-admin-service="e2e-db"]').count()) === 0);
   const left = await (await fetch(`${lb.url}/api/admin/relations`)).json();

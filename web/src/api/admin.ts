@@ -99,5 +99,7 @@ export const admin = {
     send<RelationResponse>("POST", "/api/admin/relations", r),
   validateRelation: (r: { source_service_id: string; target_service_id: string; relation_type: string }) =>
     send<{ valid: boolean }>("POST", "/api/admin/relations/validate", r),
+  updateRelation: (id: string, r: { relation_type?: string; enabled?: boolean }) =>
+    send<RelationResponse>("PUT", `/api/admin/relations/${encodeURIComponent(id)}`, r),
   removeRelation: (id: string) => send<unknown>("DELETE", `/api/admin/relations/${encodeURIComponent(id)}`),
 };
