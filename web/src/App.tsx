@@ -13,6 +13,18 @@ const MapPage = lazy(() => import("./features/map/MapPage"));
 const TransferPage = lazy(() => import("./features/admin/TransferPage"));
 const loading = <p className="text-slate-600">Loading…</p>;
 
+const NAV = [
+  ["/", "Dashboard"],
+  ["/map", "Map"],
+  ["/agents", "Agents"],
+  ["/admin/services", "Services"],
+  ["/admin/relations", "Relations"],
+  ["/admin/transfer", "Import/Export"],
+] as const;
+
+/** A page loaded on demand. */
+const later = (page: React.ReactNode) => <Suspense fallback={loading}>{page}</Suspense>;
+
 const nav = ({ isActive }: { isActive: boolean }) =>
   `rounded-md px-3 py-1.5 text-sm font-medium ${isActive ? "bg-slate-900 text-white" : "text-slate-700 hover:bg-slate-200"}`;
 
@@ -30,24 +42,11 @@ export function App() {
             lightbulb
           </h1>
           <nav className="flex flex-wrap gap-1" aria-label="Main">
-            <NavLink to="/" end className={nav}>
-              Dashboard
-            </NavLink>
-            <NavLink to="/map" className={nav}>
-              Map
-            </NavLink>
-            <NavLink to="/agents" className={nav}>
-              Agents
-            </NavLink>
-            <NavLink to="/admin/services" className={nav}>
-              Services
-            </NavLink>
-            <NavLink to="/admin/relations" className={nav}>
-              Relations
-            </NavLink>
-            <NavLink to="/admin/transfer" className={nav}>
-              Import/Export
-            </NavLink>
+            {NAV.map(([to, name]) => (
+              <NavLink key={to} to={to} end={to === "/"} className={nav}>
+                {name}
+              </NavLink>
+            ))}
           </nav>
         </div>
         <ConnectionIndicator state={live.connection} lastUpdate={live.lastUpdate} />
@@ -58,19 +57,12 @@ export function App() {
             path="/"
             element={<DashboardPage services={live.query.data} loading={live.query.isPending} error={live.query.error} />}
           />
-          <Route
-            path="/services/:id"
-            element={
-              <Suspense fallback={loading}>
-                <ServiceDetailPage services={live.query.data} />
-              </Suspense>
-            }
-          />
-          <Route path="/map" element={<Suspense fallback={loading}><MapPage services={live.query.data} /></Suspense>} />
+          <Route path="/services/:id" element={later(<ServiceDetailPage services={live.query.data} />)} />
+          <Route path="/map" element={later(<MapPage services={live.query.data} />)} />
           <Route path="/agents" element={<AgentsPage />} />
-          <Route path="/admin/services" element={<Suspense fallback={loading}><AdminServicesPage /></Suspense>} />
-          <Route path="/admin/relations" element={<Suspense fallback={loading}><RelationsPage /></Suspense>} />
-          <Route path="/admin/transfer" element={<Suspense fallback={loading}><TransferPage /></Suspense>} />
+          <Route path="/admin/services" element={later(<AdminServicesPage />)} />
+          <Route path="/admin/relations" element={later(<RelationsPage />)} />
+          <Route path="/admin/transfer" element={later(<TransferPage />)} />
           <Route path="*" element={<p className="text-slate-700">This page does not exist.</p>} />
         </Routes>
       </main>

@@ -16,8 +16,9 @@ beforeAll(() => {
   };
 });
 
-function open() {
+function open(draft?: object) {
   localStorage.clear();
+  if (draft) localStorage.setItem("lightbulb:service-draft", JSON.stringify(draft));
   render(
     <QueryClientProvider client={new QueryClient()}>
       <ToastProvider>
@@ -55,14 +56,7 @@ describe("ServiceDialog", () => {
   });
 
   it("offers an unsaved draft back", async () => {
-    localStorage.setItem("lightbulb:service-draft", JSON.stringify({ basic: { service_id: "draft-svc", label: "D", service_type: "api_endpoint", labels: "" }, config: "{}" }));
-    render(
-      <QueryClientProvider client={new QueryClient()}>
-        <ToastProvider>
-          <ServiceDialog open onClose={() => {}} />
-        </ToastProvider>
-      </QueryClientProvider>,
-    );
+    open({ basic: { service_id: "draft-svc", label: "D", service_type: "api_endpoint", labels: "" }, config: "{}" });
     fireEvent.click(await screen.findByRole("button", { name: "Restore" }));
     await waitFor(() => expect((screen.getByLabelText("Service id") as HTMLInputElement).value).toBe("draft-svc"));
   });
