@@ -35,11 +35,11 @@ fn run_with(name: &str, args: &[&str]) -> (i32, String) {
     )
 }
 
-#[test]
-fn valid_fixture_loads() {
+/// `print-config` of a file that must load; its output.
+fn print_config(file: &Path) -> String {
     let out = agent()
         .arg("--config")
-        .arg(fixture("agent-valid.toml"))
+        .arg(file)
         .arg("print-config")
         .output()
         .unwrap();
@@ -49,7 +49,12 @@ fn valid_fixture_loads() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8(out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn valid_fixture_loads() {
+    let text = print_config(&fixture("agent-valid.toml"));
     assert!(text.contains("agent_id = \"node-a\""), "{text}");
     assert!(text.contains("service_id = \"worker\""), "{text}");
 }
@@ -73,19 +78,7 @@ fn readme_agent_example_loads() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("agent.toml");
     std::fs::write(&file, example).unwrap();
-    let out = agent()
-        .arg("--config")
-        .arg(&file)
-        .arg("print-config")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = print_config(&file);
     for id in [
         "web",
         "orders-grpc",
