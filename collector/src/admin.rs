@@ -208,6 +208,15 @@ pub fn checked(catalog: &Catalog, changes: &[CatalogChange]) -> Result<Catalog> 
 /// spelling the cycle from the new relation's source. Only a stored or
 /// re-enabled dependency adds an edge, so checking those finds every cycle.
 fn check_dependencies(after: &Catalog, changes: &[CatalogChange]) -> Result<()> {
+    // Many new edges (an import): one linear pass proves there is no cycle;
+    // only when there is one is it looked for edge by edge, to name it.
+    let new_edges = changes
+        .iter()
+        .filter(|c| matches!(c, CatalogChange::PutRelation(_)))
+        .count();
+    if new_edges > 16 && graph::any_cycle(after).is_none() {
+        return Ok(());
+    }
     let edges = graph::dependencies(after);
     for c in changes {
         let CatalogChange::PutRelation(r) = c else {

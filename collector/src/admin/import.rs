@@ -3,6 +3,8 @@
 //! and only a set without problems becomes changes. Also the document
 //! format shared by JSON import/export, CSV and configuration files.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -133,6 +135,20 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
             Err(e) => out.problems.push(problem(name, e)),
         }
     }
+    // Relations by their ends and type: one lookup per item, not a scan.
+    type Ends = (String, String, String);
+    let ends_of = |r: &RelationDef| -> Ends {
+        (
+            r.source_service_id.clone(),
+            r.target_service_id.clone(),
+            r.relation_type.clone(),
+        )
+    };
+    let mut by_ends: HashMap<Ends, String> = after
+        .relations
+        .values()
+        .map(|r| (ends_of(r), r.relation_id.clone()))
+        .collect();
     for (i, item) in doc.relations.into_iter().enumerate() {
         let name = label("relations", i, item.get("relation_id"));
         let mut body = Body::from_map(item);
@@ -147,11 +163,9 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
                 .as_ref()
                 .and_then(|id| after.relations.get(id))
                 .or_else(|| {
-                    after.relations.values().find(|o| {
-                        o.source_service_id == r.source_service_id
-                            && o.target_service_id == r.target_service_id
-                            && o.relation_type == r.relation_type
-                    })
+                    by_ends
+                        .get(&ends_of(&r))
+                        .and_then(|id| after.relations.get(id))
                 })
                 .cloned();
             let mut def = match &existing {
@@ -177,7 +191,12 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
                 },
             };
             def.managed_by = owner.map(str::to_string);
-            validate::relation(&def, &after)?;
+            validate::relation_alone(&def, &after)?;
+            if let Some(twin) = by_ends.get(&ends_of(&def))
+                && *twin != def.relation_id
+            {
+                return Err(validate::twin_error(twin, &def));
+            }
             if existing.as_ref() != Some(&def) {
                 def.updated_at_ms = now_ms;
             }
@@ -189,6 +208,10 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
         match made {
             Ok((def, existing)) => {
                 let unchanged = existing.as_ref() == Some(&def);
+                if let Some(old) = &existing {
+                    by_ends.remove(&ends_of(old));
+                }
+                by_ends.insert(ends_of(&def), def.relation_id.clone());
                 out.record(
                     &mut after,
                     CatalogChange::PutRelation(def),

@@ -105,6 +105,33 @@ fn application(config: &serde_json::Value) -> Result<()> {
 /// A relation against the catalog it would join (which must not hold it yet
 /// under another id with the same ends and type).
 pub fn relation(r: &RelationDef, catalog: &Catalog) -> Result<()> {
+    relation_alone(r, catalog)?;
+    let twin = catalog.relations.values().find(|o| {
+        o.relation_id != r.relation_id
+            && o.source_service_id == r.source_service_id
+            && o.target_service_id == r.target_service_id
+            && o.relation_type == r.relation_type
+    });
+    match twin {
+        Some(twin) => Err(twin_error(&twin.relation_id, r)),
+        None => Ok(()),
+    }
+}
+
+/// Another relation with the same ends and type.
+pub fn twin_error(twin_id: &str, r: &RelationDef) -> Error {
+    Error::new(
+        ErrorCode::Conflict,
+        format!(
+            "relation `{twin_id}` already links {} → {} as {}",
+            r.source_service_id, r.target_service_id, r.relation_type
+        ),
+    )
+}
+
+/// The rules a relation keeps on its own: both services exist, they
+/// differ, the type is known (not the twin check, which needs the others).
+pub fn relation_alone(r: &RelationDef, catalog: &Catalog) -> Result<()> {
     for (field, id) in [
         ("source_service_id", &r.source_service_id),
         ("target_service_id", &r.target_service_id),
@@ -123,21 +150,6 @@ pub fn relation(r: &RelationDef, catalog: &Catalog) -> Result<()> {
         return Err(invalid(
             "relation_type",
             format!("`{}` is not one of {RELATION_TYPES:?}", r.relation_type),
-        ));
-    }
-    let twin = catalog.relations.values().find(|o| {
-        o.relation_id != r.relation_id
-            && o.source_service_id == r.source_service_id
-            && o.target_service_id == r.target_service_id
-            && o.relation_type == r.relation_type
-    });
-    if let Some(twin) = twin {
-        return Err(Error::new(
-            ErrorCode::Conflict,
-            format!(
-                "relation `{}` already links {} → {} as {}",
-                twin.relation_id, r.source_service_id, r.target_service_id, r.relation_type
-            ),
         ));
     }
     Ok(())
