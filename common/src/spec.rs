@@ -14,7 +14,7 @@ mod kubernetes;
 mod process;
 mod temporal;
 pub use self::database::DatabaseSpec;
-pub use self::kubernetes::{KubernetesSpec, valid_name as valid_kubernetes_name};
+pub use self::kubernetes::KubernetesSpec;
 pub use self::process::ProcessSpec;
 pub use self::temporal::TemporalSpec;
 

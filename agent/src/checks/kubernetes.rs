@@ -68,7 +68,7 @@ pub async fn client_and_url(
 pub type LastError = Arc<Mutex<Option<String>>>;
 
 /// Keeps `store` filled from a watch until aborted.
-pub fn reflect<K>(
+fn reflect<K>(
     api: Api<K>,
     config: watcher::Config,
     last_error: LastError,

@@ -91,8 +91,4 @@ impl Temporal {
         p.wait_for_line("ready", Duration::from_secs(60));
         p
     }
-
-    pub fn server_output(&self) -> Vec<String> {
-        self.server.lines()
-    }
 }

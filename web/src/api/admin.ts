@@ -1,6 +1,5 @@
 // The admin API: services, relations, bulk operations.
-import { ApiError } from "./client";
-import type { ApiErrorBody } from "./types";
+import { request } from "./client";
 
 export interface ServiceDef {
   service_id: string;
@@ -54,18 +53,7 @@ export interface BulkResult {
 export const SERVICE_TYPES = ["api_endpoint", "python_process", "database", "temporal_workflow", "kubernetes_pod", "application"] as const;
 export const RELATION_TYPES = ["dependency", "communication", "data-flow"] as const;
 
-async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const r = await fetch(path, {
-    method,
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!r.ok) {
-    const err = (await r.json().catch(() => null)) as ApiErrorBody | null;
-    throw new ApiError(r.status, err?.error.message ?? `HTTP ${r.status}`, err?.error.field);
-  }
-  return r.status === 204 ? (undefined as T) : ((await r.json()) as T);
-}
+const send = <T>(method: string, path: string, body?: unknown) => request<T>(method, path, body);
 
 export interface ListQuery {
   page: number;
@@ -82,7 +70,6 @@ export const admin = {
     if (q.service_type) p.set("service_type", q.service_type);
     return send<Page<ServiceResponse>>("GET", `/api/admin/services?${p}`);
   },
-  service: (id: string) => send<ServiceResponse>("GET", `/api/admin/services/${encodeURIComponent(id)}`),
   create: (s: Partial<ServiceDef>) => send<ServiceResponse>("POST", "/api/admin/services", s),
   update: (id: string, s: Partial<ServiceDef>) =>
     send<ServiceResponse>("PUT", `/api/admin/services/${encodeURIComponent(id)}`, s),

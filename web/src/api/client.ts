@@ -11,14 +11,19 @@ export class ApiError extends Error {
   }
 }
 
-async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
-  const r = await fetch(path, { signal, headers: { Accept: "application/json" } });
+/** One API call: JSON in and out; a 4xx/5xx becomes an ApiError with the field at fault. */
+export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const r = await fetch(path, { method, signal, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!r.ok) {
-    const body = (await r.json().catch(() => null)) as ApiErrorBody | null;
-    throw new ApiError(r.status, body?.error.message ?? `${path}: HTTP ${r.status}`, body?.error.field);
+    const err = (await r.json().catch(() => null)) as ApiErrorBody | null;
+    throw new ApiError(r.status, err?.error.message ?? `${path}: HTTP ${r.status}`, err?.error.field);
   }
-  return (await r.json()) as T;
+  return r.status === 204 ? (undefined as T) : ((await r.json()) as T);
 }
+
+const getJson = <T>(path: string, signal?: AbortSignal) => request<T>("GET", path, undefined, signal);
 
 export const api = {
   get: getJson,
