@@ -87,8 +87,10 @@ async fn a_virtualenv_selects_its_own_interpreters_and_children_are_counted() {
     assert!(made.success());
     let _outside = python("python3", SLEEPER, &[]);
     // Two children that leave as soon as their parent (whose PID they are
-    // given) is gone, and after two minutes at the latest.
-    let parent = "import os, subprocess, sys, time\nchild = 'import os, sys, time\\nfor _ in range(2400):\\n    if os.getppid() != int(sys.argv[1]): break\\n    time.sleep(0.05)'\nkids = [subprocess.Popen([sys.executable, '-c', child, str(os.getpid())]) for _ in range(2)]\nprint('ready', flush=True)\ntime.sleep(120)";
+    // given) is gone, and after two minutes at the latest. The parent is
+    // ready once each child has said so: a child still inside exec has no
+    // command line yet.
+    let parent = "import os, subprocess, sys, time\nchild = 'import os, sys, time\\nprint(1, flush=True)\\nfor _ in range(2400):\\n    if os.getppid() != int(sys.argv[1]): break\\n    time.sleep(0.05)'\nkids = [subprocess.Popen([sys.executable, '-c', child, str(os.getpid())], stdout=subprocess.PIPE) for _ in range(2)]\nfor k in kids: k.stdout.readline()\nprint('ready', flush=True)\ntime.sleep(120)";
     let (inside, _) = python(venv.join("bin/python").to_str().unwrap(), parent, &[]);
     let o = check(json!({"venv": venv, "min_processes": 1})).await;
     assert_eq!(o.status, Status::Ok, "{}", o.message);
