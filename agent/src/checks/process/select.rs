@@ -2,8 +2,7 @@
 //! (one), or by command line, virtualenv or systemd unit (any number,
 //! oldest first).
 
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
 
 use procfs::process::Process;
 use regex::Regex;
@@ -30,13 +29,7 @@ pub(super) fn matching(
     if let Some(pid) = spec.pid {
         return open(spec, pid).map(|p| vec![p]);
     }
-    // A shared listing first; a fresh one when it finds too few, so a
-    // process that just started is not missed.
-    let enough = spec.min_processes.max(1) as usize;
-    let mut found = select(spec, cmdline, &listing(false)?);
-    if found.len() < enough {
-        found = select(spec, cmdline, &listing(true)?);
-    }
+    let mut found = select(spec, cmdline, &listing()?);
     found.sort_by_key(|(start, _)| *start);
     if found.is_empty() {
         let kind = if spec.any_interpreter {
@@ -55,29 +48,16 @@ pub(super) fn matching(
     Ok(found.into_iter().map(|(_, p)| p).collect())
 }
 
-/// A process's PID and command line.
-type Listing = Arc<Vec<(i32, Vec<String>)>>;
+/// Every process's PID and command line, read now: a listing shared between
+/// checks could predate a process that just started or just exec'd.
+type Listing = Vec<(i32, Vec<String>)>;
 
-/// Every process with its command line, read at most once a second and
-/// shared by all checks (`fresh` reads it now).
-fn listing(fresh: bool) -> Result<Listing, String> {
-    static CACHE: Mutex<Option<(Instant, Listing)>> = Mutex::new(None);
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if !fresh
-        && let Some((at, list)) = cache.as_ref()
-        && at.elapsed() < Duration::from_secs(1)
-    {
-        return Ok(list.clone());
-    }
-    let list: Listing = Arc::new(
-        procfs::process::all_processes()
-            .map_err(|e| format!("cannot list processes: {e}"))?
-            .filter_map(Result::ok)
-            .map(|p| (p.pid, p.cmdline().unwrap_or_default()))
-            .collect(),
-    );
-    *cache = Some((Instant::now(), list.clone()));
-    Ok(list)
+fn listing() -> Result<Listing, String> {
+    Ok(procfs::process::all_processes()
+        .map_err(|e| format!("cannot list processes: {e}"))?
+        .filter_map(Result::ok)
+        .map(|p| (p.pid, p.cmdline().unwrap_or_default()))
+        .collect())
 }
 
 /// The listed processes `spec` wants, with their start times.
