@@ -17,13 +17,24 @@ use std::time::Duration;
 
 pub use process::Proc;
 
-/// A port nothing listens on right now.
+/// A port nothing listens on right now and that this test binary has not
+/// handed out before, so parallel tests never pick the same one. Another
+/// process may still take it before the server binds: starts that pick
+/// several ports retry on "address already in use".
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut given = GIVEN.lock().unwrap();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// Whether tests needing `peer` run here: they do when it is installed;

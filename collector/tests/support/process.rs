@@ -91,17 +91,11 @@ impl Proc {
     /// Waits for the process to exit by itself and returns its exit code.
     #[track_caller]
     pub fn wait_exit(&mut self, timeout: Duration) -> i32 {
+        assert!(self.child.is_some(), "{} is not running", self.name);
         let deadline = Instant::now() + timeout;
-        let child = self.child.as_mut().expect("running");
         loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                self.child = None;
-                // The pipes close with the process: its output is complete
-                // once the readers have finished.
-                for reader in self.readers.drain(..) {
-                    let _ = reader.join();
-                }
-                return status.code().unwrap_or(-1);
+            if let Some(code) = self.reap() {
+                return code;
             }
             if Instant::now() > deadline {
                 panic!(
@@ -112,6 +106,22 @@ impl Proc {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The exit code once the process has exited by itself (-1 for a
+    /// signal); its output is then complete, since the pipes close with it.
+    fn reap(&mut self) -> Option<i32> {
+        let status = self.child.as_mut()?.try_wait().unwrap()?;
+        self.child = None;
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        Some(status.code().unwrap_or(-1))
+    }
+
+    /// Whether the process has exited by itself.
+    pub fn exited(&mut self) -> bool {
+        self.child.is_none() || self.reap().is_some()
     }
 
     /// Sends a signal by name (`HUP`, `TERM`, …) without waiting.

