@@ -36,6 +36,9 @@ pub struct AppState {
     last_event_id: AtomicI64,
     /// Start time; makes ETags of different runs differ.
     started_ms: i64,
+    /// Lock order: `snapshot` before the catalog (`admin.read`), and
+    /// neither taken again while held. The locks prefer writers, so a
+    /// second read of a lock a writer waits for never returns.
     snapshot: RwLock<Snapshot>,
     agents: Mutex<HashMap<String, LiveAgent>>,
     /// Woken whenever a service's latest status moves.
@@ -280,6 +283,21 @@ impl AppState {
             .unwrap_or_else(|e| e.into_inner())
             .services
             .clone()
+    }
+
+    /// Every service's status name, by id.
+    pub fn status_names(&self) -> HashMap<String, &'static str> {
+        let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+        snap.services
+            .iter()
+            .map(|(id, s)| (id.clone(), s.status))
+            .collect()
+    }
+
+    /// A service's status name; UNKNOWN before its first result.
+    pub fn status_name(&self, id: &str) -> &'static str {
+        let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+        snap.services.get(id).map_or("UNKNOWN", |s| s.status)
     }
 
     pub fn service_count(&self) -> usize {

@@ -461,3 +461,56 @@ async fn bulk_operations_report_each_item_and_the_graph_shows_the_map() {
     assert_eq!(graph["edges"][0]["source"], "b");
     assert_eq!(graph["edges"][0]["relation_type"], "data-flow");
 }
+
+/// Lists (which read statuses and the catalog) racing catalog changes. The
+/// catalog lock prefers writers, so a list that took it twice while a change
+/// waited stalled every worker thread; the runtime then cannot even time
+/// out, hence the watchdog on the test's own thread.
+#[test]
+fn lists_racing_changes_never_stall() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let api = std::sync::Arc::new(Api::start().await);
+            for i in 0..40 {
+                api.service(&format!("s{i}")).await;
+            }
+            let readers: Vec<_> = (0..3)
+                .map(|_| {
+                    let api = api.clone();
+                    tokio::spawn(async move {
+                        for _ in 0..150 {
+                            let (code, _) = api.get("/api/admin/services?per_page=100").await;
+                            assert_eq!(code, 200);
+                        }
+                    })
+                })
+                .collect();
+            for n in 0..300 {
+                let (code, body) = api
+                    .put(
+                        "/api/admin/services/s0",
+                        json!({"label": format!("label {n}")}),
+                    )
+                    .await;
+                assert_eq!(code, 200, "{body}");
+            }
+            for r in readers {
+                r.await.unwrap();
+            }
+        });
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(std::time::Duration::from_secs(120)) {
+        Ok(()) => {}
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("lists and changes stalled: a lock is taken twice or out of order")
+        }
+        Err(e) => panic!("the requests failed (their panic is printed above): {e}"),
+    }
+}

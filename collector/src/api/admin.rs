@@ -100,7 +100,8 @@ fn summary(r: &RelationDef, other: &str) -> RelationSummary {
     }
 }
 
-fn response(state: &AppState, catalog: &Catalog, s: &ServiceDef) -> ServiceResponse {
+/// `status` is looked up before the catalog lock is taken (see `AppState`).
+fn response(status: &'static str, catalog: &Catalog, s: &ServiceDef) -> ServiceResponse {
     let mut relations = Relations {
         incoming: Vec::new(),
         outgoing: Vec::new(),
@@ -117,7 +118,7 @@ fn response(state: &AppState, catalog: &Catalog, s: &ServiceDef) -> ServiceRespo
         def: s.clone(),
         created_at: lightbulb_common::time::format_iso(s.created_at_ms),
         updated_at: lightbulb_common::time::format_iso(s.updated_at_ms),
-        status: state.service(&s.service_id).map_or("UNKNOWN", |l| l.status),
+        status,
         relations,
     }
 }
@@ -191,6 +192,7 @@ pub(super) async fn list(
         ));
     }
     let search = p.search.as_deref().map(str::to_lowercase);
+    let statuses = state.status_names();
     let mut items = state.admin.read(|catalog| {
         catalog
             .services
@@ -206,7 +208,10 @@ pub(super) async fn list(
                     .is_none_or(|t| s.service_type == t)
             })
             .filter(|s| enabled.is_none_or(|e| s.enabled == e))
-            .map(|s| response(&state, catalog, s))
+            .map(|s| {
+                let status = statuses.get(&s.service_id).copied().unwrap_or("UNKNOWN");
+                response(status, catalog, s)
+            })
             .filter(|r| {
                 p.status
                     .as_deref()
@@ -246,12 +251,13 @@ pub(super) async fn show(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,
 ) -> Result<Response> {
+    let status = state.status_name(&service_id);
     state.admin.read(|catalog| {
         let s = catalog
             .services
             .get(&service_id)
             .ok_or_else(|| not_found("service", &service_id))?;
-        Ok(axum::Json(response(&state, catalog, s)).into_response())
+        Ok(axum::Json(response(status, catalog, s)).into_response())
     })
 }
 
@@ -286,7 +292,8 @@ pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> 
             Ok((vec![CatalogChange::PutService(stored.clone())], ()))
         })
         .await?;
-    let out = state.admin.read(|c| response(&state, c, &def));
+    let status = state.status_name(&def.service_id);
+    let out = state.admin.read(|c| response(status, c, &def));
     Ok((StatusCode::CREATED, axum::Json(out)).into_response())
 }
 
@@ -322,7 +329,8 @@ pub(super) async fn update(
             Ok((vec![CatalogChange::PutService(def.clone())], def))
         })
         .await?;
-    let out = state.admin.read(|c| response(&state, c, &updated));
+    let status = state.status_name(&updated.service_id);
+    let out = state.admin.read(|c| response(status, c, &updated));
     Ok(axum::Json(out).into_response())
 }
 

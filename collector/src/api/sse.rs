@@ -139,10 +139,10 @@ impl Cursor {
     fn delivered(&mut self, id: i64) {
         self.last_id = Some(self.last_id.map_or(id, |l| l.max(id)));
         let (set, order) = &mut self.sent;
-        if order.len() == RECENT {
-            if let Some(old) = order.pop_front() {
-                set.remove(&old);
-            }
+        if order.len() == RECENT
+            && let Some(old) = order.pop_front()
+        {
+            set.remove(&old);
         }
         if set.insert(id) {
             order.push_back(id);
