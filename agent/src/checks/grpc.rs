@@ -19,16 +19,18 @@ use super::{BoxFuture, Check, Outcome};
 
 pub struct GrpcCheck {
     spec: GrpcSpec,
+    /// Built once: the TLS roots and `ca` are read at start, not every run.
+    endpoint: Result<Endpoint, String>,
 }
 
 impl GrpcCheck {
     pub fn new(spec: GrpcSpec) -> GrpcCheck {
-        GrpcCheck { spec }
+        let endpoint = endpoint(&spec);
+        GrpcCheck { spec, endpoint }
     }
 
     fn url(&self) -> String {
-        let scheme = if self.spec.tls { "grpcs" } else { "grpc" };
-        format!("{scheme}://{}", self.spec.addr)
+        url(&self.spec)
     }
 
     fn what(&self) -> String {
@@ -38,27 +40,10 @@ impl GrpcCheck {
         }
     }
 
-    fn endpoint(&self) -> Result<Endpoint, String> {
-        let scheme = if self.spec.tls { "https" } else { "http" };
-        let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", self.spec.addr))
-            .map_err(|e| format!("{} is not an address: {e}", self.url()))?
-            .connect_timeout(Duration::from_secs(5));
-        if self.spec.tls {
-            let mut tls = ClientTlsConfig::new().with_native_roots();
-            if let Some(ca) = &self.spec.ca {
-                let pem = std::fs::read(ca)
-                    .map_err(|e| format!("cannot read ca {}: {e}", ca.display()))?;
-                tls = tls.ca_certificate(Certificate::from_pem(pem));
-            }
-            endpoint = endpoint.tls_config(tls).map_err(|e| e.to_string())?;
-        }
-        Ok(endpoint)
-    }
-
     async fn probe(&self) -> Outcome {
-        let endpoint = match self.endpoint() {
+        let endpoint = match &self.endpoint {
             Ok(e) => e,
-            Err(e) => return Outcome::failed(e),
+            Err(e) => return Outcome::failed(e.clone()),
         };
         let start = Instant::now();
         let channel = match endpoint.connect().await {
@@ -107,6 +92,28 @@ impl GrpcCheck {
         }
         o
     }
+}
+
+fn url(spec: &GrpcSpec) -> String {
+    let scheme = if spec.tls { "grpcs" } else { "grpc" };
+    format!("{scheme}://{}", spec.addr)
+}
+
+fn endpoint(spec: &GrpcSpec) -> Result<Endpoint, String> {
+    let scheme = if spec.tls { "https" } else { "http" };
+    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", spec.addr))
+        .map_err(|e| format!("{} is not an address: {e}", url(spec)))?
+        .connect_timeout(Duration::from_secs(5));
+    if spec.tls {
+        let mut tls = ClientTlsConfig::new().with_native_roots();
+        if let Some(ca) = &spec.ca {
+            let pem =
+                std::fs::read(ca).map_err(|e| format!("cannot read ca {}: {e}", ca.display()))?;
+            tls = tls.ca_certificate(Certificate::from_pem(pem));
+        }
+        endpoint = endpoint.tls_config(tls).map_err(|e| e.to_string())?;
+    }
+    Ok(endpoint)
 }
 
 impl Check for GrpcCheck {

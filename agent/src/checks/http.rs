@@ -70,7 +70,6 @@ pub struct HttpCheck {
 
 impl HttpCheck {
     pub fn new(spec: HttpSpec) -> HttpCheck {
-        lightbulb_common::tls::install_crypto_provider();
         let client = shared_client(ClientKey {
             redirects: spec.follow_redirects.then_some(spec.max_redirects),
             insecure: spec.insecure,
