@@ -20,15 +20,17 @@ const MARK: &str = "/* lightbulb database check */";
 
 pub struct DatabaseCheck {
     pub(super) spec: DatabaseSpec,
-    client: reqwest::Client,
+    client: Result<reqwest::Client, String>,
 }
 
 impl DatabaseCheck {
     pub fn new(spec: DatabaseSpec) -> DatabaseCheck {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
+        let client = super::http::shared_client(super::http::ClientKey {
+            redirects: Some(10),
+            insecure: false,
+            ca: None,
+            timeout: Some(Duration::from_secs(10)),
+        });
         DatabaseCheck { spec, client }
     }
 
@@ -36,6 +38,8 @@ impl DatabaseCheck {
     pub(super) async fn rows(&self, sql: &str) -> Result<Vec<Value>, String> {
         let r = self
             .client
+            .as_ref()
+            .map_err(Clone::clone)?
             .post(&self.spec.url)
             .basic_auth(&self.spec.user, Some(&self.spec.password))
             .body(format!("{MARK} {sql} FORMAT JSON"))
@@ -88,15 +92,20 @@ impl DatabaseCheck {
         let Some(cluster) = &self.spec.cluster else {
             return;
         };
+        // Filtered here rather than in SQL: the name never enters a query.
         let rows = match self
-            .rows(&format!(
-                "SELECT host_name, toString(port) AS port FROM system.clusters WHERE cluster = '{cluster}'"
-            ))
+            .rows("SELECT cluster, host_name, toString(port) AS port FROM system.clusters")
             .await
         {
-            Ok(rows) => rows,
+            Ok(rows) => rows
+                .into_iter()
+                .filter(|r| r["cluster"].as_str() == Some(cluster.as_str()))
+                .collect::<Vec<_>>(),
             Err(e) => {
-                findings.push(Finding::new(Status::Degraded, format!("cannot list cluster `{cluster}`: {e}")));
+                findings.push(Finding::new(
+                    Status::Degraded,
+                    format!("cannot list cluster `{cluster}`: {e}"),
+                ));
                 return;
             }
         };
