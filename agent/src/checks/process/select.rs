@@ -29,7 +29,7 @@ pub(super) fn matching(
     if let Some(pid) = spec.pid {
         return open(spec, pid).map(|p| vec![p]);
     }
-    let mut found = select(spec, cmdline, &listing()?);
+    let mut found = select(spec, cmdline)?;
     found.sort_by_key(|(start, _)| *start);
     if found.is_empty() {
         let kind = if spec.any_interpreter {
@@ -48,44 +48,38 @@ pub(super) fn matching(
     Ok(found.into_iter().map(|(_, p)| p).collect())
 }
 
-/// Every process's PID and command line, read now: a listing shared between
-/// checks could predate a process that just started or just exec'd.
-type Listing = Vec<(i32, Vec<String>)>;
-
-fn listing() -> Result<Listing, String> {
-    Ok(procfs::process::all_processes()
-        .map_err(|e| format!("cannot list processes: {e}"))?
-        .filter_map(Result::ok)
-        .map(|p| (p.pid, p.cmdline().unwrap_or_default()))
-        .collect())
-}
-
-/// The listed processes `spec` wants, with their start times.
-fn select(spec: &ProcessSpec, cmdline: Option<&Regex>, list: &Listing) -> Vec<(u64, Process)> {
+/// The running processes `spec` wants, with their start times. The list is
+/// read on every run: one shared between checks could predate a process
+/// that just started or just exec'd.
+fn select(spec: &ProcessSpec, cmdline: Option<&Regex>) -> Result<Vec<(u64, Process)>, String> {
     let me = std::process::id() as i32;
-    let wanted = |pid: i32, args: &[String]| -> bool {
+    let wanted = |p: &Process| -> bool {
         if let Some(re) = cmdline {
-            return !args.is_empty() && re.is_match(&args.join(" "));
+            return p
+                .cmdline()
+                .is_ok_and(|args| !args.is_empty() && re.is_match(&args.join(" ")));
         }
         if let Some(venv) = &spec.venv {
             // A venv's python is a symlink to the system one: argv[0] tells.
             let bin = venv.join("bin");
-            return args
-                .first()
-                .is_some_and(|a| std::path::Path::new(a).starts_with(&bin));
+            return p.cmdline().is_ok_and(|args| {
+                args.first()
+                    .is_some_and(|a| std::path::Path::new(a).starts_with(&bin))
+            });
         }
         if let Some(unit) = &spec.systemd_unit {
-            return std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+            return std::fs::read_to_string(format!("/proc/{}/cgroup", p.pid))
                 .is_ok_and(|text| in_unit(&text, unit));
         }
         false
     };
-    list.iter()
-        .filter(|(pid, args)| *pid != me && wanted(*pid, args))
-        .filter_map(|(pid, _)| Process::new(*pid).ok())
+    Ok(procfs::process::all_processes()
+        .map_err(|e| format!("cannot list processes: {e}"))?
+        .filter_map(Result::ok)
+        .filter(|p| p.pid != me && wanted(p))
         .filter(|p| spec.any_interpreter || is_python(p))
         .filter_map(|p| Some((p.stat().ok()?.starttime, p)))
-        .collect()
+        .collect())
 }
 
 fn open(spec: &ProcessSpec, pid: i32) -> Result<Process, String> {
