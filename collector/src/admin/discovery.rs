@@ -60,14 +60,7 @@ pub async fn sync(
         .change(&Actor(owner.clone()), "discover services", |catalog| {
             let plan = import::plan(catalog, doc, Some(&owner), now);
             if !plan.problems.is_empty() {
-                let problems: Vec<String> = plan
-                    .problems
-                    .iter()
-                    .map(|p| match &p.field {
-                        Some(f) => format!("{}: {f}: {}", p.item, p.message),
-                        None => format!("{}: {}", p.item, p.message),
-                    })
-                    .collect();
+                let problems: Vec<String> = plan.problems.iter().map(ToString::to_string).collect();
                 return Err(crate::Error::new(
                     crate::ErrorCode::Invalid,
                     problems.join("; "),

@@ -61,20 +61,7 @@ pub fn read(path: &Path) -> Result<Document, String> {
 fn describe(problems: &[import::Problem], path: &Path) -> String {
     problems
         .iter()
-        .map(|p| match &p.field {
-            Some(f) => format!(
-                "catalog file `{}`: {}: key `{f}`: {}",
-                path.display(),
-                p.item,
-                p.message
-            ),
-            None => format!(
-                "catalog file `{}`: {}: {}",
-                path.display(),
-                p.item,
-                p.message
-            ),
-        })
+        .map(|p| format!("catalog file `{}`: {p}", path.display()))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -28,6 +28,15 @@ pub struct Problem {
     pub message: String,
 }
 
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(key) => write!(f, "{}: key `{key}`: {}", self.item, self.message),
+            None => write!(f, "{}: {}", self.item, self.message),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Plan {
     pub changes: Vec<CatalogChange>,
