@@ -46,6 +46,7 @@ pub async fn run(
         spool: spool.clone(),
         assignments: None,
         discovered: None,
+        lateness: Default::default(),
     };
     let stop_shipper = shutdown.child_token();
     let shipping = tokio::spawn(shipper.run(stop_shipper.clone()));

@@ -172,6 +172,15 @@ pub struct CheckConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub timeout: Option<Duration>,
+    /// How long the service may go without a result before the collector
+    /// shows it UNKNOWN. Default: the collector's (three intervals, and at
+    /// least three heartbeats).
+    #[serde(
+        with = "lightbulb_common::time::serde_duration_opt",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub grace: Option<Duration>,
     /// Check-type specific settings.
     #[serde(default)]
     pub status_config: serde_json::Value,
@@ -285,6 +294,9 @@ pub fn plan(c: &CheckConfig) -> Result<PlannedCheck, Vec<(String, String)>> {
     }
     if c.interval < Duration::from_millis(100) {
         problems.push(("interval".into(), "must be at least 100ms".into()));
+    }
+    if c.grace.is_some_and(|g| g < c.interval) {
+        problems.push(("grace".into(), "must not be shorter than `interval`".into()));
     }
     let service_type = ServiceType::parse(&c.service_type);
     let spec = match service_type {

@@ -15,13 +15,15 @@ use tracing::{info, warn};
 
 use crate::checks;
 use crate::config::{CheckConfig, PlannedCheck, plan};
-use crate::scheduler::{Sink, run_check};
+use crate::scheduler::{Lateness, Sink, run_check};
 
 pub struct Scheduler {
     permits: Arc<Semaphore>,
     sink: Sink,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
+    /// Where each check stands against its schedule (read by heartbeats).
+    pub lateness: Lateness,
     local: HashSet<String>,
     assigned: HashMap<String, (v1::CheckDefinition, CancellationToken)>,
 }
@@ -33,6 +35,7 @@ impl Scheduler {
             sink,
             shutdown,
             tasks: JoinSet::new(),
+            lateness: Lateness::default(),
             local: HashSet::new(),
             assigned: HashMap::new(),
         }
@@ -46,6 +49,7 @@ impl Scheduler {
             check,
             self.permits.clone(),
             self.sink.clone(),
+            self.lateness.clone(),
             stop,
         ));
     }
@@ -114,6 +118,7 @@ fn planned(def: &v1::CheckDefinition) -> Result<PlannedCheck, Vec<(String, Strin
         service_type: def.service_type.clone(),
         interval: Duration::from_millis(u64::from(def.interval_ms)),
         timeout: (def.timeout_ms > 0).then(|| Duration::from_millis(u64::from(def.timeout_ms))),
+        grace: None,
         status_config,
     })
 }

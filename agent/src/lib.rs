@@ -32,7 +32,16 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
     let discovering = kubernetes
         .enabled
         .then(|| tokio::spawn(discovery::run(kubernetes, found, shutdown.clone())));
+    let sink_spool = spool.clone();
+    let sink: scheduler::Sink = Arc::new(move |result| {
+        if let Err(e) = sink_spool.append(&[lightbulb_proto::v1::CheckResult::from(&result)]) {
+            error!(service_id = %result.service_id, error = %e, "cannot spool result");
+        }
+    });
+    let mut checks =
+        fleet::Scheduler::new(config.scheduler.max_concurrency, sink, shutdown.clone());
     let shipper = Shipper {
+        lateness: checks.lateness.clone(),
         config: config.shipper.clone(),
         hello: Hello::from_config(&config),
         endpoint,
@@ -48,14 +57,6 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
         "agent starting"
     );
     let shipping = tokio::spawn(shipper.run(shutdown.clone()));
-    let sink_spool = spool.clone();
-    let sink: scheduler::Sink = Arc::new(move |result| {
-        if let Err(e) = sink_spool.append(&[lightbulb_proto::v1::CheckResult::from(&result)]) {
-            error!(service_id = %result.service_id, error = %e, "cannot spool result");
-        }
-    });
-    let mut checks =
-        fleet::Scheduler::new(config.scheduler.max_concurrency, sink, shutdown.clone());
     checks.local(config.planned_checks());
     loop {
         tokio::select! {

@@ -1,9 +1,11 @@
 //! Runs a check on its own interval (with jitter) under a per-check
 //! timeout, at most `max_concurrency` at a time across checks. Each check is
 //! its own task, so a slow check only ever delays itself; `fleet.rs` starts
-//! and stops them.
+//! and stops them. `Lateness` tells which checks missed their schedule, so
+//! heartbeats can say "alive but not checking".
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lightbulb_common::CheckResult;
@@ -19,15 +21,102 @@ use crate::config::PlannedCheck;
 /// Where finished results go (the spool, or a channel in tests).
 pub type Sink = Arc<dyn Fn(CheckResult) + Send + Sync>;
 
+/// Where each running check stands against its schedule.
+#[derive(Clone, Default)]
+pub struct Lateness(Arc<Mutex<HashMap<String, Track>>>);
+
+#[derive(Clone, Copy)]
+struct Track {
+    /// When the next run is due (or the current one was).
+    due: Instant,
+    /// When the current run got its slot; `None` between runs.
+    running_since: Option<Instant>,
+    interval: Duration,
+    timeout: Duration,
+}
+
+/// A check behind its schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Late {
+    pub service_id: String,
+    pub late: Duration,
+    /// `waiting`: overdue by more than one interval without a run slot;
+    /// `hung`: a run has lasted beyond its timeout.
+    pub reason: &'static str,
+}
+
+/// A run may end a little after its timeout fires before it counts as hung.
+const HUNG_SLACK: Duration = Duration::from_secs(1);
+
+impl Lateness {
+    fn update(&self, id: &str, f: impl FnOnce(&mut Track)) {
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = all.get_mut(id) {
+            f(t);
+        }
+    }
+
+    /// Every check behind its schedule at `now`, by service id.
+    pub fn late(&self, now: Instant) -> Vec<Late> {
+        let all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<Late> = all
+            .iter()
+            .filter_map(|(id, t)| {
+                let (late, reason) = match t.running_since {
+                    Some(since) => (
+                        now.saturating_duration_since(since)
+                            .checked_sub(t.timeout + HUNG_SLACK)?,
+                        "hung",
+                    ),
+                    None => (
+                        now.saturating_duration_since(t.due)
+                            .checked_sub(t.interval)
+                            .map(|_| now - t.due)?,
+                        "waiting",
+                    ),
+                };
+                (!late.is_zero()).then(|| Late {
+                    service_id: id.clone(),
+                    late,
+                    reason,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.service_id.cmp(&b.service_id));
+        out
+    }
+}
+
+/// Takes a check off `Lateness` when its task ends.
+struct Tracked<'a>(&'a Lateness, &'a str);
+
+impl Drop for Tracked<'_> {
+    fn drop(&mut self) {
+        let mut all = self.0.0.lock().unwrap_or_else(|e| e.into_inner());
+        all.remove(self.1);
+    }
+}
+
 pub(crate) async fn run_check(
     plan: PlannedCheck,
     mut check: Box<dyn Check>,
     permits: Arc<Semaphore>,
     sink: Sink,
+    lateness: Lateness,
     shutdown: CancellationToken,
 ) {
     // Spread the first runs over one interval so checks don't fire together.
     let mut next = Instant::now() + jitter(plan.interval);
+    lateness.0.lock().unwrap_or_else(|e| e.into_inner()).insert(
+        plan.service_id.clone(),
+        Track {
+            due: next,
+            running_since: None,
+            interval: plan.interval,
+            timeout: plan.timeout,
+        },
+    );
+    let _tracked = Tracked(&lateness, &plan.service_id);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -41,6 +130,7 @@ pub(crate) async fn run_check(
                 p = permits.acquire() => p,
             };
             let Ok(_permit) = permit else { return };
+            lateness.update(&plan.service_id, |t| t.running_since = Some(Instant::now()));
             let timestamp_ms = lightbulb_common::time::now_ms();
             let run = tokio::time::timeout(plan.timeout, check.run());
             // Shutdown does not wait for a slow check to time out.
@@ -74,6 +164,10 @@ pub(crate) async fn run_check(
         if next < now {
             next = now + jitter(plan.interval) / 10;
         }
+        lateness.update(&plan.service_id, |t| {
+            t.due = next;
+            t.running_since = None;
+        });
     }
 }
 
@@ -97,6 +191,16 @@ mod tests {
         sink: Sink,
         shutdown: CancellationToken,
     ) -> JoinSet<()> {
+        spawn_tracked(checks, max_concurrency, sink, Lateness::default(), shutdown)
+    }
+
+    fn spawn_tracked(
+        checks: Vec<(PlannedCheck, Box<dyn Check>)>,
+        max_concurrency: usize,
+        sink: Sink,
+        lateness: Lateness,
+        shutdown: CancellationToken,
+    ) -> JoinSet<()> {
         let permits = Arc::new(Semaphore::new(max_concurrency));
         let mut set = JoinSet::new();
         for (plan, check) in checks {
@@ -106,6 +210,7 @@ mod tests {
                 check,
                 permits.clone(),
                 sink.clone(),
+                lateness.clone(),
                 shutdown.clone(),
             ));
         }
@@ -231,5 +336,70 @@ mod tests {
         while set.join_next().await.is_some() {}
         assert_eq!(peak.load(std::sync::atomic::Ordering::SeqCst), 3);
         assert!(count.load(std::sync::atomic::Ordering::SeqCst) >= 50);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn checks_without_a_run_slot_are_late_and_recover() {
+        // One run slot held by a check that takes 5 s: the 1 s check waits.
+        let checks: Vec<(PlannedCheck, Box<dyn Check>)> = vec![
+            (
+                plan("hog", Duration::from_secs(60), Duration::from_secs(10)),
+                Box::new(Fixed(Duration::from_secs(5), Status::Ok)),
+            ),
+            (
+                plan("starved", Duration::from_secs(1), Duration::from_secs(1)),
+                Box::new(Fixed(Duration::from_millis(10), Status::Ok)),
+            ),
+        ];
+        let lateness = Lateness::default();
+        let shutdown = CancellationToken::new();
+        let mut set = spawn_tracked(
+            checks,
+            1,
+            Arc::new(|_| {}),
+            lateness.clone(),
+            shutdown.clone(),
+        );
+        // Wait until the hog holds the slot (its first run starts within a minute).
+        let deadline = Instant::now() + Duration::from_secs(61);
+        let late = loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let late = lateness.late(Instant::now());
+            if !late.is_empty() || Instant::now() > deadline {
+                break late;
+            }
+        };
+        assert_eq!(late.len(), 1, "{late:?}");
+        assert_eq!(late[0].service_id, "starved");
+        assert_eq!(late[0].reason, "waiting");
+        assert!(late[0].late > Duration::from_secs(1));
+        // Once the hog's run ends the starved check runs and is on time again.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert_eq!(lateness.late(Instant::now()), Vec::new());
+        shutdown.cancel();
+        while set.join_next().await.is_some() {}
+        assert!(
+            lateness.0.lock().unwrap().is_empty(),
+            "ended checks leave the table"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_past_its_timeout_is_hung() {
+        let lateness = Lateness::default();
+        let now = Instant::now();
+        lateness.0.lock().unwrap().insert(
+            "stuck".into(),
+            Track {
+                due: now,
+                running_since: Some(now),
+                interval: Duration::from_secs(5),
+                timeout: Duration::from_secs(2),
+            },
+        );
+        assert!(lateness.late(now + Duration::from_secs(3)).is_empty());
+        let late = lateness.late(now + Duration::from_secs(10));
+        assert_eq!(late[0].reason, "hung");
+        assert_eq!(late[0].late, Duration::from_secs(7));
     }
 }

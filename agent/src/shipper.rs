@@ -31,6 +31,8 @@ pub struct Hello {
     pub hostname: String,
     pub labels: BTreeMap<String, String>,
     pub local_checks: Vec<String>,
+    /// Interval and grace of each local check, for the collector to judge silence by.
+    pub cadence: BTreeMap<String, v1::CheckCadence>,
 }
 
 impl Hello {
@@ -40,6 +42,18 @@ impl Hello {
             hostname: config.hostname.clone(),
             labels: config.labels.clone(),
             local_checks: config.checks.iter().map(|c| c.service_id.clone()).collect(),
+            cadence: config
+                .checks
+                .iter()
+                .map(|c| {
+                    let ms = |d: Duration| d.as_millis().min(u32::MAX as u128) as u32;
+                    let cadence = v1::CheckCadence {
+                        interval_ms: ms(c.interval),
+                        grace_ms: c.grace.map_or(0, ms),
+                    };
+                    (c.service_id.clone(), cadence)
+                })
+                .collect(),
         }
     }
 }
@@ -95,6 +109,8 @@ pub struct Shipper {
     pub assignments: Option<tokio::sync::watch::Sender<Option<Vec<v1::CheckDefinition>>>>,
     /// Services this agent discovered, sent whenever they change (`None`: no discovery).
     pub discovered: Option<tokio::sync::watch::Receiver<Option<Vec<v1::DiscoveredService>>>>,
+    /// Checks behind their schedule, reported in heartbeats.
+    pub lateness: crate::scheduler::Lateness,
 }
 
 /// Sends the discovered set at the start of a session and on every change.
@@ -217,6 +233,7 @@ impl Shipper {
                 version: env!("CARGO_PKG_VERSION").into(),
                 labels: hello.labels.clone().into_iter().collect(),
                 local_checks: hello.local_checks.clone(),
+                local_check_cadence: hello.cadence.clone().into_iter().collect(),
             })
             .await?
             .into_inner();
@@ -312,6 +329,16 @@ impl Shipper {
                             timestamp_ms: lightbulb_common::time::now_ms(),
                             spooled: self.spool.pending(),
                             dropped: self.spool.dropped(),
+                            late_checks: self
+                                .lateness
+                                .late(Instant::now())
+                                .into_iter()
+                                .map(|l| v1::LateCheck {
+                                    service_id: l.service_id,
+                                    late_ms: l.late.as_millis() as u64,
+                                    reason: l.reason.into(),
+                                })
+                                .collect(),
                         })),
                     };
                     tx.send(beat).await.map_err(|_| ShipError::Closed)?;

@@ -168,12 +168,27 @@ fn parse_step(step: &str, from_ms: i64, to_ms: i64) -> Result<i64> {
     Ok(ms)
 }
 
-fn known_service(state: &AppState, service_id: &str) -> Result<()> {
-    match state.service(service_id) {
-        Some(_) => Ok(()),
-        None => Err(Error::not_found(format!(
+/// A service is known while it is live, and after it was deleted for as
+/// long as results of it are kept (its history stays readable).
+async fn known_service(state: &AppState, service_id: &str) -> Result<()> {
+    if state.service(service_id).is_some() {
+        return Ok(());
+    }
+    let kept = state
+        .store
+        .history(HistoryQuery {
+            service_id: service_id.to_string(),
+            from_ms: 0,
+            to_ms: lightbulb_common::time::now_ms(),
+            limit: 1,
+        })
+        .await?;
+    if kept.total > 0 {
+        Ok(())
+    } else {
+        Err(Error::not_found(format!(
             "service `{service_id}` not found"
-        ))),
+        )))
     }
 }
 
@@ -200,7 +215,7 @@ async fn history(
         Some(step) => Some(parse_step(step, from_ms, to_ms)?),
         None => None,
     };
-    known_service(&state, &service_id)?;
+    known_service(&state, &service_id).await?;
     if let Some(step_ms) = step_ms {
         let range = RangeQuery {
             service_id,
@@ -235,7 +250,7 @@ async fn service_metrics(
     Query(params): Query<RangeParams>,
 ) -> Result<Response> {
     let (from_ms, to_ms) = time_range(&params.from, &params.to)?;
-    known_service(&state, &service_id)?;
+    known_service(&state, &service_id).await?;
     let range = RangeQuery {
         service_id,
         from_ms,

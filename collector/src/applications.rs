@@ -17,9 +17,23 @@ use crate::store::Sequenced;
 /// The agent id application statuses are stored under.
 pub const AGENT_ID: &str = "lightbulb-collector";
 
+/// A seq for a row of the collector's own: from the clock, so seqs keep
+/// growing across restarts, with a random tag per process so collectors
+/// sharing a store never take one another's (`ms << 20 | tag << 10 | n`).
+pub fn next_seq() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    static TAG: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let tag = *TAG.get_or_init(|| fastrand::u64(..1024));
+    let now = (lightbulb_common::time::now_ms().max(0) as u64) << 20 | tag << 10;
+    let step = |last: u64| Some((last + 1).max(now));
+    let last = LAST
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, step)
+        .unwrap_or(now);
+    (last + 1).max(now)
+}
+
 pub async fn run(state: Arc<AppState>) {
-    // Seqs from the clock, so they keep growing across restarts.
-    let mut seq = lightbulb_common::time::now_ms().max(0) as u64 * 1000;
     loop {
         // Listen before looking, so a change made meanwhile wakes us again.
         let statuses = state.statuses_changed.notified();
@@ -27,7 +41,7 @@ pub async fn run(state: Arc<AppState>) {
         tokio::pin!(statuses, catalog);
         statuses.as_mut().enable();
         catalog.as_mut().enable();
-        if let Err(e) = update(&state, &mut seq).await {
+        if let Err(e) = update(&state).await {
             warn!(error = %e, "cannot store application statuses; will retry on the next change");
         }
         tokio::select! {
@@ -38,8 +52,8 @@ pub async fn run(state: Arc<AppState>) {
     }
 }
 
-async fn update(state: &AppState, seq: &mut u64) -> Result<()> {
-    let statuses = state.statuses();
+async fn update(state: &AppState) -> Result<()> {
+    let statuses = state.effective_statuses();
     let derived = state.admin.read(|c| derive::applications(c, &statuses));
     let now = lightbulb_common::time::now_ms();
     let mut rows = Vec::new();
@@ -50,9 +64,8 @@ async fn update(state: &AppState, seq: &mut u64) -> Result<()> {
         if unchanged {
             continue;
         }
-        *seq = (*seq + 1).max(now.max(0) as u64 * 1000);
         rows.push(Sequenced {
-            seq: *seq,
+            seq: next_seq(),
             result: CheckResult {
                 service_id,
                 service_type: ServiceType::Application,

@@ -9,7 +9,9 @@ use lightbulb_common::time::serde_duration;
 use serde::{Deserialize, Serialize};
 
 /// Top-level keys, also accepted as `LIGHTBULB_<SECTION>__<KEY>` environment variables.
-pub const KEYS: &[&str] = &["http", "grpc", "tls", "store", "sse", "agents", "catalog"];
+pub const KEYS: &[&str] = &[
+    "http", "grpc", "tls", "store", "sse", "agents", "status", "catalog",
+];
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -20,6 +22,7 @@ pub struct CollectorConfig {
     pub store: StoreConfig,
     pub sse: SseConfig,
     pub agents: AgentsConfig,
+    pub status: StatusConfig,
     pub catalog: CatalogConfig,
 }
 
@@ -175,6 +178,22 @@ impl Default for AgentsConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusConfig {
+    /// A service whose newest result is older than this many of its check
+    /// intervals (and of agent heartbeats, whichever is longer) is UNKNOWN.
+    /// A check's own `grace` overrides it. Default `3`. Env
+    /// `LIGHTBULB_STATUS__GRACE_INTERVALS`.
+    pub grace_intervals: u32,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        StatusConfig { grace_intervals: 3 }
+    }
+}
+
 impl CollectorConfig {
     pub fn load(file: Option<&Path>) -> Result<CollectorConfig, ConfigError> {
         let config: CollectorConfig = lightbulb_common::config::load("collector", file, KEYS)?;
@@ -241,6 +260,9 @@ impl CollectorConfig {
         }
         if self.sse.heartbeat < Duration::from_secs(1) {
             problem("sse.heartbeat", "must be at least 1s".into());
+        }
+        if self.status.grace_intervals == 0 {
+            problem("status.grace_intervals", "must be at least 1".into());
         }
         if self.agents.heartbeat < Duration::from_millis(100) {
             problem("agents.heartbeat", "must be at least 100ms".into());

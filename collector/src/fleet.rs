@@ -2,7 +2,8 @@
 //! goes to every agent whose labels include all of the service's `labels`
 //! (each agent also carries `agent_id=<its id>`). A service with no labels
 //! is assigned to nobody. Its `status_config` may say how often to run
-//! (`interval`, default 30s) and how long a run may take (`timeout`).
+//! (`interval`, default 30s), how long a run may take (`timeout`) and how
+//! long it may stay silent before it is UNKNOWN (`grace`, see `staleness`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,15 +14,23 @@ use lightbulb_proto::v1;
 use crate::store::catalog::{Catalog, ServiceDef};
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
-const SCHEDULE_KEYS: [&str; 2] = ["interval", "timeout"];
+const SCHEDULE_KEYS: [&str; 3] = ["interval", "timeout", "grace"];
+
+/// When a check runs, as its `status_config` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub interval: Duration,
+    pub timeout: Option<Duration>,
+    pub grace: Option<Duration>,
+}
 
 /// `status_config` without the schedule keys, and the schedule; errors are
 /// (key, reason) like the check parsers'.
 pub fn split_schedule(
     config: &serde_json::Value,
-) -> Result<(serde_json::Value, Duration, Option<Duration>), (String, String)> {
+) -> Result<(serde_json::Value, Schedule), (String, String)> {
     let mut rest = config.clone();
-    let mut found = [None, None];
+    let mut found = [None, None, None];
     if let Some(obj) = rest.as_object_mut() {
         for (slot, key) in found.iter_mut().zip(SCHEDULE_KEYS) {
             let Some(v) = obj.remove(key) else { continue };
@@ -39,7 +48,12 @@ pub fn split_schedule(
             *slot = Some(d);
         }
     }
-    Ok((rest, found[0].unwrap_or(DEFAULT_INTERVAL), found[1]))
+    let schedule = Schedule {
+        interval: found[0].unwrap_or(DEFAULT_INTERVAL),
+        timeout: found[1],
+        grace: found[2],
+    };
+    Ok((rest, schedule))
 }
 
 /// Whether `service` runs on an agent with these labels.
@@ -68,16 +82,20 @@ pub fn assignment(
         .filter(|s| is_checked(s) && matches(s, agent_id, labels))
         .filter_map(|s| {
             // Stored services passed validation; a bad one is skipped, not sent.
-            let (config, interval, timeout) = split_schedule(&s.status_config).ok()?;
+            let (config, schedule) = split_schedule(&s.status_config).ok()?;
             Some(v1::CheckDefinition {
                 service_id: s.service_id.clone(),
                 service_type: s.service_type.clone(),
-                interval_ms: interval.as_millis().min(u32::MAX as u128) as u32,
+                interval_ms: millis_u32(schedule.interval),
                 status_config_json: config.to_string(),
-                timeout_ms: timeout.map_or(0, |t| t.as_millis().min(u32::MAX as u128) as u32),
+                timeout_ms: schedule.timeout.map_or(0, millis_u32),
             })
         })
         .collect()
+}
+
+fn millis_u32(d: Duration) -> u32 {
+    d.as_millis().min(u32::MAX as u128) as u32
 }
 
 #[cfg(test)]
@@ -86,14 +104,18 @@ mod tests {
 
     #[test]
     fn schedule_keys_come_out_of_the_check_config() {
-        let (rest, interval, timeout) = split_schedule(
-            &serde_json::json!({"url": "http://x", "interval": "5s", "timeout": "1s"}),
-        )
+        let (rest, schedule) = split_schedule(&serde_json::json!(
+            {"url": "http://x", "interval": "5s", "timeout": "1s", "grace": "1m"}
+        ))
         .unwrap();
         assert_eq!(rest, serde_json::json!({"url": "http://x"}));
         assert_eq!(
-            (interval, timeout),
-            (Duration::from_secs(5), Some(Duration::from_secs(1)))
+            schedule,
+            Schedule {
+                interval: Duration::from_secs(5),
+                timeout: Some(Duration::from_secs(1)),
+                grace: Some(Duration::from_secs(60)),
+            }
         );
         assert_eq!(
             split_schedule(&serde_json::json!({"interval": 5}))
@@ -108,7 +130,7 @@ mod tests {
             "timeout"
         );
         assert_eq!(
-            split_schedule(&serde_json::json!({})).unwrap().1,
+            split_schedule(&serde_json::json!({})).unwrap().1.interval,
             DEFAULT_INTERVAL
         );
     }

@@ -22,8 +22,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{info, warn};
 
-use crate::state::AppState;
-use crate::store::{AgentRecord, BoxFuture, Inserted, Sequenced};
+use crate::state::{AppState, LateCheck};
+use crate::store::{AgentRecord, BoxFuture, Inserted, LocalCheck, Sequenced};
 
 /// Request metadata with the agent id a `Report` stream reports as.
 pub const AGENT_ID_HEADER: &str = "lightbulb-agent-id";
@@ -87,7 +87,7 @@ impl Ingest for IngestService {
             hostname: hello.hostname,
             version: hello.version,
             labels: hello.labels.into_iter().collect(),
-            local_checks: hello.local_checks,
+            local_checks: local_checks(hello.local_checks, hello.local_check_cadence),
             last_seen_ms: lightbulb_common::time::now_ms(),
         };
         // A store that is down must not keep agents from streaming: their
@@ -165,6 +165,23 @@ impl Ingest for IngestService {
     }
 }
 
+/// An agent's local checks with their cadences (absent: not known).
+fn local_checks(
+    ids: Vec<String>,
+    mut cadence: std::collections::HashMap<String, v1::CheckCadence>,
+) -> Vec<LocalCheck> {
+    ids.into_iter()
+        .map(|service_id| {
+            let c = cadence.remove(&service_id).unwrap_or_default();
+            LocalCheck {
+                service_id,
+                interval_ms: u64::from(c.interval_ms),
+                grace_ms: u64::from(c.grace_ms),
+            }
+        })
+        .collect()
+}
+
 /// Sends an agent its checks now and again after every catalog change
 /// that alters them, until the agent goes away or the collector stops.
 async fn send_assignments(
@@ -235,7 +252,19 @@ async fn reader(
         state.agent_seen(&agent_id);
         let Some(msg) = message.msg else { continue };
         let batch = match msg {
-            v1::agent_message::Msg::Heartbeat(_) => continue,
+            v1::agent_message::Msg::Heartbeat(h) => {
+                let late = h
+                    .late_checks
+                    .into_iter()
+                    .map(|l| LateCheck {
+                        service_id: l.service_id,
+                        late_ms: l.late_ms,
+                        reason: l.reason,
+                    })
+                    .collect();
+                state.agent_heartbeat(&agent_id, late);
+                continue;
+            }
             v1::agent_message::Msg::Batch(b) => b,
         };
         if batch.agent_id != agent_id {

@@ -8,7 +8,9 @@ pub mod config;
 pub mod error;
 pub mod fleet;
 pub mod ingest;
+pub mod lifecycle;
 pub mod metrics;
+pub mod staleness;
 pub mod state;
 pub mod store;
 
@@ -102,6 +104,10 @@ async fn serve_with(
     let store = open_store(&config).await?;
     tokio::spawn(expire_hourly(store.clone(), shutdown.clone()));
     let state = AppState::new(config, store, shutdown.clone()).await?;
+    // Statuses silent since before this start are UNKNOWN before anyone asks.
+    staleness::pass(&state, lightbulb_common::time::now_ms()).await?;
+    tokio::spawn(staleness::run(state.clone()));
+    tokio::spawn(lifecycle::run(state.clone()));
     if let Some(file) = &state.catalog_file {
         // An invalid catalog file stops the start, naming file, item and key.
         file.apply(&state.admin)

@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 mod agents;
 
 use self::agents::LiveAgent;
-pub use self::agents::{AgentView, ConnectionGuard};
+pub use self::agents::{AgentView, ConnectionGuard, LateCheck};
 use crate::store::{Inserted, LatestStatus, StatusEvent, Store};
 
 /// Events buffered for slow SSE clients before they must catch up from the store.
@@ -33,6 +33,8 @@ pub struct AppState {
     pub catalog_file: Option<crate::admin::file::CatalogFile>,
     pub metrics: Metrics,
     pub events: broadcast::Sender<StatusEvent>,
+    /// Ids of services deleted from the catalog, for live clients to drop.
+    pub removals: broadcast::Sender<String>,
     last_event_id: AtomicI64,
     /// Start time; makes ETags of different runs differ.
     started_ms: i64,
@@ -48,6 +50,8 @@ pub struct AppState {
 #[derive(Default)]
 struct Snapshot {
     services: BTreeMap<String, LatestStatus>,
+    /// Deleted services and when: results no newer than that are history only.
+    removed: HashMap<String, i64>,
     /// Bumped on every change; part of the ETag.
     version: u64,
     /// The catalog version `body` was built with (`caused_by` depends on it).
@@ -96,16 +100,7 @@ impl AppState {
             .agents()
             .await?
             .into_iter()
-            .map(|record| {
-                (
-                    record.agent_id.clone(),
-                    LiveAgent {
-                        record,
-                        connections: 0,
-                        assigned: Vec::new(),
-                    },
-                )
-            })
+            .map(|record| (record.agent_id.clone(), LiveAgent::new(record)))
             .collect();
         let admin = crate::admin::Admin::load(store.clone()).await?;
         let catalog_file = config
@@ -122,10 +117,12 @@ impl AppState {
             catalog_file,
             metrics: Metrics::default(),
             events: broadcast::channel(EVENT_BUFFER).0,
+            removals: broadcast::channel(EVENT_BUFFER).0,
             last_event_id: AtomicI64::new(store.last_event_id().await?),
             started_ms: lightbulb_common::time::now_ms(),
             snapshot: RwLock::new(Snapshot {
                 services,
+                removed: HashMap::new(),
                 version: 0,
                 catalog_version: 0,
                 body: None,
@@ -154,9 +151,19 @@ impl AppState {
     pub fn apply(&self, inserted: Inserted) {
         self.metrics
             .ingested(inserted.inserted, inserted.duplicates);
+        let mut inserted = inserted;
         if !inserted.latest.is_empty() {
             let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
             for s in inserted.latest {
+                // A result from before the service was deleted (one still
+                // in flight then) does not bring it back.
+                if snap
+                    .removed
+                    .get(&s.service_id)
+                    .is_some_and(|at| s.last_check_ms <= *at)
+                {
+                    continue;
+                }
                 match snap.services.get(&s.service_id) {
                     Some(old)
                         if !crate::store::newer(
@@ -170,6 +177,12 @@ impl AppState {
             }
             snap.version += 1;
             snap.body = None;
+            let live = &snap.services;
+            let gone = &snap.removed;
+            inserted
+                .events
+                .retain(|e| live.contains_key(&e.service_id) || !gone.contains_key(&e.service_id));
+            drop(snap);
             self.statuses_changed.notify_waiters();
         }
         for e in inserted.events {
@@ -177,6 +190,34 @@ impl AppState {
             // No receivers is fine: nobody is listening.
             let _ = self.events.send(e);
         }
+    }
+
+    /// Makes `/api/status` be built again (what it shows depends on more
+    /// than the statuses: agents, their cadences).
+    pub fn invalidate_body(&self) {
+        let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
+        snap.version += 1;
+        snap.body = None;
+    }
+
+    /// Takes a deleted service out of every live view as of `at_ms`, and
+    /// tells live clients to drop it. Its stored results stay.
+    pub fn remove_service(&self, service_id: &str, at_ms: i64) {
+        let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
+        let was_live = snap
+            .services
+            .get(service_id)
+            .is_some_and(|s| s.last_check_ms <= at_ms);
+        if was_live {
+            snap.services.remove(service_id);
+        }
+        let at = snap.removed.entry(service_id.to_string()).or_insert(at_ms);
+        *at = (*at).max(at_ms);
+        snap.version += 1;
+        snap.body = None;
+        drop(snap);
+        let _ = self.removals.send(service_id.to_string());
+        self.statuses_changed.notify_waiters();
     }
 
     /// `/api/status` body, serialized at most once per change of the
@@ -201,7 +242,7 @@ impl AppState {
             let mut list: Vec<LatestStatus> = snap
                 .services
                 .values()
-                .map(|s| with_cause(&edges, &snap.services, s, c))
+                .map(|s| self.served(&edges, &snap.services, s, c))
                 .collect();
             let waiting = c.services.values().filter(|d| {
                 crate::fleet::is_checked(d) && !snap.services.contains_key(&d.service_id)
@@ -231,12 +272,9 @@ impl AppState {
     pub fn service(&self, id: &str) -> Option<LatestStatus> {
         let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
         self.admin.read(|c| match snap.services.get(id) {
-            Some(s) => Some(with_cause(
-                &crate::admin::graph::dependencies(c),
-                &snap.services,
-                s,
-                c,
-            )),
+            Some(s) => {
+                Some(self.served(&crate::admin::graph::dependencies(c), &snap.services, s, c))
+            }
             None => c
                 .services
                 .get(id)
@@ -273,16 +311,67 @@ impl AppState {
             caused_by: Vec::new(),
             label: def.label.clone(),
             labels: def.labels.clone(),
+            silent: false,
+            stale_at: None,
         }
     }
 
-    /// Every service's latest status, by id.
+    /// A stored status as served: STOPPED while its catalog entry is
+    /// disabled, with `caused_by`, the catalog's labels, and when it goes
+    /// stale.
+    fn served(
+        &self,
+        edges: &HashMap<&str, Vec<&str>>,
+        all: &BTreeMap<String, LatestStatus>,
+        s: &LatestStatus,
+        catalog: &crate::store::catalog::Catalog,
+    ) -> LatestStatus {
+        let mut out = s.clone();
+        let def = catalog.services.get(&s.service_id);
+        if let Some(def) = def.filter(|d| !d.enabled) {
+            if out.status_code != lightbulb_common::Status::Stopped.code() {
+                out.status_code = lightbulb_common::Status::Stopped.code();
+                out.status = lightbulb_common::Status::Stopped.name();
+                out.message = crate::staleness::disabled_message(def);
+            }
+        } else {
+            out.stale_at = crate::staleness::grace_ms(self, catalog, s)
+                .map(|g| lightbulb_common::time::format_iso(s.last_check_ms + g as i64));
+        }
+        out.silent = crate::staleness::is_silence(s);
+        out.caused_by = crate::admin::derive::caused_by(edges, all, s);
+        if let Some(def) = def {
+            out.label = def.label.clone();
+            out.labels = def.labels.clone();
+        }
+        out
+    }
+
+    /// Every service's latest status, by id (the stored ones; see `served`).
     pub fn statuses(&self) -> BTreeMap<String, LatestStatus> {
         self.snapshot
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .services
             .clone()
+    }
+
+    /// Every service's latest status as it counts: STOPPED while its
+    /// catalog entry is disabled. What roll-ups and the map judge by.
+    pub fn effective_statuses(&self) -> BTreeMap<String, LatestStatus> {
+        let mut all = self.statuses();
+        self.admin.read(|c| {
+            for (id, s) in all.iter_mut() {
+                if let Some(def) = c.services.get(id).filter(|d| !d.enabled)
+                    && s.status_code != lightbulb_common::Status::Stopped.code()
+                {
+                    s.status_code = lightbulb_common::Status::Stopped.code();
+                    s.status = lightbulb_common::Status::Stopped.name();
+                    s.message = crate::staleness::disabled_message(def);
+                }
+            }
+        });
+        all
     }
 
     /// Every service's status name, by id.
@@ -333,20 +422,4 @@ async fn follow_catalog(state: std::sync::Weak<AppState>) {
             _ = shutdown.cancelled() => return,
         }
     }
-}
-
-/// A stored status as served: with `caused_by` and the catalog's labels.
-fn with_cause(
-    edges: &std::collections::HashMap<&str, Vec<&str>>,
-    all: &BTreeMap<String, LatestStatus>,
-    s: &LatestStatus,
-    catalog: &crate::store::catalog::Catalog,
-) -> LatestStatus {
-    let mut out = s.clone();
-    out.caused_by = crate::admin::derive::caused_by(edges, all, s);
-    if let Some(def) = catalog.services.get(&s.service_id) {
-        out.label = def.label.clone();
-        out.labels = def.labels.clone();
-    }
-    out
 }

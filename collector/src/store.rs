@@ -55,6 +55,14 @@ pub struct LatestStatus {
     pub label: String,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// UNKNOWN because no result arrived within the grace: the message says
+    /// which agent went silent (filled when served).
+    #[serde(default)]
+    pub silent: bool,
+    /// When this result goes stale if no newer one arrives (filled when
+    /// served; absent for statuses the collector derives or that are STOPPED).
+    #[serde(default)]
+    pub stale_at: Option<String>,
 }
 
 impl LatestStatus {
@@ -75,6 +83,8 @@ impl LatestStatus {
             caused_by: Vec::new(),
             label: String::new(),
             labels: BTreeMap::new(),
+            silent: false,
+            stale_at: None,
         }
     }
 }
@@ -132,6 +142,17 @@ impl Heads {
         Advance::Moved {
             previous,
             changed: previous != Some(code),
+        }
+    }
+
+    /// Forgets a removed service, unless a result newer than `at_ms` moved it since.
+    pub fn forget(&mut self, service_id: &str, at_ms: i64) {
+        if self
+            .0
+            .get(service_id)
+            .is_some_and(|((ts, _), _)| *ts <= at_ms)
+        {
+            self.0.remove(service_id);
         }
     }
 
@@ -247,8 +268,75 @@ pub struct AgentRecord {
     pub hostname: String,
     pub version: String,
     pub labels: BTreeMap<String, String>,
-    pub local_checks: Vec<String>,
+    pub local_checks: Vec<LocalCheck>,
     pub last_seen_ms: i64,
+}
+
+/// A check from an agent's own configuration, with the cadence silence is
+/// judged by. Stored as JSON; older rows hold just the service id.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(from = "LocalCheckForm")]
+pub struct LocalCheck {
+    pub service_id: String,
+    /// 0: not known (the default interval applies).
+    pub interval_ms: u64,
+    /// 0: the collector's default grace.
+    pub grace_ms: u64,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum LocalCheckForm {
+    Id(String),
+    Full {
+        service_id: String,
+        #[serde(default)]
+        interval_ms: u64,
+        #[serde(default)]
+        grace_ms: u64,
+    },
+}
+
+impl From<LocalCheckForm> for LocalCheck {
+    fn from(f: LocalCheckForm) -> LocalCheck {
+        match f {
+            LocalCheckForm::Id(service_id) => LocalCheck::from(service_id.as_str()),
+            LocalCheckForm::Full {
+                service_id,
+                interval_ms,
+                grace_ms,
+            } => LocalCheck {
+                service_id,
+                interval_ms,
+                grace_ms,
+            },
+        }
+    }
+}
+
+impl From<&str> for LocalCheck {
+    fn from(id: &str) -> LocalCheck {
+        LocalCheck {
+            service_id: id.to_string(),
+            interval_ms: 0,
+            grace_ms: 0,
+        }
+    }
+}
+
+/// `list` without the services removed at or after their newest result
+/// (`removed`: service id → when it was removed).
+pub fn without_removed(
+    list: Vec<LatestStatus>,
+    removed: &HashMap<String, i64>,
+) -> Vec<LatestStatus> {
+    list.into_iter()
+        .filter(|s| {
+            removed
+                .get(&s.service_id)
+                .is_none_or(|at| *at < s.last_check_ms)
+        })
+        .collect()
 }
 
 /// Storage for everything the collector keeps.
@@ -273,6 +361,10 @@ pub trait Store: Send + Sync + 'static {
     fn last_event_id(&self) -> BoxFuture<'_, Result<i64>>;
     /// Records an agent's registration or last contact.
     fn upsert_agent(&self, agent: AgentRecord) -> BoxFuture<'static, Result<()>>;
+    /// Removes a deleted service from the latest statuses as of `at_ms`:
+    /// `latest` leaves it out until a newer result arrives. Its results
+    /// stay, for history.
+    fn remove_service(&self, service_id: &str, at_ms: i64) -> BoxFuture<'static, Result<()>>;
     /// Every agent ever registered.
     fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentRecord>>>;
     /// Whether the store accepts writes now.

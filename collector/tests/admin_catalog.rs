@@ -24,6 +24,7 @@ async fn checked_services(
             service_type: "api_endpoint".into(),
             interval: std::time::Duration::from_millis(200),
             timeout: None,
+            grace: None,
             status_config: json!({"url": format!("tcp://{addr}")}),
         });
     }

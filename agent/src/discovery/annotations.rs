@@ -129,6 +129,7 @@ pub fn service(
         service_type: service_type.into(),
         interval,
         timeout: None,
+        grace: None,
         status_config: status_config.clone(),
     })
     .map_err(|problems| {

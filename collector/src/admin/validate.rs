@@ -64,7 +64,7 @@ fn status_config(kind: ServiceType, config: &serde_json::Value) -> Result<()> {
             format!("status_config.{key}")
         }
     };
-    let (config, _, _) = crate::fleet::split_schedule(config)
+    let (config, _) = crate::fleet::split_schedule(config)
         .map_err(|(key, reason)| invalid(&field(key), reason))?;
     CheckSpec::parse(kind, &config)
         .map(|_| ())

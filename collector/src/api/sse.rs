@@ -5,6 +5,10 @@
 //! every stored event after N, then live ones. A client too slow for the live
 //! buffer is caught up from the store the same way, so none is skipped.
 //! Idle streams get a `:heartbeat` comment every `sse.heartbeat`.
+//!
+//! A service deleted from the catalog is announced live as `event: removed`
+//! with `{"service_id": …}` and no id: clients drop it from their list. A
+//! client that was away re-reads `/api/status`, which no longer has it.
 
 use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
@@ -49,10 +53,12 @@ pub async fn stream(
     };
     // Subscribe before reading the backlog so nothing falls between the two.
     let rx = state.events.subscribe();
+    let removals = state.removals.subscribe();
     // A new client starts at the present; a resuming one catches up from its id.
     let floor = last_id.unwrap_or_else(|| state.last_event_id());
     let cursor = Cursor {
         rx,
+        removals,
         backlog: VecDeque::new(),
         last_id: Some(floor),
         floor,
@@ -62,11 +68,13 @@ pub async fn stream(
         _client: SseClient::new(state.clone()),
     };
     let events = futures_util::stream::unfold(cursor, |mut c| async move {
-        let e = c.next().await?;
-        let event = Event::default()
-            .id(e.id.to_string())
-            .json_data(&e)
-            .unwrap_or_else(|_| Event::default().comment("unserializable event"));
+        let event = match c.next().await? {
+            Next::Status(e) => Event::default().id(e.id.to_string()).json_data(&e),
+            Next::Removed(service_id) => Event::default()
+                .event("removed")
+                .json_data(serde_json::json!({ "service_id": service_id })),
+        };
+        let event = event.unwrap_or_else(|_| Event::default().comment("unserializable event"));
         Some((Ok(event), c))
     });
     Ok(Sse::new(events).keep_alive(
@@ -76,8 +84,14 @@ pub async fn stream(
     ))
 }
 
+enum Next {
+    Status(StatusEvent),
+    Removed(String),
+}
+
 struct Cursor {
     rx: broadcast::Receiver<StatusEvent>,
+    removals: broadcast::Receiver<String>,
     backlog: VecDeque<StatusEvent>,
     /// Highest id delivered (or asked to resume after): where catching up
     /// from the store continues.
@@ -95,11 +109,11 @@ struct Cursor {
 }
 
 impl Cursor {
-    async fn next(&mut self) -> Option<StatusEvent> {
+    async fn next(&mut self) -> Option<Next> {
         loop {
             if let Some(e) = self.backlog.pop_front() {
                 self.delivered(e.id);
-                return Some(e);
+                return Some(Next::Status(e));
             }
             if self.state.shutdown.is_cancelled() {
                 return None;
@@ -120,13 +134,19 @@ impl Cursor {
             }
             let received = tokio::select! {
                 r = self.rx.recv() => r,
+                r = self.removals.recv() => match r {
+                    Ok(id) => return Some(Next::Removed(id)),
+                    // Missed removals: the client's next read of /api/status has them.
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return None,
+                },
                 _ = self.state.shutdown.cancelled() => return None,
             };
             match received {
                 Ok(e) if e.id <= self.floor || self.sent.0.contains(&e.id) => continue,
                 Ok(e) => {
                     self.delivered(e.id);
-                    return Some(e);
+                    return Some(Next::Status(e));
                 }
                 Err(RecvError::Lagged(_)) => self.catch_up = true,
                 Err(RecvError::Closed) => return None,

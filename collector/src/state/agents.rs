@@ -12,6 +12,31 @@ pub(super) struct LiveAgent {
     pub(super) connections: u32,
     /// Catalog services last sent to the agent.
     pub(super) assigned: Vec<String>,
+    /// When its last stream to this collector ended.
+    pub(super) disconnected_ms: Option<i64>,
+    /// Checks its last heartbeat said are behind schedule.
+    pub(super) late: Vec<LateCheck>,
+}
+
+impl LiveAgent {
+    pub(super) fn new(record: AgentRecord) -> LiveAgent {
+        LiveAgent {
+            record,
+            connections: 0,
+            assigned: Vec::new(),
+            disconnected_ms: None,
+            late: Vec::new(),
+        }
+    }
+}
+
+/// A check an agent is alive for but not running on time.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct LateCheck {
+    pub service_id: String,
+    pub late_ms: u64,
+    /// `waiting` (no free run slot) or `hung` (a run past its timeout).
+    pub reason: String,
 }
 
 /// An agent as `/api/agents` shows it.
@@ -26,6 +51,8 @@ pub struct AgentView {
     pub assigned_checks: Vec<String>,
     pub last_seen: String,
     pub connected: bool,
+    /// Checks the agent reports behind their schedule: alive, but not checking.
+    pub late_checks: Vec<LateCheck>,
 }
 
 impl AppState {
@@ -33,20 +60,16 @@ impl AppState {
     pub fn agent_connected(self: &Arc<Self>, agent_id: &str) -> ConnectionGuard {
         let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
         // An agent streaming without having registered gets a bare record.
-        let entry = agents
-            .entry(agent_id.to_string())
-            .or_insert_with(|| LiveAgent {
-                record: AgentRecord {
-                    agent_id: agent_id.to_string(),
-                    hostname: String::new(),
-                    version: String::new(),
-                    labels: Default::default(),
-                    local_checks: Vec::new(),
-                    last_seen_ms: 0,
-                },
-                connections: 0,
-                assigned: Vec::new(),
-            });
+        let entry = agents.entry(agent_id.to_string()).or_insert_with(|| {
+            LiveAgent::new(AgentRecord {
+                agent_id: agent_id.to_string(),
+                hostname: String::new(),
+                version: String::new(),
+                labels: Default::default(),
+                local_checks: Vec::new(),
+                last_seen_ms: 0,
+            })
+        });
         entry.record.last_seen_ms = lightbulb_common::time::now_ms();
         entry.connections += 1;
         ConnectionGuard {
@@ -61,11 +84,67 @@ impl AppState {
         agents
             .entry(record.agent_id.clone())
             .and_modify(|a| a.record = record.clone())
-            .or_insert(LiveAgent {
-                record,
-                connections: 0,
-                assigned: Vec::new(),
-            });
+            .or_insert_with(|| LiveAgent::new(record));
+        drop(agents);
+        // Local checks' cadences decide when their services go stale.
+        self.invalidate_body();
+    }
+
+    /// Takes an agent's heartbeat: which of its checks are behind schedule.
+    pub fn agent_heartbeat(&self, agent_id: &str, late: Vec<LateCheck>) {
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(a) = agents.get_mut(agent_id) {
+            a.late = late;
+        }
+    }
+
+    /// The interval and grace (ms, 0 when not set) an agent's own
+    /// configuration gives `service_id`.
+    pub fn local_cadence(&self, agent_id: &str, service_id: &str) -> Option<(u64, u64)> {
+        let agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        agents
+            .get(agent_id)?
+            .record
+            .local_checks
+            .iter()
+            .find(|c| c.service_id == service_id && c.interval_ms > 0)
+            .map(|c| (c.interval_ms, c.grace_ms))
+    }
+
+    /// What `agent_id` is doing about `service_id`, to say why its service
+    /// is silent: "agent node-a disconnected at 12:01:07" and the like.
+    pub fn silence_reason(&self, agent_id: &str, service_id: &str) -> String {
+        let agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        let clock = |ms: i64| lightbulb_common::time::format_iso(ms);
+        let Some(a) = agents.get(agent_id) else {
+            return format!("agent {agent_id} is not connected to this collector");
+        };
+        // Heartbeats come every interval: one missed is worth saying.
+        let beat = self.config.agents.heartbeat.as_millis() as i64;
+        let talking = lightbulb_common::time::now_ms() - a.record.last_seen_ms <= 2 * beat;
+        if self.alive(a) && talking {
+            return match a.late.iter().find(|l| l.service_id == service_id) {
+                Some(l) => format!(
+                    "agent {agent_id} is connected but this check is {} behind its schedule ({})",
+                    lightbulb_common::time::format_ms(l.late_ms as i64),
+                    l.reason
+                ),
+                None => format!("agent {agent_id} is connected but not reporting this check"),
+            };
+        }
+        if a.connections > 0 {
+            return format!(
+                "agent {agent_id} has not been heard from since {} (connection open, no heartbeats)",
+                clock(a.record.last_seen_ms)
+            );
+        }
+        match a.disconnected_ms {
+            Some(at) => format!("agent {agent_id} disconnected at {}", clock(at)),
+            None => format!(
+                "agent {agent_id} is not connected (last seen {})",
+                clock(a.record.last_seen_ms)
+            ),
+        }
     }
 
     /// Records the catalog services sent to an agent.
@@ -76,9 +155,7 @@ impl AppState {
         }
         drop(agents);
         // Services waiting for a first result now say who runs them.
-        let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
-        snap.version += 1;
-        snap.body = None;
+        self.invalidate_body();
     }
 
     /// Agents connected now that were assigned `service_id`.
@@ -108,10 +185,20 @@ impl AppState {
                 hostname: a.record.hostname.clone(),
                 version: a.record.version.clone(),
                 labels: a.record.labels.clone(),
-                local_checks: a.record.local_checks.clone(),
+                local_checks: a
+                    .record
+                    .local_checks
+                    .iter()
+                    .map(|c| c.service_id.clone())
+                    .collect(),
                 assigned_checks: a.assigned.clone(),
                 last_seen: lightbulb_common::time::format_iso(a.record.last_seen_ms),
                 connected: self.alive(a),
+                late_checks: if self.alive(a) {
+                    a.late.clone()
+                } else {
+                    Vec::new()
+                },
             })
             .collect();
         list.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
@@ -142,6 +229,10 @@ impl Drop for ConnectionGuard {
             let mut agents = self.state.agents.lock().unwrap_or_else(|e| e.into_inner());
             agents.get_mut(&self.agent_id).map(|a| {
                 a.connections = a.connections.saturating_sub(1);
+                if a.connections == 0 {
+                    a.disconnected_ms = Some(lightbulb_common::time::now_ms());
+                    a.late.clear();
+                }
                 a.record.clone()
             })
         };

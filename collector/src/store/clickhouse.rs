@@ -275,6 +275,23 @@ impl Store for ClickHouseStore {
         Box::pin(query::agents(&self.ch))
     }
 
+    fn remove_service(&self, service_id: &str, at_ms: i64) -> BoxFuture<'static, Result<()>> {
+        let ch = self.ch.clone();
+        let writes = self.writes.clone();
+        let row = query::RemovedRow {
+            service_id: service_id.to_string(),
+            ts: at_ms,
+        };
+        Box::pin(async move {
+            let service_id = row.service_id.clone();
+            ch.insert("removed_services", &[row]).await?;
+            writes
+                .send(Op::Forget(service_id, at_ms))
+                .await
+                .map_err(|_| Error::unavailable("clickhouse writer stopped"))
+        })
+    }
+
     fn ready(&self) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
             if self.writes.is_closed() {

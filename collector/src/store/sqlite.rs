@@ -9,6 +9,8 @@
 //! - `agents`: registered agents.
 //! - `rollup_minute`, `rollup_hour`: one mergeable cell per service and bucket.
 //! - `services`, `relations`: the catalog administrators define.
+//! - `removed_services`: when each deleted service left the live statuses
+//!   (its `latest` row goes then; its results stay for history).
 //!
 //! `schema.rs` holds the migrations, `writer.rs` the writer thread,
 //! `rollup.rs` the rollup cells and range aggregates.
@@ -240,6 +242,15 @@ impl Store for SqliteStore {
         self.submit(move |reply| WriteOp::Agent { agent, reply })
     }
 
+    fn remove_service(&self, service_id: &str, at_ms: i64) -> BoxFuture<'static, Result<()>> {
+        let service_id = service_id.to_string();
+        self.submit(move |reply| WriteOp::Remove {
+            service_id,
+            at_ms,
+            reply,
+        })
+    }
+
     fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentRecord>>> {
         self.read(|c| {
             let mut stmt = c.prepare(
@@ -301,7 +312,9 @@ impl Store for SqliteStore {
 fn read_latest(c: &Connection) -> Result<Vec<LatestStatus>> {
     let mut stmt = c.prepare_cached(
         "SELECT service_id, service_type, status, message, ts, response_time_ms, cpu_usage, memory_usage, agent_id, seq
-         FROM latest ORDER BY service_id",
+         FROM latest WHERE NOT EXISTS (SELECT 1 FROM removed_services r
+             WHERE r.service_id = latest.service_id AND r.ts >= latest.ts)
+         ORDER BY service_id",
     )?;
     let rows = stmt.query_map([], |r| {
         let ts: i64 = r.get(4)?;
@@ -322,6 +335,8 @@ fn read_latest(c: &Connection) -> Result<Vec<LatestStatus>> {
             caused_by: Vec::new(),
             label: String::new(),
             labels: Default::default(),
+            silent: false,
+            stale_at: None,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

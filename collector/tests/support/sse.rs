@@ -4,6 +4,8 @@ use std::time::Duration;
 
 pub struct SseEvent {
     pub id: Option<i64>,
+    /// The `event:` name; `None` for plain status events.
+    pub event: Option<String>,
     pub data: serde_json::Value,
 }
 
@@ -44,10 +46,13 @@ impl SseReader {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
                 let mut id = None;
+                let mut event = None;
                 let mut data = String::new();
                 for line in block.lines() {
                     if let Some(v) = line.strip_prefix("id:") {
                         id = v.trim().parse().ok();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event = Some(v.trim().to_string());
                     } else if let Some(v) = line.strip_prefix("data:") {
                         data.push_str(v.trim_start());
                     } else if line.starts_with(':') {
@@ -59,6 +64,7 @@ impl SseReader {
                 }
                 return Some(SseEvent {
                     id,
+                    event,
                     data: serde_json::from_str(&data).expect("event json"),
                 });
             }

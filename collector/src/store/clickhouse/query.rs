@@ -132,6 +132,24 @@ pub(super) struct AgentRow {
     pub last_seen: i64,
 }
 
+#[derive(Debug, Row, Serialize, Deserialize)]
+pub(super) struct RemovedRow {
+    pub service_id: String,
+    pub ts: i64,
+}
+
+/// When each deleted service left the live statuses.
+async fn removed(ch: &Ch) -> Result<std::collections::HashMap<String, i64>> {
+    let sql = format!(
+        "SELECT service_id, max(ts) AS ts FROM {} GROUP BY service_id",
+        ch.t("removed_services")
+    );
+    let rows: Vec<RemovedRow> = ch
+        .call("removed services", ch.client.query(&sql).fetch_all())
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.service_id, r.ts)).collect())
+}
+
 #[derive(Debug, Row, Deserialize)]
 struct LatestRow {
     service_id: String,
@@ -158,7 +176,8 @@ pub(super) async fn latest(ch: &Ch) -> Result<Vec<LatestStatus>> {
         ch.t("latest")
     );
     let rows: Vec<LatestRow> = ch.call("latest", ch.client.query(&sql).fetch_all()).await?;
-    Ok(rows
+    let removed = removed(ch).await?;
+    let list = rows
         .into_iter()
         .map(|r| {
             let status = status_of(r.status.into());
@@ -178,9 +197,12 @@ pub(super) async fn latest(ch: &Ch) -> Result<Vec<LatestStatus>> {
                 caused_by: Vec::new(),
                 label: String::new(),
                 labels: Default::default(),
+                silent: false,
+                stale_at: None,
             }
         })
-        .collect())
+        .collect();
+    Ok(crate::store::without_removed(list, &removed))
 }
 
 #[derive(Debug, Row, Deserialize)]

@@ -16,6 +16,8 @@
 //! - `status_events`: status changes; ids are ordered across collectors.
 //! - `agents`: registered agents, newest `last_seen` wins.
 //! - `services`, `relations`: the catalog, newest `version` per id wins.
+//! - `removed_services`: when each deleted service left the live statuses;
+//!   `latest` rows no newer than that are left out (its results stay).
 //!
 //! SQL is limited to what ClickHouse 18.16 accepts. TTL (19.6+) is added
 //! where the server has it; day partitions are dropped on every version.
@@ -258,7 +260,15 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         "ORDER BY relation_id",
         "cityHash64(relation_id)",
     ));
-    vec![m1, m2]
+    let m3 = l.data_table(
+        "removed_services",
+        "service_id String, ts Int64",
+        "Replacing",
+        "ts",
+        "ORDER BY service_id",
+        "cityHash64(service_id)",
+    );
+    vec![m1, m2, m3]
 }
 
 /// Tables partitioned by day or month, with the unit of their partition ids.

@@ -30,6 +30,8 @@ pub(super) enum Op {
     },
     /// Latest statuses as stored, read by the poller: other collectors' rows.
     Observed(Vec<LatestStatus>),
+    /// A service was removed at this time: the next result starts it anew.
+    Forget(String, i64),
 }
 
 pub(super) struct Writer {
@@ -83,6 +85,7 @@ pub(super) async fn run(mut w: Writer, mut rx: mpsc::Receiver<Op>) {
         while let Some(op) = next.take() {
             match op {
                 Op::Observed(list) => w.observe(list),
+                Op::Forget(service_id, at_ms) => w.latest.forget(&service_id, at_ms),
                 Op::Insert {
                     agent_id,
                     results,

@@ -96,6 +96,12 @@ CREATE TABLE relations (
     updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+CREATE TABLE removed_services (
+    service_id TEXT PRIMARY KEY,
+    ts INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -35,6 +35,11 @@ pub(super) enum WriteOp {
         changes: Vec<CatalogChange>,
         reply: oneshot::Sender<Result<()>>,
     },
+    Remove {
+        service_id: String,
+        at_ms: i64,
+        reply: oneshot::Sender<Result<()>>,
+    },
 }
 
 impl WriteOp {
@@ -45,7 +50,8 @@ impl WriteOp {
             }
             WriteOp::Agent { reply, .. }
             | WriteOp::Expire { reply, .. }
-            | WriteOp::Catalog { reply, .. } => {
+            | WriteOp::Catalog { reply, .. }
+            | WriteOp::Remove { reply, .. } => {
                 let _ = reply.send(Err(e));
             }
         }
@@ -91,7 +97,8 @@ pub(super) fn writer(mut conn: Connection, mut w: Writer, mut rx: mpsc::Receiver
                         (
                             WriteOp::Agent { reply, .. }
                             | WriteOp::Expire { reply, .. }
-                            | WriteOp::Catalog { reply, .. },
+                            | WriteOp::Catalog { reply, .. }
+                            | WriteOp::Remove { reply, .. },
                             _,
                         ) => {
                             let _ = reply.send(Ok(()));
@@ -129,6 +136,21 @@ fn apply(tx: &Transaction<'_>, w: &mut Writer, op: &WriteOp) -> Result<Applied> 
         } => insert(tx, w, agent_id, results).map(Applied::Insert),
         WriteOp::Catalog { changes, .. } => {
             super::catalog::apply(tx, changes)?;
+            Ok(Applied::Other)
+        }
+        WriteOp::Remove {
+            service_id, at_ms, ..
+        } => {
+            tx.execute(
+                "INSERT INTO removed_services (service_id, ts) VALUES (?1, ?2)
+                 ON CONFLICT (service_id) DO UPDATE SET ts = max(ts, excluded.ts)",
+                params![service_id, at_ms],
+            )?;
+            tx.execute(
+                "DELETE FROM latest WHERE service_id = ?1 AND ts <= ?2",
+                params![service_id, at_ms],
+            )?;
+            w.latest.forget(service_id, *at_ms);
             Ok(Applied::Other)
         }
         WriteOp::Expire { now_ms, .. } => {
