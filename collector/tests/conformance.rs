@@ -8,7 +8,7 @@ mod support;
 
 use lightbulb_collector::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
 use lightbulb_collector::store::rollup::{HOUR_MS, MINUTE_MS};
-use lightbulb_collector::store::{AgentRecord, HistoryQuery, Store};
+use lightbulb_collector::store::{AgentRecord, HistoryQuery, LocalCheck, Store};
 use lightbulb_common::Status;
 use support::stores::*;
 
@@ -20,6 +20,8 @@ conformance!(
     agents_are_upserted_and_listed,
     results_of_the_same_millisecond_resolve_by_seq,
     catalog_changes_apply_in_order_and_read_back_whole,
+    removed_services_leave_latest_keep_history_and_return_with_a_newer_result,
+    agents_keep_their_local_checks_cadence,
 );
 
 async fn a_resent_seq_is_stored_and_counted_once(store: &dyn Store) {
@@ -209,6 +211,60 @@ async fn agents_are_upserted_and_listed(store: &dyn Store) {
     store.upsert_agent(agent("a", "new", 20)).await.unwrap();
     let list = store.agents().await.unwrap();
     assert_eq!(list, vec![agent("a", "new", 20), agent("b", "hb", 10)]);
+}
+
+async fn agents_keep_their_local_checks_cadence(store: &dyn Store) {
+    let mut checks: Vec<LocalCheck> = vec!["web".into(), "db".into()];
+    checks[0].interval_ms = 1000;
+    checks[0].grace_ms = 7000;
+    let agent = AgentRecord {
+        agent_id: "a".into(),
+        hostname: "h".into(),
+        version: "1.0".into(),
+        labels: Default::default(),
+        local_checks: checks,
+        last_seen_ms: 10,
+    };
+    store.upsert_agent(agent.clone()).await.unwrap();
+    assert_eq!(store.agents().await.unwrap(), vec![agent]);
+}
+
+async fn removed_services_leave_latest_keep_history_and_return_with_a_newer_result(
+    store: &dyn Store,
+) {
+    let t = now() - HOUR_MS;
+    store
+        .insert(
+            "a",
+            vec![
+                seq(1, result("web", t, Status::Ok, None)),
+                seq(2, result("db", t, Status::Ok, None)),
+            ],
+        )
+        .await
+        .unwrap();
+    store.remove_service("web", t + 100).await.unwrap();
+    let ids = |l: Vec<lightbulb_collector::store::LatestStatus>| {
+        l.into_iter().map(|s| s.service_id).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(store.latest().await.unwrap()), vec!["db"]);
+    assert_eq!(history_total(store, "web", t - 1, t + 1).await, 1);
+    // A result from before the removal (one in flight) stays history.
+    store
+        .insert("a", vec![seq(3, result("web", t + 50, Status::Ok, None))])
+        .await
+        .unwrap();
+    assert_eq!(ids(store.latest().await.unwrap()), vec!["db"]);
+    // A newer one brings the service back, with a status event.
+    let back = store
+        .insert("a", vec![seq(4, result("web", t + 200, Status::Failed, None))])
+        .await
+        .unwrap();
+    assert_eq!(back.events.len(), 1);
+    assert_eq!(back.events[0].status, "FAILED");
+    let latest = store.latest().await.unwrap();
+    assert_eq!(ids(latest.clone()), vec!["db", "web"]);
+    assert_eq!(latest[1].status, "FAILED");
 }
 
 async fn results_of_the_same_millisecond_resolve_by_seq(store: &dyn Store) {

@@ -45,8 +45,8 @@ export async function until(what, fn, ms = 15_000) {
   }
 }
 
-/** A collector on free ports and one agent (`e2e-agent`) with `checks` (TOML). */
-export async function startLightbulb(checks) {
+/** A collector on free ports (with `collectorExtra` TOML) and one agent (`e2e-agent`) with `checks` (TOML). */
+export async function startLightbulb(checks, collectorExtra = "") {
   const dir = mkdtempSync(path.join(tmpdir(), "lightbulb-e2e-"));
   const [http, grpc] = [await freePort(), await freePort()];
   const certs = path.join(dir, "certs");
@@ -58,7 +58,7 @@ export async function startLightbulb(checks) {
   );
   writeFileSync(
     path.join(dir, "collector.toml"),
-    `[http]\nlisten = "127.0.0.1:${http}"\n[grpc]\nlisten = "127.0.0.1:${grpc}"\n[tls]\nca = "${certs}/ca.crt"\ncert = "${certs}/collector.crt"\nkey = "${certs}/collector.key"\n[store]\npath = "${dir}/lightbulb.db"\n`,
+    `[http]\nlisten = "127.0.0.1:${http}"\n[grpc]\nlisten = "127.0.0.1:${grpc}"\n[tls]\nca = "${certs}/ca.crt"\ncert = "${certs}/collector.crt"\nkey = "${certs}/collector.key"\n[store]\npath = "${dir}/lightbulb.db"\n${collectorExtra}`,
   );
   writeFileSync(
     path.join(dir, "agent.toml"),

@@ -19,6 +19,10 @@ export interface LatestStatus {
   label: string;
   /** Agent labels the catalog gives the service. */
   labels: Record<string, string>;
+  /** UNKNOWN because no result arrived within the grace (the message names the agent). */
+  silent: boolean;
+  /** When this result goes stale if no newer one arrives; null when not checked. */
+  stale_at: string | null;
 }
 
 /** One status change on `/api/status/stream`. */
@@ -43,6 +47,8 @@ export interface Agent {
   assigned_checks: string[];
   last_seen: string;
   connected: boolean;
+  /** Checks the agent is alive for but behind on: no free run slot, or a run past its timeout. */
+  late_checks: { service_id: string; late_ms: number; reason: string }[];
 }
 
 /** The API's error body: `{"error": {code, message, field}}`. */

@@ -18,18 +18,32 @@ export function AgentsPage() {
             <th className="px-3 py-2">Version</th>
             <th className="px-3 py-2">Last seen</th>
             <th className="px-3 py-2">Checks (local / assigned)</th>
+            <th className="px-3 py-2">Behind schedule</th>
           </tr>
         </thead>
         <tbody>
           {q.data.map((a) => (
             <tr key={a.agent_id} className="border-t border-slate-200" data-agent={a.agent_id}>
               <td className="px-3 py-2 font-medium">{a.agent_id}</td>
-              <td className="px-3 py-2">{a.connected ? "● connected" : "○ disconnected"}</td>
+              <td className="px-3 py-2">
+                {a.connected ? (a.late_checks.length ? "● connected, not checking everything" : "● connected") : "○ disconnected"}
+              </td>
               <td className="px-3 py-2">{a.hostname}</td>
               <td className="px-3 py-2">{a.version}</td>
               <td className="px-3 py-2">{a.last_seen ? new Date(a.last_seen).toLocaleString() : "—"}</td>
               <td className="px-3 py-2">
                 {a.local_checks.length} / {a.assigned_checks.length}
+              </td>
+              <td className="px-3 py-2" data-late={a.late_checks.length}>
+                {a.late_checks.length === 0
+                  ? a.connected
+                    ? "none"
+                    : "—"
+                  : a.late_checks.map((l) => (
+                      <span key={l.service_id} className="mr-2 font-semibold text-amber-800" title={l.reason === "hung" ? "a run has lasted beyond its timeout" : "waiting for a free run slot"}>
+                        ⚠ {l.service_id} {Math.round(l.late_ms / 1000)} s late ({l.reason})
+                      </span>
+                    ))}
               </td>
             </tr>
           ))}

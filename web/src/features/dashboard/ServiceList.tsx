@@ -3,12 +3,14 @@ import { useRef } from "react";
 import { Link } from "react-router-dom";
 import type { LatestStatus } from "../../api/types";
 import { StatusBadge } from "../status/StatusBadge";
+import { freshness, useNow } from "../status/freshness";
 
 const ROW = 56;
 
 /** Services as rows; only the visible ones are rendered (10,000+ scroll smoothly). */
 export function ServiceList({ services }: { services: LatestStatus[] }) {
   const parent = useRef<HTMLDivElement>(null);
+  const now = useNow();
   const rows = useVirtualizer({
     count: services.length,
     getScrollElement: () => parent.current,
@@ -23,6 +25,7 @@ export function ServiceList({ services }: { services: LatestStatus[] }) {
       <ul className="relative" style={{ height: rows.getTotalSize() }} aria-label="Services">
         {rows.getVirtualItems().map((row) => {
           const s = services[row.index];
+          const fresh = freshness(s, now);
           return (
             <li
               key={s.service_id}
@@ -45,6 +48,13 @@ export function ServiceList({ services }: { services: LatestStatus[] }) {
                   {s.message || "—"}
                 </p>
               </div>
+              <span
+                className={`hidden w-36 truncate text-xs sm:block ${fresh?.stale ? "font-semibold text-amber-800" : "text-slate-600"}`}
+                data-stale={fresh?.stale ? "true" : undefined}
+                title={s.stale_at ? `stale after ${new Date(s.stale_at).toLocaleString()}` : undefined}
+              >
+                {fresh ? `${fresh.stale ? "⚠ " : ""}${fresh.text}` : ""}
+              </span>
               <span className="hidden w-32 truncate text-xs text-slate-600 md:block">{s.service_type}</span>
               <span className="hidden w-20 text-right text-xs text-slate-600 sm:block">
                 {s.response_time_ms != null ? `${Math.round(s.response_time_ms)} ms` : ""}

@@ -15,6 +15,8 @@ const svc = (id: string, code: 0 | 1 | 2, type = "api_endpoint"): LatestStatus =
   memory_usage: null,
   agent_id: "node-a",
   caused_by: [],
+  silent: false,
+  stale_at: null,
   label: `${id} label`,
   labels: type === "database" ? { zone: "eu" } : {},
 });

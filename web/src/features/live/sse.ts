@@ -49,6 +49,8 @@ export class SseParser {
 export interface StreamOptions {
   url: string;
   onEvent: (e: StatusEvent) => void;
+  /** A service was deleted: drop it (`event: removed`). */
+  onRemoved?: (serviceId: string) => void;
   onState: (s: ConnectionState) => void;
   /** First reconnect delay; doubles per failed attempt up to `maxDelayMs`. */
   minDelayMs?: number;
@@ -97,7 +99,8 @@ export function openStatusStream(opts: StreamOptions): StatusStream {
       for (const m of parser.push(value)) {
         if (m.id !== null) lastId = m.id;
         try {
-          opts.onEvent(JSON.parse(m.data) as StatusEvent);
+          if (m.event === "removed") opts.onRemoved?.((JSON.parse(m.data) as { service_id: string }).service_id);
+          else opts.onEvent(JSON.parse(m.data) as StatusEvent);
         } catch {
           // A malformed message is skipped; the next one still counts.
         }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LatestStatus, StatusEvent } from "../../api/types";
-import { applyEvent } from "./useLiveStatus";
+import { applyEvent, removeService } from "./useLiveStatus";
 
 const base: LatestStatus = {
   service_id: "web",
@@ -14,6 +14,8 @@ const base: LatestStatus = {
   memory_usage: null,
   agent_id: "a",
   caused_by: [],
+  silent: false,
+  stale_at: null,
   label: "Web",
   labels: {},
 };
@@ -38,5 +40,13 @@ describe("applyEvent", () => {
     expect(next[1]).toBe(other);
     expect(list[0].status_code).toBe(0);
     expect(applyEvent(list, { ...e, service_id: "new" })).toBeNull();
+  });
+});
+
+describe("removeService", () => {
+  it("drops a deleted service and keeps the rest", () => {
+    const other = { ...base, service_id: "db" };
+    expect(removeService([base, other], "web")).toEqual([other]);
+    expect(removeService([other], "web")).toEqual([other]);
   });
 });

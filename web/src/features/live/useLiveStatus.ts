@@ -16,6 +16,8 @@ export function applyEvent(list: LatestStatus[], e: StatusEvent): LatestStatus[]
   const next = list.slice();
   next[i] = {
     ...list[i],
+    silent: e.status_code === 5 && e.agent_id === "lightbulb-collector",
+    stale_at: e.status_code === 5 && e.agent_id === "lightbulb-collector" ? null : list[i].stale_at,
     status_code: e.status_code,
     status: e.status,
     message: e.message,
@@ -26,6 +28,11 @@ export function applyEvent(list: LatestStatus[], e: StatusEvent): LatestStatus[]
   return next;
 }
 
+/** `list` without a deleted service. */
+export function removeService(list: LatestStatus[], serviceId: string): LatestStatus[] {
+  return list.filter((s) => s.service_id !== serviceId);
+}
+
 export function useLiveStatus() {
   const client = useQueryClient();
   const [connection, setConnection] = useState<ConnectionState>("connecting");
@@ -33,7 +40,8 @@ export function useLiveStatus() {
   const query = useQuery({
     queryKey: STATUS_KEY,
     queryFn: ({ signal }) => api.status(signal),
-    refetchInterval: connection === "connected" ? 30_000 : 5_000,
+    // Every 10 s at most, so "checked N s ago" stays close to the truth.
+    refetchInterval: connection === "connected" ? 10_000 : 5_000,
   });
   useEffect(() => {
     const stream = openStatusStream({
@@ -44,6 +52,11 @@ export function useLiveStatus() {
         const next = list ? applyEvent(list, e) : null;
         if (next) client.setQueryData(STATUS_KEY, next);
         else void client.invalidateQueries({ queryKey: STATUS_KEY });
+        setLastEvent(Date.now());
+      },
+      onRemoved: (id) => {
+        const list = client.getQueryData<LatestStatus[]>(STATUS_KEY);
+        if (list) client.setQueryData(STATUS_KEY, removeService(list, id));
         setLastEvent(Date.now());
       },
     });
