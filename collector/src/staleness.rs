@@ -187,4 +187,130 @@ mod tests {
         // A check's own grace wins, even a short one.
         assert_eq!(grace_for(30_000, 4_000, 5_000, 3), 4_000);
     }
+
+    async fn state_with(heartbeat: Duration) -> (Arc<AppState>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::config::CollectorConfig::default();
+        config.agents.heartbeat = heartbeat;
+        let retention = crate::store::Retention::from_config(&config.store);
+        let store =
+            crate::store::sqlite::SqliteStore::open(&dir.path().join("lb.db"), retention).unwrap();
+        let state = AppState::new(config, Arc::new(store), Default::default())
+            .await
+            .unwrap();
+        (state, dir)
+    }
+
+    async fn report(state: &AppState, seq: u64, ts: i64) {
+        let result = CheckResult {
+            service_id: "web".into(),
+            service_type: ServiceType::ApiEndpoint,
+            timestamp_ms: ts,
+            status: Status::Ok,
+            message: "ok".into(),
+            metrics: Metrics::default(),
+            details: serde_json::Value::Null,
+        };
+        let inserted = state
+            .store
+            .insert("node-a", vec![Sequenced { seq, result }])
+            .await
+            .unwrap();
+        state.apply(inserted);
+    }
+
+    fn status(state: &AppState) -> (&'static str, String) {
+        let s = state.service("web").unwrap();
+        (s.status, s.message)
+    }
+
+    #[tokio::test]
+    async fn a_result_goes_stale_after_its_grace_and_a_new_one_restores_it() {
+        let (state, _dir) = state_with(Duration::from_secs(5)).await;
+        let t0 = now_ms() - 200_000;
+        report(&state, 1, t0).await;
+        // Unknown cadence: the default 30 s interval, so 90 s.
+        // One ms before it goes stale the watch naps as little as it may.
+        assert_eq!(
+            pass(&state, t0 + 90_000).await.unwrap(),
+            Duration::from_millis(20)
+        );
+        assert_eq!(status(&state).0, "OK");
+        pass(&state, t0 + 90_001).await.unwrap();
+        let (code, message) = status(&state);
+        assert_eq!(code, "UNKNOWN");
+        assert!(
+            message.starts_with("no result for 1m 30s; agent node-a"),
+            "{message}"
+        );
+        // Marked once: the mark itself never goes stale.
+        pass(&state, t0 + 500_000).await.unwrap();
+        let history = state
+            .store
+            .history(crate::store::HistoryQuery {
+                service_id: "web".into(),
+                from_ms: 0,
+                to_ms: now_ms(),
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(history.total, 2);
+        report(&state, 2, now_ms()).await;
+        assert_eq!(status(&state).0, "OK");
+    }
+
+    #[tokio::test]
+    async fn the_grace_follows_the_catalog_interval_and_the_heartbeat() {
+        let (state, _dir) = state_with(Duration::from_secs(1)).await;
+        let t0 = now_ms() - 200_000;
+        report(&state, 1, t0).await;
+        let grace = |state: &AppState| {
+            let s = state.statuses().remove("web").unwrap();
+            state.admin.read(|c| grace_ms(state, c, &s))
+        };
+        assert_eq!(grace(&state), Some(90_000));
+        let mut def = ServiceDef::tombstone("web");
+        def.service_type = "api_endpoint".into();
+        def.enabled = true;
+        def.status_config = serde_json::json!({"url": "tcp://127.0.0.1:1", "interval": "2s"});
+        let put = |def: ServiceDef| {
+            let state = state.clone();
+            async move {
+                let change = crate::store::catalog::CatalogChange::PutService(def);
+                state
+                    .admin
+                    .change(&crate::admin::Actor::api(), "test", |_| {
+                        Ok((vec![change], ()))
+                    })
+                    .await
+                    .unwrap();
+            }
+        };
+        put(def.clone()).await;
+        // Three 2 s intervals (the 1 s heartbeat is shorter).
+        assert_eq!(grace(&state), Some(6_000));
+        def.status_config["grace"] = "45s".into();
+        put(def.clone()).await;
+        assert_eq!(grace(&state), Some(45_000));
+        // Disabled: not judged at all.
+        def.enabled = false;
+        put(def).await;
+        assert_eq!(grace(&state), None);
+        // A slower heartbeat than the interval: three heartbeats.
+        let (slow, _dir) = state_with(Duration::from_secs(5)).await;
+        report(&slow, 1, t0).await;
+        let mut def = ServiceDef::tombstone("web");
+        def.service_type = "api_endpoint".into();
+        def.enabled = true;
+        def.status_config = serde_json::json!({"url": "tcp://127.0.0.1:1", "interval": "1s"});
+        let change = crate::store::catalog::CatalogChange::PutService(def);
+        slow.admin
+            .change(&crate::admin::Actor::api(), "test", |_| {
+                Ok((vec![change], ()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(grace(&slow), Some(15_000));
+    }
 }

@@ -257,7 +257,10 @@ async fn removed_services_leave_latest_keep_history_and_return_with_a_newer_resu
     assert_eq!(ids(store.latest().await.unwrap()), vec!["db"]);
     // A newer one brings the service back, with a status event.
     let back = store
-        .insert("a", vec![seq(4, result("web", t + 200, Status::Failed, None))])
+        .insert(
+            "a",
+            vec![seq(4, result("web", t + 200, Status::Failed, None))],
+        )
         .await
         .unwrap();
     assert_eq!(back.events.len(), 1);
