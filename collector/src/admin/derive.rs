@@ -97,7 +97,10 @@ fn combine(parts: &[(Status, &str)], on_failed: &str) -> (Status, String) {
         ),
         Status::Unknown => (
             Status::Unknown,
-            format!("no status yet for: {}", named(Status::Unknown).join(", ")),
+            format!(
+                "dependency UNKNOWN (silent or not checked yet): {}",
+                named(Status::Unknown).join(", ")
+            ),
         ),
         Status::Starting => (
             Status::Starting,
@@ -110,15 +113,17 @@ fn combine(parts: &[(Status, &str)], on_failed: &str) -> (Status, String) {
     }
 }
 
-/// Dependencies of `service_id` that are DEGRADED or FAILED, when the
-/// service itself is not OK: the likely cause, and the alerts to hold back.
+/// Dependencies of `service_id` that are DEGRADED, FAILED or silent (no
+/// result within their grace), when the service itself is not OK: the
+/// likely cause, and the alerts to hold back.
 pub fn caused_by(
     edges: &HashMap<&str, Vec<&str>>,
     statuses: &BTreeMap<String, LatestStatus>,
     service: &LatestStatus,
 ) -> Vec<String> {
     let bad = |code: u8| code == Status::Degraded.code() || code == Status::Failed.code();
-    if !bad(service.status_code) {
+    let judged = bad(service.status_code) || service.status_code == Status::Unknown.code();
+    if !judged {
         return Vec::new();
     }
     edges
@@ -126,7 +131,11 @@ pub fn caused_by(
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
-        .filter(|t| statuses.get(**t).is_some_and(|l| bad(l.status_code)))
+        .filter(|t| {
+            statuses
+                .get(**t)
+                .is_some_and(|l| bad(l.status_code) || crate::staleness::is_silence(l))
+        })
         .map(|t| t.to_string())
         .collect()
 }

@@ -1,24 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { LatestStatus, StatusEvent } from "../../api/types";
+import { statusFixture } from "../status/fixture";
 import { applyEvent, removeService } from "./useLiveStatus";
 
-const base: LatestStatus = {
-  service_id: "web",
-  service_type: "api_endpoint",
-  status_code: 0,
-  status: "OK",
-  message: "HTTP 200",
-  last_check: "2026-01-01T00:00:00.000Z",
-  response_time_ms: 3,
-  cpu_usage: null,
-  memory_usage: null,
-  agent_id: "a",
-  caused_by: [],
-  silent: false,
-  stale_at: null,
-  label: "Web",
-  labels: {},
-};
+const base: LatestStatus = statusFixture;
 
 describe("applyEvent", () => {
   it("replaces the changed service's status and keeps the rest", () => {

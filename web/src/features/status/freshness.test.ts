@@ -1,24 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { LatestStatus } from "../../api/types";
+import { statusFixture } from "./fixture";
 import { freshness, span } from "./freshness";
 
-const base: LatestStatus = {
-  service_id: "web",
-  service_type: "api_endpoint",
-  status_code: 0,
-  status: "OK",
-  message: "HTTP 200",
-  last_check: "2026-01-01T00:00:00.000Z",
-  response_time_ms: 3,
-  cpu_usage: null,
-  memory_usage: null,
-  agent_id: "a",
-  caused_by: [],
-  label: "",
-  labels: {},
-  silent: false,
-  stale_at: "2026-01-01T00:00:15.000Z",
-};
+const base: LatestStatus = { ...statusFixture, label: "", stale_at: "2026-01-01T00:00:15.000Z" };
 const at = (s: number) => Date.parse("2026-01-01T00:00:00.000Z") + s * 1000;
 
 describe("freshness", () => {
