@@ -63,19 +63,19 @@ impl Lateness {
             .iter()
             .filter_map(|(id, t)| {
                 let (late, reason) = match t.running_since {
-                    Some(since) => (
-                        now.saturating_duration_since(since)
-                            .checked_sub(t.timeout + HUNG_SLACK)?,
-                        "hung",
-                    ),
-                    None => (
-                        now.saturating_duration_since(t.due)
-                            .checked_sub(t.interval)
-                            .map(|_| now - t.due)?,
-                        "waiting",
-                    ),
+                    // Past its timeout (and the slack): hung, by the excess.
+                    Some(since) => {
+                        let over = now.saturating_duration_since(since);
+                        (over > t.timeout + HUNG_SLACK)
+                            .then(|| (over - t.timeout - HUNG_SLACK, "hung"))?
+                    }
+                    // Overdue by more than an interval: waiting, by how overdue.
+                    None => {
+                        let overdue = now.saturating_duration_since(t.due);
+                        (overdue > t.interval).then_some((overdue, "waiting"))?
+                    }
                 };
-                (!late.is_zero()).then(|| Late {
+                Some(Late {
                     service_id: id.clone(),
                     late,
                     reason,

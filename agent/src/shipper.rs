@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lightbulb_common::backoff::Backoff;
+use lightbulb_common::time::millis_u32;
 use lightbulb_proto::v1::{self, ingest_client::IngestClient};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -46,10 +47,9 @@ impl Hello {
                 .checks
                 .iter()
                 .map(|c| {
-                    let ms = |d: Duration| d.as_millis().min(u32::MAX as u128) as u32;
                     let cadence = v1::CheckCadence {
-                        interval_ms: ms(c.interval),
-                        grace_ms: c.grace.map_or(0, ms),
+                        interval_ms: millis_u32(c.interval),
+                        grace_ms: c.grace.map_or(0, millis_u32),
                     };
                     (c.service_id.clone(), cadence)
                 })

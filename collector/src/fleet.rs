@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use lightbulb_common::ServiceType;
+use lightbulb_common::time::millis_u32;
 use lightbulb_proto::v1;
 
 use crate::store::catalog::{Catalog, ServiceDef};
@@ -24,16 +25,13 @@ pub struct Schedule {
     pub grace: Option<Duration>,
 }
 
-/// `status_config` without the schedule keys, and the schedule; errors are
-/// (key, reason) like the check parsers'.
-pub fn split_schedule(
-    config: &serde_json::Value,
-) -> Result<(serde_json::Value, Schedule), (String, String)> {
-    let mut rest = config.clone();
+/// The schedule a `status_config` gives its check; errors are (key,
+/// reason) like the check parsers'.
+pub fn schedule(config: &serde_json::Value) -> Result<Schedule, (String, String)> {
     let mut found = [None, None, None];
-    if let Some(obj) = rest.as_object_mut() {
+    if let Some(obj) = config.as_object() {
         for (slot, key) in found.iter_mut().zip(SCHEDULE_KEYS) {
-            let Some(v) = obj.remove(key) else { continue };
+            let Some(v) = obj.get(key) else { continue };
             let text = v.as_str().ok_or_else(|| {
                 (
                     key.to_string(),
@@ -48,11 +46,24 @@ pub fn split_schedule(
             *slot = Some(d);
         }
     }
-    let schedule = Schedule {
+    Ok(Schedule {
         interval: found[0].unwrap_or(DEFAULT_INTERVAL),
         timeout: found[1],
         grace: found[2],
-    };
+    })
+}
+
+/// `status_config` without the schedule keys, and the schedule.
+pub fn split_schedule(
+    config: &serde_json::Value,
+) -> Result<(serde_json::Value, Schedule), (String, String)> {
+    let schedule = schedule(config)?;
+    let mut rest = config.clone();
+    if let Some(obj) = rest.as_object_mut() {
+        for key in SCHEDULE_KEYS {
+            obj.remove(key);
+        }
+    }
     Ok((rest, schedule))
 }
 
@@ -92,10 +103,6 @@ pub fn assignment(
             })
         })
         .collect()
-}
-
-fn millis_u32(d: Duration) -> u32 {
-    d.as_millis().min(u32::MAX as u128) as u32
 }
 
 #[cfg(test)]

@@ -55,7 +55,7 @@ pub fn grace_ms(state: &AppState, catalog: &Catalog, s: &LatestStatus) -> Option
     let (interval, grace) = state
         .local_cadence(&s.agent_id, &s.service_id)
         .or_else(|| {
-            let (_, schedule) = crate::fleet::split_schedule(&def?.status_config).ok()?;
+            let schedule = crate::fleet::schedule(&def?.status_config).ok()?;
             let ms = |d: Duration| d.as_millis() as u64;
             Some((ms(schedule.interval), schedule.grace.map_or(0, ms)))
         })
@@ -135,40 +135,69 @@ pub async fn pass(state: &AppState, now: i64) -> crate::Result<Duration> {
 fn mark(state: &AppState, s: &LatestStatus, now: i64, grace: u64) -> Sequenced {
     let why = state.silence_reason(&s.agent_id, &s.service_id);
     let message = format!("no result for {}; {why}", format_ms(now - s.last_check_ms));
-    Sequenced {
-        seq: next_seq(),
-        result: CheckResult {
-            service_id: s.service_id.clone(),
-            service_type: ServiceType::parse(&s.service_type).unwrap_or(ServiceType::ApiEndpoint),
-            timestamp_ms: now,
-            status: Status::Unknown,
-            message,
-            metrics: Metrics::default(),
-            details: serde_json::json!({
-                "silent": {
-                    "agent_id": s.agent_id,
-                    "last_result": format_iso(s.last_check_ms),
-                    "last_status": s.status,
-                    "grace_ms": grace,
-                }
-            }),
-        },
-    }
+    let details = serde_json::json!({
+        "silent": {
+            "agent_id": s.agent_id,
+            "last_result": format_iso(s.last_check_ms),
+            "last_status": s.status,
+            "grace_ms": grace,
+        }
+    });
+    own_result(
+        &s.service_id,
+        &s.service_type,
+        now,
+        Status::Unknown,
+        message,
+        details,
+    )
 }
 
 /// A STOPPED mark for a service just disabled.
 pub fn stopped_mark(def: &ServiceDef, now: i64) -> Sequenced {
+    let message = disabled_message(def);
+    own_result(
+        &def.service_id,
+        &def.service_type,
+        now,
+        Status::Stopped,
+        message,
+        serde_json::Value::Null,
+    )
+}
+
+/// A result of the collector's own for a service.
+fn own_result(
+    service_id: &str,
+    service_type: &str,
+    now: i64,
+    status: Status,
+    message: String,
+    details: serde_json::Value,
+) -> Sequenced {
     Sequenced {
         seq: next_seq(),
         result: CheckResult {
-            service_id: def.service_id.clone(),
-            service_type: ServiceType::parse(&def.service_type).unwrap_or(ServiceType::ApiEndpoint),
+            service_id: service_id.to_string(),
+            service_type: ServiceType::parse(service_type).unwrap_or(ServiceType::ApiEndpoint),
             timestamp_ms: now,
-            status: Status::Stopped,
-            message: disabled_message(def),
+            status,
+            message,
             metrics: Metrics::default(),
-            details: serde_json::Value::Null,
+            details,
         },
+    }
+}
+
+/// Shows `s` as STOPPED when its catalog entry `def` is disabled, whatever
+/// was last stored for it (a local check may still report it).
+pub fn stop_if_disabled(s: &mut LatestStatus, def: Option<&ServiceDef>) {
+    if let Some(def) = def.filter(|d| !d.enabled)
+        && s.status_code != Status::Stopped.code()
+    {
+        s.status_code = Status::Stopped.code();
+        s.status = Status::Stopped.name();
+        s.message = disabled_message(def);
     }
 }
 
@@ -260,57 +289,58 @@ mod tests {
         assert_eq!(status(&state).0, "OK");
     }
 
-    #[tokio::test]
-    async fn the_grace_follows_the_catalog_interval_and_the_heartbeat() {
-        let (state, _dir) = state_with(Duration::from_secs(1)).await;
-        let t0 = now_ms() - 200_000;
-        report(&state, 1, t0).await;
-        let grace = |state: &AppState| {
-            let s = state.statuses().remove("web").unwrap();
-            state.admin.read(|c| grace_ms(state, c, &s))
-        };
-        assert_eq!(grace(&state), Some(90_000));
+    /// An enabled TCP check of the catalog with `schedule` in its config.
+    fn checked(schedule: serde_json::Value) -> ServiceDef {
         let mut def = ServiceDef::tombstone("web");
         def.service_type = "api_endpoint".into();
         def.enabled = true;
-        def.status_config = serde_json::json!({"url": "tcp://127.0.0.1:1", "interval": "2s"});
-        let put = |def: ServiceDef| {
-            let state = state.clone();
-            async move {
-                let change = crate::store::catalog::CatalogChange::PutService(def);
-                state
-                    .admin
-                    .change(&crate::admin::Actor::api(), "test", |_| {
-                        Ok((vec![change], ()))
-                    })
-                    .await
-                    .unwrap();
-            }
-        };
-        put(def.clone()).await;
-        // Three 2 s intervals (the 1 s heartbeat is shorter).
-        assert_eq!(grace(&state), Some(6_000));
-        def.status_config["grace"] = "45s".into();
-        put(def.clone()).await;
-        assert_eq!(grace(&state), Some(45_000));
-        // Disabled: not judged at all.
-        def.enabled = false;
-        put(def).await;
-        assert_eq!(grace(&state), None);
-        // A slower heartbeat than the interval: three heartbeats.
-        let (slow, _dir) = state_with(Duration::from_secs(5)).await;
-        report(&slow, 1, t0).await;
-        let mut def = ServiceDef::tombstone("web");
-        def.service_type = "api_endpoint".into();
-        def.enabled = true;
-        def.status_config = serde_json::json!({"url": "tcp://127.0.0.1:1", "interval": "1s"});
+        def.status_config = serde_json::json!({"url": "tcp://127.0.0.1:1"});
+        for (k, v) in schedule.as_object().unwrap() {
+            def.status_config[k] = v.clone();
+        }
+        def
+    }
+
+    async fn put(state: &AppState, def: ServiceDef) {
         let change = crate::store::catalog::CatalogChange::PutService(def);
-        slow.admin
+        state
+            .admin
             .change(&crate::admin::Actor::api(), "test", |_| {
                 Ok((vec![change], ()))
             })
             .await
             .unwrap();
+    }
+
+    fn grace(state: &AppState) -> Option<u64> {
+        let s = state.statuses().remove("web").unwrap();
+        state.admin.read(|c| grace_ms(state, c, &s))
+    }
+
+    #[tokio::test]
+    async fn the_grace_follows_the_catalog_interval_and_the_heartbeat() {
+        let (state, _dir) = state_with(Duration::from_secs(1)).await;
+        let t0 = now_ms() - 200_000;
+        report(&state, 1, t0).await;
+        assert_eq!(grace(&state), Some(90_000));
+        put(&state, checked(serde_json::json!({"interval": "2s"}))).await;
+        // Three 2 s intervals (the 1 s heartbeat is shorter).
+        assert_eq!(grace(&state), Some(6_000));
+        put(
+            &state,
+            checked(serde_json::json!({"interval": "2s", "grace": "45s"})),
+        )
+        .await;
+        assert_eq!(grace(&state), Some(45_000));
+        // Disabled: not judged at all.
+        let mut off = checked(serde_json::json!({"interval": "2s"}));
+        off.enabled = false;
+        put(&state, off).await;
+        assert_eq!(grace(&state), None);
+        // A slower heartbeat than the interval: three heartbeats.
+        let (slow, _dir) = state_with(Duration::from_secs(5)).await;
+        report(&slow, 1, t0).await;
+        put(&slow, checked(serde_json::json!({"interval": "1s"}))).await;
         assert_eq!(grace(&slow), Some(15_000));
     }
 }

@@ -148,10 +148,9 @@ impl AppState {
     }
 
     /// Applies a committed insert: snapshot, events, counters.
-    pub fn apply(&self, inserted: Inserted) {
+    pub fn apply(&self, mut inserted: Inserted) {
         self.metrics
             .ingested(inserted.inserted, inserted.duplicates);
-        let mut inserted = inserted;
         if !inserted.latest.is_empty() {
             let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
             for s in inserted.latest {
@@ -328,16 +327,9 @@ impl AppState {
     ) -> LatestStatus {
         let mut out = s.clone();
         let def = catalog.services.get(&s.service_id);
-        if let Some(def) = def.filter(|d| !d.enabled) {
-            if out.status_code != lightbulb_common::Status::Stopped.code() {
-                out.status_code = lightbulb_common::Status::Stopped.code();
-                out.status = lightbulb_common::Status::Stopped.name();
-                out.message = crate::staleness::disabled_message(def);
-            }
-        } else {
-            out.stale_at = crate::staleness::grace_ms(self, catalog, s)
-                .map(|g| lightbulb_common::time::format_iso(s.last_check_ms + g as i64));
-        }
+        crate::staleness::stop_if_disabled(&mut out, def);
+        out.stale_at = crate::staleness::grace_ms(self, catalog, s)
+            .map(|g| lightbulb_common::time::format_iso(s.last_check_ms + g as i64));
         out.silent = crate::staleness::is_silence(s);
         out.caused_by = crate::admin::derive::caused_by(edges, all, s);
         if let Some(def) = def {
@@ -362,13 +354,7 @@ impl AppState {
         let mut all = self.statuses();
         self.admin.read(|c| {
             for (id, s) in all.iter_mut() {
-                if let Some(def) = c.services.get(id).filter(|d| !d.enabled)
-                    && s.status_code != lightbulb_common::Status::Stopped.code()
-                {
-                    s.status_code = lightbulb_common::Status::Stopped.code();
-                    s.status = lightbulb_common::Status::Stopped.name();
-                    s.message = crate::staleness::disabled_message(def);
-                }
+                crate::staleness::stop_if_disabled(s, c.services.get(id));
             }
         });
         all

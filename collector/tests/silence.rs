@@ -27,12 +27,23 @@ struct Setup {
     certs: std::path::PathBuf,
     collector: Collector,
     agent_config: std::path::PathBuf,
-    _target: TcpListener,
+    target: TcpListener,
     client: reqwest::Client,
 }
 
 impl Setup {
+    /// A collector and node-a's config with one local TCP check, `local`.
     fn start(store: Option<StoreSpec>) -> Setup {
+        Setup::start_with(store, |port| {
+            format!(
+                "[[checks]]\nservice_id = \"local\"\nservice_type = \"api_endpoint\"\ninterval = \"{BEAT}\"\n[checks.status_config]\nurl = \"tcp://127.0.0.1:{port}\"\n"
+            )
+        })
+    }
+
+    /// A collector and node-a's config with the checks `checks` writes for
+    /// the port of a listener that accepts connections but never answers.
+    fn start_with(store: Option<StoreSpec>, checks: impl FnOnce(u16) -> String) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let certs = certs(dir.path(), &["node-a"]);
         let store = store.unwrap_or_else(|| StoreSpec::Sqlite(dir.path().join("data/lb.db")));
@@ -42,16 +53,14 @@ impl Setup {
         // Connecting succeeds while the listener lives, accepted or not.
         let target = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = target.local_addr().unwrap().port();
-        let checks = format!(
-            "[labels]\nrole = \"edge\"\n[[checks]]\nservice_id = \"local\"\nservice_type = \"api_endpoint\"\ninterval = \"{BEAT}\"\n[checks.status_config]\nurl = \"tcp://127.0.0.1:{port}\"\n"
-        );
+        let checks = format!("[labels]\nrole = \"edge\"\n{}", checks(port));
         let agent_config = agent_config(dir.path(), &certs, "node-a", collector.grpc, &checks);
         Setup {
             dir,
             certs,
             collector,
             agent_config,
-            _target: target,
+            target,
             client: http(),
         }
     }
@@ -71,12 +80,24 @@ impl Setup {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
-    /// A catalog service checked by node-a over TCP, and an application on it.
-    async fn catalog(&self) {
-        let port = self._target.local_addr().unwrap().port();
-        let central = json!({"service_id": "central", "label": "Central", "service_type": "api_endpoint",
+    /// `central`: a catalog service node-a checks over TCP.
+    fn central(&self) -> Value {
+        let port = self.target.local_addr().unwrap().port();
+        json!({"service_id": "central", "label": "Central", "service_type": "api_endpoint",
             "labels": {"role": "edge"},
-            "status_config": {"url": format!("tcp://127.0.0.1:{port}"), "interval": BEAT}});
+            "status_config": {"url": format!("tcp://127.0.0.1:{port}"), "interval": BEAT}})
+    }
+
+    async fn set_enabled(&self, id: &str, enabled: bool) {
+        let path = format!("/api/admin/services/{id}");
+        let body = json!({ "enabled": enabled });
+        let (code, v) = self.send(reqwest::Method::PUT, &path, Some(body)).await;
+        assert_eq!(code, 200, "{v}");
+    }
+
+    /// `central`, and an application depending on it.
+    async fn catalog(&self) {
+        let central = self.central();
         let app = json!({"service_id": "shop", "label": "Shop", "service_type": "application", "status_config": {}});
         for body in [central, app] {
             let (code, v) = self
@@ -118,6 +139,14 @@ impl Setup {
         })
         .await
     }
+}
+
+/// Whether a list of services holds `service_id`.
+fn names(list: &Value, service_id: &str) -> bool {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["service_id"] == service_id)
 }
 
 /// Reads SSE events until one for `service_id` with `status` arrives.
@@ -246,38 +275,26 @@ async fn deleted_services_leave_every_live_view_and_keep_their_history() {
     }
     assert_eq!(s.status("central").await.0, 404);
     let (_, all) = get_json(&s.client, &s.collector.url("/api/status")).await;
-    assert!(
-        !all.as_array()
-            .unwrap()
-            .iter()
-            .any(|x| x["service_id"] == "central"),
-        "{all}"
-    );
+    assert!(!names(&all, "central"), "{all}");
     let (_, graph) = get_json(&s.client, &s.collector.url("/api/graph")).await;
-    assert!(
-        !graph["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|x| x["service_id"] == "central"),
-        "{graph}"
-    );
+    assert!(!names(&graph["nodes"], "central"), "{graph}");
     let (_, history) = get_json(&s.client, &s.collector.url("/api/services/central/history")).await;
     assert!(
         history["total"].as_u64().unwrap() > 0,
         "history stays: {history}"
     );
-    // Results still in flight do not bring it back.
+    // Results still in flight do not bring it back: nothing to wait for,
+    // so a window of one grace in which it must not reappear.
     tokio::time::sleep(GRACE).await;
     assert_eq!(s.status("central").await.0, 404);
 
-    // Re-created, it starts clean: waiting for its first result, then OK.
-    let port = s._target.local_addr().unwrap().port();
-    let again = json!({"service_id": "central", "label": "Central", "service_type": "api_endpoint",
-        "labels": {"role": "edge"},
-        "status_config": {"url": format!("tcp://127.0.0.1:{port}"), "interval": BEAT}});
+    // Re-created, it is checked and shown again.
     let (code, v) = s
-        .send(reqwest::Method::POST, "/api/admin/services", Some(again))
+        .send(
+            reqwest::Method::POST,
+            "/api/admin/services",
+            Some(s.central()),
+        )
         .await;
     assert_eq!(code, 201, "{v}");
     s.wait_for(&["central"], "OK", Duration::from_secs(20))
@@ -291,14 +308,7 @@ async fn disabled_services_are_stopped_and_come_back_when_enabled() {
     let _agent = s.agent();
     s.wait_for(&["central"], "OK", Duration::from_secs(20))
         .await;
-    let (code, v) = s
-        .send(
-            reqwest::Method::PUT,
-            "/api/admin/services/central",
-            Some(json!({"enabled": false})),
-        )
-        .await;
-    assert_eq!(code, 200, "{v}");
+    s.set_enabled("central", false).await;
     let v = s
         .wait_for(&["central"], "STOPPED", Duration::from_secs(10))
         .await;
@@ -310,19 +320,69 @@ async fn disabled_services_are_stopped_and_come_back_when_enabled() {
         "{}",
         v[0]
     );
-    // Stopped stays stopped: no silence mark for a service nobody runs.
+    // The change is in the history, as the collector's own STOPPED result.
+    let (_, history) = get_json(&s.client, &s.collector.url("/api/services/central/history")).await;
+    let points = history["points"].as_array().unwrap();
+    assert!(
+        points
+            .iter()
+            .any(|p| p["status"] == "STOPPED" && p["agent_id"] == "lightbulb-collector"),
+        "{history}"
+    );
+    // Stopped stays stopped: no silence mark for a service nobody runs
+    // (a window of two graces in which it must not turn UNKNOWN).
     tokio::time::sleep(GRACE * 2).await;
     assert_eq!(s.status("central").await.1["status"], "STOPPED");
-    let (code, v) = s
-        .send(
-            reqwest::Method::PUT,
-            "/api/admin/services/central",
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(code, 200, "{v}");
+    s.set_enabled("central", true).await;
     s.wait_for(&["central"], "OK", Duration::from_secs(10))
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_alive_but_not_checking_is_told_from_a_dead_one() {
+    // One run slot, held 3 s at a time by a check of a server that never
+    // answers: the other check waits for it, seconds behind its schedule.
+    let s = Setup::start_with(None, |port| {
+        format!(
+            "[scheduler]\nmax_concurrency = 1\n\
+             [[checks]]\nservice_id = \"hog\"\nservice_type = \"api_endpoint\"\ninterval = \"{BEAT}\"\ntimeout = \"3s\"\n[checks.status_config]\nurl = \"http://127.0.0.1:{port}/\"\n\
+             [[checks]]\nservice_id = \"starved\"\nservice_type = \"api_endpoint\"\ninterval = \"{BEAT}\"\n[checks.status_config]\nurl = \"tcp://127.0.0.1:{port}\"\n"
+        )
+    });
+    let _agent = s.agent();
+    let message = eventually(
+        Duration::from_secs(30),
+        "starved UNKNOWN, agent alive",
+        || async {
+            let (_, v) = s.status("starved").await;
+            let message = v["message"].as_str().unwrap_or_default().to_string();
+            (v["status"] == "UNKNOWN" && message.contains("behind its schedule")).then_some(message)
+        },
+    )
+    .await;
+    assert!(
+        message.contains("agent node-a is connected but this check is")
+            && message.ends_with("behind its schedule (waiting)"),
+        "{message}"
+    );
+    let late = eventually(
+        Duration::from_secs(30),
+        "late_checks on /api/agents",
+        || async {
+            let (_, agents) = get_json(&s.client, &s.collector.url("/api/agents")).await;
+            let agent = agents[0].clone();
+            let starved = agent["late_checks"]
+                .as_array()?
+                .iter()
+                .find(|l| l["service_id"] == "starved")?
+                .clone();
+            Some((agent["connected"].clone(), starved))
+        },
+    )
+    .await;
+    assert_eq!(late.0, true, "alive, unlike a dead agent");
+    assert_eq!(late.1["reason"], "waiting");
+    assert!(late.1["late_ms"].as_u64().unwrap() > 300, "{}", late.1);
 }
 
 /// Kills agent and collector together (before any silence mark is

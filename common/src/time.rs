@@ -18,27 +18,21 @@ pub fn format_iso(ms: i64) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-/// A span in the two largest units, as people read it: `850ms`, `45s`,
-/// `2m 10s`, `3h 5m`, `2d 4h`.
+/// Whole milliseconds of `d` for a 32-bit wire field, capped at its maximum.
+pub fn millis_u32(d: Duration) -> u32 {
+    d.as_millis().min(u128::from(u32::MAX)) as u32
+}
+
+/// A span as people read it, to the second (to the millisecond under
+/// one): `850ms`, `45s`, `2m 10s`.
 pub fn format_ms(ms: i64) -> String {
-    let ms = ms.max(0);
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let s = ms / 1000;
-    let units = [(86_400, "d"), (3600, "h"), (60, "m"), (1, "s")];
-    let Some(i) = units.iter().position(|(n, _)| s >= *n) else {
-        return "0s".into();
+    let ms = ms.max(0) as u64;
+    let span = if ms < 1000 {
+        Duration::from_millis(ms)
+    } else {
+        Duration::from_secs(ms / 1000)
     };
-    let (big, big_name) = units[i];
-    let mut out = format!("{}{big_name}", s / big);
-    if let Some((small, small_name)) = units.get(i + 1) {
-        let rest = (s % big) / small;
-        if rest > 0 {
-            out.push_str(&format!(" {rest}{small_name}"));
-        }
-    }
-    out
+    humantime::format_duration(span).to_string()
 }
 
 /// Parses an instant given as epoch milliseconds or as RFC 3339 in UTC
@@ -105,14 +99,13 @@ pub mod serde_duration_opt {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn spans_read_in_two_units() {
+    fn spans_read_to_the_second() {
         use super::format_ms;
         assert_eq!(format_ms(850), "850ms");
         assert_eq!(format_ms(45_000), "45s");
         assert_eq!(format_ms(130_400), "2m 10s");
         assert_eq!(format_ms(120_000), "2m");
-        assert_eq!(format_ms(3 * 3_600_000 + 5 * 60_000 + 7_000), "3h 5m");
-        assert_eq!(format_ms(2 * 86_400_000 + 4 * 3_600_000), "2d 4h");
+        assert_eq!(format_ms(3 * 3_600_000 + 5 * 60_000 + 7_400), "3h 5m 7s");
     }
 
     use super::*;
