@@ -28,6 +28,37 @@ describe("applyEvent", () => {
   });
 });
 
+describe("applyEvent and staleness", () => {
+  const event = (over: Partial<StatusEvent>): StatusEvent => ({
+    id: 9,
+    service_id: "web",
+    status_code: 0,
+    status: "OK",
+    previous_status_code: 0,
+    message: "ok",
+    last_check: "2026-01-01T00:01:00.000Z",
+    response_time_ms: null,
+    agent_id: "a",
+    ...over,
+  });
+  const fresh = { ...base, stale_at: "2026-01-01T00:00:15.000Z" };
+
+  it("moves the stale time with a newer result, by the same grace", () => {
+    const [web] = applyEvent([fresh], event({ status_code: 2, status: "FAILED" }))!;
+    expect(web.stale_at).toBe("2026-01-01T00:01:15.000Z");
+    expect(web.silent).toBe(false);
+  });
+
+  it("marks the collector's UNKNOWN for a checked service silent, not an application's", () => {
+    const mark = event({ status_code: 5, status: "UNKNOWN", agent_id: "lightbulb-collector" });
+    const [web] = applyEvent([fresh], mark)!;
+    expect([web.silent, web.stale_at]).toEqual([true, null]);
+    const app = { ...fresh, service_type: "application", stale_at: null };
+    const [shop] = applyEvent([app], mark)!;
+    expect(shop.silent).toBe(false);
+  });
+});
+
 describe("removeService", () => {
   it("drops a deleted service and keeps the rest", () => {
     const other = { ...base, service_id: "db" };

@@ -9,15 +9,24 @@ import { type ConnectionState, openStatusStream } from "./sse";
 
 export const STATUS_KEY = ["status"] as const;
 
+/** The agent id of the collector's own results (roll-ups, silence and STOPPED marks). */
+const COLLECTOR = "lightbulb-collector";
+
 /** `list` with one status change applied; `null` when the service is new. */
 export function applyEvent(list: LatestStatus[], e: StatusEvent): LatestStatus[] | null {
   const i = list.findIndex((s) => s.service_id === e.service_id);
   if (i < 0) return null;
+  const old = list[i];
+  // The collector's own UNKNOWN for a checked service is a silence mark
+  // (applications' roll-ups are stored under the same agent id).
+  const silent = e.status_code === 5 && e.agent_id === COLLECTOR && old.service_type !== "application";
+  // The grace is the same for the newer result: its stale time moves with it.
+  const grace = old.stale_at ? Date.parse(old.stale_at) - Date.parse(old.last_check) : null;
   const next = list.slice();
   next[i] = {
-    ...list[i],
-    silent: e.status_code === 5 && e.agent_id === "lightbulb-collector",
-    stale_at: e.status_code === 5 && e.agent_id === "lightbulb-collector" ? null : list[i].stale_at,
+    ...old,
+    silent,
+    stale_at: silent || grace === null ? null : new Date(Date.parse(e.last_check) + grace).toISOString(),
     status_code: e.status_code,
     status: e.status,
     message: e.message,
