@@ -13,17 +13,49 @@ use crate::config::AgentConfig;
 use crate::shipper::{Hello, Shipper, endpoint};
 use crate::spool::Spool;
 
-/// What a bench run did.
+/// What a bench run did. Every result produced or drained was either
+/// acknowledged by the collector or dropped by a full spool.
 #[derive(Debug)]
 pub struct BenchReport {
+    /// New synthetic results.
     pub results: u64,
+    /// Records already in the spool from an earlier run.
     pub drained: u64,
+    /// Results the full spool dropped during this run.
+    pub dropped: u64,
     pub elapsed: Duration,
 }
 
 impl BenchReport {
+    /// Results the collector acknowledged.
+    pub fn acknowledged(&self) -> u64 {
+        (self.results + self.drained).saturating_sub(self.dropped)
+    }
+
+    /// Acknowledged results per second.
     pub fn rate(&self) -> f64 {
-        (self.results + self.drained) as f64 / self.elapsed.as_secs_f64().max(1e-9)
+        self.acknowledged() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "bench: {} produced, {} acknowledged, {} dropped by the full spool",
+            self.results,
+            self.acknowledged(),
+            self.dropped
+        )?;
+        if self.drained > 0 {
+            write!(f, " ({} were left from an earlier run)", self.drained)?;
+        }
+        write!(
+            f,
+            " in {:.2}s: {:.0} acknowledged results/s",
+            self.elapsed.as_secs_f64(),
+            self.rate()
+        )
     }
 }
 
@@ -39,6 +71,7 @@ pub async fn run(
     let endpoint = endpoint(config)?;
     let spool = Arc::new(Spool::open(&config.spool_dir, config.spool.max_bytes)?);
     let drained = spool.pending();
+    let dropped_before = spool.dropped();
     let shipper = Shipper {
         config: config.shipper.clone(),
         hello: Hello::from_config(config),
@@ -81,7 +114,7 @@ pub async fn run(
         "bench results spooled; waiting for acks"
     );
     let mut poll = tokio::time::interval(Duration::from_millis(20));
-    while spool.acked_seq() < target && spool.pending() > 0 {
+    while spool.acked_seq() < target && spool.waiting() > 0 {
         tokio::select! {
             _ = poll.tick() => {}
             _ = shutdown.cancelled() => break,
@@ -100,6 +133,7 @@ pub async fn run(
     Ok(Some(BenchReport {
         results,
         drained,
+        dropped: spool.dropped() - dropped_before,
         elapsed,
     }))
 }
@@ -124,5 +158,6 @@ fn synthetic(i: u64, services: u64, prefix: &str) -> v1::CheckResult {
             ..Default::default()
         }),
         details_json: String::new(),
+        gap: None,
     }
 }

@@ -92,8 +92,9 @@ impl Default for TlsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SpoolConfig {
-    /// Upper bound of spooled bytes; past it the oldest results are dropped
-    /// (counted and logged). Default 268435456 (256 MiB). Env `LIGHTBULB_SPOOL__MAX_BYTES`.
+    /// The spool's budget on disk; past it the oldest results are dropped
+    /// (counted, reported and marked in history). Default 268435456
+    /// (256 MiB). Env `LIGHTBULB_SPOOL__MAX_BYTES`.
     pub max_bytes: u64,
 }
 

@@ -37,6 +37,10 @@ enum Command {
         /// Service id prefix of the synthetic results.
         #[arg(long, default_value = "bench")]
         prefix: String,
+        /// Exit 0 even if the full spool dropped results (by default a drop
+        /// fails the run: its rate would not count them).
+        #[arg(long)]
+        allow_drops: bool,
     },
     /// Print the effective configuration and exit.
     PrintConfig,
@@ -57,13 +61,17 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         tokio::spawn(lightbulb_common::signal::cancel_on_signal(shutdown.clone()));
+        let max_bytes = config.spool.max_bytes;
+        let mut allow = false;
         let result = match cli.command.unwrap_or(Command::Run) {
             Command::Run => lightbulb_agent::run(config, shutdown).await.map(|()| None),
             Command::Bench {
                 results,
                 services,
                 prefix,
+                allow_drops,
             } => {
+                allow = allow_drops;
                 if let Err(e) =
                     lightbulb_common::status::validate_service_id(&format!("{prefix}-0"))
                 {
@@ -82,13 +90,15 @@ fn main() -> ExitCode {
         };
         match result {
             Ok(Some(report)) => {
-                println!(
-                    "bench: {} new + {} drained results acknowledged in {:.2}s: {:.0} results/s",
-                    report.results,
-                    report.drained,
-                    report.elapsed.as_secs_f64(),
-                    report.rate()
-                );
+                println!("{report}");
+                if report.dropped > 0 && !allow {
+                    eprintln!(
+                        "lightbulb-agent: the spool (spool.max_bytes {}) was full and dropped {} results; \
+                         raise spool.max_bytes or pass --allow-drops",
+                        max_bytes, report.dropped
+                    );
+                    return ExitCode::from(1);
+                }
                 ExitCode::SUCCESS
             }
             Ok(None) => ExitCode::SUCCESS,

@@ -272,6 +272,11 @@ impl Shipper {
             0 => self.config.heartbeat,
             ms => Duration::from_millis(u64::from(ms)),
         };
+        // The first heartbeat goes at once: the collector learns the spool's
+        // state (and any drops) before the backlog is through.
+        tx.send(self.heartbeat())
+            .await
+            .map_err(|_| ShipError::Closed)?;
         let mut heartbeat =
             tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);
         let mut cursor = self.spool.acked_seq();
@@ -324,26 +329,34 @@ impl Shipper {
                 _ = self.spool.appended(), if window_open && partial_since.is_none() => {}
                 _ = tokio::time::sleep_until(wait_partial.unwrap_or_else(Instant::now)), if window_open && wait_partial.is_some() => {}
                 _ = heartbeat.tick() => {
-                    let beat = v1::AgentMessage {
-                        msg: Some(v1::agent_message::Msg::Heartbeat(v1::Heartbeat {
-                            timestamp_ms: lightbulb_common::time::now_ms(),
-                            spooled: self.spool.pending(),
-                            dropped: self.spool.dropped(),
-                            late_checks: self
-                                .lateness
-                                .late(Instant::now())
-                                .into_iter()
-                                .map(|l| v1::LateCheck {
-                                    service_id: l.service_id,
-                                    late_ms: l.late.as_millis() as u64,
-                                    reason: l.reason.into(),
-                                })
-                                .collect(),
-                        })),
-                    };
-                    tx.send(beat).await.map_err(|_| ShipError::Closed)?;
+                    tx.send(self.heartbeat()).await.map_err(|_| ShipError::Closed)?;
                 }
             }
+        }
+    }
+
+    /// A heartbeat with the spool's state and the checks behind schedule.
+    fn heartbeat(&self) -> v1::AgentMessage {
+        let late_checks = self
+            .lateness
+            .late(Instant::now())
+            .into_iter()
+            .map(|l| v1::LateCheck {
+                service_id: l.service_id,
+                late_ms: l.late.as_millis() as u64,
+                reason: l.reason.into(),
+            })
+            .collect();
+        v1::AgentMessage {
+            msg: Some(v1::agent_message::Msg::Heartbeat(v1::Heartbeat {
+                timestamp_ms: lightbulb_common::time::now_ms(),
+                spooled: self.spool.pending(),
+                dropped: self.spool.dropped(),
+                late_checks,
+                spool_bytes: self.spool.bytes(),
+                spool_oldest_ms: self.spool.oldest_ms().unwrap_or(0),
+                spool_last_drop_ms: self.spool.last_drop_ms().unwrap_or(0),
+            })),
         }
     }
 

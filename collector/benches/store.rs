@@ -32,7 +32,7 @@ fn batch(stream: u64, n: u64) -> Vec<Sequenced> {
                     service_id: format!("s{stream}-{}", seq % 250),
                     service_type: ServiceType::ApiEndpoint,
                     timestamp_ms: now,
-                    status: if seq % 97 == 0 {
+                    status: if seq.is_multiple_of(97) {
                         Status::Failed
                     } else {
                         Status::Ok

@@ -64,9 +64,11 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 #[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let text = state
-        .metrics
-        .render(state.connected_agents(), state.service_count());
+    let text = state.metrics.render(
+        state.connected_agents(),
+        state.service_count(),
+        &state.agent_spools(),
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -7,6 +7,9 @@
 //! ends the stream with UNAVAILABLE and nothing after the last ack is
 //! considered stored; the agent resends it on its next stream.
 //!
+//! Gap markers (results with `gap` set) are not results: what they describe
+//! is stored with `Store::record_gaps`, before the batch is acked.
+//!
 //! Identity: the agent is whoever its verified client certificate names. A
 //! `Report` stream says which of the certificate's names it reports as in the
 //! `lightbulb-agent-id` metadata (default: the first name); a request, stream
@@ -22,8 +25,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{info, warn};
 
-use crate::state::{AppState, LateCheck};
-use crate::store::{AgentRecord, BoxFuture, Inserted, LocalCheck, Sequenced};
+use crate::state::{AppState, LateCheck, SpoolStats};
+use crate::store::{AgentRecord, BoxFuture, DroppedResults, Inserted, LocalCheck, Sequenced};
 
 /// Request metadata with the agent id a `Report` stream reports as.
 pub const AGENT_ID_HEADER: &str = "lightbulb-agent-id";
@@ -262,7 +265,14 @@ async fn reader(
                         reason: l.reason,
                     })
                     .collect();
-                state.agent_heartbeat(&agent_id, late);
+                let spool = SpoolStats {
+                    depth: h.spooled,
+                    bytes: h.spool_bytes,
+                    dropped_total: h.dropped,
+                    oldest_ms: h.spool_oldest_ms,
+                    last_drop_ms: h.spool_last_drop_ms,
+                };
+                state.agent_heartbeat(&agent_id, late, spool);
                 continue;
             }
             v1::agent_message::Msg::Batch(b) => b,
@@ -283,7 +293,12 @@ async fn reader(
         };
         let received = Instant::now();
         let mut rows = Vec::with_capacity(batch.results.len());
+        let mut gaps = Vec::new();
         for r in &batch.results {
+            if let Some(gap) = &r.gap {
+                gaps.extend(DroppedResults::from_marker(&agent_id, gap));
+                continue;
+            }
             match lightbulb_common::CheckResult::try_from(r) {
                 Ok(result) => rows.push(Sequenced { seq: r.seq, result }),
                 Err(reason) => {
@@ -292,7 +307,16 @@ async fn reader(
                 }
             }
         }
-        let commit = state.store.insert(&agent_id, rows);
+        // Both are queued now, in order; the ack waits for both.
+        let record_gaps = (!gaps.is_empty()).then(|| state.store.record_gaps(gaps));
+        let insert = state.store.insert(&agent_id, rows);
+        let commit = match record_gaps {
+            None => insert,
+            Some(record_gaps) => Box::pin(async move {
+                record_gaps.await?;
+                insert.await
+            }),
+        };
         if commits
             .send(Pending {
                 last_seq,

@@ -53,8 +53,14 @@ impl Metrics {
         }
     }
 
-    /// The exposition text; `agents` and `services` are gauges read at scrape time.
-    pub fn render(&self, agents: usize, services: usize) -> String {
+    /// The exposition text; `agents`, `services` and the agents' spools
+    /// (from their last heartbeats) are read at scrape time.
+    pub fn render(
+        &self,
+        agents: usize,
+        services: usize,
+        spools: &[(String, crate::state::SpoolStats)],
+    ) -> String {
         let mut out = String::new();
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut counter = |name: &str, help: &str, v: u64| {
@@ -101,6 +107,38 @@ impl Metrics {
             "Open status streams.",
             load(&self.sse_clients),
         );
+        type Field = fn(&crate::state::SpoolStats) -> u64;
+        let per_agent: [(&str, &str, &str, Field); 3] = [
+            (
+                "lightbulb_agent_spool_dropped_total",
+                "counter",
+                "Results an agent's full spool dropped, over the spool's life (last heartbeat).",
+                |s| s.dropped_total,
+            ),
+            (
+                "lightbulb_agent_spool_depth",
+                "gauge",
+                "Records waiting in an agent's spool (last heartbeat).",
+                |s| s.depth,
+            ),
+            (
+                "lightbulb_agent_spool_bytes",
+                "gauge",
+                "Bytes an agent's spool holds on disk (last heartbeat).",
+                |s| s.bytes,
+            ),
+        ];
+        for (name, kind, help, field) in per_agent {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (agent_id, s) in spools {
+                let _ = writeln!(
+                    out,
+                    "{name}{{agent_id=\"{}\"}} {}",
+                    label_value(agent_id),
+                    field(s)
+                );
+            }
+        }
         let name = "lightbulb_ingest_latency_seconds";
         let _ = writeln!(
             out,
@@ -123,6 +161,13 @@ impl Metrics {
     }
 }
 
+/// A label value escaped as the text format wants.
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,7 +179,7 @@ mod tests {
         m.batch_latency(Duration::from_millis(20));
         m.batch_latency(Duration::from_secs(3));
         m.ingested(5, 2);
-        let text = m.render(1, 7);
+        let text = m.render(1, 7, &[]);
         assert!(
             text.contains("lightbulb_ingest_latency_seconds_bucket{le=\"0.001\"} 1\n"),
             "{text}"
@@ -150,5 +195,26 @@ mod tests {
         assert!(text.contains("lightbulb_results_ingested_total 5\n"));
         assert!(text.contains("lightbulb_duplicates_dropped_total 2\n"));
         assert!(text.contains("lightbulb_agents_connected 1\n"));
+    }
+
+    #[test]
+    fn each_agents_spool_is_a_labelled_series() {
+        let spool = crate::state::SpoolStats {
+            depth: 3,
+            bytes: 4096,
+            dropped_total: 72_668,
+            ..Default::default()
+        };
+        let text = Metrics::default().render(0, 0, &[("d1".into(), spool), ("a\"b".into(), spool)]);
+        assert!(
+            text.contains("lightbulb_agent_spool_dropped_total{agent_id=\"d1\"} 72668\n"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE lightbulb_agent_spool_dropped_total counter\n"));
+        assert!(text.contains("lightbulb_agent_spool_depth{agent_id=\"d1\"} 3\n"));
+        assert!(
+            text.contains("lightbulb_agent_spool_bytes{agent_id=\"a\\\"b\"} 4096\n"),
+            "{text}"
+        );
     }
 }

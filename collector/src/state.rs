@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 mod agents;
 
 use self::agents::LiveAgent;
-pub use self::agents::{AgentView, ConnectionGuard, LateCheck};
+pub use self::agents::{AgentView, ConnectionGuard, LateCheck, SpoolStats, SpoolView};
 use crate::store::{Inserted, LatestStatus, StatusEvent, Store};
 
 /// Events buffered for slow SSE clients before they must catch up from the store.

@@ -27,6 +27,7 @@ async fn fed_collector() -> (InProcess, tempfile::TempDir) {
     .unwrap()
     .expect("bench finished");
     assert_eq!(report.results, RESULTS);
+    assert_eq!(report.dropped, 0);
     (server, spool)
 }
 

@@ -8,7 +8,7 @@ mod support;
 
 use lightbulb_collector::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
 use lightbulb_collector::store::rollup::{HOUR_MS, MINUTE_MS};
-use lightbulb_collector::store::{AgentRecord, HistoryQuery, LocalCheck, Store};
+use lightbulb_collector::store::{AgentRecord, DroppedResults, HistoryQuery, LocalCheck, Store};
 use lightbulb_common::Status;
 use support::stores::*;
 
@@ -22,6 +22,7 @@ conformance!(
     catalog_changes_apply_in_order_and_read_back_whole,
     removed_services_leave_latest_keep_history_and_return_with_a_newer_result,
     agents_keep_their_local_checks_cadence,
+    spool_gaps_are_stored_once_and_read_as_runs_in_history,
 );
 
 async fn a_resent_seq_is_stored_and_counted_once(store: &dyn Store) {
@@ -342,4 +343,56 @@ async fn catalog_changes_apply_in_order_and_read_back_whole(store: &dyn Store) {
     }
     assert_eq!(expected.services.len(), 2);
     assert!(!expected.services["web"].enabled);
+}
+
+async fn spool_gaps_are_stored_once_and_read_as_runs_in_history(store: &dyn Store) {
+    let t = now() - HOUR_MS;
+    let gap = |service: &str, first_seq: u64, last_seq: u64, dropped: u64, from: i64, to: i64| {
+        DroppedResults {
+            agent_id: "d1".into(),
+            service_id: service.into(),
+            first_seq,
+            last_seq,
+            dropped,
+            from_ms: t + from,
+            to_ms: t + to,
+        }
+    };
+    // Two adjacent spool segments of one run, then a later, separate run.
+    let rows = vec![
+        gap("web", 1, 1000, 400, 0, 999),
+        gap("web", 1001, 2000, 500, 1000, 1999),
+        gap("db", 1, 1000, 600, 0, 999),
+        gap("web", 9001, 9500, 7, 60_000, 60_500),
+    ];
+    store.record_gaps(rows.clone()).await.unwrap();
+    // A marker sent twice (a resend) changes nothing.
+    store.record_gaps(rows[..2].to_vec()).await.unwrap();
+    let history = |from: i64, to: i64| {
+        store.history(HistoryQuery {
+            service_id: "web".into(),
+            from_ms: t + from,
+            to_ms: t + to,
+            limit: 10,
+        })
+    };
+    let h = history(-1000, 70_000).await.unwrap();
+    assert_eq!(h.gaps.len(), 2, "{:?}", h.gaps);
+    assert_eq!(h.gaps[0].dropped, 900);
+    assert_eq!(h.gaps[0].agent_id, "d1");
+    assert_eq!(h.gaps[0].from, lightbulb_common::time::format_iso(t));
+    assert_eq!(h.gaps[0].to, lightbulb_common::time::format_iso(t + 1999));
+    assert_eq!(
+        h.gaps[0].message,
+        format!(
+            "no data: 900 results dropped by agent d1's full spool between {} and {}",
+            h.gaps[0].from, h.gaps[0].to
+        )
+    );
+    assert_eq!(h.gaps[1].dropped, 7);
+    // Only gaps overlapping the range are read.
+    let later = history(50_000, 70_000).await.unwrap();
+    assert_eq!(later.gaps.len(), 1);
+    assert_eq!(later.gaps[0].dropped, 7);
+    assert!(history(3000, 50_000).await.unwrap().gaps.is_empty());
 }

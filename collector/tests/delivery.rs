@@ -151,7 +151,8 @@ fn scenario(dir: &Path, certs: &Path, mut collector: Collector, outage_on: Optio
     );
     let summary = second.wait_for_line("results/s", Duration::from_secs(5));
     assert!(
-        summary.contains(&format!("{SECOND_RUN} new + ")),
+        summary.contains(&format!("bench: {SECOND_RUN} produced, "))
+            && summary.contains(" 0 dropped "),
         "{summary}"
     );
 

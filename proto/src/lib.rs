@@ -48,6 +48,7 @@ impl From<&lightbulb_common::CheckResult> for v1::CheckResult {
             } else {
                 r.details.to_string()
             },
+            gap: None,
         }
     }
 }

@@ -10,7 +10,7 @@ import path from "node:path";
 import { chromium } from "playwright-core";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const BIN = path.resolve(process.env.LIGHTBULB_BIN_DIR ?? path.join(ROOT, "target/debug"));
+export const BIN = path.resolve(process.env.LIGHTBULB_BIN_DIR ?? path.join(ROOT, "target/debug"));
 export const ARTIFACTS = path.join(ROOT, "web/test-results");
 
 const children = [];

@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use super::*;
 
 fn result(service: &str) -> v1::CheckResult {
@@ -40,7 +42,6 @@ fn ack_deletes_and_seqs_are_never_reused_after_reopen() {
         spool.make_durable().unwrap();
         spool.ack(3).unwrap();
         assert_eq!(spool.pending(), 0);
-        assert_eq!(spool.bytes(), 0);
         spool.make_durable().unwrap();
     }
     let spool = Spool::open(dir.path(), 1 << 30).unwrap();
@@ -80,25 +81,246 @@ fn a_second_open_of_the_same_directory_is_refused() {
 }
 
 #[test]
-fn a_full_spool_drops_the_oldest_and_counts_it() {
+fn records_left_behind_by_a_crash_mid_ack_are_not_sent_again() {
     let dir = tempfile::tempdir().unwrap();
-    let spool = Spool::open(dir.path(), 1 << 20).unwrap();
-    let mut big = result("a");
-    big.message = "x".repeat(100 * 1024);
-    for _ in 0..15 {
-        spool.append(std::slice::from_ref(&big)).unwrap();
+    {
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        spool
+            .append(&[result("a"), result("b"), result("c")])
+            .unwrap();
+        // The watermark is written first; a crash before the removal.
+        let mut st = spool.lock();
+        st.meta.acked = 2;
+        spool.write_meta(&mut st, true).unwrap();
     }
-    assert!(spool.bytes() <= 1 << 20, "{}", spool.bytes());
-    assert!(spool.dropped() >= 5, "{}", spool.dropped());
+    let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+    assert_eq!(spool.pending(), 1);
+    assert_eq!(seqs(&spool.read_after(spool.acked_seq(), 10).unwrap()), [3]);
+}
+
+/// Results and gap markers read back from a spool, with every marker's
+/// dropped results summed per service.
+fn drain(spool: &Spool) -> (Vec<v1::CheckResult>, BTreeMap<String, u64>) {
     spool.make_durable().unwrap();
-    let kept = seqs(&spool.read_after(0, 100).unwrap());
-    assert_eq!(*kept.last().unwrap(), 15, "the newest is kept");
-    assert_eq!(kept.len() as u64 + spool.dropped(), 15);
-    assert_eq!(kept[0], spool.dropped() + 1, "the oldest went first");
+    let all = spool.read_after(spool.acked_seq(), usize::MAX).unwrap();
+    let mut per_service = BTreeMap::new();
+    let mut segments = std::collections::HashSet::new();
+    let mut results = Vec::new();
+    for r in all {
+        match r.gap {
+            Some(gap) => {
+                for seg in gap.segments {
+                    // A segment may be described by more than one marker.
+                    if segments.insert(seg.first_seq) {
+                        for g in seg.services {
+                            *per_service.entry(g.service_id).or_default() += g.dropped;
+                        }
+                    }
+                }
+            }
+            None => results.push(r),
+        }
+    }
+    (results, per_service)
+}
+
+fn numbered(i: u64) -> v1::CheckResult {
+    let mut r = result(&format!("svc-{}", i % 3));
+    r.message = format!("result {i} {}", "x".repeat(100));
+    r.timestamp_ms = 1_700_000_000_000 + i as i64;
+    r
 }
 
 #[test]
-fn a_corrupt_record_is_skipped_counted_and_removed() {
+fn a_full_spool_drops_the_oldest_whole_segments_counts_them_and_leaves_a_marker() {
+    let dir = tempfile::tempdir().unwrap();
+    let max = 1 << 20;
+    let spool = Spool::open(dir.path(), max).unwrap();
+    let n = 30_000u64;
+    for i in 0..n {
+        spool.append(&[numbered(i)]).unwrap();
+        assert!(spool.bytes() <= max, "{} > {max}", spool.bytes());
+    }
+    assert!(spool.dropped() > 0);
+    let (kept, per_service) = drain(&spool);
+    assert_eq!(
+        kept.len() as u64 + spool.dropped(),
+        n,
+        "every result is kept or counted"
+    );
+    assert_eq!(
+        per_service.values().sum::<u64>(),
+        spool.dropped(),
+        "{per_service:?}"
+    );
+    assert_eq!(
+        spool.pending(),
+        kept.len() as u64,
+        "markers are not results"
+    );
+    assert!(
+        spool.waiting() > spool.pending(),
+        "but they wait for their ack too"
+    );
+    assert_eq!(
+        per_service.len(),
+        3,
+        "each service's share: {per_service:?}"
+    );
+    let first_kept: u64 = kept[0].message.split(' ').nth(1).unwrap().parse().unwrap();
+    assert_eq!(first_kept, spool.dropped(), "the oldest went first");
+    assert!(
+        kept.last()
+            .unwrap()
+            .message
+            .starts_with(&format!("result {}", n - 1))
+    );
+}
+
+#[test]
+fn a_gap_marker_gives_each_services_dropped_count_and_time_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), 1 << 20).unwrap();
+    for i in 0..20_000 {
+        spool.append(&[numbered(i)]).unwrap();
+    }
+    spool.make_durable().unwrap();
+    let markers: Vec<v1::SpoolGap> = spool
+        .read_after(0, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.gap)
+        .collect();
+    let newest = markers.last().expect("a marker");
+    let first = newest.segments.iter().map(|s| s.first_seq).min().unwrap();
+    assert_eq!(first, 1, "the newest marker carries the oldest segment");
+    let svc0 = newest
+        .segments
+        .iter()
+        .flat_map(|s| &s.services)
+        .filter(|g| g.service_id == "svc-0");
+    let from = svc0.clone().map(|g| g.first_ms).min().unwrap();
+    assert_eq!(from, 1_700_000_000_000, "result 0 of svc-0 is the oldest");
+    assert!(
+        svc0.clone()
+            .all(|g| g.first_ms <= g.last_ms && g.dropped > 0)
+    );
+}
+
+#[test]
+fn the_drop_count_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let dropped = {
+        let spool = Spool::open(dir.path(), 1 << 20).unwrap();
+        for i in 0..20_000 {
+            spool.append(&[numbered(i)]).unwrap();
+        }
+        spool.dropped()
+    };
+    assert!(dropped > 0);
+    let spool = Spool::open(dir.path(), 1 << 20).unwrap();
+    assert_eq!(spool.dropped(), dropped);
+    for i in 20_000..40_000 {
+        spool.append(&[numbered(i)]).unwrap();
+    }
+    let (kept, per_service) = drain(&spool);
+    assert_eq!(kept.len() as u64 + spool.dropped(), 40_000);
+    assert_eq!(per_service.values().sum::<u64>(), spool.dropped());
+}
+
+#[test]
+fn results_already_sent_are_never_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), 1 << 20).unwrap();
+    for i in 0..5000 {
+        spool.append(&[numbered(i)]).unwrap();
+    }
+    spool.make_durable().unwrap();
+    let sent = spool.read_after(0, 1000).unwrap();
+    assert_eq!(sent.last().unwrap().seq, 1000);
+    for i in 5000..40_000 {
+        spool.append(&[numbered(i)]).unwrap();
+    }
+    assert!(spool.dropped() > 0);
+    spool.make_durable().unwrap();
+    // The collector may hold these: they stay until acknowledged.
+    let again = spool.read_after(0, 1000).unwrap();
+    assert_eq!(seqs(&again), seqs(&sent));
+}
+
+#[test]
+fn a_segment_whose_drop_was_counted_before_a_crash_is_dropped_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let doomed = {
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        for i in 0..20_000 {
+            spool.append(&[numbered(i)]).unwrap();
+        }
+        let mut st = spool.lock();
+        let seg = &st.segments[0];
+        let (first, count) = (seg.first, seg.last - seg.first + 1);
+        // The counter and the doomed list are written, the marker and the
+        // deletion are not.
+        st.meta.dropped_total += count;
+        st.meta.doomed.push(first);
+        spool.write_meta(&mut st, true).unwrap();
+        first
+    };
+    let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+    assert!(!segment::file_name(&dir.path().join("segments"), doomed).exists());
+    let (kept, per_service) = drain(&spool);
+    assert_eq!(kept.len() as u64 + spool.dropped(), 20_000);
+    assert_eq!(per_service.values().sum::<u64>(), spool.dropped());
+}
+
+#[test]
+fn the_files_stay_within_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let max = 2_000_000;
+    let spool = Spool::open(dir.path(), max).unwrap();
+    for chunk in 0..100u64 {
+        let batch: Vec<_> = (chunk * 1000..(chunk + 1) * 1000).map(numbered).collect();
+        spool.append(&batch).unwrap();
+        if chunk % 10 == 0 {
+            spool.make_durable().unwrap();
+        }
+        let on_disk = disk_usage(dir.path());
+        // Allocation rounds each file up to a block.
+        assert!(
+            on_disk <= max + 20 * 4096,
+            "{on_disk} bytes on disk, budget {max}"
+        );
+    }
+}
+
+/// Bytes allocated under `dir`.
+fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let m = e.as_ref().unwrap().metadata().unwrap();
+        total += if m.is_dir() {
+            disk_usage(&e.unwrap().path())
+        } else {
+            m.blocks() * 512
+        };
+    }
+    total
+}
+
+#[test]
+fn a_filesystem_too_small_for_the_budget_is_refused_with_the_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Spool::open(dir.path(), 1 << 60).err().expect("refused");
+    let text = err.to_string();
+    assert!(matches!(err, Error::SpoolSpace { .. }), "{text}");
+    assert!(text.contains(&dir.path().display().to_string()), "{text}");
+    assert!(text.contains("1152921504606846976 bytes"), "{text}");
+    assert!(text.contains("free"), "{text}");
+}
+
+#[test]
+fn a_corrupt_record_is_skipped_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let spool = Spool::open(dir.path(), 1 << 30).unwrap();
     spool
@@ -108,26 +330,54 @@ fn a_corrupt_record_is_skipped_counted_and_removed() {
     spool.corrupt_for_test(2).unwrap();
     assert_eq!(seqs(&spool.read_after(0, 10).unwrap()), [1, 3]);
     assert_eq!(spool.corrupt(), 1);
-    assert_eq!(spool.pending(), 2);
 }
 
 #[test]
-fn records_left_behind_by_a_crash_mid_ack_are_removed_on_open() {
+fn a_torn_frame_at_the_end_is_cut_off_and_a_sent_seq_is_not_reused() {
     let dir = tempfile::tempdir().unwrap();
     {
         let spool = Spool::open(dir.path(), 1 << 30).unwrap();
         spool
             .append(&[result("a"), result("b"), result("c")])
             .unwrap();
-        // The watermark is written first; simulate a crash before the removal.
-        spool.meta.insert(ACKED, &2u64.to_be_bytes()).unwrap();
         spool.make_durable().unwrap();
-        spool.db.flush().unwrap();
+        assert_eq!(spool.read_after(0, 3).unwrap().len(), 3);
+    }
+    let seg = segment::file_name(&dir.path().join("segments"), 1);
+    let len = std::fs::metadata(&seg).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+    file.set_len(len - 3).unwrap();
+    let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+    spool.make_durable().unwrap();
+    assert_eq!(seqs(&spool.read_after(0, 10).unwrap()), [1, 2]);
+    assert_eq!(spool.append(&[result("d")]).unwrap(), 4, "3 was sent once");
+}
+
+#[test]
+fn a_version_1_spool_is_moved_into_segments_with_its_seqs() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path().join("db")).unwrap();
+        let records = db.open_tree("results").unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        for seq in [3u64, 4, 5, 9] {
+            let mut r = result(&format!("s{seq}"));
+            r.seq = seq;
+            let payload = prost::Message::encode_to_vec(&r);
+            let mut value = crc32fast::hash(&payload).to_be_bytes().to_vec();
+            value.extend_from_slice(&payload);
+            records.insert(seq.to_be_bytes(), value).unwrap();
+        }
+        meta.insert(b"acked", &3u64.to_be_bytes()).unwrap();
+        db.flush().unwrap();
     }
     let spool = Spool::open(dir.path(), 1 << 30).unwrap();
-    assert_eq!(spool.pending(), 1);
-    spool.make_durable().unwrap();
-    assert_eq!(seqs(&spool.read_after(spool.acked_seq(), 10).unwrap()), [3]);
+    assert!(!dir.path().join("db").exists());
+    assert_eq!(spool.acked_seq(), 3);
+    let got = spool.read_after(3, 10).unwrap();
+    assert_eq!(seqs(&got), [4, 5, 9]);
+    assert_eq!(got[2].service_id, "s9");
+    assert_eq!(spool.append(&[result("new")]).unwrap(), 10);
 }
 
 /// A model check in the manner of a property test: random appends, reads,

@@ -16,6 +16,57 @@ pub(super) struct LiveAgent {
     pub(super) disconnected_ms: Option<i64>,
     /// Checks its last heartbeat said are behind schedule.
     pub(super) late: Vec<LateCheck>,
+    /// Its spool as its last heartbeat described it (kept after it leaves).
+    pub(super) spool: Option<SpoolStats>,
+}
+
+/// An agent's spool, from its heartbeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SpoolStats {
+    /// Records waiting for acknowledgement.
+    pub depth: u64,
+    /// Bytes on disk.
+    pub bytes: u64,
+    /// Results dropped from the full spool over its whole life.
+    pub dropped_total: u64,
+    /// Check time of the oldest waiting result (0: none waiting).
+    pub oldest_ms: i64,
+    /// When it last dropped results (0: never).
+    pub last_drop_ms: i64,
+}
+
+/// An agent whose spool dropped results this recently is shown as dropping.
+const DROPPING_FOR_MS: i64 = 10 * 60 * 1000;
+
+/// The spool part of `/api/agents`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct SpoolView {
+    /// Records (results and gap markers) waiting for acknowledgement.
+    pub depth: u64,
+    /// Bytes the spool holds on disk.
+    pub bytes: u64,
+    /// Results dropped because the spool was full, over its whole life.
+    pub dropped_total: u64,
+    /// Seconds since the oldest waiting result was checked (null: none waiting).
+    pub oldest_age: Option<u64>,
+    /// When it last dropped results (null: never).
+    pub last_drop: Option<String>,
+    /// It dropped results within the last ten minutes.
+    pub dropping: bool,
+}
+
+impl SpoolView {
+    fn new(s: &SpoolStats, now_ms: i64) -> SpoolView {
+        let positive = |ms: i64| (ms > 0).then_some(ms);
+        SpoolView {
+            depth: s.depth,
+            bytes: s.bytes,
+            dropped_total: s.dropped_total,
+            oldest_age: positive(s.oldest_ms).map(|ms| (now_ms - ms).max(0) as u64 / 1000),
+            last_drop: positive(s.last_drop_ms).map(lightbulb_common::time::format_iso),
+            dropping: s.last_drop_ms > 0 && now_ms - s.last_drop_ms <= DROPPING_FOR_MS,
+        }
+    }
 }
 
 impl LiveAgent {
@@ -26,6 +77,7 @@ impl LiveAgent {
             assigned: Vec::new(),
             disconnected_ms: None,
             late: Vec::new(),
+            spool: None,
         }
     }
 }
@@ -53,6 +105,8 @@ pub struct AgentView {
     pub connected: bool,
     /// Checks the agent reports behind their schedule: alive, but not checking.
     pub late_checks: Vec<LateCheck>,
+    /// Its spool, as last reported (null until its first heartbeat).
+    pub spool: Option<SpoolView>,
 }
 
 impl AppState {
@@ -90,12 +144,33 @@ impl AppState {
         self.invalidate_body();
     }
 
-    /// Takes an agent's heartbeat: which of its checks are behind schedule.
-    pub fn agent_heartbeat(&self, agent_id: &str, late: Vec<LateCheck>) {
+    /// Takes an agent's heartbeat: which of its checks are behind schedule,
+    /// and its spool.
+    pub fn agent_heartbeat(&self, agent_id: &str, late: Vec<LateCheck>, spool: SpoolStats) {
         let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(a) = agents.get_mut(agent_id) {
             a.late = late;
+            if spool.dropped_total > a.spool.map_or(0, |s| s.dropped_total) {
+                tracing::warn!(
+                    %agent_id,
+                    dropped_total = spool.dropped_total,
+                    last_drop = %lightbulb_common::time::format_iso(spool.last_drop_ms),
+                    "agent's spool was full and dropped results"
+                );
+            }
+            a.spool = Some(spool);
         }
+    }
+
+    /// Each agent's last reported spool, by agent id.
+    pub fn agent_spools(&self) -> Vec<(String, SpoolStats)> {
+        let agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list: Vec<_> = agents
+            .iter()
+            .filter_map(|(id, a)| Some((id.clone(), a.spool?)))
+            .collect();
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+        list
     }
 
     /// The interval and grace (ms, 0 when not set) an agent's own
@@ -177,6 +252,7 @@ impl AppState {
     }
 
     pub fn agents(&self) -> Vec<AgentView> {
+        let now = lightbulb_common::time::now_ms();
         let agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
         let mut list: Vec<AgentView> = agents
             .values()
@@ -199,6 +275,7 @@ impl AppState {
                 } else {
                     Vec::new()
                 },
+                spool: a.spool.as_ref().map(|s| SpoolView::new(s, now)),
             })
             .collect();
         list.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));

@@ -28,8 +28,8 @@ use self::writer::Op;
 use super::catalog::{Catalog, CatalogChange};
 use super::rollup::{Buckets, RangeQuery, Source, Summary};
 use super::{
-    AgentRecord, BoxFuture, History, HistoryQuery, Inserted, LatestStatus, Retention, Sequenced,
-    StatusEvent, Store,
+    AgentRecord, BoxFuture, DroppedResults, History, HistoryQuery, Inserted, LatestStatus,
+    Retention, Sequenced, StatusEvent, Store, gap_runs,
 };
 use crate::config::StoreConfig;
 use crate::{Error, Result};
@@ -237,10 +237,12 @@ impl Store for ClickHouseStore {
                 .max(self.retention.raw_cutoff(lightbulb_common::time::now_ms()));
             let (total, points) =
                 query::history(&self.ch, &q.service_id, from, q.to_ms, q.limit).await?;
+            let gaps = query::gaps(&self.ch, &q.service_id, from, q.to_ms).await?;
             Ok(History {
                 service_id: q.service_id,
                 total,
                 points,
+                gaps: gap_runs(gaps),
             })
         })
     }
@@ -273,6 +275,12 @@ impl Store for ClickHouseStore {
 
     fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentRecord>>> {
         Box::pin(query::agents(&self.ch))
+    }
+
+    fn record_gaps(&self, gaps: Vec<DroppedResults>) -> BoxFuture<'static, Result<()>> {
+        let ch = self.ch.clone();
+        let rows: Vec<query::GapRow> = gaps.into_iter().map(query::GapRow::from).collect();
+        Box::pin(async move { ch.insert("spool_gaps", &rows).await })
     }
 
     fn remove_service(&self, service_id: &str, at_ms: i64) -> BoxFuture<'static, Result<()>> {

@@ -11,6 +11,8 @@
 //! - `services`, `relations`: the catalog administrators define.
 //! - `removed_services`: when each deleted service left the live statuses
 //!   (its `latest` row goes then; its results stay for history).
+//! - `spool_gaps`: results agents' full spools dropped, per service and
+//!   spool segment (`ts` is the newest dropped result's check time).
 //!
 //! `schema.rs` holds the migrations, `writer.rs` the writer thread,
 //! `rollup.rs` the rollup cells and range aggregates.
@@ -36,8 +38,8 @@ use self::writer::WriteOp;
 use super::catalog::{Catalog, CatalogChange};
 use super::rollup::{Buckets, RangeQuery, Summary};
 use super::{
-    AgentRecord, BoxFuture, History, HistoryPoint, HistoryQuery, Inserted, LatestStatus, Retention,
-    Sequenced, StatusEvent, Store, status_of,
+    AgentRecord, BoxFuture, DroppedResults, History, HistoryPoint, HistoryQuery, Inserted,
+    LatestStatus, Retention, Sequenced, StatusEvent, Store, gap_runs, status_of,
 };
 use crate::{Error, Result};
 
@@ -195,10 +197,28 @@ impl Store for SqliteStore {
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
+            let mut stmt = c.prepare_cached(
+                "SELECT agent_id, first_seq, last_seq, dropped, from_ts, ts FROM spool_gaps
+                 WHERE service_id = ?1 AND ts >= ?2 AND from_ts <= ?3",
+            )?;
+            let gaps = stmt
+                .query_map(params![q.service_id, q.from_ms, q.to_ms], |r| {
+                    Ok(DroppedResults {
+                        agent_id: r.get(0)?,
+                        service_id: q.service_id.clone(),
+                        first_seq: r.get::<_, i64>(1)? as u64,
+                        last_seq: r.get::<_, i64>(2)? as u64,
+                        dropped: r.get::<_, i64>(3)? as u64,
+                        from_ms: r.get(4)?,
+                        to_ms: r.get(5)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(History {
                 service_id: q.service_id,
                 total: total as u64,
                 points,
+                gaps: gap_runs(gaps),
             })
         })
     }
@@ -249,6 +269,10 @@ impl Store for SqliteStore {
             at_ms,
             reply,
         })
+    }
+
+    fn record_gaps(&self, gaps: Vec<DroppedResults>) -> BoxFuture<'static, Result<()>> {
+        self.submit(move |reply| WriteOp::Gaps { gaps, reply })
     }
 
     fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentRecord>>> {

@@ -49,6 +49,15 @@ export interface HistoryPoint {
   agent_id: string;
 }
 
+/** A stretch with no data: an agent's full spool dropped the results. */
+export interface HistoryGap {
+  agent_id: string;
+  dropped: number;
+  from: string;
+  to: string;
+  message: string;
+}
+
 export const RANGES = [
   { name: "1h", ms: 3600e3, step: "1m" },
   { name: "24h", ms: 86400e3, step: "15m" },
@@ -68,4 +77,9 @@ export const history = {
     api.get<Summary>(`/api/services/${enc(id)}/metrics?from=${new Date(Date.now() - r.ms).toISOString()}`, signal),
   latest: (id: string, signal?: AbortSignal) =>
     api.get<{ points: HistoryPoint[] }>(`/api/services/${enc(id)}/history?limit=1`, signal),
+  /** The gaps full spools left in the range (raw history, one point read). */
+  gaps: (id: string, r: Range, signal?: AbortSignal) =>
+    api
+      .get<{ gaps: HistoryGap[] }>(`/api/services/${enc(id)}/history?from=${new Date(Date.now() - r.ms).toISOString()}&limit=1`, signal)
+      .then((h) => h.gaps),
 };

@@ -49,6 +49,22 @@ export interface Agent {
   connected: boolean;
   /** Checks the agent is alive for but behind on: no free run slot, or a run past its timeout. */
   late_checks: { service_id: string; late_ms: number; reason: string }[];
+  /** Its spool as its last heartbeat described it; null before the first. */
+  spool: AgentSpool | null;
+}
+
+export interface AgentSpool {
+  /** Results waiting for acknowledgement. */
+  depth: number;
+  /** Bytes on disk. */
+  bytes: number;
+  /** Results dropped because the spool was full, over its whole life. */
+  dropped_total: number;
+  /** Seconds since the oldest waiting result was checked; null when none waits. */
+  oldest_age: number | null;
+  last_drop: string | null;
+  /** Dropped results within the last ten minutes. */
+  dropping: boolean;
 }
 
 /** The API's error body: `{"error": {code, message, field}}`. */

@@ -18,6 +18,8 @@
 //! - `services`, `relations`: the catalog, newest `version` per id wins.
 //! - `removed_services`: when each deleted service left the live statuses;
 //!   `latest` rows no newer than that are left out (its results stay).
+//! - `spool_gaps`: results agents' full spools dropped, per service and
+//!   spool segment; a row stored twice is read once (`GROUP BY` its key).
 //!
 //! SQL is limited to what ClickHouse 18.16 accepts. TTL (19.6+) is added
 //! where the server has it; day partitions are dropped on every version.
@@ -268,7 +270,16 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         "ORDER BY service_id",
         "cityHash64(service_id)",
     );
-    vec![m1, m2, m3]
+    let m4 = l.data_table(
+        "spool_gaps",
+        "service_id String, agent_id String, first_seq UInt64, last_seq UInt64, dropped UInt64,
+         from_ts Int64, ts Int64",
+        "Replacing",
+        "",
+        &format!("PARTITION BY {DAY} ORDER BY (service_id, agent_id, first_seq)"),
+        "cityHash64(service_id)",
+    );
+    vec![m1, m2, m3, m4]
 }
 
 /// Tables partitioned by day or month, with the unit of their partition ids.
@@ -276,6 +287,7 @@ pub(super) const PARTITIONED: &[(&str, Granularity)] = &[
     ("results", Granularity::Day),
     ("result_keys", Granularity::Day),
     ("status_events", Granularity::Day),
+    ("spool_gaps", Granularity::Day),
     ("rollup_minute", Granularity::Day),
     ("rollup_hour", Granularity::Month),
 ];

@@ -102,6 +102,18 @@ CREATE TABLE removed_services (
     ts INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+CREATE TABLE spool_gaps (
+    service_id TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    dropped INTEGER NOT NULL,
+    from_ts INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    PRIMARY KEY (service_id, agent_id, first_seq)
+) WITHOUT ROWID;
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {

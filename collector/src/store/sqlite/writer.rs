@@ -10,7 +10,8 @@ use tracing::error;
 use super::rollup::{self, Rollups};
 use crate::store::catalog::CatalogChange;
 use crate::store::{
-    Advance, AgentRecord, Heads, Inserted, LatestStatus, Retention, Sequenced, StatusEvent,
+    Advance, AgentRecord, DroppedResults, Heads, Inserted, LatestStatus, Retention, Sequenced,
+    StatusEvent,
 };
 use crate::{Error, Result};
 
@@ -40,6 +41,10 @@ pub(super) enum WriteOp {
         at_ms: i64,
         reply: oneshot::Sender<Result<()>>,
     },
+    Gaps {
+        gaps: Vec<DroppedResults>,
+        reply: oneshot::Sender<Result<()>>,
+    },
 }
 
 impl WriteOp {
@@ -51,7 +56,8 @@ impl WriteOp {
             WriteOp::Agent { reply, .. }
             | WriteOp::Expire { reply, .. }
             | WriteOp::Catalog { reply, .. }
-            | WriteOp::Remove { reply, .. } => {
+            | WriteOp::Remove { reply, .. }
+            | WriteOp::Gaps { reply, .. } => {
                 let _ = reply.send(Err(e));
             }
         }
@@ -98,7 +104,8 @@ pub(super) fn writer(mut conn: Connection, mut w: Writer, mut rx: mpsc::Receiver
                             WriteOp::Agent { reply, .. }
                             | WriteOp::Expire { reply, .. }
                             | WriteOp::Catalog { reply, .. }
-                            | WriteOp::Remove { reply, .. },
+                            | WriteOp::Remove { reply, .. }
+                            | WriteOp::Gaps { reply, .. },
                             _,
                         ) => {
                             let _ = reply.send(Ok(()));
@@ -151,6 +158,24 @@ fn apply(tx: &Transaction<'_>, w: &mut Writer, op: &WriteOp) -> Result<Applied> 
                 params![service_id, at_ms],
             )?;
             w.latest.forget(service_id, *at_ms);
+            Ok(Applied::Other)
+        }
+        WriteOp::Gaps { gaps, .. } => {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO spool_gaps (service_id, agent_id, first_seq, last_seq, dropped, from_ts, ts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for g in gaps {
+                stmt.execute(params![
+                    g.service_id,
+                    g.agent_id,
+                    g.first_seq as i64,
+                    g.last_seq as i64,
+                    g.dropped as i64,
+                    g.from_ms,
+                    g.to_ms
+                ])?;
+            }
             Ok(Applied::Other)
         }
         WriteOp::Expire { now_ms, .. } => {

@@ -1,5 +1,32 @@
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../../api/client";
+import type { AgentSpool } from "../../api/types";
+
+const MB = 1024 * 1024;
+
+/** Waiting results, size on disk, and what a full spool dropped (as of the last heartbeat). */
+export function SpoolCell({ spool, connected = true }: { spool: AgentSpool | null; connected?: boolean }) {
+  if (!spool) return <>—</>;
+  const age = spool.oldest_age != null && spool.depth > 0 ? `, oldest ${spool.oldest_age} s` : "";
+  return (
+    <>
+      <span>
+        {connected ? "" : "at last contact: "}
+        {spool.depth.toLocaleString("en")} waiting{age} · {(spool.bytes / MB).toFixed(1)} MB
+      </span>
+      {spool.dropped_total > 0 && (
+        <span
+          className={`ml-2 rounded px-1.5 py-0.5 text-xs font-semibold ${spool.dropping ? "bg-amber-200 text-amber-950" : "text-amber-900"}`}
+          title={spool.last_drop ? `last dropped ${new Date(spool.last_drop).toLocaleString()}` : undefined}
+          data-dropping={spool.dropping}
+        >
+          {spool.dropping ? "⚠ dropping: " : ""}
+          {spool.dropped_total.toLocaleString("en")} dropped
+        </span>
+      )}
+    </>
+  );
+}
 
 /** The fleet: connection state, version, last seen, assigned checks. */
 export function AgentsPage() {
@@ -19,6 +46,7 @@ export function AgentsPage() {
             <th className="px-3 py-2">Last seen</th>
             <th className="px-3 py-2">Checks (local / assigned)</th>
             <th className="px-3 py-2">Behind schedule</th>
+            <th className="px-3 py-2">Spool</th>
           </tr>
         </thead>
         <tbody>
@@ -44,6 +72,9 @@ export function AgentsPage() {
                         ⚠ {l.service_id} {Math.round(l.late_ms / 1000)} s late ({l.reason})
                       </span>
                     ))}
+              </td>
+              <td className="px-3 py-2" data-dropped={a.spool?.dropped_total ?? 0}>
+                <SpoolCell spool={a.spool} connected={a.connected} />
               </td>
             </tr>
           ))}

@@ -30,6 +30,7 @@ export default function ServiceDetailPage({ services }: { services: LatestStatus
   const current = services?.find((s) => s.service_id === id);
   const buckets = useQuery({ queryKey: ["history", id, range.name], queryFn: ({ signal }) => history.buckets(id, range, signal), refetchInterval: 60_000 });
   const summary = useQuery({ queryKey: ["summary", id, range.name], queryFn: ({ signal }) => history.summary(id, range, signal), refetchInterval: 60_000 });
+  const gaps = useQuery({ queryKey: ["history", id, range.name, "gaps"], queryFn: ({ signal }) => history.gaps(id, range, signal), refetchInterval: 60_000 });
   const latest = useQuery({ queryKey: ["latest", id, current?.last_check], queryFn: ({ signal }) => history.latest(id, signal) });
   // Relations by service: answers for services outside the catalog too (agent.toml checks).
   const relations = useQuery({ queryKey: ["admin", "relations", id], queryFn: () => admin.relations(id) });
@@ -87,6 +88,15 @@ export default function ServiceDetailPage({ services }: { services: LatestStatus
       ) : (
         <p className="text-slate-600">Loading history…</p>
       )}
+      {gaps.data?.length ? (
+        <ul className="space-y-1 rounded-lg border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900" aria-label="Gaps in the history">
+          {gaps.data.map((g) => (
+            <li key={`${g.agent_id}-${g.from}`} data-gap={g.dropped}>
+              ⚠ {g.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {rel && (
         <div className="grid gap-3 sm:grid-cols-2">
           {(["incoming", "outgoing"] as const).map((dir) => (
