@@ -1,5 +1,6 @@
 //! Spool throughput: append (one result per call, as checks do, and 1000 per
-//! call, as `bench` does), flush, read back in batches and acknowledge.
+//! call, as `bench` does), flush, read back in batches and acknowledge; and
+//! how close to its budget a spool that drops stays on disk.
 //! `cargo bench -p lightbulb-agent --bench spool`
 
 use std::time::Instant;
@@ -54,7 +55,44 @@ fn run(label: &str, per_call: usize) {
     );
 }
 
+/// Bytes allocated under `dir`.
+fn disk_usage(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => disk_usage(&e.path()),
+            Ok(m) => m.blocks() * 512,
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// A spool far smaller than what is appended: how close to `max_bytes` its
+/// files stay on disk while it drops, and what dropping costs.
+fn budget(max_bytes: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), max_bytes).unwrap();
+    let results: Vec<_> = (0..N).map(result).collect();
+    let mut peak = 0;
+    let start = Instant::now();
+    for chunk in results.chunks(BATCH) {
+        spool.append(chunk).unwrap();
+        peak = peak.max(disk_usage(dir.path()));
+    }
+    let elapsed = start.elapsed();
+    println!(
+        "spool budget {max_bytes} bytes: {N} results, {} dropped; peak on disk {peak} bytes (ratio {:.3}); append {:.0}/s",
+        spool.dropped(),
+        peak as f64 / max_bytes as f64,
+        N as f64 / elapsed.as_secs_f64()
+    );
+}
+
 fn main() {
     run("1 per append", 1);
     run("1000 per append", 1000);
+    budget(2_000_000);
+    budget(8 << 20);
 }

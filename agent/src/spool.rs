@@ -35,11 +35,13 @@
 //! - Every dropped result is counted in `dropped_total`, persisted before the
 //!   segment is deleted, and described in a gap marker appended as a frame of
 //!   its own: per service, how many results and the check times of the
-//!   oldest and newest. A marker in a segment that is dropped in turn is
-//!   carried into the next marker. A segment is known by its first seq, so a
-//!   marker written twice (a crash mid-drop) describes the same segment and
-//!   the collector keeps one. `doomed` lists segments whose drop was counted
-//!   but whose file may remain; opening finishes their drop.
+//!   oldest and newest, under the seq range of the segments it covers. A
+//!   marker in a segment that is dropped in turn is merged into the next
+//!   marker, which then covers both ranges: a marker never grows past one
+//!   entry per service. The collector keeps one copy per agent, service and
+//!   first seq, so a marker sent twice counts once. `doomed` lists segments
+//!   whose drop was counted but whose file may remain; opening finishes
+//!   their drop.
 //! - A frame whose checksum does not match is skipped, counted in `corrupt`
 //!   and logged; it never stops the agent. A frame cut short at the end of
 //!   a segment (a torn write) is cut off on open.
@@ -158,8 +160,6 @@ struct State {
     segments: VecDeque<Segment>,
     /// The newest segment while it takes appends; `None` once full.
     writer: Option<BufWriter<File>>,
-    /// Segments written since the last `make_durable` and not synced.
-    unsynced: Vec<File>,
     dir_unsynced: bool,
     next_seq: u64,
     bytes: u64,
@@ -207,7 +207,6 @@ impl Spool {
             state: Mutex::new(State {
                 segments: VecDeque::new(),
                 writer: None,
-                unsynced: Vec::new(),
                 dir_unsynced: false,
                 next_seq: 1,
                 bytes: 0,
@@ -400,12 +399,14 @@ impl Spool {
     }
 
     /// Ends appends to the newest segment: the next frame starts another.
+    /// Synced now, so no file stays open: a spool that fills for days
+    /// without a collector would run out of file descriptors.
     fn seal(&self, st: &mut State) -> Result<()> {
         if let Some(w) = st.writer.take() {
             let file = w
                 .into_inner()
                 .map_err(|e| self.io(&self.segments_dir)(e.into_error()))?;
-            st.unsynced.push(file);
+            file.sync_data().map_err(self.io(&self.segments_dir))?;
         }
         Ok(())
     }
@@ -473,16 +474,36 @@ impl Spool {
         // The marker reaches the disk before the segment leaves it.
         let oldest = services.values().map(|g| g.first_ms).min();
         let newest = services.values().map(|g| g.last_ms).max();
-        carried.retain(|c| c.first_seq != first);
-        let mut segments = Vec::with_capacity(carried.len() + 1);
-        if !services.is_empty() {
-            segments.push(v1::DroppedSegment {
-                first_seq: first,
-                last_seq: last,
-                services: services.into_values().collect(),
-            });
+        // Carried markers merge into this one, per service, so a marker stays
+        // one entry per service however many segments a long outage drops.
+        let (mut from_seq, mut to_seq) = (first, last);
+        for c in carried {
+            if c.first_seq == first {
+                continue; // this segment's own marker, written twice by a crash
+            }
+            from_seq = from_seq.min(c.first_seq);
+            to_seq = to_seq.max(c.last_seq);
+            for g in c.services {
+                let m = services
+                    .entry(g.service_id.clone())
+                    .or_insert(v1::ServiceGap {
+                        dropped: 0,
+                        ..g.clone()
+                    });
+                m.dropped += g.dropped;
+                m.first_ms = m.first_ms.min(g.first_ms);
+                m.last_ms = m.last_ms.max(g.last_ms);
+            }
         }
-        segments.extend(carried);
+        let segments = if services.is_empty() {
+            Vec::new()
+        } else {
+            vec![v1::DroppedSegment {
+                first_seq: from_seq,
+                last_seq: to_seq,
+                services: services.into_values().collect(),
+            }]
+        };
         let marker = v1::CheckResult {
             seq: st.next_seq,
             timestamp_ms: lightbulb_common::time::now_ms(),
@@ -550,9 +571,6 @@ impl Spool {
             w.get_ref()
                 .sync_data()
                 .map_err(self.io(&self.segments_dir))?;
-        }
-        for f in st.unsynced.drain(..) {
-            f.sync_data().map_err(self.io(&self.segments_dir))?;
         }
         if std::mem::take(&mut st.dir_unsynced) {
             sync_dir(&self.segments_dir)?;

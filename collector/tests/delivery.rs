@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::clickhouse::ClickHouse;
-use support::{Collector, Proc, StoreSpec, agent_bin, agent_config, certs};
+use support::{Collector, Proc, StoreSpec, agent_config, certs};
 
 const FIRST_RUN: i64 = 70_000;
 const SECOND_RUN: i64 = 50_000;
@@ -17,15 +17,12 @@ const SECOND_RUN: i64 = 50_000;
 const OUTAGE: Duration = Duration::from_secs(30);
 
 fn bench(config: &std::path::Path, results: i64) -> Proc {
-    let mut cmd = std::process::Command::new(agent_bin());
-    cmd.arg("--config")
-        .arg(config)
-        .arg("bench")
-        .arg("--results")
-        .arg(results.to_string())
-        .arg("--services")
-        .arg("500");
-    Proc::spawn("agent bench", cmd)
+    let results = results.to_string();
+    support::agent_bench(
+        "agent bench",
+        config,
+        &["--results", &results, "--services", "500"],
+    )
 }
 
 #[track_caller]

@@ -8,23 +8,22 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::sse::SseReader;
-use support::{Collector, Proc, StoreSpec, agent_bin, agent_config, certs, get_json, http};
+use support::{Collector, Proc, StoreSpec, agent_config, certs, get_json, http};
 
 const RESULTS: u64 = 3000;
 const SERVICES: u64 = 30;
 
 fn bench(config: &std::path::Path, prefix: &str) -> Proc {
-    let mut cmd = std::process::Command::new(agent_bin());
-    cmd.arg("--config")
-        .arg(config)
-        .arg("bench")
-        .arg("--results")
-        .arg(RESULTS.to_string())
-        .arg("--services")
-        .arg(SERVICES.to_string())
-        .arg("--prefix")
-        .arg(prefix);
-    Proc::spawn(prefix, cmd)
+    let (results, services) = (RESULTS.to_string(), SERVICES.to_string());
+    let args = [
+        "--results",
+        &results,
+        "--services",
+        &services,
+        "--prefix",
+        prefix,
+    ];
+    support::agent_bench(prefix, config, &args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,20 +23,19 @@ const HEADROOM: u64 = 20 * 4096;
 const SERVICES: u64 = 10;
 
 fn bench(config: &Path, results: u64, prefix: &str, allow_drops: bool) -> Proc {
-    let mut cmd = std::process::Command::new(agent_bin());
-    cmd.arg("--config")
-        .arg(config)
-        .arg("bench")
-        .arg("--results")
-        .arg(results.to_string())
-        .arg("--services")
-        .arg(SERVICES.to_string())
-        .arg("--prefix")
-        .arg(prefix);
+    let (results, services) = (results.to_string(), SERVICES.to_string());
+    let mut args = vec![
+        "--results",
+        &results,
+        "--services",
+        &services,
+        "--prefix",
+        prefix,
+    ];
     if allow_drops {
-        cmd.arg("--allow-drops");
+        args.push("--allow-drops");
     }
-    Proc::spawn("agent bench", cmd)
+    support::agent_bench("agent bench", config, &args)
 }
 
 /// `(produced, acknowledged, dropped)` from the bench report line.
@@ -315,5 +314,32 @@ fn the_drop_count_reconciles_across_a_kill_of_the_agent_mid_drop() {
     assert!(
         peak <= MAX_BYTES + HEADROOM,
         "the spool took {peak} bytes on disk, budget {MAX_BYTES} + {HEADROOM}"
+    );
+}
+
+#[test]
+fn the_agent_refuses_a_spool_its_filesystem_cannot_hold() {
+    let s = setup();
+    let huge = 1u64 << 60;
+    let config = agent_config(
+        s.dir.path(),
+        &s.certs,
+        "d1",
+        s.grpc,
+        &format!("[spool]\nmax_bytes = {huge}\n"),
+    );
+    let out = std::process::Command::new(agent_bin())
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let spool_dir = s.dir.path().join("spool-d1");
+    assert!(
+        err.contains(&format!("spool directory `{}`", spool_dir.display()))
+            && err.contains(&format!("spool.max_bytes {huge} bytes"))
+            && err.contains(" free "),
+        "{err}"
     );
 }

@@ -76,6 +76,14 @@ pub fn agent_bin() -> PathBuf {
     bin
 }
 
+/// The agent's `bench` (named `name` in failure output) with `config` and
+/// `args` (`--results`, `--services`, …).
+pub fn agent_bench(name: &str, config: &Path, args: &[&str]) -> Proc {
+    let mut cmd = std::process::Command::new(agent_bin());
+    cmd.arg("--config").arg(config).arg("bench").args(args);
+    Proc::spawn(name, cmd)
+}
+
 /// Where a collector child keeps its data.
 #[derive(Clone)]
 pub enum StoreSpec {
