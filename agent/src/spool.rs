@@ -495,26 +495,26 @@ impl Spool {
                 m.last_ms = m.last_ms.max(g.last_ms);
             }
         }
-        let segments = if services.is_empty() {
-            Vec::new()
-        } else {
-            vec![v1::DroppedSegment {
-                first_seq: from_seq,
-                last_seq: to_seq,
-                services: services.into_values().collect(),
-            }]
-        };
-        let marker = v1::CheckResult {
-            seq: st.next_seq,
-            timestamp_ms: lightbulb_common::time::now_ms(),
-            gap: Some(v1::SpoolGap { segments }),
-            ..Default::default()
-        };
-        let frame = segment::encode(&marker);
-        self.write_frame(st, &frame, marker.seq, None)?;
-        if let Some(w) = st.writer.as_mut() {
-            w.flush().map_err(self.io(&path))?;
-            w.get_ref().sync_data().map_err(self.io(&path))?;
+        // A segment of nothing but empty markers needs no marker.
+        if !services.is_empty() {
+            let marker = v1::CheckResult {
+                seq: st.next_seq,
+                timestamp_ms: lightbulb_common::time::now_ms(),
+                gap: Some(v1::SpoolGap {
+                    segments: vec![v1::DroppedSegment {
+                        first_seq: from_seq,
+                        last_seq: to_seq,
+                        services: services.into_values().collect(),
+                    }],
+                }),
+                ..Default::default()
+            };
+            let frame = segment::encode(&marker);
+            self.write_frame(st, &frame, marker.seq, None)?;
+            if let Some(w) = st.writer.as_mut() {
+                w.flush().map_err(self.io(&path))?;
+                w.get_ref().sync_data().map_err(self.io(&path))?;
+            }
         }
         let gone = st.segments.remove(i).expect("segment index in range");
         st.bytes -= gone.bytes;
