@@ -47,9 +47,12 @@
 //!   a segment (a torn write) is cut off on open.
 
 mod droplog;
+mod full;
+mod layout;
+mod open;
 mod segment;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -57,13 +60,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use lightbulb_common::time::format_iso;
 use lightbulb_proto::v1;
-use serde::{Deserialize, Serialize};
-use tracing::{info, warn};
+use tracing::warn;
 
-use self::droplog::{DropLog, DropReport};
-use self::segment::{End, Reader};
+use self::droplog::DropLog;
+use self::layout::{Meta, Segment};
+use self::segment::Reader;
 use crate::{Error, Result};
 
 /// How often the drop log may speak.
@@ -74,86 +76,6 @@ const INDEX_EVERY: u64 = 64;
 /// The segment size for a budget: a sixteenth, so a drop frees a small part.
 pub fn segment_bytes(max_bytes: u64) -> u64 {
     (max_bytes / 16).clamp(16 << 10, 16 << 20)
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Meta {
-    /// Highest acknowledged seq.
-    acked: u64,
-    /// Highest seq read for shipping.
-    #[serde(default)]
-    sent: u64,
-    /// Results dropped from a full spool, over the spool's whole life.
-    #[serde(default)]
-    dropped_total: u64,
-    /// When results were last dropped, ms since the epoch (0: never).
-    #[serde(default)]
-    last_drop_ms: i64,
-    /// Segments (by first seq) counted as dropped whose file may remain.
-    #[serde(default)]
-    doomed: Vec<u64>,
-}
-
-/// A position in a segment: the frame with `seq` starts at `offset`.
-#[derive(Debug, Clone, Copy)]
-struct Mark {
-    seq: u64,
-    offset: u64,
-    /// Check time of the newest result at or before this frame (0: none).
-    timestamp_ms: i64,
-}
-
-#[derive(Debug)]
-struct Segment {
-    first: u64,
-    /// `first - 1` while empty.
-    last: u64,
-    bytes: u64,
-    index: Vec<Mark>,
-    /// Seqs of the gap markers it holds.
-    markers: Vec<u64>,
-    newest_ms: i64,
-}
-
-impl Segment {
-    fn new(first: u64) -> Segment {
-        Segment {
-            first,
-            last: first - 1,
-            bytes: 0,
-            index: Vec::new(),
-            markers: Vec::new(),
-            newest_ms: 0,
-        }
-    }
-
-    /// Notes a frame: a result checked at `timestamp_ms`, or a gap marker (`None`).
-    fn note(&mut self, seq: u64, size: u64, timestamp_ms: Option<i64>) {
-        match timestamp_ms {
-            Some(ts) if ts > 0 => self.newest_ms = self.newest_ms.max(ts),
-            Some(_) => {}
-            None => self.markers.push(seq),
-        }
-        if (seq - self.first).is_multiple_of(INDEX_EVERY) {
-            self.index.push(Mark {
-                seq,
-                offset: self.bytes,
-                timestamp_ms: self.newest_ms,
-            });
-        }
-        self.last = seq;
-        self.bytes += size;
-    }
-
-    /// The indexed position at or before `seq`.
-    fn mark_before(&self, seq: u64) -> Mark {
-        let i = self.index.partition_point(|m| m.seq <= seq);
-        self.index.get(i.wrapping_sub(1)).copied().unwrap_or(Mark {
-            seq: self.first,
-            offset: 0,
-            timestamp_ms: 0,
-        })
-    }
 }
 
 struct State {
@@ -182,70 +104,6 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// Opens (or creates) the spool in `dir`, bounded to `max_bytes` on disk.
-    /// Refuses when the filesystem could not hold `max_bytes`.
-    pub fn open(dir: &Path, max_bytes: u64) -> Result<Spool> {
-        let io = |source| Error::SpoolIo {
-            path: dir.into(),
-            source,
-        };
-        let segments_dir = dir.join("segments");
-        std::fs::create_dir_all(&segments_dir).map_err(io)?;
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("LOCK"))
-            .map_err(io)?;
-        if lock.try_lock().is_err() {
-            return Err(Error::SpoolLocked(dir.into()));
-        }
-        let meta = read_meta(dir)?;
-        let spool = Spool {
-            dir: dir.into(),
-            segments_dir,
-            state: Mutex::new(State {
-                segments: VecDeque::new(),
-                writer: None,
-                dir_unsynced: false,
-                next_seq: 1,
-                bytes: 0,
-                meta,
-                meta_unsynced: false,
-                drop_log: DropLog::new(DROP_LOG_EVERY),
-            }),
-            max_bytes,
-            segment_bytes: segment_bytes(max_bytes),
-            durable: AtomicU64::new(0),
-            acked: AtomicU64::new(0),
-            corrupt: AtomicU64::new(0),
-            notify: tokio::sync::Notify::new(),
-            _lock: lock,
-        };
-        {
-            let mut st = spool.lock();
-            spool.load(&mut st)?;
-            migrate_v1(&spool, &mut st)?;
-            spool.finish_doomed(&mut st)?;
-            let acked = st.meta.acked;
-            spool.remove_acked(&mut st, acked)?;
-            spool.sync(&mut st)?;
-            spool.acked.store(acked, Ordering::Release);
-            spool.durable.store(st.next_seq - 1, Ordering::Release);
-            let pending = spool.pending_in(&st);
-            if pending > 0 {
-                info!(
-                    spooled = pending,
-                    bytes = st.bytes,
-                    next_seq = st.next_seq,
-                    "spool reopened with unacknowledged results"
-                );
-            }
-        }
-        spool.check_space()?;
-        Ok(spool)
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -253,92 +111,6 @@ impl Spool {
     fn io(&self, path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
         let path = path.to_path_buf();
         move |source| Error::SpoolIo { path, source }
-    }
-
-    /// Reads every segment: sizes, seqs, index; cuts torn tails off.
-    fn load(&self, st: &mut State) -> Result<()> {
-        let mut firsts = Vec::new();
-        for entry in std::fs::read_dir(&self.segments_dir).map_err(self.io(&self.segments_dir))? {
-            let entry = entry.map_err(self.io(&self.segments_dir))?;
-            match entry.file_name().to_str().and_then(segment::parse_name) {
-                Some(first) if first > 0 => firsts.push(first),
-                _ => {}
-            }
-        }
-        firsts.sort_unstable();
-        for (i, &first) in firsts.iter().enumerate() {
-            let path = segment::file_name(&self.segments_dir, first);
-            let mut seg = Segment::new(first);
-            let mut reader = Reader::open(&path, 0).map_err(self.io(&path))?;
-            let mut seq = first;
-            while let Some((frame, size)) = reader.next_frame().map_err(self.io(&path))? {
-                let ts = match &frame {
-                    Some(r) if r.seq == seq && r.gap.is_some() => None,
-                    Some(r) if r.seq == seq => Some(r.timestamp_ms),
-                    _ => Some(0),
-                };
-                seg.note(seq, size, ts);
-                seq += 1;
-            }
-            if reader.end == Some(End::Torn) {
-                let next = firsts.get(i + 1).copied();
-                let lost = next.map_or(0, |n| n.saturating_sub(seg.last + 1));
-                warn!(
-                    segment = %path.display(),
-                    at = reader.offset,
-                    unreadable_results = lost,
-                    "spool segment ends in a torn or damaged frame; cut off there"
-                );
-                if lost > 0 {
-                    self.corrupt.fetch_add(lost, Ordering::Relaxed);
-                }
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .map_err(self.io(&path))?;
-                file.set_len(reader.offset).map_err(self.io(&path))?;
-            }
-            if seg.bytes == 0 {
-                std::fs::remove_file(&path).map_err(self.io(&path))?;
-                continue;
-            }
-            st.bytes += seg.bytes;
-            st.segments.push_back(seg);
-        }
-        let last = st.segments.back().map_or(0, |s| s.last);
-        st.next_seq = last.max(st.meta.acked).max(st.meta.sent) + 1;
-        Ok(())
-    }
-
-    /// Drops the segments `meta.doomed` names that are still there (their
-    /// results are counted already).
-    fn finish_doomed(&self, st: &mut State) -> Result<()> {
-        for first in st.meta.doomed.clone() {
-            match st.segments.iter().position(|s| s.first == first) {
-                Some(i) => self.drop_segment(st, i, false)?,
-                None => st.meta.doomed.retain(|d| *d != first),
-            }
-        }
-        self.write_meta(st, false)
-    }
-
-    /// Refuses a filesystem that could not hold the whole budget.
-    fn check_space(&self) -> Result<()> {
-        let stat = rustix::fs::statvfs(&self.dir).map_err(|e| Error::SpoolIo {
-            path: self.dir.clone(),
-            source: e.into(),
-        })?;
-        let free = stat.f_bavail.saturating_mul(stat.f_frsize);
-        let used = self.bytes();
-        if free.saturating_add(used) < self.max_bytes {
-            return Err(Error::SpoolSpace {
-                path: self.dir.clone(),
-                free,
-                used,
-                max_bytes: self.max_bytes,
-            });
-        }
-        Ok(())
     }
 
     /// Stores results under fresh sequence numbers and returns the last one.
@@ -407,176 +179,6 @@ impl Spool {
                 .into_inner()
                 .map_err(|e| self.io(&self.segments_dir)(e.into_error()))?;
             file.sync_data().map_err(self.io(&self.segments_dir))?;
-        }
-        Ok(())
-    }
-
-    /// Drops the oldest droppable segments until `incoming` more bytes fit.
-    fn make_room(&self, st: &mut State, incoming: u64) -> Result<()> {
-        while st.bytes + incoming > self.max_bytes {
-            let protected = st.meta.sent.max(st.meta.acked);
-            let newest = st.segments.len().saturating_sub(1);
-            match st.segments.iter().position(|s| s.first > protected) {
-                Some(i) if i < newest => self.drop_segment(st, i, true)?,
-                _ => break,
-            }
-        }
-        Ok(())
-    }
-
-    /// Drops segment `i`: counts its results (unless `count` is false: they
-    /// were counted before a crash), appends a gap marker, deletes the file.
-    fn drop_segment(&self, st: &mut State, i: usize, count: bool) -> Result<()> {
-        let (first, last) = (st.segments[i].first, st.segments[i].last);
-        let path = segment::file_name(&self.segments_dir, first);
-        let mut services: BTreeMap<String, v1::ServiceGap> = BTreeMap::new();
-        let mut carried: Vec<v1::DroppedSegment> = Vec::new();
-        let mut reader = Reader::open(&path, 0).map_err(self.io(&path))?;
-        let mut seq = first;
-        let mut unreadable = 0u64;
-        while let Some((frame, _)) = reader.next_frame().map_err(self.io(&path))? {
-            match frame {
-                Some(r) if r.seq == seq => match r.gap {
-                    Some(gap) => carried.extend(gap.segments),
-                    None => {
-                        let g = services.entry(r.service_id.clone()).or_insert_with(|| {
-                            v1::ServiceGap {
-                                service_id: r.service_id.clone(),
-                                dropped: 0,
-                                first_ms: r.timestamp_ms,
-                                last_ms: r.timestamp_ms,
-                            }
-                        });
-                        g.dropped += 1;
-                        g.first_ms = g.first_ms.min(r.timestamp_ms);
-                        g.last_ms = g.last_ms.max(r.timestamp_ms);
-                    }
-                },
-                _ => unreadable += 1,
-            }
-            seq += 1;
-        }
-        if unreadable > 0 {
-            self.corrupt.fetch_add(unreadable, Ordering::Relaxed);
-            warn!(
-                segment = %path.display(),
-                unreadable,
-                "dropped spool segment held records that failed their checksum"
-            );
-        }
-        let dropped: u64 = services.values().map(|g| g.dropped).sum();
-        if count {
-            st.meta.dropped_total += dropped;
-            st.meta.last_drop_ms = lightbulb_common::time::now_ms();
-            st.meta.doomed.push(first);
-            self.write_meta(st, false)?;
-        }
-        // The marker reaches the disk before the segment leaves it.
-        let oldest = services.values().map(|g| g.first_ms).min();
-        let newest = services.values().map(|g| g.last_ms).max();
-        // Carried markers merge into this one, per service, so a marker stays
-        // one entry per service however many segments a long outage drops.
-        let (mut from_seq, mut to_seq) = (first, last);
-        for c in carried {
-            if c.first_seq == first {
-                continue; // this segment's own marker, written twice by a crash
-            }
-            from_seq = from_seq.min(c.first_seq);
-            to_seq = to_seq.max(c.last_seq);
-            for g in c.services {
-                let m = services
-                    .entry(g.service_id.clone())
-                    .or_insert(v1::ServiceGap {
-                        dropped: 0,
-                        ..g.clone()
-                    });
-                m.dropped += g.dropped;
-                m.first_ms = m.first_ms.min(g.first_ms);
-                m.last_ms = m.last_ms.max(g.last_ms);
-            }
-        }
-        // A segment of nothing but empty markers needs no marker.
-        if !services.is_empty() {
-            let marker = v1::CheckResult {
-                seq: st.next_seq,
-                timestamp_ms: lightbulb_common::time::now_ms(),
-                gap: Some(v1::SpoolGap {
-                    segments: vec![v1::DroppedSegment {
-                        first_seq: from_seq,
-                        last_seq: to_seq,
-                        services: services.into_values().collect(),
-                    }],
-                }),
-                ..Default::default()
-            };
-            let frame = segment::encode(&marker);
-            self.write_frame(st, &frame, marker.seq, None)?;
-            if let Some(w) = st.writer.as_mut() {
-                w.flush().map_err(self.io(&path))?;
-                w.get_ref().sync_data().map_err(self.io(&path))?;
-            }
-        }
-        let gone = st.segments.remove(i).expect("segment index in range");
-        st.bytes -= gone.bytes;
-        std::fs::remove_file(&path).map_err(self.io(&path))?;
-        st.dir_unsynced = true;
-        st.meta.doomed.retain(|d| *d != first);
-        self.write_meta(st, false)?;
-        if count
-            && let Some(report) = st.drop_log.dropped(
-                tokio::time::Instant::now(),
-                dropped,
-                oldest.unwrap_or(0),
-                newest.unwrap_or(0),
-            )
-        {
-            self.log_drops(st, report);
-        }
-        Ok(())
-    }
-
-    fn log_drops(&self, st: &State, r: DropReport) {
-        warn!(
-            dropped = r.dropped,
-            dropped_total = st.meta.dropped_total,
-            oldest_dropped = %format_iso(r.oldest_ms),
-            newest_dropped = %format_iso(r.newest_ms),
-            max_bytes = self.max_bytes,
-            "spool full: dropped the oldest results"
-        );
-    }
-
-    /// Replaces `meta`; with `sync`, durably.
-    fn write_meta(&self, st: &mut State, sync: bool) -> Result<()> {
-        let tmp = self.dir.join("meta.tmp");
-        let body = serde_json::to_vec(&st.meta).expect("meta serializes");
-        let mut file = File::create(&tmp).map_err(self.io(&tmp))?;
-        file.write_all(&body).map_err(self.io(&tmp))?;
-        if sync {
-            file.sync_data().map_err(self.io(&tmp))?;
-        }
-        let path = self.dir.join("meta");
-        std::fs::rename(&tmp, &path).map_err(self.io(&path))?;
-        if sync {
-            sync_dir(&self.dir)?;
-        }
-        st.meta_unsynced = !sync;
-        Ok(())
-    }
-
-    /// Everything written so far, onto the disk.
-    fn sync(&self, st: &mut State) -> Result<()> {
-        if let Some(w) = st.writer.as_mut() {
-            w.flush().map_err(self.io(&self.segments_dir))?;
-            w.get_ref()
-                .sync_data()
-                .map_err(self.io(&self.segments_dir))?;
-        }
-        if std::mem::take(&mut st.dir_unsynced) {
-            sync_dir(&self.segments_dir)?;
-        }
-        if st.meta_unsynced {
-            self.write_meta(st, true)?;
         }
         Ok(())
     }
@@ -753,42 +355,6 @@ impl Spool {
     pub async fn appended(&self) {
         self.notify.notified().await;
     }
-
-    /// Flips the last byte of a stored record; for corruption tests only.
-    #[doc(hidden)]
-    pub fn corrupt_for_test(&self, seq: u64) -> Result<()> {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut st = self.lock();
-        self.sync(&mut st)?;
-        let Some(seg) = st.segments.iter().find(|s| s.first <= seq && seq <= s.last) else {
-            return Ok(());
-        };
-        let path = segment::file_name(&self.segments_dir, seg.first);
-        let mut reader = Reader::open(&path, 0).map_err(self.io(&path))?;
-        for _ in seg.first..seq {
-            reader.next_frame().map_err(self.io(&path))?;
-        }
-        let start = reader.offset;
-        let size = reader
-            .next_frame()
-            .map_err(self.io(&path))?
-            .map_or(0, |(_, size)| size);
-        if size == 0 {
-            return Ok(());
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(self.io(&path))?;
-        let at = start + size - 1;
-        let mut byte = [0u8];
-        file.seek(SeekFrom::Start(at)).map_err(self.io(&path))?;
-        file.read_exact(&mut byte).map_err(self.io(&path))?;
-        file.seek(SeekFrom::Start(at)).map_err(self.io(&path))?;
-        file.write_all(&[byte[0] ^ 0xff]).map_err(self.io(&path))?;
-        Ok(())
-    }
 }
 
 impl Drop for Spool {
@@ -801,80 +367,6 @@ impl Drop for Spool {
             warn!(error = %e, "cannot flush the spool while closing it");
         }
     }
-}
-
-fn read_meta(dir: &Path) -> Result<Meta> {
-    let path = dir.join("meta");
-    match std::fs::read(&path) {
-        Ok(body) => serde_json::from_slice(&body).map_err(|e| Error::SpoolMeta {
-            path,
-            reason: e.to_string(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Meta::default()),
-        Err(source) => Err(Error::SpoolIo { path, source }),
-    }
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|source| Error::SpoolIo {
-            path: dir.into(),
-            source,
-        })
-}
-
-/// Moves a version 1 (sled) spool's unacknowledged records into segments,
-/// under their seqs, then removes it.
-fn migrate_v1(spool: &Spool, st: &mut State) -> Result<()> {
-    let path = spool.dir.join("db");
-    if !path.exists() {
-        return Ok(());
-    }
-    let db = sled::Config::new().path(&path).open()?;
-    let records = db.open_tree("results")?;
-    let meta = db.open_tree("meta")?;
-    let decode_u64 = |b: &[u8]| b.try_into().map(u64::from_be_bytes).unwrap_or(0);
-    let acked = meta.get(b"acked")?.map(|v| decode_u64(&v)).unwrap_or(0);
-    st.meta.acked = st.meta.acked.max(acked);
-    let (mut moved, mut bad) = (0u64, 0u64);
-    for item in records.range((acked + 1).to_be_bytes()..) {
-        let (k, v) = item?;
-        let seq = decode_u64(&k);
-        let r = v.split_at_checked(4).and_then(|(crc, payload)| {
-            (crc32fast::hash(payload).to_be_bytes() == crc)
-                .then(|| <v1::CheckResult as prost::Message>::decode(payload).ok())
-                .flatten()
-        });
-        if seq < st.next_seq {
-            continue; // moved by an earlier, interrupted migration
-        }
-        let Some(r) = r.filter(|r| r.seq == seq) else {
-            bad += 1;
-            continue;
-        };
-        // Seqs are consecutive within a segment: a gap starts a new one.
-        if st.next_seq != seq {
-            spool.seal(st)?;
-        }
-        let frame = segment::encode(&r);
-        spool.write_frame(st, &frame, seq, Some(r.timestamp_ms))?;
-        moved += 1;
-    }
-    st.next_seq = st.next_seq.max(acked + 1);
-    spool.sync(st)?;
-    spool.write_meta(st, true)?;
-    drop((records, meta, db));
-    std::fs::remove_dir_all(&path).map_err(spool.io(&path))?;
-    if bad > 0 {
-        spool.corrupt.fetch_add(bad, Ordering::Relaxed);
-    }
-    info!(
-        moved,
-        unreadable = bad,
-        "spool moved from the version 1 layout (sled) to segments"
-    );
-    Ok(())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod clickhouse;
+mod gaps;
 pub mod rollup;
 pub mod sqlite;
 
@@ -16,6 +17,7 @@ use lightbulb_common::{CheckResult, Status};
 use serde::Serialize;
 
 use self::catalog::{Catalog, CatalogChange};
+pub use self::gaps::{DroppedResults, HistoryGap, gap_runs};
 use self::rollup::{Buckets, RangeQuery, Summary};
 use crate::Result;
 
@@ -235,112 +237,6 @@ pub struct History {
     /// Stretches in the range with no data because an agent's full spool
     /// dropped this service's results, oldest first.
     pub gaps: Vec<HistoryGap>,
-}
-
-/// Results an agent's full spool dropped: one service's share of one spool
-/// segment. `(agent_id, service_id, first_seq)` identifies it; storing it
-/// again changes nothing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DroppedResults {
-    pub agent_id: String,
-    pub service_id: String,
-    /// First and last seq of the dropped spool segment.
-    pub first_seq: u64,
-    pub last_seq: u64,
-    pub dropped: u64,
-    /// Check times of the oldest and newest dropped result.
-    pub from_ms: i64,
-    pub to_ms: i64,
-}
-
-impl DroppedResults {
-    /// The rows a gap marker describes.
-    pub fn from_marker(agent_id: &str, gap: &lightbulb_proto::v1::SpoolGap) -> Vec<DroppedResults> {
-        gap.segments
-            .iter()
-            .flat_map(|seg| {
-                seg.services.iter().map(|g| DroppedResults {
-                    agent_id: agent_id.to_string(),
-                    service_id: g.service_id.clone(),
-                    first_seq: seg.first_seq,
-                    last_seq: seg.last_seq,
-                    dropped: g.dropped,
-                    from_ms: g.first_ms,
-                    to_ms: g.last_ms,
-                })
-            })
-            .collect()
-    }
-}
-
-/// A stretch of a service's history with no data: an agent's full spool
-/// dropped its results.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct HistoryGap {
-    pub agent_id: String,
-    /// Results dropped.
-    pub dropped: u64,
-    /// Check times of the oldest and newest dropped result.
-    pub from: String,
-    pub to: String,
-    /// E.g. "no data: 72,668 results dropped by agent d1's full spool
-    /// between 2026-11-30T12:01:07Z and 2026-11-30T12:09:13Z".
-    pub message: String,
-}
-
-/// One service's dropped results as runs: rows of one agent from adjacent
-/// spool segments, or overlapping in time, are one gap.
-pub fn gap_runs(mut rows: Vec<DroppedResults>) -> Vec<HistoryGap> {
-    rows.sort_by(|a, b| (&a.agent_id, a.first_seq).cmp(&(&b.agent_id, b.first_seq)));
-    let mut runs: Vec<DroppedResults> = Vec::new();
-    for r in rows {
-        match runs.last_mut() {
-            Some(run)
-                if run.agent_id == r.agent_id
-                    && (r.first_seq <= run.last_seq + 1 || r.from_ms <= run.to_ms) =>
-            {
-                run.last_seq = run.last_seq.max(r.last_seq);
-                run.dropped += r.dropped;
-                run.from_ms = run.from_ms.min(r.from_ms);
-                run.to_ms = run.to_ms.max(r.to_ms);
-            }
-            _ => runs.push(r),
-        }
-    }
-    runs.sort_by_key(|r| r.from_ms);
-    runs.into_iter()
-        .map(|r| {
-            let (from, to) = (
-                lightbulb_common::time::format_iso(r.from_ms),
-                lightbulb_common::time::format_iso(r.to_ms),
-            );
-            let what = if r.dropped == 1 { "result" } else { "results" };
-            HistoryGap {
-                message: format!(
-                    "no data: {} {what} dropped by agent {}'s full spool between {from} and {to}",
-                    thousands(r.dropped),
-                    r.agent_id
-                ),
-                agent_id: r.agent_id,
-                dropped: r.dropped,
-                from,
-                to,
-            }
-        })
-        .collect()
-}
-
-/// `72668` as `72,668`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// How long data is kept. Queries never return data older than this, even

@@ -9,6 +9,7 @@
 //! every `store.poll_interval`.
 
 mod catalog;
+mod gaps;
 mod poll;
 mod query;
 mod retention;
@@ -237,7 +238,7 @@ impl Store for ClickHouseStore {
                 .max(self.retention.raw_cutoff(lightbulb_common::time::now_ms()));
             let (total, points) =
                 query::history(&self.ch, &q.service_id, from, q.to_ms, q.limit).await?;
-            let gaps = query::gaps(&self.ch, &q.service_id, from, q.to_ms).await?;
+            let gaps = gaps::gaps(&self.ch, &q.service_id, from, q.to_ms).await?;
             Ok(History {
                 service_id: q.service_id,
                 total,
@@ -279,7 +280,7 @@ impl Store for ClickHouseStore {
 
     fn record_gaps(&self, gaps: Vec<DroppedResults>) -> BoxFuture<'static, Result<()>> {
         let ch = self.ch.clone();
-        let rows: Vec<query::GapRow> = gaps.into_iter().map(query::GapRow::from).collect();
+        let rows: Vec<gaps::GapRow> = gaps.into_iter().map(gaps::GapRow::from).collect();
         Box::pin(async move { ch.insert("spool_gaps", &rows).await })
     }
 
