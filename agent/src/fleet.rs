@@ -1,71 +1,37 @@
-//! Checks assigned by the collector (`WatchChecks`): started, changed and
-//! stopped while the agent runs. Checks from `agent.toml` keep running
-//! whatever the collector assigns; an assigned check with the same
-//! service id is ignored.
+//! Which checks run: those of `agent.toml` for as long as the agent runs,
+//! and those the collector assigns (`WatchChecks`), started, changed and
+//! stopped as the assignment changes. An assigned check with the service id
+//! of a local one is ignored.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use lightbulb_proto::v1;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::checks;
-use crate::config::{CheckConfig, PlannedCheck, plan};
-use crate::scheduler::{Lateness, Sink, run_check};
+use crate::plan::{CheckConfig, PlannedCheck, plan};
+use crate::scheduler::Scheduler;
 
-pub struct Scheduler {
-    permits: Arc<Semaphore>,
-    sink: Sink,
-    shutdown: CancellationToken,
-    tasks: JoinSet<()>,
-    /// Where each check stands against its schedule (read by heartbeats).
-    pub lateness: Lateness,
+#[derive(Default)]
+pub struct Fleet {
     local: HashSet<String>,
     assigned: HashMap<String, (v1::CheckDefinition, CancellationToken)>,
 }
 
-impl Scheduler {
-    pub fn new(max_concurrency: usize, sink: Sink, shutdown: CancellationToken) -> Scheduler {
-        Scheduler {
-            permits: Arc::new(Semaphore::new(max_concurrency)),
-            sink,
-            shutdown,
-            tasks: JoinSet::new(),
-            lateness: Lateness::default(),
-            local: HashSet::new(),
-            assigned: HashMap::new(),
-        }
-    }
-
-    fn start(&mut self, plan: PlannedCheck, stop: CancellationToken) {
-        info!(service_id = %plan.service_id, service_type = %plan.service_type, interval = ?plan.interval, "check scheduled");
-        let check = checks::build(&plan.spec);
-        self.tasks.spawn(run_check(
-            plan,
-            check,
-            self.permits.clone(),
-            self.sink.clone(),
-            self.lateness.clone(),
-            stop,
-        ));
-    }
-
+impl Fleet {
     /// Starts the checks of `agent.toml`.
-    pub fn local(&mut self, plans: Vec<PlannedCheck>) {
+    pub fn local(&mut self, scheduler: &mut Scheduler, plans: Vec<PlannedCheck>) {
         for p in plans {
             self.local.insert(p.service_id.clone());
-            let stop = self.shutdown.clone();
-            self.start(p, stop);
+            let stop = scheduler.stopper();
+            scheduler.start(p, stop);
         }
     }
 
     /// Makes the assigned checks exactly `defs`: new ones start, changed
     /// ones restart, missing ones stop.
-    pub fn assign(&mut self, defs: Vec<v1::CheckDefinition>) {
+    pub fn assign(&mut self, scheduler: &mut Scheduler, defs: Vec<v1::CheckDefinition>) {
         let wanted: HashSet<String> = defs.iter().map(|d| d.service_id.clone()).collect();
         self.assigned.retain(|id, (_, stop)| {
             let keep = wanted.contains(id);
@@ -92,8 +58,8 @@ impl Scheduler {
             }
             match planned(&def) {
                 Ok(p) => {
-                    let stop = self.shutdown.child_token();
-                    self.start(p, stop.clone());
+                    let stop = scheduler.stopper();
+                    scheduler.start(p, stop.clone());
                     self.assigned.insert(def.service_id.clone(), (def, stop));
                 }
                 Err(problems) => {
@@ -101,11 +67,6 @@ impl Scheduler {
                 }
             }
         }
-    }
-
-    /// Waits for every check task to end (after shutdown).
-    pub async fn join(mut self) {
-        while self.tasks.join_next().await.is_some() {}
     }
 }
 

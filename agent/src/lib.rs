@@ -7,6 +7,7 @@ pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod fleet;
+pub mod plan;
 pub mod scheduler;
 pub mod shipper;
 pub mod spool;
@@ -39,7 +40,8 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
         }
     });
     let mut checks =
-        fleet::Scheduler::new(config.scheduler.max_concurrency, sink, shutdown.clone());
+        scheduler::Scheduler::new(config.scheduler.max_concurrency, sink, shutdown.clone());
+    let mut fleet = fleet::Fleet::default();
     let shipper = Shipper {
         lateness: checks.lateness.clone(),
         config: config.shipper.clone(),
@@ -57,7 +59,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
         "agent starting"
     );
     let shipping = tokio::spawn(shipper.run(shutdown.clone()));
-    checks.local(config.planned_checks());
+    fleet.local(&mut checks, config.planned_checks());
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -68,7 +70,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
                 }
                 let defs = assigned.borrow_and_update().clone();
                 if let Some(defs) = defs {
-                    checks.assign(defs);
+                    fleet.assign(&mut checks, defs);
                 }
             }
         }

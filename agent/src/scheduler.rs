@@ -1,7 +1,7 @@
 //! Runs a check on its own interval (with jitter) under a per-check
 //! timeout, at most `max_concurrency` at a time across checks. Each check is
-//! its own task, so a slow check only ever delays itself; `fleet.rs` starts
-//! and stops them. `Lateness` tells which checks missed their schedule, so
+//! its own task, so a slow check only ever delays itself; `fleet.rs` decides
+//! which checks run. `Lateness` tells which checks missed their schedule, so
 //! heartbeats can say "alive but not checking".
 
 use std::collections::HashMap;
@@ -10,16 +10,66 @@ use std::time::Duration;
 
 use lightbulb_common::CheckResult;
 use tokio::sync::Semaphore;
-
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::debug;
+use tracing::{debug, info};
 
-use crate::checks::{Check, Outcome};
-use crate::config::PlannedCheck;
+use crate::checks::{self, Check, Outcome};
+use crate::plan::PlannedCheck;
 
 /// Where finished results go (the spool, or a channel in tests).
 pub type Sink = Arc<dyn Fn(CheckResult) + Send + Sync>;
+
+/// Runs checks, each as its own task, sharing the run slots.
+pub struct Scheduler {
+    permits: Arc<Semaphore>,
+    sink: Sink,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+    /// Where each check stands against its schedule (read by heartbeats).
+    pub lateness: Lateness,
+}
+
+impl Scheduler {
+    pub fn new(max_concurrency: usize, sink: Sink, shutdown: CancellationToken) -> Scheduler {
+        Scheduler {
+            permits: Arc::new(Semaphore::new(max_concurrency)),
+            sink,
+            shutdown,
+            tasks: JoinSet::new(),
+            lateness: Lateness::default(),
+        }
+    }
+
+    /// A token that stops one check, and is stopped with every check at shutdown.
+    pub fn stopper(&self) -> CancellationToken {
+        self.shutdown.child_token()
+    }
+
+    /// Runs `plan`'s check until `stop`.
+    pub fn start(&mut self, plan: PlannedCheck, stop: CancellationToken) {
+        let check = checks::build(&plan.spec);
+        self.run(plan, check, stop);
+    }
+
+    fn run(&mut self, plan: PlannedCheck, check: Box<dyn Check>, stop: CancellationToken) {
+        info!(service_id = %plan.service_id, service_type = %plan.service_type, interval = ?plan.interval, "check scheduled");
+        self.tasks.spawn(run_check(
+            plan,
+            check,
+            self.permits.clone(),
+            self.sink.clone(),
+            self.lateness.clone(),
+            stop,
+        ));
+    }
+
+    /// Waits for every check task to end (after shutdown).
+    pub async fn join(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
 
 /// Where each running check stands against its schedule.
 #[derive(Clone, Default)]
@@ -97,7 +147,7 @@ impl Drop for Tracked<'_> {
     }
 }
 
-pub(crate) async fn run_check(
+async fn run_check(
     plan: PlannedCheck,
     mut check: Box<dyn Check>,
     permits: Arc<Semaphore>,
@@ -178,44 +228,24 @@ fn jitter(interval: Duration) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use tokio::task::JoinSet;
-    use tracing::info;
-
     use super::*;
 
-    /// Starts every check with its own runner; the tasks end when `shutdown`
+    /// Starts every check on a fresh scheduler; the tasks end when `shutdown`
     /// is cancelled.
     fn spawn(
         checks: Vec<(PlannedCheck, Box<dyn Check>)>,
         max_concurrency: usize,
         sink: Sink,
         shutdown: CancellationToken,
-    ) -> JoinSet<()> {
-        spawn_tracked(checks, max_concurrency, sink, Lateness::default(), shutdown)
+    ) -> Scheduler {
+        let mut scheduler = Scheduler::new(max_concurrency, sink, shutdown);
+        for (plan, check) in checks {
+            let stop = scheduler.stopper();
+            scheduler.run(plan, check, stop);
+        }
+        scheduler
     }
 
-    fn spawn_tracked(
-        checks: Vec<(PlannedCheck, Box<dyn Check>)>,
-        max_concurrency: usize,
-        sink: Sink,
-        lateness: Lateness,
-        shutdown: CancellationToken,
-    ) -> JoinSet<()> {
-        let permits = Arc::new(Semaphore::new(max_concurrency));
-        let mut set = JoinSet::new();
-        for (plan, check) in checks {
-            info!(service_id = %plan.service_id, service_type = %plan.service_type, interval = ?plan.interval, "check scheduled");
-            set.spawn(run_check(
-                plan,
-                check,
-                permits.clone(),
-                sink.clone(),
-                lateness.clone(),
-                shutdown.clone(),
-            ));
-        }
-        set
-    }
     use crate::checks::{BoxFuture, CheckSpec};
     use lightbulb_common::{ServiceType, Status};
     use std::sync::Mutex;
@@ -262,10 +292,10 @@ mod tests {
             ),
         ];
         // Two permits: the hanging check holds one at most until its timeout.
-        let mut set = spawn(checks, 2, sink, shutdown.clone());
+        let scheduler = spawn(checks, 2, sink, shutdown.clone());
         tokio::time::sleep(Duration::from_secs(20)).await;
         shutdown.cancel();
-        while set.join_next().await.is_some() {}
+        scheduler.join().await;
         let seen = seen.lock().unwrap();
         let fast = seen.iter().filter(|r| r.service_id == "fast").count();
         let slow: Vec<_> = seen.iter().filter(|r| r.service_id == "slow").collect();
@@ -323,7 +353,7 @@ mod tests {
         let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let c2 = count.clone();
         let shutdown = CancellationToken::new();
-        let mut set = spawn(
+        let scheduler = spawn(
             checks,
             3,
             Arc::new(move |_| {
@@ -333,7 +363,7 @@ mod tests {
         );
         tokio::time::sleep(Duration::from_secs(10)).await;
         shutdown.cancel();
-        while set.join_next().await.is_some() {}
+        scheduler.join().await;
         assert_eq!(peak.load(std::sync::atomic::Ordering::SeqCst), 3);
         assert!(count.load(std::sync::atomic::Ordering::SeqCst) >= 50);
     }
@@ -351,15 +381,9 @@ mod tests {
                 Box::new(Fixed(Duration::from_millis(10), Status::Ok)),
             ),
         ];
-        let lateness = Lateness::default();
         let shutdown = CancellationToken::new();
-        let mut set = spawn_tracked(
-            checks,
-            1,
-            Arc::new(|_| {}),
-            lateness.clone(),
-            shutdown.clone(),
-        );
+        let scheduler = spawn(checks, 1, Arc::new(|_| {}), shutdown.clone());
+        let lateness = scheduler.lateness.clone();
         // Wait until the hog holds the slot (its first run starts within a minute).
         let deadline = Instant::now() + Duration::from_secs(61);
         let late = loop {
@@ -377,7 +401,7 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(6)).await;
         assert_eq!(lateness.late(Instant::now()), Vec::new());
         shutdown.cancel();
-        while set.join_next().await.is_some() {}
+        scheduler.join().await;
         assert!(
             lateness.0.lock().unwrap().is_empty(),
             "ended checks leave the table"

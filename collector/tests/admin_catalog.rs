@@ -19,7 +19,7 @@ async fn checked_services(
         .unwrap();
     let mut config = api.server.agent_config("node-a", spool);
     for (id, addr) in [("web", api.server.http), ("db", closed)] {
-        config.checks.push(lightbulb_agent::config::CheckConfig {
+        config.checks.push(lightbulb_agent::plan::CheckConfig {
             service_id: id.into(),
             service_type: "api_endpoint".into(),
             interval: std::time::Duration::from_millis(200),

@@ -25,7 +25,7 @@ pub struct DatabaseCheck {
 
 impl DatabaseCheck {
     pub fn new(spec: DatabaseSpec) -> DatabaseCheck {
-        let client = super::http::shared_client(super::http::ClientKey {
+        let client = super::support::shared_client(super::support::ClientKey {
             redirects: Some(10),
             insecure: false,
             ca: None,

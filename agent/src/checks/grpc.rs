@@ -14,7 +14,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 pub use lightbulb_common::spec::GrpcSpec;
 
-use super::http::{error_chain, latency_outcome};
+use super::support::{error_chain, latency_outcome};
 use super::{BoxFuture, Check, Outcome};
 
 pub struct GrpcCheck {

@@ -36,7 +36,7 @@ impl ProcessCheck {
     pub fn new(spec: ProcessSpec) -> ProcessCheck {
         let cmdline = spec.cmdline.as_deref().and_then(|r| Regex::new(r).ok());
         let client = spec.liveness_url.as_ref().map(|_| {
-            super::http::shared_client(super::http::ClientKey {
+            super::support::shared_client(super::support::ClientKey {
                 redirects: Some(10),
                 insecure: false,
                 ca: None,
@@ -199,7 +199,7 @@ impl ProcessCheck {
             Err(e) => worsen(
                 outcome,
                 Status::Failed,
-                format!("liveness {url} failed: {}", super::http::error_chain(&e)),
+                format!("liveness {url} failed: {}", super::support::error_chain(&e)),
             ),
         }
     }

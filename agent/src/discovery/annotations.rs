@@ -17,7 +17,7 @@ use lightbulb_proto::v1;
 use serde_json::json;
 
 use super::KubernetesDiscovery;
-use crate::config::{CheckConfig, plan};
+use crate::plan::{CheckConfig, plan};
 
 pub const MONITOR: &str = "lightbulb.io/monitor";
 
