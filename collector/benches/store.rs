@@ -90,7 +90,7 @@ async fn main() {
     run("sqlite", Arc::new(sqlite)).await;
     if let Ok(url) = std::env::var("LIGHTBULB_BENCH_CLICKHOUSE_URL") {
         let config = StoreConfig {
-            kind: "clickhouse".into(),
+            kind: lightbulb_collector::config::StoreKind::Clickhouse,
             url,
             database: format!("store_bench_{}", std::process::id()),
             ..StoreConfig::default()

@@ -90,7 +90,7 @@ impl Default for TlsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// `sqlite` (embedded, the default) or `clickhouse`. Env `LIGHTBULB_STORE__KIND`.
-    pub kind: String,
+    pub kind: StoreKind,
     /// SQLite database file. Default `data/lightbulb.db`. Env `LIGHTBULB_STORE__PATH`.
     pub path: PathBuf,
     /// ClickHouse HTTP(S) endpoint. Default `http://127.0.0.1:8123`. Env `LIGHTBULB_STORE__URL`.
@@ -122,6 +122,14 @@ pub struct StoreConfig {
     pub poll_interval: Duration,
 }
 
+/// Which store backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Sqlite,
+    Clickhouse,
+}
+
 fn redact<S: serde::Serializer>(secret: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(if secret.is_empty() { "" } else { "<redacted>" })
 }
@@ -129,7 +137,7 @@ fn redact<S: serde::Serializer>(secret: &str, s: S) -> Result<S::Ok, S::Error> {
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
-            kind: "sqlite".into(),
+            kind: StoreKind::Sqlite,
             path: "data/lightbulb.db".into(),
             url: "http://127.0.0.1:8123".into(),
             database: "lightbulb".into(),
@@ -210,9 +218,9 @@ impl CollectorConfig {
             problems.push(format!("{origin}: key `{key}`: {reason}"));
         };
         let store = &self.store;
-        match store.kind.as_str() {
-            "sqlite" => {}
-            "clickhouse" => {
+        match store.kind {
+            StoreKind::Sqlite => {}
+            StoreKind::Clickhouse => {
                 if !(store.url.starts_with("http://") || store.url.starts_with("https://")) {
                     problem(
                         "store.url",
@@ -242,12 +250,6 @@ impl CollectorConfig {
                     problem("store.poll_interval", "must be at least 100ms".into());
                 }
             }
-            other => problem(
-                "store.kind",
-                format!(
-                    "`{other}` is not a store this collector has; use `sqlite` or `clickhouse`"
-                ),
-            ),
         }
         if store.retention_raw < Duration::from_secs(86_400) {
             problem("store.retention_raw", "must be at least 1d".into());

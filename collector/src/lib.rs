@@ -25,30 +25,56 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tracing::info;
 
-use crate::config::CollectorConfig;
+use crate::config::{CollectorConfig, StoreKind};
 use crate::state::AppState;
 use crate::store::clickhouse::ClickHouseStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Retention, Store};
 
+/// Why the collector could not start, or stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("key `{key}`: {source}")]
+    TlsFile {
+        key: &'static str,
+        source: lightbulb_common::Error,
+    },
+    #[error("cannot listen on {key} {addr}: {source}")]
+    Listen {
+        key: &'static str,
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Collector(#[from] Error),
+    /// The catalog file is invalid (the text names file, item and key).
+    #[error("{0}")]
+    CatalogFile(String),
+    #[error("gRPC server: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+    #[error("HTTP server: {0}")]
+    Http(#[from] std::io::Error),
+}
+
 /// Binds the configured listeners and serves until `shutdown`.
-pub async fn run(config: CollectorConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(config: CollectorConfig, shutdown: CancellationToken) -> Result<(), StartError> {
     // TLS files first: a wrong path fails before any port is taken.
     let tls = server_tls(&config)?;
-    let http = TcpListener::bind(config.http.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on http.listen {}: {e}", config.http.listen))?;
-    let grpc = TcpListener::bind(config.grpc.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on grpc.listen {}: {e}", config.grpc.listen))?;
+    let bind = |key: &'static str, addr: std::net::SocketAddr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Listen { key, addr, source })
+    };
+    let http = bind("http.listen", config.http.listen).await?;
+    let grpc = bind("grpc.listen", config.grpc.listen).await?;
     serve_with(config, tls, http, grpc, shutdown).await
 }
 
 /// Mutual TLS for the gRPC listener: the collector's identity, and the CA
 /// every agent certificate must be signed by.
-fn server_tls(config: &CollectorConfig) -> anyhow::Result<ServerTlsConfig> {
-    let file = |key: &str, read: lightbulb_common::Result<Vec<u8>>| {
-        read.map_err(|e| anyhow::anyhow!("key `{key}`: {e}"))
+fn server_tls(config: &CollectorConfig) -> Result<ServerTlsConfig, StartError> {
+    let file = |key: &'static str, read: lightbulb_common::Result<Vec<u8>>| {
+        read.map_err(|source| StartError::TlsFile { key, source })
     };
     Ok(ServerTlsConfig::new()
         .identity(Identity::from_pem(
@@ -62,11 +88,11 @@ fn server_tls(config: &CollectorConfig) -> anyhow::Result<ServerTlsConfig> {
 }
 
 /// Opens the configured store.
-pub async fn open_store(config: &CollectorConfig) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(config: &CollectorConfig) -> Result<Arc<dyn Store>> {
     let retention = Retention::from_config(&config.store);
-    Ok(match config.store.kind.as_str() {
-        "clickhouse" => Arc::new(ClickHouseStore::open(&config.store, retention).await?),
-        _ => Arc::new(SqliteStore::open(&config.store.path, retention)?),
+    Ok(match config.store.kind {
+        StoreKind::Clickhouse => Arc::new(ClickHouseStore::open(&config.store, retention).await?),
+        StoreKind::Sqlite => Arc::new(SqliteStore::open(&config.store.path, retention)?),
     })
 }
 
@@ -89,7 +115,7 @@ pub async fn serve(
     http: TcpListener,
     grpc: TcpListener,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) -> Result<(), StartError> {
     let tls = server_tls(&config)?;
     serve_with(config, tls, http, grpc, shutdown).await
 }
@@ -100,7 +126,7 @@ async fn serve_with(
     http: TcpListener,
     grpc: TcpListener,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) -> Result<(), StartError> {
     let store = open_store(&config).await?;
     tokio::spawn(expire_hourly(store.clone(), shutdown.clone()));
     let state = AppState::new(config, store, shutdown.clone()).await?;
@@ -112,7 +138,7 @@ async fn serve_with(
         // An invalid catalog file stops the start, naming file, item and key.
         file.apply(&state.admin)
             .await
-            .map_err(|e| anyhow::anyhow!(e))?;
+            .map_err(StartError::CatalogFile)?;
         let watched = state.clone();
         tokio::spawn(async move {
             if let Some(file) = &watched.catalog_file {

@@ -95,7 +95,7 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!(error = %e, "collector failed");
-                eprintln!("lightbulb-collector: {e:#}");
+                eprintln!("lightbulb-collector: {e}");
                 ExitCode::from(1)
             }
         }

@@ -39,7 +39,7 @@ async fn clickhouse_store(
     server: Box<dyn std::any::Any + Send + Sync>,
 ) -> Backend {
     let config = StoreConfig {
-        kind: "clickhouse".into(),
+        kind: lightbulb_collector::config::StoreKind::Clickhouse,
         url: url.to_string(),
         database: super::clickhouse::fresh_database("conformance"),
         cluster: cluster.to_string(),
