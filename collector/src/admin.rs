@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod file;
 pub mod graph;
 pub mod import;
+pub mod owner;
 pub mod validate;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,9 +34,7 @@ pub fn delete_service(
         .services
         .get(service_id)
         .ok_or_else(|| not_found("service", service_id))?;
-    if let Some(by) = &current.managed_by {
-        return Err(file_managed("service", service_id, by));
-    }
+    owner::may_change("service", service_id, current.managed_by.as_deref(), None)?;
     let attached: Vec<String> = catalog
         .relations
         .values()
@@ -63,14 +62,6 @@ pub fn delete_service(
 /// `service `x` not found` and the like.
 pub fn not_found(what: &str, id: &str) -> Error {
     Error::not_found(format!("{what} `{id}` not found"))
-}
-
-/// The refusal to change what a configuration file owns.
-pub fn file_managed(what: &str, id: &str, by: &str) -> Error {
-    Error::new(
-        ErrorCode::Conflict,
-        format!("{what} `{id}` is managed by {by}; change it there"),
-    )
 }
 
 /// A fresh relation id: `rel-` and 16 hex digits.

@@ -92,6 +92,24 @@ async fn the_catalog_file_is_applied_guarded_reloaded_and_exported() {
         .unwrap();
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("is managed by file:"));
+    // The same refusal, with the same status, through an import.
+    let r = client
+        .post(collector.url("/api/admin/import"))
+        .json(&json!({"services": [{"service_id": "web", "label": "changed"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let refused: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(refused["error"]["code"], "conflict", "{refused}");
+    assert_eq!(refused["problems"][0]["field"], "service_id", "{refused}");
+    assert!(
+        refused["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("service `web` is managed by file:"),
+        "{refused}"
+    );
     let (_, standing) = get_json(&client, &collector.url("/api/admin/catalog-file")).await;
     assert_eq!(standing["drift"], json!([]), "{standing}");
     assert!(standing["last_applied"].is_string());

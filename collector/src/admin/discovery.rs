@@ -12,7 +12,7 @@ use super::import::{self, Document};
 use super::{Actor, Admin};
 
 pub fn owner(agent_id: &str) -> String {
-    format!("discovery:{agent_id}")
+    super::owner::discovery(agent_id)
 }
 
 /// Applies the agent's set; refused items are reported, the rest applied.
@@ -26,16 +26,12 @@ pub async fn sync(
     let mut doc = Document::default();
     admin.read(|catalog| {
         for s in services {
-            let taken = catalog
-                .services
-                .get(&s.service_id)
-                .filter(|existing| existing.managed_by.as_deref() != Some(owner.as_str()));
-            if let Some(existing) = taken {
-                out.problems.push(format!(
-                    "`{}` already exists, managed by {}",
-                    s.service_id,
-                    existing.managed_by.as_deref().unwrap_or("the API")
-                ));
+            let taken = catalog.services.get(&s.service_id).map(|existing| {
+                let by = existing.managed_by.as_deref();
+                super::owner::may_change("service", &s.service_id, by, Some(&owner))
+            });
+            if let Some(Err(e)) = taken {
+                out.problems.push(e.message);
                 continue;
             }
             let config: Value = match serde_json::from_str(&s.status_config_json) {

@@ -44,7 +44,7 @@ pub struct FileState {
 }
 
 pub fn owner(path: &Path) -> String {
-    format!("file:{}", path.display())
+    super::owner::file(path)
 }
 
 /// Reads the file into a document; errors name the file.

@@ -45,6 +45,9 @@ pub struct Plan {
     /// Objects a file managed and no longer lists.
     pub deleted: usize,
     pub problems: Vec<Problem>,
+    /// A problem is an object another owner holds: answered 409, as that
+    /// change on its own would be.
+    pub owned_elsewhere: bool,
 }
 
 impl Plan {
@@ -92,7 +95,16 @@ fn label(kind: &str, i: usize, id: Option<&Value>) -> String {
 pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) -> Plan {
     let mut out = Plan::default();
     let mut after = catalog.clone();
-    let owned = |by: &Option<String>| by.as_deref() == owner || (owner.is_some() && by.is_none());
+    let mut owned_elsewhere = false;
+    let mut may_change = |what: &str, id: &str, field: &str, by: &Option<String>| {
+        super::owner::may_change(what, id, by.as_deref(), owner).map_err(|e| {
+            owned_elsewhere = true;
+            crate::Error {
+                field: Some(field.into()),
+                ..e
+            }
+        })
+    };
     let mut listed_services = std::collections::HashSet::new();
     let mut listed_relations = std::collections::HashSet::new();
     for (i, item) in doc.services.into_iter().enumerate() {
@@ -105,16 +117,10 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
             listed_services.insert(id.clone());
             let existing = after.services.get(&id).cloned();
             let base = match &existing {
-                Some(s) if !owned(&s.managed_by) => {
-                    return Err(validate::invalid(
-                        "service_id",
-                        format!(
-                            "`{id}` is managed by {}",
-                            s.managed_by.as_deref().unwrap_or("the API")
-                        ),
-                    ));
+                Some(s) => {
+                    may_change("service", &id, "service_id", &s.managed_by)?;
+                    s.clone()
                 }
-                Some(s) => s.clone(),
                 None => {
                     let mut s = ServiceDef::tombstone(&id);
                     s.enabled = true;
@@ -178,22 +184,15 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
                 })
                 .cloned();
             let mut def = match &existing {
-                Some(e) if !owned(&e.managed_by) => {
-                    return Err(validate::invalid(
-                        "relation_id",
-                        format!(
-                            "`{}` is managed by {}",
-                            e.relation_id,
-                            e.managed_by.as_deref().unwrap_or("the API")
-                        ),
-                    ));
+                Some(e) => {
+                    may_change("relation", &e.relation_id, "relation_id", &e.managed_by)?;
+                    RelationDef {
+                        relation_id: e.relation_id.clone(),
+                        created_at_ms: e.created_at_ms,
+                        updated_at_ms: e.updated_at_ms,
+                        ..r
+                    }
                 }
-                Some(e) => RelationDef {
-                    relation_id: e.relation_id.clone(),
-                    created_at_ms: e.created_at_ms,
-                    updated_at_ms: e.updated_at_ms,
-                    ..r
-                },
                 None => RelationDef {
                     relation_id: given_id.unwrap_or(r.relation_id.clone()),
                     ..r
@@ -269,6 +268,7 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
             ),
         });
     }
+    out.owned_elsewhere = owned_elsewhere;
     out
 }
 

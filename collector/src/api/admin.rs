@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::body::{Body, required, service_fields};
-use crate::admin::{Actor, file_managed, not_found, validate};
+use crate::admin::{Actor, not_found, owner, validate};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
 use crate::{Error, ErrorCode, Result};
@@ -319,9 +319,7 @@ pub(super) async fn update(
                 .services
                 .get(&service_id)
                 .ok_or_else(|| not_found("service", &service_id))?;
-            if let Some(by) = &current.managed_by {
-                return Err(file_managed("service", &service_id, by));
-            }
+            owner::may_change("service", &service_id, current.managed_by.as_deref(), None)?;
             let mut def = service_fields(&mut body, current.clone())?;
             body.finish()?;
             def.updated_at_ms = lightbulb_common::time::now_ms().max(current.updated_at_ms);

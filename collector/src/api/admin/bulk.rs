@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::Result;
 use crate::admin::body::{Body, required};
-use crate::admin::{Actor, file_managed, not_found, validate};
+use crate::admin::{Actor, not_found, owner, validate};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, CatalogChange};
 
@@ -36,9 +36,7 @@ fn changes(catalog: &Catalog, id: &str, action: &str, cascade: bool) -> Result<V
         .services
         .get(id)
         .ok_or_else(|| not_found("service", id))?;
-    if let Some(by) = &current.managed_by {
-        return Err(file_managed("service", id, by));
-    }
+    owner::may_change("service", id, current.managed_by.as_deref(), None)?;
     if action != "delete" {
         let mut def = current.clone();
         def.enabled = action == "enable";

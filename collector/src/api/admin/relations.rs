@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::admin::body::{Body, relation_fields, required};
-use crate::admin::{Actor, file_managed, not_found, validate};
+use crate::admin::{Actor, not_found, owner, validate};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, CatalogChange, RelationDef};
 
@@ -131,10 +131,8 @@ fn editable<'a>(c: &'a Catalog, relation_id: &str) -> Result<&'a RelationDef> {
         .relations
         .get(relation_id)
         .ok_or_else(|| not_found("relation", relation_id))?;
-    match &r.managed_by {
-        Some(by) => Err(file_managed("relation", relation_id, by)),
-        None => Ok(r),
-    }
+    owner::may_change("relation", relation_id, r.managed_by.as_deref(), None)?;
+    Ok(r)
 }
 
 #[utoipa::path(put, path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), request_body(content = crate::api::openapi::RelationInput, description = "only the fields to change"), responses((status = 200, body = RelationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -60,14 +60,17 @@ async fn run(state: &AppState, doc: Document, dry_run: bool) -> Result<Response>
             "{} problem(s); nothing was imported",
             outcome.problems.len()
         );
+        // Another owner's object is a conflict, as it is for a single change.
+        let code = if outcome.owned_elsewhere {
+            ErrorCode::Conflict
+        } else {
+            ErrorCode::Invalid
+        };
         let body = Refused {
-            error: RefusedError {
-                code: ErrorCode::Invalid,
-                message,
-            },
+            error: RefusedError { code, message },
             problems: outcome.problems,
         };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response());
+        return Ok((code.http_status(), axum::Json(body)).into_response());
     }
     Ok(axum::Json(Imported {
         dry_run,
@@ -82,7 +85,7 @@ fn bad_document(message: String) -> Error {
     Error::new(ErrorCode::BadRequest, message)
 }
 
-#[utoipa::path(post, path = "/api/admin/import", tag = "admin", params(("dry_run" = Option<bool>, Query)), request_body = crate::api::openapi::ImportDocument, responses((status = 200, body = Imported), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 422, description = "Every problem; nothing imported", body = Refused)))]
+#[utoipa::path(post, path = "/api/admin/import", tag = "admin", params(("dry_run" = Option<bool>, Query)), request_body = crate::api::openapi::ImportDocument, responses((status = 200, body = Imported), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Every problem, one of them an object a file or discovery owns; nothing imported", body = Refused), (status = 422, description = "Every problem; nothing imported", body = Refused)))]
 pub(in crate::api) async fn import_json(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ImportParams>,
