@@ -121,12 +121,7 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
                     may_change("service", &id, "service_id", &s.managed_by)?;
                     s.clone()
                 }
-                None => {
-                    let mut s = ServiceDef::tombstone(&id);
-                    s.enabled = true;
-                    s.created_at_ms = now_ms;
-                    s
-                }
+                None => ServiceDef::new(&id, now_ms),
             };
             let mut def = service_fields(&mut body, base)?;
             body.finish()?;
@@ -169,10 +164,7 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
         let mut body = Body::from_map(item);
         let made = (|| {
             let given_id = body.string("relation_id")?;
-            let mut fresh = RelationDef::tombstone(&new_relation_id());
-            fresh.enabled = true;
-            fresh.created_at_ms = now_ms;
-            let r = relation_fields(body, fresh)?;
+            let r = relation_fields(body, RelationDef::new(&new_relation_id(), now_ms))?;
             // The same relation by id, or by its ends and type.
             let existing = given_id
                 .as_ref()

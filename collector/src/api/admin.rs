@@ -266,11 +266,7 @@ pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> 
     let mut body = Body::parse(&bytes)?;
     let now = lightbulb_common::time::now_ms();
     let service_id = required(body.string("service_id")?, "service_id")?;
-    let mut def = ServiceDef::tombstone(&service_id);
-    def.enabled = true;
-    def.created_at_ms = now;
-    def.updated_at_ms = now;
-    let def = service_fields(&mut body, def)?;
+    let def = service_fields(&mut body, ServiceDef::new(&service_id, now))?;
     body.finish()?;
     if def.label.is_empty() {
         return Err(validate::invalid("label", "is required"));

@@ -40,6 +40,16 @@ pub struct RelationDef {
 }
 
 impl ServiceDef {
+    /// A new, enabled service created at `now_ms`, its fields still to fill.
+    pub fn new(service_id: &str, now_ms: i64) -> ServiceDef {
+        ServiceDef {
+            enabled: true,
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+            ..ServiceDef::tombstone(service_id)
+        }
+    }
+
     /// An empty record carrying only the id (a store's delete marker).
     pub fn tombstone(service_id: &str) -> ServiceDef {
         ServiceDef {
@@ -58,6 +68,16 @@ impl ServiceDef {
 }
 
 impl RelationDef {
+    /// A new, enabled relation created at `now_ms`, its fields still to fill.
+    pub fn new(relation_id: &str, now_ms: i64) -> RelationDef {
+        RelationDef {
+            enabled: true,
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+            ..RelationDef::tombstone(relation_id)
+        }
+    }
+
     /// An empty record carrying only the id (a store's delete marker).
     pub fn tombstone(relation_id: &str) -> RelationDef {
         RelationDef {

@@ -35,10 +35,7 @@ fn response(r: &RelationDef) -> RelationResponse {
 fn new_relation(bytes: &[u8]) -> Result<RelationDef> {
     let mut body = Body::parse(bytes)?;
     let now = lightbulb_common::time::now_ms();
-    let mut base = RelationDef::tombstone(&crate::admin::new_relation_id());
-    base.enabled = true;
-    base.created_at_ms = now;
-    base.updated_at_ms = now;
+    let mut base = RelationDef::new(&crate::admin::new_relation_id(), now);
     base.source_service_id = required(body.string("source_service_id")?, "source_service_id")?;
     base.target_service_id = required(body.string("target_service_id")?, "target_service_id")?;
     base.relation_type = required(body.string("relation_type")?, "relation_type")?;
