@@ -4,6 +4,7 @@ mod admin;
 mod graph;
 pub mod openapi;
 mod sse;
+pub mod view;
 mod web;
 
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/graph", get(graph::graph))
         .merge(admin::routes())
         .fallback(web::fallback)
+        .layer(axum::Extension(Arc::new(view::StatusView::default())))
         .with_state(state)
 }
 
@@ -75,8 +77,12 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 /// All statuses. Serialized once per change; `If-None-Match` gets 304 while
 /// nothing changed, and clients that accept gzip get the compressed copy.
 #[utoipa::path(get, path = "/api/status", tag = "status", responses((status = 200, description = "Every service's current status; ETag/If-None-Match (304) and gzip", body = Vec<crate::store::LatestStatus>), (status = 304, description = "Unchanged since the ETag sent")))]
-async fn all_status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let body = state.status_body();
+async fn all_status(
+    State(state): State<Arc<AppState>>,
+    axum::Extension(view): axum::Extension<Arc<view::StatusView>>,
+    headers: HeaderMap,
+) -> Response {
+    let body = view.body(&state);
     let common = [
         (header::ETAG, body.etag.clone()),
         (header::CACHE_CONTROL, "no-cache".to_string()),
@@ -110,8 +116,7 @@ async fn one_status(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,
 ) -> Result<Response> {
-    let status = state
-        .service(&service_id)
+    let status = view::service(&state, &service_id)
         .ok_or_else(|| Error::not_found(format!("service `{service_id}` not found")))?;
     Ok(axum::Json(status).into_response())
 }
@@ -173,7 +178,7 @@ fn parse_step(step: &str, from_ms: i64, to_ms: i64) -> Result<i64> {
 /// A service is known while it is live, and after it was deleted for as
 /// long as results of it are kept (its history stays readable).
 async fn known_service(state: &AppState, service_id: &str) -> Result<()> {
-    if state.service(service_id).is_some() {
+    if view::service(state, service_id).is_some() {
         return Ok(());
     }
     let kept = state

@@ -12,26 +12,7 @@ use tracing::warn;
 use crate::Result;
 use crate::admin::derive;
 use crate::state::AppState;
-use crate::store::Sequenced;
-
-/// The agent id application statuses are stored under.
-pub const AGENT_ID: &str = "lightbulb-collector";
-
-/// A seq for a row of the collector's own: from the clock, so seqs keep
-/// growing across restarts, with a random tag per process so collectors
-/// sharing a store never take one another's (`ms << 20 | tag << 10 | n`).
-pub fn next_seq() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    static TAG: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    let tag = *TAG.get_or_init(|| fastrand::u64(..1024));
-    let now = (lightbulb_common::time::now_ms().max(0) as u64) << 20 | tag << 10;
-    let step = |last: u64| Some((last + 1).max(now));
-    let last = LAST
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, step)
-        .unwrap_or(now);
-    (last + 1).max(now)
-}
+use crate::store::{OWN_AGENT_ID as AGENT_ID, Sequenced, own_seq as next_seq};
 
 pub async fn run(state: Arc<AppState>) {
     loop {
@@ -53,7 +34,7 @@ pub async fn run(state: Arc<AppState>) {
 }
 
 async fn update(state: &AppState) -> Result<()> {
-    let statuses = state.effective_statuses();
+    let statuses = crate::staleness::effective_statuses(state);
     let derived = state.admin.read(|c| derive::applications(c, &statuses));
     let now = lightbulb_common::time::now_ms();
     let mut rows = Vec::new();

@@ -128,8 +128,17 @@ async fn serve_with(
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
     let store = open_store(&config).await?;
+    // Taken before anything reads, so nothing other collectors write is missed.
+    let others = store.watch();
     tokio::spawn(expire_hourly(store.clone(), shutdown.clone()));
     let state = AppState::new(config, store, shutdown.clone()).await?;
+    tokio::spawn(applications::run(state.clone()));
+    if let Some(updates) = others {
+        tokio::spawn(state::follow_store(Arc::downgrade(&state), updates));
+    }
+    if state.store.catalog_stamp().await?.is_some() {
+        tokio::spawn(state::follow_catalog(Arc::downgrade(&state)));
+    }
     // Statuses silent since before this start are UNKNOWN before anyone asks.
     staleness::pass(&state, lightbulb_common::time::now_ms()).await?;
     tokio::spawn(staleness::run(state.clone()));

@@ -12,8 +12,8 @@ use lightbulb_common::Status;
 use lightbulb_common::time::now_ms;
 use tracing::{info, warn};
 
-use crate::applications::AGENT_ID;
 use crate::state::AppState;
+use crate::store::OWN_AGENT_ID as AGENT_ID;
 use crate::store::catalog::ServiceDef;
 
 pub async fn run(state: Arc<AppState>) {

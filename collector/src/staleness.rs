@@ -23,10 +23,10 @@ use lightbulb_common::time::{format_iso, format_ms, now_ms};
 use lightbulb_common::{CheckResult, Metrics, ServiceType, Status};
 use tracing::{info, warn};
 
-use crate::applications::{AGENT_ID, next_seq};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, ServiceDef};
 use crate::store::{LatestStatus, Sequenced};
+use crate::store::{OWN_AGENT_ID as AGENT_ID, own_seq as next_seq};
 
 /// Longest the watch sleeps between passes.
 const MAX_NAP: Duration = Duration::from_secs(1);
@@ -67,13 +67,6 @@ pub fn grace_ms(state: &AppState, catalog: &Catalog, s: &LatestStatus) -> Option
         heartbeat,
         state.config.status.grace_intervals,
     ))
-}
-
-/// Whether a stored status is the collector's mark of a silent service.
-pub fn is_silence(s: &LatestStatus) -> bool {
-    s.agent_id == AGENT_ID
-        && s.service_type != ServiceType::Application.as_str()
-        && s.status_code == Status::Unknown.code()
 }
 
 /// "disabled at …", naming the file or discovery that owns it.
@@ -189,6 +182,18 @@ fn own_result(
     }
 }
 
+/// Every service's latest status as it counts: STOPPED while its catalog
+/// entry is disabled. What roll-ups and the map judge by.
+pub fn effective_statuses(state: &AppState) -> std::collections::BTreeMap<String, LatestStatus> {
+    let mut all = state.statuses();
+    state.admin.read(|c| {
+        for (id, s) in all.iter_mut() {
+            stop_if_disabled(s, c.services.get(id));
+        }
+    });
+    all
+}
+
 /// Shows `s` as STOPPED when its catalog entry `def` is disabled, whatever
 /// was last stored for it (a local check may still report it).
 pub fn stop_if_disabled(s: &mut LatestStatus, def: Option<&ServiceDef>) {
@@ -249,7 +254,7 @@ mod tests {
     }
 
     fn status(state: &AppState) -> (&'static str, String) {
-        let s = state.service("web").unwrap();
+        let s = crate::api::view::service(state, "web").unwrap();
         (s.status, s.message)
     }
 

@@ -1,12 +1,12 @@
-//! Shared collector state: the in-memory latest-status snapshot (with its
-//! serialized form cached for `/api/status`), the status-event broadcast,
-//! live agent connections (`state/agents.rs`) and counters.
+//! Shared collector state: the in-memory latest-status snapshot, the
+//! catalog, the status-event and removal broadcasts, live agent connections
+//! (`state/agents.rs`) and counters. How statuses are shown is
+//! `api/view.rs`; the background tasks are started by `lib.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use bytes::Bytes;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -52,35 +52,9 @@ struct Snapshot {
     services: BTreeMap<String, LatestStatus>,
     /// Deleted services and when: results no newer than that are history only.
     removed: HashMap<String, i64>,
-    /// Bumped on every change; part of the ETag.
+    /// Bumped on every change (and when what `/api/status` shows of the
+    /// agents changes); part of the ETag.
     version: u64,
-    /// The catalog version `body` was built with (`caused_by` depends on it).
-    catalog_version: u64,
-    body: Option<Arc<StatusBody>>,
-}
-
-/// `/api/status` for one snapshot version, serialized once and gzipped at
-/// most once, so concurrent readers share the work.
-pub struct StatusBody {
-    pub etag: String,
-    pub json: Bytes,
-    gzip: std::sync::OnceLock<Bytes>,
-}
-
-impl StatusBody {
-    pub fn gzip(&self) -> Bytes {
-        self.gzip
-            .get_or_init(|| {
-                use std::io::Write;
-                let mut enc = flate2::write::GzEncoder::new(
-                    Vec::with_capacity(self.json.len() / 8),
-                    flate2::Compression::fast(),
-                );
-                let _ = enc.write_all(&self.json);
-                Bytes::from(enc.finish().unwrap_or_default())
-            })
-            .clone()
-    }
 }
 
 impl AppState {
@@ -108,7 +82,6 @@ impl AppState {
             .file
             .clone()
             .map(crate::admin::file::CatalogFile::new);
-        let watch = store.watch();
         let state = Arc::new(AppState {
             config,
             shutdown,
@@ -124,26 +97,10 @@ impl AppState {
                 services,
                 removed: HashMap::new(),
                 version: 0,
-                catalog_version: 0,
-                body: None,
             }),
             agents: Mutex::new(agents),
             statuses_changed: tokio::sync::Notify::new(),
         });
-        tokio::spawn(crate::applications::run(state.clone()));
-        if state.store.catalog_stamp().await?.is_some() {
-            tokio::spawn(follow_catalog(Arc::downgrade(&state)));
-        }
-        if let Some(mut updates) = watch {
-            // Other collectors' results: applied like our own, but not counted.
-            let weak = Arc::downgrade(&state);
-            tokio::spawn(async move {
-                while let Some(update) = updates.recv().await {
-                    let Some(state) = weak.upgrade() else { return };
-                    state.apply(update);
-                }
-            });
-        }
         Ok(state)
     }
 
@@ -175,7 +132,6 @@ impl AppState {
                 }
             }
             snap.version += 1;
-            snap.body = None;
             let live = &snap.services;
             let gone = &snap.removed;
             inserted
@@ -191,12 +147,11 @@ impl AppState {
         }
     }
 
-    /// Makes `/api/status` be built again (what it shows depends on more
-    /// than the statuses: agents, their cadences).
+    /// Marks the statuses changed although none moved: what `/api/status`
+    /// shows depends on the agents and their cadences too.
     pub fn invalidate_body(&self) {
         let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
         snap.version += 1;
-        snap.body = None;
     }
 
     /// Takes a deleted service out of every live view as of `at_ms`, and
@@ -213,130 +168,27 @@ impl AppState {
         let at = snap.removed.entry(service_id.to_string()).or_insert(at_ms);
         *at = (*at).max(at_ms);
         snap.version += 1;
-        snap.body = None;
         drop(snap);
         let _ = self.removals.send(service_id.to_string());
         self.statuses_changed.notify_waiters();
     }
 
-    /// `/api/status` body, serialized at most once per change of the
-    /// statuses or the catalog.
-    pub fn status_body(&self) -> Arc<StatusBody> {
-        let catalog = self.admin.version();
-        let fresh = |snap: &Snapshot| {
-            snap.body
-                .as_ref()
-                .filter(|_| snap.catalog_version == catalog)
-                .cloned()
-        };
-        if let Some(body) = fresh(&self.snapshot.read().unwrap_or_else(|e| e.into_inner())) {
-            return body;
-        }
-        let mut snap = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(body) = fresh(&snap) {
-            return body;
-        }
-        let list = self.admin.read(|c| {
-            let edges = crate::admin::graph::dependencies(c);
-            let mut list: Vec<LatestStatus> = snap
-                .services
-                .values()
-                .map(|s| self.served(&edges, &snap.services, s, c))
-                .collect();
-            let waiting = c.services.values().filter(|d| {
-                crate::fleet::is_checked(d) && !snap.services.contains_key(&d.service_id)
-            });
-            list.extend(waiting.map(|d| self.not_yet_checked(d)));
-            list.sort_by(|a, b| a.service_id.cmp(&b.service_id));
-            list
-        });
-        let json = Bytes::from(serde_json::to_vec(&list).unwrap_or_else(|_| b"[]".to_vec()));
-        let body = Arc::new(StatusBody {
-            etag: format!("\"{}-{}-{catalog}\"", self.started_ms, snap.version),
-            json,
-            gzip: std::sync::OnceLock::new(),
-        });
-        snap.body = Some(body.clone());
-        snap.catalog_version = catalog;
-        body
+    /// Runs `f` on the latest statuses, by id, and their version. The
+    /// snapshot lock is held meanwhile: `f` may read the catalog
+    /// (`admin.read`), never the other way round.
+    pub fn with_statuses<T>(&self, f: impl FnOnce(&BTreeMap<String, LatestStatus>, u64) -> T) -> T {
+        let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+        f(&snap.services, snap.version)
+    }
+
+    /// When this collector started; makes ETags of different runs differ.
+    pub fn started_ms(&self) -> i64 {
+        self.started_ms
     }
 
     /// Id of the newest status event.
     pub fn last_event_id(&self) -> i64 {
         self.last_event_id.load(Ordering::Acquire)
-    }
-
-    /// One service's latest status, with `caused_by`; UNKNOWN for a
-    /// catalog service without results yet.
-    pub fn service(&self, id: &str) -> Option<LatestStatus> {
-        let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
-        self.admin.read(|c| match snap.services.get(id) {
-            Some(s) => {
-                Some(self.served(&crate::admin::graph::dependencies(c), &snap.services, s, c))
-            }
-            None => c
-                .services
-                .get(id)
-                .filter(|d| crate::fleet::is_checked(d))
-                .map(|d| self.not_yet_checked(d)),
-        })
-    }
-
-    /// The status of a catalog service no result has arrived for: UNKNOWN,
-    /// saying whether any agent runs it.
-    fn not_yet_checked(&self, def: &crate::store::catalog::ServiceDef) -> LatestStatus {
-        let runners = self.runners(&def.service_id);
-        let message = if runners.is_empty() {
-            format!(
-                "no connected agent runs this check: no agent's labels include {}",
-                serde_json::to_string(&def.labels).unwrap_or_default()
-            )
-        } else {
-            format!("waiting for the first result from {}", runners.join(", "))
-        };
-        LatestStatus {
-            service_id: def.service_id.clone(),
-            service_type: def.service_type.clone(),
-            status_code: lightbulb_common::Status::Unknown.code(),
-            status: lightbulb_common::Status::Unknown.name(),
-            message,
-            last_check: String::new(),
-            last_check_ms: 0,
-            seq: 0,
-            response_time_ms: None,
-            cpu_usage: None,
-            memory_usage: None,
-            agent_id: String::new(),
-            caused_by: Vec::new(),
-            label: def.label.clone(),
-            labels: def.labels.clone(),
-            silent: false,
-            stale_at: None,
-        }
-    }
-
-    /// A stored status as served: STOPPED while its catalog entry is
-    /// disabled, with `caused_by`, the catalog's labels, and when it goes
-    /// stale.
-    fn served(
-        &self,
-        edges: &HashMap<&str, Vec<&str>>,
-        all: &BTreeMap<String, LatestStatus>,
-        s: &LatestStatus,
-        catalog: &crate::store::catalog::Catalog,
-    ) -> LatestStatus {
-        let mut out = s.clone();
-        let def = catalog.services.get(&s.service_id);
-        crate::staleness::stop_if_disabled(&mut out, def);
-        out.stale_at = crate::staleness::grace_ms(self, catalog, s)
-            .map(|g| lightbulb_common::time::format_iso(s.last_check_ms + g as i64));
-        out.silent = crate::staleness::is_silence(s);
-        out.caused_by = crate::admin::derive::caused_by(edges, all, s);
-        if let Some(def) = def {
-            out.label = def.label.clone();
-            out.labels = def.labels.clone();
-        }
-        out
     }
 
     /// Every service's latest status, by id (the stored ones; see `served`).
@@ -346,18 +198,6 @@ impl AppState {
             .unwrap_or_else(|e| e.into_inner())
             .services
             .clone()
-    }
-
-    /// Every service's latest status as it counts: STOPPED while its
-    /// catalog entry is disabled. What roll-ups and the map judge by.
-    pub fn effective_statuses(&self) -> BTreeMap<String, LatestStatus> {
-        let mut all = self.statuses();
-        self.admin.read(|c| {
-            for (id, s) in all.iter_mut() {
-                crate::staleness::stop_if_disabled(s, c.services.get(id));
-            }
-        });
-        all
     }
 
     /// Every service's status name, by id.
@@ -384,8 +224,20 @@ impl AppState {
     }
 }
 
+/// Applies what other collectors sharing the store wrote: like our own
+/// results, but not counted.
+pub async fn follow_store(
+    state: std::sync::Weak<AppState>,
+    mut updates: tokio::sync::mpsc::Receiver<Inserted>,
+) {
+    while let Some(update) = updates.recv().await {
+        let Some(state) = state.upgrade() else { return };
+        state.apply(update);
+    }
+}
+
 /// Reloads the catalog when another collector sharing the store changed it.
-async fn follow_catalog(state: std::sync::Weak<AppState>) {
+pub async fn follow_catalog(state: std::sync::Weak<AppState>) {
     let mut last = None;
     loop {
         let Some(s) = state.upgrade() else { return };

@@ -6,10 +6,11 @@
 pub mod catalog;
 pub mod clickhouse;
 mod gaps;
+mod latest;
 pub mod rollup;
 pub mod sqlite;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -18,6 +19,10 @@ use serde::Serialize;
 
 use self::catalog::{Catalog, CatalogChange};
 pub use self::gaps::{DroppedResults, HistoryGap, gap_runs};
+pub use self::latest::{
+    Advance, Heads, Inserted, LatestStatus, OWN_AGENT_ID, StatusEvent, newer, own_seq,
+    without_removed,
+};
 use self::rollup::{Buckets, RangeQuery, Summary};
 use crate::Result;
 
@@ -28,177 +33,6 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct Sequenced {
     pub seq: u64,
     pub result: CheckResult,
-}
-
-/// The current status of one service, as served by `/api/status`.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct LatestStatus {
-    pub service_id: String,
-    pub service_type: String,
-    pub status_code: u8,
-    pub status: &'static str,
-    pub message: String,
-    pub last_check: String,
-    #[serde(skip)]
-    pub last_check_ms: i64,
-    /// The result's seq: breaks ties between results of the same millisecond.
-    #[serde(skip)]
-    pub seq: u64,
-    pub response_time_ms: Option<f64>,
-    pub cpu_usage: Option<f64>,
-    pub memory_usage: Option<f64>,
-    pub agent_id: String,
-    /// Dependencies that are DEGRADED or FAILED while this service is not OK
-    /// (filled from the catalog when served; never stored).
-    pub caused_by: Vec<String>,
-    /// The catalog's display label and agent labels (filled when served;
-    /// empty for services outside the catalog).
-    #[serde(default)]
-    pub label: String,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    /// UNKNOWN because no result arrived within the grace: the message says
-    /// which agent went silent (filled when served).
-    #[serde(default)]
-    pub silent: bool,
-    /// When this result goes stale if no newer one arrives (filled when
-    /// served; absent for statuses the collector derives or that are STOPPED).
-    #[serde(default)]
-    pub stale_at: Option<String>,
-}
-
-impl LatestStatus {
-    pub fn from_result(agent_id: &str, seq: u64, r: &CheckResult) -> LatestStatus {
-        LatestStatus {
-            service_id: r.service_id.clone(),
-            service_type: r.service_type.as_str().to_string(),
-            status_code: r.status.code(),
-            status: r.status.name(),
-            message: r.message.clone(),
-            last_check: lightbulb_common::time::format_iso(r.timestamp_ms),
-            last_check_ms: r.timestamp_ms,
-            seq,
-            response_time_ms: r.metrics.response_time_ms,
-            cpu_usage: r.metrics.cpu_usage,
-            memory_usage: r.metrics.memory_usage,
-            agent_id: agent_id.to_string(),
-            caused_by: Vec::new(),
-            label: String::new(),
-            labels: BTreeMap::new(),
-            silent: false,
-            stale_at: None,
-        }
-    }
-}
-
-/// Which result is a service's newest: the later timestamp, then the higher seq.
-pub fn newer(a: (i64, u64), b: (i64, u64)) -> bool {
-    a > b
-}
-
-/// The newest result's `(timestamp, seq)` and status per service, as a
-/// writer tracks them to decide what moves the latest status and what is a
-/// status change.
-#[derive(Debug, Default, Clone)]
-pub struct Heads(HashMap<String, ((i64, u64), u8)>);
-
-/// What one new result does to its service.
-pub enum Advance {
-    /// Older than the current head: stored, but the status stays.
-    Stale,
-    /// The new head; `previous` is the status before (None for a new service).
-    Moved { previous: Option<u8>, changed: bool },
-}
-
-impl Heads {
-    pub fn from_latest<'a>(list: impl IntoIterator<Item = &'a LatestStatus>) -> Heads {
-        Heads(
-            list.into_iter()
-                .map(|s| {
-                    (
-                        s.service_id.clone(),
-                        ((s.last_check_ms, s.seq), s.status_code),
-                    )
-                })
-                .collect(),
-        )
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn advance(&mut self, seq: u64, r: &CheckResult) -> Advance {
-        let key = (r.timestamp_ms, seq);
-        let previous = self.0.get(&r.service_id).copied();
-        if previous.is_some_and(|(head, _)| !newer(key, head)) {
-            return Advance::Stale;
-        }
-        let code = r.status.code();
-        self.0.insert(r.service_id.clone(), (key, code));
-        let previous = previous.map(|(_, c)| c);
-        Advance::Moved {
-            previous,
-            changed: previous != Some(code),
-        }
-    }
-
-    /// Forgets a removed service, unless a result newer than `at_ms` moved it since.
-    pub fn forget(&mut self, service_id: &str, at_ms: i64) {
-        if self
-            .0
-            .get(service_id)
-            .is_some_and(|((ts, _), _)| *ts <= at_ms)
-        {
-            self.0.remove(service_id);
-        }
-    }
-
-    /// Whether a status read back from the store is newer than ours.
-    pub fn is_newer(&self, s: &LatestStatus) -> bool {
-        let key = (s.last_check_ms, s.seq);
-        self.0
-            .get(&s.service_id)
-            .is_none_or(|(head, _)| newer(key, *head))
-    }
-
-    /// Takes a status read back from the store if it is newer than ours.
-    pub fn observe(&mut self, s: &LatestStatus) {
-        if self.is_newer(s) {
-            let key = (s.last_check_ms, s.seq);
-            self.0.insert(s.service_id.clone(), (key, s.status_code));
-        }
-    }
-}
-
-/// A change of a service's status; `id` orders events and resumes SSE streams.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct StatusEvent {
-    pub id: i64,
-    pub service_id: String,
-    pub status_code: u8,
-    pub status: &'static str,
-    /// `None` for the first result of a service.
-    pub previous_status_code: Option<u8>,
-    pub message: String,
-    pub last_check: String,
-    pub response_time_ms: Option<f64>,
-    pub agent_id: String,
-}
-
-/// What one insert did.
-#[derive(Debug, Default)]
-pub struct Inserted {
-    pub inserted: u64,
-    pub duplicates: u64,
-    /// Status changes caused by the new rows, in order.
-    pub events: Vec<StatusEvent>,
-    /// New latest status of every service the new rows moved forward.
-    pub latest: Vec<LatestStatus>,
 }
 
 /// One stored result, as served by the history API.
@@ -327,21 +161,6 @@ impl From<&str> for LocalCheck {
             grace_ms: 0,
         }
     }
-}
-
-/// `list` without the services removed at or after their newest result
-/// (`removed`: service id → when it was removed).
-pub fn without_removed(
-    list: Vec<LatestStatus>,
-    removed: &HashMap<String, i64>,
-) -> Vec<LatestStatus> {
-    list.into_iter()
-        .filter(|s| {
-            removed
-                .get(&s.service_id)
-                .is_none_or(|at| *at < s.last_check_ms)
-        })
-        .collect()
 }
 
 /// Storage for everything the collector keeps.

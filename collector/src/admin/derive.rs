@@ -134,7 +134,7 @@ pub fn caused_by(
         .filter(|t| {
             statuses
                 .get(**t)
-                .is_some_and(|l| bad(l.status_code) || crate::staleness::is_silence(l))
+                .is_some_and(|l| bad(l.status_code) || l.is_silence())
         })
         .map(|t| t.to_string())
         .collect()

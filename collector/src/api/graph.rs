@@ -40,7 +40,7 @@ struct Graph {
 
 #[utoipa::path(get, path = "/api/graph", tag = "status", responses((status = 200, description = "Services with their status, and relations", body = Graph)))]
 pub async fn graph(State(state): State<Arc<AppState>>) -> Response {
-    let latest = state.effective_statuses();
+    let latest = crate::staleness::effective_statuses(&state);
     let graph = state.admin.read(|catalog| {
         let mut nodes: BTreeMap<&str, Node> = BTreeMap::new();
         for s in catalog.services.values() {

@@ -163,11 +163,19 @@ impl AppState {
     }
 
     /// Each agent's last reported spool, by agent id.
-    pub fn agent_spools(&self) -> Vec<(String, SpoolStats)> {
+    pub fn agent_spools(&self) -> Vec<(String, crate::metrics::SpoolSeries)> {
         let agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
         let mut list: Vec<_> = agents
             .iter()
-            .filter_map(|(id, a)| Some((id.clone(), a.spool?)))
+            .filter_map(|(id, a)| {
+                let s = a.spool?;
+                let series = crate::metrics::SpoolSeries {
+                    dropped_total: s.dropped_total,
+                    depth: s.depth,
+                    bytes: s.bytes,
+                };
+                Some((id.clone(), series))
+            })
             .collect();
         list.sort_by(|a, b| a.0.cmp(&b.0));
         list

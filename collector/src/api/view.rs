@@ -1,0 +1,163 @@
+//! Statuses as served by `/api/status` and `/api/status/{id}`. A stored
+//! status is shown STOPPED while its catalog entry is disabled, with
+//! `caused_by`, the catalog's labels, whether it is a silence mark and when it
+//! goes stale; a catalog service no result has arrived for is UNKNOWN,
+//! saying who runs it. The whole list is serialized once per change of the
+//! statuses or the catalog and gzipped at most once (`StatusBody`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use bytes::Bytes;
+
+use crate::admin::{derive, graph};
+use crate::state::AppState;
+use crate::store::LatestStatus;
+use crate::store::catalog::{Catalog, ServiceDef};
+
+/// `/api/status` for one version of the statuses and the catalog.
+pub struct StatusBody {
+    pub etag: String,
+    pub json: Bytes,
+    gzip: OnceLock<Bytes>,
+    /// The statuses' and the catalog's version it was built from.
+    built_from: (u64, u64),
+}
+
+impl StatusBody {
+    pub fn gzip(&self) -> Bytes {
+        self.gzip
+            .get_or_init(|| {
+                use std::io::Write;
+                let mut enc = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(self.json.len() / 8),
+                    flate2::Compression::fast(),
+                );
+                let _ = enc.write_all(&self.json);
+                Bytes::from(enc.finish().unwrap_or_default())
+            })
+            .clone()
+    }
+}
+
+/// The last `/api/status` body built, shared by every request until
+/// something changes.
+#[derive(Default)]
+pub struct StatusView {
+    body: RwLock<Option<Arc<StatusBody>>>,
+}
+
+impl StatusView {
+    /// The current body, built at most once per change.
+    pub fn body(&self, state: &AppState) -> Arc<StatusBody> {
+        let current = || (state.with_statuses(|_, v| v), state.admin.version());
+        let fresh = |slot: &Option<Arc<StatusBody>>| {
+            slot.as_ref().filter(|b| b.built_from == current()).cloned()
+        };
+        if let Some(body) = fresh(&self.body.read().unwrap_or_else(|e| e.into_inner())) {
+            return body;
+        }
+        // One request builds; the others wait for it here.
+        let mut slot = self.body.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(body) = fresh(&slot) {
+            return body;
+        }
+        let catalog_version = state.admin.version();
+        let (list, version) = state.with_statuses(|services, version| {
+            let list = state.admin.read(|c| {
+                let edges = graph::dependencies(c);
+                let mut list: Vec<LatestStatus> = services
+                    .values()
+                    .map(|s| served(state, &edges, services, s, c))
+                    .collect();
+                let waiting = c.services.values().filter(|d| {
+                    crate::fleet::is_checked(d) && !services.contains_key(&d.service_id)
+                });
+                list.extend(waiting.map(|d| not_yet_checked(state, d)));
+                list.sort_by(|a, b| a.service_id.cmp(&b.service_id));
+                list
+            });
+            (list, version)
+        });
+        let json = Bytes::from(serde_json::to_vec(&list).unwrap_or_else(|_| b"[]".to_vec()));
+        let body = Arc::new(StatusBody {
+            etag: format!("\"{}-{version}-{catalog_version}\"", state.started_ms()),
+            json,
+            gzip: OnceLock::new(),
+            built_from: (version, catalog_version),
+        });
+        *slot = Some(body.clone());
+        body
+    }
+}
+
+/// One service's status as served; UNKNOWN for a catalog service without
+/// results yet; `None` for a service nobody knows.
+pub fn service(state: &AppState, id: &str) -> Option<LatestStatus> {
+    state.with_statuses(|services, _| {
+        state.admin.read(|c| match services.get(id) {
+            Some(s) => Some(served(state, &graph::dependencies(c), services, s, c)),
+            None => c
+                .services
+                .get(id)
+                .filter(|d| crate::fleet::is_checked(d))
+                .map(|d| not_yet_checked(state, d)),
+        })
+    })
+}
+
+/// The status of a catalog service no result has arrived for: UNKNOWN,
+/// saying whether any agent runs it.
+fn not_yet_checked(state: &AppState, def: &ServiceDef) -> LatestStatus {
+    let runners = state.runners(&def.service_id);
+    let message = if runners.is_empty() {
+        format!(
+            "no connected agent runs this check: no agent's labels include {}",
+            serde_json::to_string(&def.labels).unwrap_or_default()
+        )
+    } else {
+        format!("waiting for the first result from {}", runners.join(", "))
+    };
+    LatestStatus {
+        service_id: def.service_id.clone(),
+        service_type: def.service_type.clone(),
+        status_code: lightbulb_common::Status::Unknown.code(),
+        status: lightbulb_common::Status::Unknown.name(),
+        message,
+        last_check: String::new(),
+        last_check_ms: 0,
+        seq: 0,
+        response_time_ms: None,
+        cpu_usage: None,
+        memory_usage: None,
+        agent_id: String::new(),
+        caused_by: Vec::new(),
+        label: def.label.clone(),
+        labels: def.labels.clone(),
+        silent: false,
+        stale_at: None,
+    }
+}
+
+/// A stored status as served: STOPPED while its catalog entry is
+/// disabled, with `caused_by`, the catalog's labels, and when it goes stale.
+fn served(
+    state: &AppState,
+    edges: &HashMap<&str, Vec<&str>>,
+    all: &BTreeMap<String, LatestStatus>,
+    s: &LatestStatus,
+    catalog: &Catalog,
+) -> LatestStatus {
+    let mut out = s.clone();
+    let def = catalog.services.get(&s.service_id);
+    crate::staleness::stop_if_disabled(&mut out, def);
+    out.stale_at = crate::staleness::grace_ms(state, catalog, s)
+        .map(|g| lightbulb_common::time::format_iso(s.last_check_ms + g as i64));
+    out.silent = s.is_silence();
+    out.caused_by = derive::caused_by(edges, all, s);
+    if let Some(def) = def {
+        out.label = def.label.clone();
+        out.labels = def.labels.clone();
+    }
+    out
+}
