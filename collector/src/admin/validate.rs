@@ -22,11 +22,17 @@ pub fn invalid(field: &str, message: impl Into<String>) -> Error {
 
 pub fn service(s: &ServiceDef) -> Result<()> {
     validate_service_id(&s.service_id).map_err(|e| invalid("service_id", e))?;
+    if s.label.is_empty() {
+        return Err(invalid("label", "is required"));
+    }
     if s.label.trim().is_empty() {
         return Err(invalid("label", "must not be empty"));
     }
     if s.label.chars().count() > 200 {
         return Err(invalid("label", "must be at most 200 characters"));
+    }
+    if s.service_type.is_empty() {
+        return Err(invalid("service_type", "is required"));
     }
     let kind = ServiceType::parse(&s.service_type).ok_or_else(|| {
         invalid(
@@ -153,4 +159,194 @@ pub fn relation_alone(r: &RelationDef, catalog: &Catalog) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// One test per rule, at the catalog level (the HTTP tests check the same
+/// rules through the API).
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::catalog::CatalogChange;
+
+    fn web() -> ServiceDef {
+        ServiceDef {
+            label: "Web".into(),
+            service_type: "api_endpoint".into(),
+            status_config: json!({"url": "http://web.internal/health"}),
+            ..ServiceDef::new("web", 1)
+        }
+    }
+
+    /// The field and message of a refusal.
+    fn refused(r: Result<()>) -> (String, String) {
+        let e = r.expect_err("refused");
+        (e.field.unwrap_or_default(), e.message)
+    }
+
+    fn with(f: impl FnOnce(&mut ServiceDef)) -> (String, String) {
+        let mut s = web();
+        f(&mut s);
+        refused(service(&s))
+    }
+
+    #[test]
+    fn a_valid_service_passes() {
+        assert!(service(&web()).is_ok());
+    }
+
+    #[test]
+    fn the_service_id_follows_the_pattern() {
+        assert_eq!(with(|s| s.service_id = "Bad_ID".into()).0, "service_id");
+    }
+
+    #[test]
+    fn a_label_is_required_not_blank_and_short() {
+        assert_eq!(
+            with(|s| s.label.clear()),
+            ("label".into(), "is required".into())
+        );
+        assert_eq!(with(|s| s.label = " ".into()).1, "must not be empty");
+        assert_eq!(
+            with(|s| s.label = "x".repeat(201)).1,
+            "must be at most 200 characters"
+        );
+    }
+
+    #[test]
+    fn the_service_type_is_required_and_known() {
+        assert_eq!(
+            with(|s| s.service_type.clear()),
+            ("service_type".into(), "is required".into())
+        );
+        assert!(
+            with(|s| s.service_type = "nope".into())
+                .1
+                .contains("is not one of")
+        );
+    }
+
+    #[test]
+    fn the_status_config_follows_its_types_schema() {
+        assert_eq!(
+            with(|s| s.status_config = json!({"url": "nope"})).0,
+            "status_config.url"
+        );
+        let app = |config| {
+            with(|s| {
+                s.service_type = "application".into();
+                s.status_config = config;
+            })
+        };
+        assert_eq!(
+            app(json!({"on_dependency_failed": "maybe"})).0,
+            "status_config.on_dependency_failed"
+        );
+        assert_eq!(app(json!({"other": 1})).0, "status_config.other");
+    }
+
+    #[test]
+    fn metric_config_is_an_object_or_null() {
+        assert_eq!(with(|s| s.metric_config = json!([1])).0, "metric_config");
+    }
+
+    #[test]
+    fn agent_labels_have_bounded_keys_and_values() {
+        assert_eq!(
+            with(|s| {
+                s.labels.insert("zone".into(), "x".repeat(254));
+            })
+            .0,
+            "labels.zone"
+        );
+    }
+
+    fn catalog() -> Catalog {
+        let mut c = Catalog::default();
+        let db = ServiceDef {
+            label: "DB".into(),
+            ..ServiceDef::new("db", 1)
+        };
+        c.apply(&[
+            CatalogChange::PutService(web()),
+            CatalogChange::PutService(db),
+        ]);
+        c
+    }
+
+    fn link(id: &str, from: &str, to: &str, kind: &str) -> RelationDef {
+        RelationDef {
+            source_service_id: from.into(),
+            target_service_id: to.into(),
+            relation_type: kind.into(),
+            ..RelationDef::new(id, 1)
+        }
+    }
+
+    #[test]
+    fn a_relation_joins_two_different_existing_services_with_a_known_type() {
+        let c = catalog();
+        assert!(relation(&link("r1", "web", "db", "dependency"), &c).is_ok());
+        assert_eq!(
+            refused(relation(&link("r1", "web", "ghost", "dependency"), &c)).0,
+            "target_service_id"
+        );
+        assert_eq!(
+            refused(relation(&link("r1", "web", "web", "dependency"), &c)).1,
+            "a relation needs two different services"
+        );
+        assert_eq!(
+            refused(relation(&link("r1", "web", "db", "likes"), &c)).0,
+            "relation_type"
+        );
+    }
+
+    #[test]
+    fn a_second_relation_with_the_same_ends_and_type_is_a_conflict() {
+        let mut c = catalog();
+        c.apply(&[CatalogChange::PutRelation(link(
+            "r1",
+            "web",
+            "db",
+            "dependency",
+        ))]);
+        let e = relation(&link("r2", "web", "db", "dependency"), &c).expect_err("twin");
+        assert_eq!(e.code, ErrorCode::Conflict);
+        assert!(
+            e.message
+                .starts_with("relation `r1` already links web → db"),
+            "{}",
+            e.message
+        );
+        assert!(relation(&link("r2", "web", "db", "data-flow"), &c).is_ok());
+    }
+
+    #[test]
+    fn a_dependency_that_closes_a_cycle_is_a_conflict_naming_it() {
+        let mut c = catalog();
+        c.apply(&[CatalogChange::PutRelation(link(
+            "r1",
+            "web",
+            "db",
+            "dependency",
+        ))]);
+        let back = [CatalogChange::PutRelation(link(
+            "r2",
+            "db",
+            "web",
+            "dependency",
+        ))];
+        let e = crate::admin::checked(&c, &back).expect_err("cycle");
+        assert_eq!(e.code, ErrorCode::Conflict);
+        assert!(e.message.contains("db → web → db"), "{}", e.message);
+        // Other relation types may go both ways.
+        let flow = [CatalogChange::PutRelation(link(
+            "r2",
+            "db",
+            "web",
+            "data-flow",
+        ))];
+        assert!(crate::admin::checked(&c, &flow).is_ok());
+    }
 }

@@ -268,12 +268,6 @@ pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> 
     let service_id = required(body.string("service_id")?, "service_id")?;
     let def = service_fields(&mut body, ServiceDef::new(&service_id, now))?;
     body.finish()?;
-    if def.label.is_empty() {
-        return Err(validate::invalid("label", "is required"));
-    }
-    if def.service_type.is_empty() {
-        return Err(validate::invalid("service_type", "is required"));
-    }
     validate::service(&def)?;
     let stored = def.clone();
     state
