@@ -3,6 +3,7 @@
 mod admin;
 mod graph;
 pub mod openapi;
+pub use self::admin::inputs;
 mod sse;
 pub mod view;
 mod web;

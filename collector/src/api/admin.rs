@@ -2,6 +2,7 @@
 //! REST. Every change goes through `Admin::change`.
 
 pub(super) mod bulk;
+pub mod inputs;
 pub(super) mod relations;
 pub(super) mod transfer;
 
@@ -261,7 +262,7 @@ pub(super) async fn show(
     })
 }
 
-#[utoipa::path(post, path = "/api/admin/services", tag = "admin", request_body = super::openapi::ServiceInput, responses((status = 201, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/admin/services", tag = "admin", request_body = super::inputs::ServiceInput, responses((status = 201, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
     let mut body = Body::parse(&bytes)?;
     let now = lightbulb_common::time::now_ms();
@@ -287,7 +288,7 @@ pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> 
     Ok((StatusCode::CREATED, axum::Json(out)).into_response())
 }
 
-#[utoipa::path(put, path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id")), request_body(content = super::openapi::ServiceInput, description = "only the fields to change"), responses((status = 200, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id")), request_body(content = super::inputs::ServiceInput, description = "only the fields to change"), responses((status = 200, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(super) async fn update(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,

@@ -2,66 +2,11 @@
 //! annotations and the response types, and a plain page that renders it
 //! (`/api/docs`).
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
-use utoipa::{OpenApi, ToSchema};
-
-/// A service as created or changed (`PUT` takes any subset).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ServiceInput {
-    /// `^[a-z0-9][a-z0-9-]{0,62}$`, unique; cannot change.
-    service_id: String,
-    label: String,
-    /// temporal_workflow, python_process, api_endpoint, database, kubernetes_pod, application
-    service_type: String,
-    /// The check, by the type's schema (e.g. `{"url": "…", "degraded_ms": 500}`),
-    /// plus optional `interval` and `timeout`; for an application
-    /// `{"on_dependency_failed": "degraded" | "failed"}`.
-    status_config: Object,
-    metric_config: Option<Object>,
-    /// Default true.
-    enabled: Option<bool>,
-    /// Agents whose labels include all of these run the check.
-    labels: Option<BTreeMap<String, String>>,
-}
-
-/// Any JSON object.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Object(BTreeMap<String, serde_json::Value>);
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct RelationInput {
-    source_service_id: String,
-    target_service_id: String,
-    /// dependency, communication or data-flow
-    relation_type: String,
-    /// Default true.
-    enabled: Option<bool>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct BulkInput {
-    /// enable, disable or delete
-    action: String,
-    service_ids: Vec<String>,
-    /// With delete: also delete the services' relations.
-    cascade: Option<bool>,
-}
-
-/// Services and relations, as imported and exported.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ImportDocument {
-    services: Vec<ServiceInput>,
-    relations: Vec<RelationInput>,
-}
+use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(

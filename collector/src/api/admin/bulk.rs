@@ -46,7 +46,7 @@ fn changes(catalog: &Catalog, id: &str, action: &str, cascade: bool) -> Result<V
     crate::admin::delete_service(catalog, id, cascade).map(|(changes, _)| changes)
 }
 
-#[utoipa::path(post, path = "/api/admin/services/bulk", tag = "admin", request_body = crate::api::openapi::BulkInput, responses((status = 200, body = BulkOperationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/admin/services/bulk", tag = "admin", request_body = crate::api::inputs::BulkInput, responses((status = 200, body = BulkOperationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn bulk(
     State(state): State<Arc<AppState>>,
     bytes: Bytes,

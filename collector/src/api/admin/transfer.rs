@@ -85,7 +85,7 @@ fn bad_document(message: String) -> Error {
     Error::new(ErrorCode::BadRequest, message)
 }
 
-#[utoipa::path(post, path = "/api/admin/import", tag = "admin", params(("dry_run" = Option<bool>, Query)), request_body = crate::api::openapi::ImportDocument, responses((status = 200, body = Imported), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Every problem, one of them an object a file or discovery owns; nothing imported", body = Refused), (status = 422, description = "Every problem; nothing imported", body = Refused)))]
+#[utoipa::path(post, path = "/api/admin/import", tag = "admin", params(("dry_run" = Option<bool>, Query)), request_body = crate::api::inputs::ImportDocument, responses((status = 200, body = Imported), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Every problem, one of them an object a file or discovery owns; nothing imported", body = Refused), (status = 422, description = "Every problem; nothing imported", body = Refused)))]
 pub(in crate::api) async fn import_json(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ImportParams>,
@@ -150,7 +150,7 @@ fn without_nulls(v: serde_json::Value) -> serde_json::Value {
 }
 
 /// The catalog as JSON, or with `?format=toml` as a catalog file.
-#[utoipa::path(get, path = "/api/admin/export", tag = "admin", params(("format" = Option<String>, Query, description = "json (default) or toml (a catalog file)")), responses((status = 200, body = crate::api::openapi::ImportDocument), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/admin/export", tag = "admin", params(("format" = Option<String>, Query, description = "json (default) or toml (a catalog file)")), responses((status = 200, body = crate::api::inputs::ImportDocument), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn export_json(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ExportParams>,

@@ -1,0 +1,56 @@
+//! The request bodies of the admin API, as the OpenAPI document describes
+//! them. Bodies are read field by field (`admin::body`) so that every
+//! problem names its field; these types say what the fields are.
+
+use std::collections::BTreeMap;
+
+use utoipa::ToSchema;
+
+/// A service as created or changed (`PUT` takes any subset).
+#[derive(ToSchema)]
+pub struct ServiceInput {
+    /// `^[a-z0-9][a-z0-9-]{0,62}$`, unique; cannot change.
+    pub service_id: String,
+    pub label: String,
+    /// temporal_workflow, python_process, api_endpoint, database, kubernetes_pod, application
+    pub service_type: String,
+    /// The check, by the type's schema (e.g. `{"url": "…", "degraded_ms": 500}`),
+    /// plus optional `interval` and `timeout`; for an application
+    /// `{"on_dependency_failed": "degraded" | "failed"}`.
+    pub status_config: Object,
+    pub metric_config: Option<Object>,
+    /// Default true.
+    pub enabled: Option<bool>,
+    /// Agents whose labels include all of these run the check.
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// Any JSON object.
+#[derive(ToSchema)]
+pub struct Object(pub BTreeMap<String, serde_json::Value>);
+
+#[derive(ToSchema)]
+pub struct RelationInput {
+    pub source_service_id: String,
+    pub target_service_id: String,
+    /// dependency, communication or data-flow
+    pub relation_type: String,
+    /// Default true.
+    pub enabled: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct BulkInput {
+    /// enable, disable or delete
+    pub action: String,
+    pub service_ids: Vec<String>,
+    /// With delete: also delete the services' relations.
+    pub cascade: Option<bool>,
+}
+
+/// Services and relations, as imported and exported.
+#[derive(ToSchema)]
+pub struct ImportDocument {
+    pub services: Vec<ServiceInput>,
+    pub relations: Vec<RelationInput>,
+}
