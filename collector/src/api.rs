@@ -77,7 +77,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 
 /// All statuses. Serialized once per change; `If-None-Match` gets 304 while
 /// nothing changed, and clients that accept gzip get the compressed copy.
-#[utoipa::path(get, path = "/api/status", tag = "status", responses((status = 200, description = "Every service's current status; ETag/If-None-Match (304) and gzip", body = Vec<crate::store::LatestStatus>), (status = 304, description = "Unchanged since the ETag sent")))]
+#[utoipa::path(get, path = "/api/status", tag = "status", responses((status = 200, description = "Every service's current status; ETag/If-None-Match (304) and gzip", body = Vec<view::ServiceStatus>), (status = 304, description = "Unchanged since the ETag sent")))]
 async fn all_status(
     State(state): State<Arc<AppState>>,
     axum::Extension(view): axum::Extension<Arc<view::StatusView>>,
@@ -112,7 +112,7 @@ async fn all_status(
     }
 }
 
-#[utoipa::path(get, path = "/api/status/{service_id}", tag = "status", params(("service_id" = String, Path, description = "Service id")), responses((status = 200, body = crate::store::LatestStatus), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/status/{service_id}", tag = "status", params(("service_id" = String, Path, description = "Service id")), responses((status = 200, body = view::ServiceStatus), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 async fn one_status(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,

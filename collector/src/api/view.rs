@@ -9,11 +9,64 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
+use serde::Serialize;
 
 use crate::admin::{derive, graph};
 use crate::state::AppState;
 use crate::store::LatestStatus;
 use crate::store::catalog::{Catalog, ServiceDef};
+
+/// One service's current status, as `/api/status` serves it (named
+/// `LatestStatus` in the OpenAPI document, as it always was).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = LatestStatus)]
+pub struct ServiceStatus {
+    pub service_id: String,
+    pub service_type: String,
+    pub status_code: u8,
+    pub status: &'static str,
+    pub message: String,
+    pub last_check: String,
+    pub response_time_ms: Option<f64>,
+    pub cpu_usage: Option<f64>,
+    pub memory_usage: Option<f64>,
+    pub agent_id: String,
+    /// Dependencies that are DEGRADED or FAILED while this service is not OK.
+    pub caused_by: Vec<String>,
+    /// The catalog's display label and agent labels (empty for services
+    /// outside the catalog).
+    pub label: String,
+    pub labels: BTreeMap<String, String>,
+    /// UNKNOWN because no result arrived within the grace: the message says
+    /// which agent went silent.
+    pub silent: bool,
+    /// When this result goes stale if no newer one arrives (absent for
+    /// statuses the collector derives or that are STOPPED).
+    pub stale_at: Option<String>,
+}
+
+impl ServiceStatus {
+    /// The stored part; the rest is filled by `served`.
+    fn stored(s: LatestStatus) -> ServiceStatus {
+        ServiceStatus {
+            service_id: s.service_id,
+            service_type: s.service_type,
+            status_code: s.status_code,
+            status: s.status,
+            message: s.message,
+            last_check: s.last_check,
+            response_time_ms: s.response_time_ms,
+            cpu_usage: s.cpu_usage,
+            memory_usage: s.memory_usage,
+            agent_id: s.agent_id,
+            caused_by: Vec::new(),
+            label: String::new(),
+            labels: BTreeMap::new(),
+            silent: false,
+            stale_at: None,
+        }
+    }
+}
 
 /// `/api/status` for one version of the statuses and the catalog.
 pub struct StatusBody {
@@ -66,7 +119,7 @@ impl StatusView {
         let (list, version) = state.with_statuses(|services, version| {
             let list = state.admin.read(|c| {
                 let edges = graph::dependencies(c);
-                let mut list: Vec<LatestStatus> = services
+                let mut list: Vec<ServiceStatus> = services
                     .values()
                     .map(|s| served(state, &edges, services, s, c))
                     .collect();
@@ -93,7 +146,7 @@ impl StatusView {
 
 /// One service's status as served; UNKNOWN for a catalog service without
 /// results yet; `None` for a service nobody knows.
-pub fn service(state: &AppState, id: &str) -> Option<LatestStatus> {
+pub fn service(state: &AppState, id: &str) -> Option<ServiceStatus> {
     state.with_statuses(|services, _| {
         state.admin.read(|c| match services.get(id) {
             Some(s) => Some(served(state, &graph::dependencies(c), services, s, c)),
@@ -108,7 +161,7 @@ pub fn service(state: &AppState, id: &str) -> Option<LatestStatus> {
 
 /// The status of a catalog service no result has arrived for: UNKNOWN,
 /// saying whether any agent runs it.
-fn not_yet_checked(state: &AppState, def: &ServiceDef) -> LatestStatus {
+fn not_yet_checked(state: &AppState, def: &ServiceDef) -> ServiceStatus {
     let runners = state.runners(&def.service_id);
     let message = if runners.is_empty() {
         format!(
@@ -118,15 +171,13 @@ fn not_yet_checked(state: &AppState, def: &ServiceDef) -> LatestStatus {
     } else {
         format!("waiting for the first result from {}", runners.join(", "))
     };
-    LatestStatus {
+    ServiceStatus {
         service_id: def.service_id.clone(),
         service_type: def.service_type.clone(),
         status_code: lightbulb_common::Status::Unknown.code(),
         status: lightbulb_common::Status::Unknown.name(),
         message,
         last_check: String::new(),
-        last_check_ms: 0,
-        seq: 0,
         response_time_ms: None,
         cpu_usage: None,
         memory_usage: None,
@@ -147,10 +198,11 @@ fn served(
     all: &BTreeMap<String, LatestStatus>,
     s: &LatestStatus,
     catalog: &Catalog,
-) -> LatestStatus {
-    let mut out = s.clone();
+) -> ServiceStatus {
+    let mut stored = s.clone();
     let def = catalog.services.get(&s.service_id);
-    crate::staleness::stop_if_disabled(&mut out, def);
+    crate::staleness::stop_if_disabled(&mut stored, def);
+    let mut out = ServiceStatus::stored(stored);
     out.stale_at = crate::staleness::grace_ms(state, catalog, s)
         .map(|g| lightbulb_common::time::format_iso(s.last_check_ms + g as i64));
     out.silent = s.is_silence();

@@ -1,7 +1,7 @@
 //! Latest statuses and status changes: what the writers track (`Heads`),
 //! what one insert did (`Inserted`), and the collector's own results.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use lightbulb_common::{CheckResult, ServiceType, Status};
 use serde::Serialize;
@@ -26,8 +26,9 @@ pub fn own_seq() -> u64 {
     (last + 1).max(now)
 }
 
-/// The current status of one service, as served by `/api/status`.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+/// The newest stored result of one service (how it is served is
+/// `api::view::ServiceStatus`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct LatestStatus {
     pub service_id: String,
     pub service_type: String,
@@ -35,32 +36,13 @@ pub struct LatestStatus {
     pub status: &'static str,
     pub message: String,
     pub last_check: String,
-    #[serde(skip)]
     pub last_check_ms: i64,
     /// The result's seq: breaks ties between results of the same millisecond.
-    #[serde(skip)]
     pub seq: u64,
     pub response_time_ms: Option<f64>,
     pub cpu_usage: Option<f64>,
     pub memory_usage: Option<f64>,
     pub agent_id: String,
-    /// Dependencies that are DEGRADED or FAILED while this service is not OK
-    /// (filled from the catalog when served; never stored).
-    pub caused_by: Vec<String>,
-    /// The catalog's display label and agent labels (filled when served;
-    /// empty for services outside the catalog).
-    #[serde(default)]
-    pub label: String,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    /// UNKNOWN because no result arrived within the grace: the message says
-    /// which agent went silent (filled when served).
-    #[serde(default)]
-    pub silent: bool,
-    /// When this result goes stale if no newer one arrives (filled when
-    /// served; absent for statuses the collector derives or that are STOPPED).
-    #[serde(default)]
-    pub stale_at: Option<String>,
 }
 
 impl LatestStatus {
@@ -86,11 +68,6 @@ impl LatestStatus {
             cpu_usage: r.metrics.cpu_usage,
             memory_usage: r.metrics.memory_usage,
             agent_id: agent_id.to_string(),
-            caused_by: Vec::new(),
-            label: String::new(),
-            labels: BTreeMap::new(),
-            silent: false,
-            stale_at: None,
         }
     }
 }

@@ -356,11 +356,6 @@ fn read_latest(c: &Connection) -> Result<Vec<LatestStatus>> {
             cpu_usage: r.get(6)?,
             memory_usage: r.get(7)?,
             agent_id: r.get(8)?,
-            caused_by: Vec::new(),
-            label: String::new(),
-            labels: Default::default(),
-            silent: false,
-            stale_at: None,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -194,11 +194,6 @@ pub(super) async fn latest(ch: &Ch) -> Result<Vec<LatestStatus>> {
                 cpu_usage: finite(r.cpu),
                 memory_usage: finite(r.mem),
                 agent_id: r.agent_id,
-                caused_by: Vec::new(),
-                label: String::new(),
-                labels: Default::default(),
-                silent: false,
-                stale_at: None,
             }
         })
         .collect();
