@@ -50,6 +50,8 @@ export LIGHTBULB_TEST_CLICKHOUSE=1 LIGHTBULB_TEST_TEMPORAL=1 LIGHTBULB_TEST_KUBE
 export LIGHTBULB_TEST_WEB=1
 
 cargo build --workspace --bins --locked
+# The dashboard's API types must be what the collector's OpenAPI document says.
+(cd web && npm run gen:api -- --check)
 cargo test --workspace --locked
 
 # The dashboard end to end: Debian's Chromium (playwright-core) against the

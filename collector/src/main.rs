@@ -32,6 +32,9 @@ enum Command {
     },
     /// Print the effective configuration and exit.
     PrintConfig,
+    /// Print the OpenAPI document of the REST API (what /api/openapi.json
+    /// serves) and exit; the dashboard's types are generated from it.
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -72,6 +75,10 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         };
+    }
+    if let Some(Command::Openapi) = &cli.command {
+        println!("{}", lightbulb_collector::api::openapi::document());
+        return ExitCode::SUCCESS;
     }
     let config = match CollectorConfig::load(cli.config.as_deref()) {
         Ok(c) => c,

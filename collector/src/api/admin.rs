@@ -156,7 +156,7 @@ fn number(text: &Option<String>, field: &str, default: usize, max: usize) -> Res
     }
 }
 
-#[utoipa::path(get, path = "/api/admin/services", tag = "admin", params(("page" = Option<usize>, Query), ("per_page" = Option<usize>, Query, description = "1–500, default 50"), ("search" = Option<String>, Query, description = "in id or label"), ("service_type" = Option<String>, Query), ("enabled" = Option<bool>, Query), ("status" = Option<String>, Query), ("sort" = Option<String>, Query, description = "service_id, label, service_type, status, created_at, updated_at; `-` reverses")), responses((status = 200, body = Page<ServiceResponse>), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, operation_id = "list_services", path = "/api/admin/services", tag = "admin", params(("page" = Option<usize>, Query), ("per_page" = Option<usize>, Query, description = "1–500, default 50"), ("search" = Option<String>, Query, description = "in id or label"), ("service_type" = Option<String>, Query), ("enabled" = Option<bool>, Query), ("status" = Option<String>, Query), ("sort" = Option<String>, Query, description = "service_id, label, service_type, status, created_at, updated_at; `-` reverses")), responses((status = 200, body = Page<ServiceResponse>), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
 pub(super) async fn list(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ListParams>,
@@ -247,7 +247,7 @@ pub(super) async fn list(
     .into_response())
 }
 
-#[utoipa::path(get, path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id")), responses((status = 200, body = ServiceResponse), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, operation_id = "show_service", path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id")), responses((status = 200, body = ServiceResponse), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 pub(super) async fn show(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,
@@ -262,7 +262,7 @@ pub(super) async fn show(
     })
 }
 
-#[utoipa::path(post, path = "/api/admin/services", tag = "admin", request_body = super::inputs::ServiceInput, responses((status = 201, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, operation_id = "create_service", path = "/api/admin/services", tag = "admin", request_body = super::inputs::ServiceInput, responses((status = 201, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
     let mut body = Body::parse(&bytes)?;
     let now = lightbulb_common::time::now_ms();
@@ -288,7 +288,7 @@ pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> 
     Ok((StatusCode::CREATED, axum::Json(out)).into_response())
 }
 
-#[utoipa::path(put, path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id")), request_body(content = super::inputs::ServiceInput, description = "only the fields to change"), responses((status = 200, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+#[utoipa::path(put, operation_id = "update_service", path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id")), request_body(content = super::inputs::ServiceInput, description = "only the fields to change"), responses((status = 200, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(super) async fn update(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,
@@ -334,7 +334,7 @@ struct Deleted {
     relations_deleted: Vec<String>,
 }
 
-#[utoipa::path(delete, path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id"), ("cascade" = Option<bool>, Query, description = "also delete its relations")), responses((status = 200, body = Deleted), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, operation_id = "delete_service", path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id"), ("cascade" = Option<bool>, Query, description = "also delete its relations")), responses((status = 200, body = Deleted), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody)))]
 pub(super) async fn delete(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,

@@ -1,54 +1,16 @@
 // The admin API: services, relations, bulk operations.
 import { request } from "./client";
+import type { components } from "./schema";
 
-export interface ServiceDef {
-  service_id: string;
-  label: string;
-  service_type: string;
-  status_config: Record<string, unknown>;
-  metric_config: unknown;
-  enabled: boolean;
-  labels: Record<string, string>;
-  managed_by: string | null;
-}
+type Schemas = components["schemas"];
 
-export interface RelationSummary {
-  relation_id: string;
-  service_id: string;
-  relation_type: string;
-  enabled: boolean;
-}
-
-export interface ServiceResponse extends ServiceDef {
-  created_at: string;
-  updated_at: string;
-  status: string;
-  relations: { incoming: RelationSummary[]; outgoing: RelationSummary[] };
-}
-
-export interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  per_page: number;
-}
-
-export interface RelationResponse {
-  relation_id: string;
-  source_service_id: string;
-  target_service_id: string;
-  relation_type: string;
-  enabled: boolean;
-  managed_by: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface BulkResult {
-  success_count: number;
-  failed_count: number;
-  errors: { item_id: string; error_message: string }[];
-}
+export type ServiceDef = Schemas["ServiceDef"];
+export type RelationSummary = Schemas["RelationSummary"];
+export type ServiceResponse = Schemas["ServiceResponse"];
+/** One page of `GET /api/admin/services`. */
+export type ServicePage = Schemas["Page_ServiceResponse"];
+export type RelationResponse = Schemas["RelationResponse"];
+export type BulkResult = Schemas["BulkOperationResponse"];
 
 export const SERVICE_TYPES = ["api_endpoint", "python_process", "database", "temporal_workflow", "kubernetes_pod", "application"] as const;
 export const RELATION_TYPES = ["dependency", "communication", "data-flow"] as const;
@@ -68,7 +30,7 @@ export const admin = {
     const p = new URLSearchParams({ page: String(q.page), per_page: String(q.per_page), sort: q.sort });
     if (q.search) p.set("search", q.search);
     if (q.service_type) p.set("service_type", q.service_type);
-    return send<Page<ServiceResponse>>("GET", `/api/admin/services?${p}`);
+    return send<ServicePage>("GET", `/api/admin/services?${p}`);
   },
   create: (s: Partial<ServiceDef>) => send<ServiceResponse>("POST", "/api/admin/services", s),
   update: (id: string, s: Partial<ServiceDef>) =>

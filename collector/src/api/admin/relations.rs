@@ -47,7 +47,7 @@ fn put(r: &RelationDef, catalog: &Catalog) -> Result<(Vec<CatalogChange>, ())> {
     Ok((vec![CatalogChange::PutRelation(r.clone())], ()))
 }
 
-#[utoipa::path(post, path = "/api/admin/relations", tag = "admin", request_body = crate::api::inputs::RelationInput, responses((status = 201, body = RelationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, operation_id = "create_relation", path = "/api/admin/relations", tag = "admin", request_body = crate::api::inputs::RelationInput, responses((status = 201, body = RelationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn create(
     State(state): State<Arc<AppState>>,
     bytes: Bytes,
@@ -66,7 +66,7 @@ struct Valid {
 }
 
 /// The checks of `create`, cycle included, without saving anything.
-#[utoipa::path(post, path = "/api/admin/relations/validate", tag = "admin", request_body = crate::api::inputs::RelationInput, responses((status = 200, body = Valid), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, operation_id = "validate_relation", path = "/api/admin/relations/validate", tag = "admin", request_body = crate::api::inputs::RelationInput, responses((status = 200, body = Valid), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn validate(
     State(state): State<Arc<AppState>>,
     bytes: Bytes,
@@ -85,7 +85,7 @@ pub(in crate::api) struct ListParams {
     relation_type: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/admin/relations", tag = "admin", params(("service_id" = Option<String>, Query, description = "at either end"), ("relation_type" = Option<String>, Query)), responses((status = 200, body = Vec<RelationResponse>)))]
+#[utoipa::path(get, operation_id = "list_relations", path = "/api/admin/relations", tag = "admin", params(("service_id" = Option<String>, Query, description = "at either end"), ("relation_type" = Option<String>, Query)), responses((status = 200, body = Vec<RelationResponse>)))]
 pub(in crate::api) async fn list(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ListParams>,
@@ -109,7 +109,7 @@ pub(in crate::api) async fn list(
     axum::Json(items).into_response()
 }
 
-#[utoipa::path(get, path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), responses((status = 200, body = RelationResponse), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, operation_id = "show_relation", path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), responses((status = 200, body = RelationResponse), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn show(
     State(state): State<Arc<AppState>>,
     Path(relation_id): Path<String>,
@@ -132,7 +132,7 @@ fn editable<'a>(c: &'a Catalog, relation_id: &str) -> Result<&'a RelationDef> {
     Ok(r)
 }
 
-#[utoipa::path(put, path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), request_body(content = crate::api::inputs::RelationInput, description = "only the fields to change"), responses((status = 200, body = RelationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+#[utoipa::path(put, operation_id = "update_relation", path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), request_body(content = crate::api::inputs::RelationInput, description = "only the fields to change"), responses((status = 200, body = RelationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn update(
     State(state): State<Arc<AppState>>,
     Path(relation_id): Path<String>,
@@ -161,7 +161,7 @@ struct Deleted {
     deleted: String,
 }
 
-#[utoipa::path(delete, path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), responses((status = 200, body = Deleted), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, operation_id = "delete_relation", path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), responses((status = 200, body = Deleted), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn delete(
     State(state): State<Arc<AppState>>,
     Path(relation_id): Path<String>,

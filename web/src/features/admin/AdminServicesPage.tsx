@@ -3,7 +3,7 @@
 // disabling one service is optimistic and rolled back on error.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { type ListQuery, type Page, SERVICE_TYPES, type ServiceResponse, admin } from "../../api/admin";
+import { type ListQuery, SERVICE_TYPES, type ServicePage, type ServiceResponse, admin } from "../../api/admin";
 import { StatusBadge } from "../status/StatusBadge";
 import { STATUSES } from "../status/statuses";
 import { button, input } from "../ui/Dialog";
@@ -39,8 +39,8 @@ export default function AdminServicesPage() {
     mutationFn: (s: ServiceResponse) => admin.update(s.service_id, { enabled: !s.enabled }),
     onMutate: async (s) => {
       await client.cancelQueries({ queryKey: key });
-      const before = client.getQueryData<Page<ServiceResponse>>(key);
-      client.setQueryData<Page<ServiceResponse>>(key, (p) =>
+      const before = client.getQueryData<ServicePage>(key);
+      client.setQueryData<ServicePage>(key, (p) =>
         p && { ...p, items: p.items.map((x) => (x.service_id === s.service_id ? { ...x, enabled: !s.enabled } : x)) },
       );
       return { before };

@@ -5,7 +5,7 @@ import type { AgentSpool } from "../../api/types";
 const MB = 1024 * 1024;
 
 /** Waiting results, size on disk, and what a full spool dropped (as of the last heartbeat). */
-export function SpoolCell({ spool, connected = true }: { spool: AgentSpool | null; connected?: boolean }) {
+export function SpoolCell({ spool, connected = true }: { spool?: AgentSpool | null; connected?: boolean }) {
   if (!spool) return <>—</>;
   const age = spool.oldest_age != null && spool.depth > 0 ? `, oldest ${spool.oldest_age} s` : "";
   return (

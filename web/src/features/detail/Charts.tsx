@@ -86,7 +86,7 @@ export function HistoryCharts({ buckets, stepMs }: { buckets: Bucket[]; stepMs: 
     data: {
       labels,
       datasets: [
-        { ...line("CPU %", buckets.map((b) => b.cpu_usage_avg), "#0f766e"), yAxisID: "cpu" },
+        { ...line("CPU %", buckets.map((b) => b.cpu_usage_avg ?? null), "#0f766e"), yAxisID: "cpu" },
         { ...line("Memory MB", buckets.map((b) => (b.memory_usage_avg == null ? null : b.memory_usage_avg / 1048576)), "#6d28d9"), yAxisID: "mem" },
       ],
     },
