@@ -1,5 +1,5 @@
-// The one typed client of the collector's API.
-import type { Agent, ApiErrorBody, LatestStatus } from "./types";
+// The one client of the collector's API: every feature's `api.ts` calls it.
+import type { ApiErrorBody } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -27,8 +27,4 @@ const getJson = <T>(path: string, signal?: AbortSignal) => request<T>("GET", pat
 
 export const api = {
   get: getJson,
-  status: (signal?: AbortSignal) => getJson<LatestStatus[]>("/api/status", signal),
-  serviceStatus: (id: string, signal?: AbortSignal) =>
-    getJson<LatestStatus>(`/api/status/${encodeURIComponent(id)}`, signal),
-  agents: (signal?: AbortSignal) => getJson<Agent[]>("/api/agents", signal),
 };

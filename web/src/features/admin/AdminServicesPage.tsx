@@ -3,11 +3,11 @@
 // disabling one service is optimistic and rolled back on error.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { type ListQuery, SERVICE_TYPES, type ServicePage, type ServiceResponse, admin } from "../../api/admin";
-import { StatusBadge } from "../status/StatusBadge";
-import { STATUSES } from "../status/statuses";
-import { button, input } from "../ui/Dialog";
-import { useToast } from "../ui/toast";
+import { type ListQuery, SERVICE_TYPES, type ServicePage, type ServiceResponse, admin, adminKeys } from "./api";
+import { StatusBadge } from "../../status/StatusBadge";
+import { STATUSES } from "../../status/statuses";
+import { button, input } from "../../ui/Dialog";
+import { useToast } from "../../ui/toast";
 import { DeleteServiceDialog } from "./DeleteServiceDialog";
 import { ServiceDialog } from "./ServiceDialog";
 
@@ -21,7 +21,7 @@ export default function AdminServicesPage() {
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<ServiceResponse | null>(null);
   const [deleting, setDeleting] = useState<ServiceResponse | null>(null);
-  const key = ["admin", "services", q];
+  const key = adminKeys.services(q);
   const list = useQuery({ queryKey: key, queryFn: () => admin.services(q), placeholderData: keepPreviousData });
 
   useEffect(() => {
@@ -49,14 +49,14 @@ export default function AdminServicesPage() {
       client.setQueryData(key, ctx?.before);
       toast("error", e.message);
     },
-    onSettled: () => void client.invalidateQueries({ queryKey: ["admin"] }),
+    onSettled: () => void client.invalidateQueries({ queryKey: adminKeys.all }),
   });
   const bulk = useMutation({
     mutationFn: (action: "enable" | "disable" | "delete") => admin.bulk(action, [...selected]),
     onSuccess: (r, action) => {
       toast(r.failed_count ? "error" : "success", `${action}: ${r.success_count} done${r.failed_count ? `, ${r.failed_count} failed: ${r.errors.map((e) => `${e.item_id}: ${e.error_message}`).join("; ")}` : ""}`);
       setSelected(new Set());
-      void client.invalidateQueries({ queryKey: ["admin"] });
+      void client.invalidateQueries({ queryKey: adminKeys.all });
     },
     onError: (e) => toast("error", e.message),
   });

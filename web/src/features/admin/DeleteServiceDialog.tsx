@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { type ServiceResponse, admin } from "../../api/admin";
-import { Dialog, button } from "../ui/Dialog";
-import { useToast } from "../ui/toast";
+import { type ServiceResponse, admin, adminKeys } from "./api";
+import { Dialog, button } from "../../ui/Dialog";
+import { useToast } from "../../ui/toast";
 
 /** Confirms a delete, listing the relations that go with the service. */
 export function DeleteServiceDialog({ service, onClose }: { service: ServiceResponse | null; onClose: () => void }) {
@@ -12,7 +12,7 @@ export function DeleteServiceDialog({ service, onClose }: { service: ServiceResp
     mutationFn: () => admin.remove(service!.service_id, relations.length > 0),
     onSuccess: () => {
       toast("success", `Deleted ${service!.service_id}`);
-      void client.invalidateQueries({ queryKey: ["admin"] });
+      void client.invalidateQueries({ queryKey: adminKeys.all });
       onClose();
     },
     onError: (e) => toast("error", e.message),

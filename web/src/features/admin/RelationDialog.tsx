@@ -3,11 +3,11 @@
 // anything is saved.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { RELATION_TYPES, admin } from "../../api/admin";
+import { RELATION_TYPES, admin, adminKeys } from "./api";
 import type { LatestStatus } from "../../api/types";
-import { STATUS_KEY } from "../live/useLiveStatus";
-import { Dialog, button, input } from "../ui/Dialog";
-import { useToast } from "../ui/toast";
+import { STATUS_KEY } from "../live/api";
+import { Dialog, button, input } from "../../ui/Dialog";
+import { useToast } from "../../ui/toast";
 
 export function RelationDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
   const toast = useToast();
@@ -21,7 +21,7 @@ export function RelationDialog({ open, onClose }: { open: boolean; onClose: () =
   }, [r]);
   const complete = debounced.source_service_id !== "" && debounced.target_service_id !== "";
   const check = useQuery({
-    queryKey: ["admin", "validate", debounced],
+    queryKey: adminKeys.validate(debounced),
     queryFn: () => admin.validateRelation(debounced),
     enabled: open && complete,
     retry: false,
@@ -30,7 +30,7 @@ export function RelationDialog({ open, onClose }: { open: boolean; onClose: () =
     mutationFn: () => admin.createRelation(r),
     onSuccess: () => {
       toast("success", `Added ${r.relation_type} ${r.source_service_id} → ${r.target_service_id}`);
-      void client.invalidateQueries({ queryKey: ["admin"] });
+      void client.invalidateQueries({ queryKey: adminKeys.all });
       onClose();
     },
     onError: (e) => toast("error", e.message),

@@ -1,8 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { RELATION_TYPES, type RelationResponse, admin } from "../../api/admin";
-import { button, input } from "../ui/Dialog";
-import { useToast } from "../ui/toast";
+import { RELATION_TYPES, type RelationResponse, admin, adminKeys } from "./api";
+import { button, input } from "../../ui/Dialog";
+import { useToast } from "../../ui/toast";
 import { RelationDialog } from "./RelationDialog";
 
 /** Every relation, filterable by service; add and delete. */
@@ -11,12 +11,12 @@ export default function RelationsPage() {
   const client = useQueryClient();
   const [filter, setFilter] = useState("");
   const [adding, setAdding] = useState(false);
-  const list = useQuery({ queryKey: ["admin", "relations"], queryFn: () => admin.relations() });
+  const list = useQuery({ queryKey: adminKeys.relations(), queryFn: () => admin.relations() });
   const remove = useMutation({
     mutationFn: admin.removeRelation,
     onSuccess: () => {
       toast("success", "Relation deleted");
-      void client.invalidateQueries({ queryKey: ["admin"] });
+      void client.invalidateQueries({ queryKey: adminKeys.all });
     },
     onError: (e) => toast("error", e.message),
   });
@@ -24,7 +24,7 @@ export default function RelationsPage() {
   // checked for cycles like a new one.
   const update = useMutation({
     mutationFn: ({ r, change }: { r: RelationResponse; change: { relation_type?: string; enabled?: boolean } }) => admin.updateRelation(r.relation_id, change),
-    onSuccess: () => void client.invalidateQueries({ queryKey: ["admin"] }),
+    onSuccess: () => void client.invalidateQueries({ queryKey: adminKeys.all }),
     onError: (e) => toast("error", e.message),
   });
   const shown = (list.data ?? []).filter((r) => filter === "" || r.source_service_id.includes(filter) || r.target_service_id.includes(filter));

@@ -1,7 +1,7 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ToastProvider } from "../ui/toast";
+import { ToastProvider } from "../../ui/toast";
 import { ServiceDialog } from "./ServiceDialog";
 
 afterEach(cleanup);

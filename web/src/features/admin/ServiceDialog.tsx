@@ -5,10 +5,10 @@ import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useForm } from "react-hook-form";
-import { SERVICE_TYPES, type ServiceResponse, admin } from "../../api/admin";
+import { SERVICE_TYPES, type ServiceResponse, admin, adminKeys } from "./api";
 import { ApiError } from "../../api/client";
-import { Dialog, button, input } from "../ui/Dialog";
-import { useToast } from "../ui/toast";
+import { Dialog, button, input } from "../../ui/Dialog";
+import { useToast } from "../../ui/toast";
 import { type Basic, EXAMPLES, basicSchema, checkConfig, formatLabels, toService } from "./serviceForm";
 
 const DRAFT = "lightbulb:service-draft";
@@ -52,7 +52,7 @@ export function ServiceDialog({ open, onClose, editing }: { open: boolean; onClo
     onSuccess: (s) => {
       localStorage.removeItem(DRAFT);
       toast("success", `${editing ? "Saved" : "Created"} ${s.service_id}`);
-      void client.invalidateQueries({ queryKey: ["admin"] });
+      void client.invalidateQueries({ queryKey: adminKeys.all });
       close();
     },
     onError: (e) => {

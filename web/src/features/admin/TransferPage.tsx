@@ -3,8 +3,8 @@
 // problem, without changing anything.
 import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { button, input } from "../ui/Dialog";
-import { useToast } from "../ui/toast";
+import { button, input } from "../../ui/Dialog";
+import { useToast } from "../../ui/toast";
 
 interface Problem {
   item: string;

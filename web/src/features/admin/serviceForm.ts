@@ -1,7 +1,7 @@
 // The service form's rules, shared by the dialog and its tests. The server
 // checks everything again; these give feedback while typing.
 import { z } from "zod";
-import { SERVICE_TYPES, type ServiceDef } from "../../api/admin";
+import { SERVICE_TYPES, type ServiceDef } from "./api";
 
 /** Keys a check type needs in status_config (one of each group). */
 const REQUIRED: Record<string, string[][]> = {

@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { api } from "../../api/client";
+import { agentKeys, agents } from "./api";
 import type { AgentSpool } from "../../api/types";
 
 const MB = 1024 * 1024;
@@ -30,7 +30,7 @@ export function SpoolCell({ spool, connected = true }: { spool?: AgentSpool | nu
 
 /** The fleet: connection state, version, last seen, assigned checks. */
 export function AgentsPage() {
-  const q = useQuery({ queryKey: ["agents"], queryFn: ({ signal }) => api.agents(signal), refetchInterval: 10_000 });
+  const q = useQuery({ queryKey: agentKeys.all, queryFn: ({ signal }) => agents.list(signal), refetchInterval: 10_000 });
   if (q.error) return <p className="text-red-800" role="alert">Cannot load agents: {q.error.message}</p>;
   if (!q.data) return <p className="text-slate-600">Loading…</p>;
   if (q.data.length === 0) return <p className="text-slate-600">No agent has registered yet.</p>;

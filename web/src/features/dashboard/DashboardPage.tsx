@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { LatestStatus } from "../../api/types";
-import { STATUSES, SEVERITY_ORDER } from "../status/statuses";
+import { STATUSES, SEVERITY_ORDER } from "../../status/statuses";
 import { countByStatus, filterServices, labelPairs, NO_FILTER, type Filter } from "./filter";
 import { ServiceList } from "./ServiceList";
 

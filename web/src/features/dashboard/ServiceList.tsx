@@ -2,8 +2,8 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { useRef } from "react";
 import { Link } from "react-router-dom";
 import type { LatestStatus } from "../../api/types";
-import { StatusBadge } from "../status/StatusBadge";
-import { freshness, useNow } from "../status/freshness";
+import { StatusBadge } from "../../status/StatusBadge";
+import { freshness, useNow } from "../../status/freshness";
 
 const ROW = 56;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LatestStatus } from "../../api/types";
-import { SEVERITY_ORDER } from "../status/statuses";
+import { SEVERITY_ORDER } from "../../status/statuses";
 import { countByStatus, filterServices, labelPairs, NO_FILTER } from "./filter";
 
 const svc = (id: string, code: 0 | 1 | 2, type = "api_endpoint"): LatestStatus => ({

@@ -3,12 +3,11 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { admin } from "../../api/admin";
-import { api } from "../../api/client";
-import { RANGES, type Range, history } from "../../api/history";
+import { admin, adminKeys } from "../admin/api";
+import { RANGES, type Range, detailKeys, history } from "./api";
 import type { LatestStatus } from "../../api/types";
-import { STATUS_KEY } from "../live/useLiveStatus";
-import { StatusBadge } from "../status/StatusBadge";
+import { STATUS_KEY, statuses } from "../live/api";
+import { StatusBadge } from "../../status/StatusBadge";
 import { HistoryCharts } from "./Charts";
 
 export default function ServiceDetailPage({ services }: { services: LatestStatus[] | undefined }) {
@@ -20,20 +19,20 @@ export default function ServiceDetailPage({ services }: { services: LatestStatus
   const refresh = async () => {
     setRefreshing(true);
     try {
-      const now = await api.serviceStatus(id);
+      const now = await statuses.one(id);
       client.setQueryData<LatestStatus[]>(STATUS_KEY, (list) => list?.map((s) => (s.service_id === id ? now : s)));
-      await client.invalidateQueries({ predicate: (q) => ["history", "summary", "latest"].includes(q.queryKey[0] as string) && q.queryKey[1] === id });
+      await client.invalidateQueries({ queryKey: detailKeys.service(id) });
     } finally {
       setRefreshing(false);
     }
   };
   const current = services?.find((s) => s.service_id === id);
-  const buckets = useQuery({ queryKey: ["history", id, range.name], queryFn: ({ signal }) => history.buckets(id, range, signal), refetchInterval: 60_000 });
-  const summary = useQuery({ queryKey: ["summary", id, range.name], queryFn: ({ signal }) => history.summary(id, range, signal), refetchInterval: 60_000 });
-  const gaps = useQuery({ queryKey: ["history", id, range.name, "gaps"], queryFn: ({ signal }) => history.gaps(id, range, signal), refetchInterval: 60_000 });
-  const latest = useQuery({ queryKey: ["latest", id, current?.last_check], queryFn: ({ signal }) => history.latest(id, signal) });
+  const buckets = useQuery({ queryKey: detailKeys.buckets(id, range.name), queryFn: ({ signal }) => history.buckets(id, range, signal), refetchInterval: 60_000 });
+  const summary = useQuery({ queryKey: detailKeys.summary(id, range.name), queryFn: ({ signal }) => history.summary(id, range, signal), refetchInterval: 60_000 });
+  const gaps = useQuery({ queryKey: detailKeys.gaps(id, range.name), queryFn: ({ signal }) => history.gaps(id, range, signal), refetchInterval: 60_000 });
+  const latest = useQuery({ queryKey: detailKeys.latest(id, current?.last_check), queryFn: ({ signal }) => history.latest(id, signal) });
   // Relations by service: answers for services outside the catalog too (agent.toml checks).
-  const relations = useQuery({ queryKey: ["admin", "relations", id], queryFn: () => admin.relations(id) });
+  const relations = useQuery({ queryKey: adminKeys.relations(id), queryFn: () => admin.relations(id) });
   if (services && !current) {
     return <p className="text-slate-700">No service <code>{id}</code>. <Link className="underline" to="/">Back to the dashboard</Link></p>;
   }

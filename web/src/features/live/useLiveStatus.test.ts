@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LatestStatus, StatusEvent } from "../../api/types";
-import { statusFixture } from "../status/fixture";
+import { statusFixture } from "../../status/fixture";
 import { applyEvent, removeService } from "./useLiveStatus";
 
 const base: LatestStatus = statusFixture;

@@ -3,11 +3,10 @@
 // 5 s while it is not).
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { api } from "../../api/client";
+import { STATUS_KEY, statuses } from "./api";
 import type { LatestStatus, StatusEvent } from "../../api/types";
 import { type ConnectionState, openStatusStream } from "./sse";
 
-export const STATUS_KEY = ["status"] as const;
 
 /** The agent id of the collector's own results (roll-ups, silence and STOPPED marks). */
 const COLLECTOR = "lightbulb-collector";
@@ -48,7 +47,7 @@ export function useLiveStatus() {
   const [lastEvent, setLastEvent] = useState<number | null>(null);
   const query = useQuery({
     queryKey: STATUS_KEY,
-    queryFn: ({ signal }) => api.status(signal),
+    queryFn: ({ signal }) => statuses.list(signal),
     // Every 10 s at most, so "checked N s ago" stays close to the truth.
     refetchInterval: connection === "connected" ? 10_000 : 5_000,
   });

@@ -6,10 +6,10 @@ import { Background, Controls, type Edge, MarkerType, type Node, Position, React
 import "@xyflow/react/dist/style.css";
 import { useMemo, useState } from "react";
 import { useNavigate } from "react-router-dom";
-import { api } from "../../api/client";
+import { graph as graphApi, graphKeys } from "./api";
 import type { LatestStatus } from "../../api/types";
-import { statusStyle } from "../status/statuses";
-import { type GraphEdge, type GraphNode, NODE_H, NODE_W, layout, visible } from "./layout";
+import { statusStyle } from "../../status/statuses";
+import { NODE_H, NODE_W, layout, visible } from "./layout";
 
 const BORDER: Record<number, string> = { 0: "#16a34a", 1: "#d97706", 2: "#dc2626", 3: "#0284c7", 4: "#475569", 5: "#7c3aed" };
 
@@ -17,8 +17,8 @@ export default function MapPage({ services }: { services: LatestStatus[] | undef
   const navigate = useNavigate();
   const [search, setSearch] = useState("");
   const graph = useQuery({
-    queryKey: ["graph"],
-    queryFn: ({ signal }) => api.get<{ nodes: GraphNode[]; edges: GraphEdge[] }>("/api/graph", signal),
+    queryKey: graphKeys.all,
+    queryFn: ({ signal }) => graphApi.get(signal),
     refetchInterval: 60_000,
   });
   const live = useMemo(() => new Map((services ?? []).map((s) => [s.service_id, s])), [services]);

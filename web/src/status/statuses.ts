@@ -1,7 +1,7 @@
 // Status colours, labels and icons, defined once. Colour is never the only
 // signal: every status also has a label and an icon shape. Text colours are
 // the 700/800 shades on 50/100 backgrounds (WCAG AA contrast, > 4.5:1).
-import type { StatusCode } from "../../api/types";
+import type { StatusCode } from "../api/types";
 
 export interface StatusStyle {
   code: StatusCode;

@@ -1,6 +1,7 @@
-// The admin API: services, relations, bulk operations.
-import { request } from "./client";
-import type { components } from "./schema";
+// The admin feature's API: services, relations, bulk operations, and the
+// React Query keys they are cached under (everything under `adminKeys.all`).
+import { request } from "../../api/client";
+import type { components } from "../../api/schema";
 
 type Schemas = components["schemas"];
 
@@ -51,4 +52,12 @@ export const admin = {
   updateRelation: (id: string, r: { relation_type?: string; enabled?: boolean }) =>
     send<RelationResponse>("PUT", `/api/admin/relations/${encodeURIComponent(id)}`, r),
   removeRelation: (id: string) => send<unknown>("DELETE", `/api/admin/relations/${encodeURIComponent(id)}`),
+};
+
+/** Query keys: invalidating `all` refreshes every admin view. */
+export const adminKeys = {
+  all: ["admin"] as const,
+  services: (q: ListQuery) => [...adminKeys.all, "services", q] as const,
+  relations: (serviceId?: string) => [...adminKeys.all, "relations", ...(serviceId ? [serviceId] : [])] as const,
+  validate: (draft: unknown) => [...adminKeys.all, "validate", draft] as const,
 };

@@ -1,5 +1,5 @@
 // One service status for component tests.
-import type { LatestStatus } from "../../api/types";
+import type { LatestStatus } from "../api/types";
 
 export const statusFixture: LatestStatus = {
   service_id: "web",

@@ -1,6 +1,7 @@
-// History: raw points and time buckets of one service.
-import { api } from "./client";
-import type { components } from "./schema";
+// The service page's API: one service's history (raw points, buckets,
+// the range summary, gaps) and the React Query keys it is cached under.
+import { api } from "../../api/client";
+import type { components } from "../../api/schema";
 
 type Schemas = components["schemas"];
 
@@ -38,4 +39,13 @@ export const history = {
     api
       .get<History>(`/api/services/${enc(id)}/history?from=${new Date(Date.now() - r.ms).toISOString()}&limit=1`, signal)
       .then((h) => h.gaps),
+};
+
+/** Query keys: everything of one service sits under `service(id)`. */
+export const detailKeys = {
+  service: (id: string) => ["service", id] as const,
+  buckets: (id: string, range: string) => [...detailKeys.service(id), "buckets", range] as const,
+  summary: (id: string, range: string) => [...detailKeys.service(id), "summary", range] as const,
+  gaps: (id: string, range: string) => [...detailKeys.service(id), "gaps", range] as const,
+  latest: (id: string, lastCheck?: string) => [...detailKeys.service(id), "latest", lastCheck] as const,
 };

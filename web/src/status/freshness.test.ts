@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LatestStatus } from "../../api/types";
+import type { LatestStatus } from "../api/types";
 import { statusFixture } from "./fixture";
 import { freshness, span } from "./freshness";
 

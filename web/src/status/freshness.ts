@@ -1,7 +1,7 @@
 // How fresh a status is: "checked 3 s ago", and whether it has gone stale
 // (the collector marked it silent, or its grace passed since it was read).
 import { useEffect, useState } from "react";
-import type { LatestStatus } from "../../api/types";
+import type { LatestStatus } from "../api/types";
 
 /** The list is re-read every 10 s; a status read just before its grace ends is not stale yet. */
 const SLACK_MS = 5_000;
