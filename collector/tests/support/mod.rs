@@ -1,57 +1,19 @@
 //! Helpers for the collector's integration tests: certificates, the real
-//! collector and agent binaries as child processes, HTTP and SSE clients.
+//! collector and agent binaries as child processes, HTTP and SSE clients,
+//! the stores under test. The peers themselves are in `lightbulb-testkit`.
 #![allow(dead_code)]
 
 pub mod api;
-pub mod clickhouse;
-pub mod kubernetes;
-pub mod process;
 pub mod sse;
 pub mod stores;
-pub mod temporal;
-pub mod zookeeper;
+
+// The peers shared with the agent's tests (each test file uses some).
+#[allow(unused_imports)]
+pub use lightbulb_testkit::{Proc, clickhouse, eventually, free_port, kubernetes};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-pub use process::Proc;
-
-/// A port nothing listens on right now and that this test binary has not
-/// handed out before, so parallel tests never pick the same one. Another
-/// process may still take it before the server binds: starts that pick
-/// several ports retry on "address already in use".
-pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut given = GIVEN.lock().unwrap();
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
-
-/// Whether tests needing `peer` run here: they do when it is installed;
-/// when `LIGHTBULB_TEST_<ENV>=1` (set by scripts/test.sh) a missing peer fails.
-pub fn peer_enabled(peer: &str, env: &str, installed: bool) -> bool {
-    let required = std::env::var(format!("LIGHTBULB_TEST_{env}")).is_ok_and(|v| v == "1");
-    match (installed, required) {
-        (true, _) => true,
-        (false, true) => panic!(
-            "LIGHTBULB_TEST_{env}=1 but {peer} is not installed: run scripts/test.sh, which installs it"
-        ),
-        (false, false) => {
-            eprintln!("skipped: {peer} is not installed (scripts/test.sh installs it)");
-            false
-        }
-    }
-}
 
 /// A scratch directory with a dev CA and certificates for `agents`.
 pub fn certs(dir: &Path, agents: &[&str]) -> PathBuf {
@@ -263,50 +225,6 @@ pub async fn get_text(client: &reqwest::Client, url: &str) -> String {
         .text()
         .await
         .expect("body")
-}
-
-/// Runs a check until its outcome satisfies `done` (what it watches may lag
-/// the test's writes a little), failing with the last outcome after `timeout`.
-pub async fn run_until(
-    check: &mut dyn lightbulb_agent::checks::Check,
-    timeout: Duration,
-    what: &str,
-    done: impl Fn(&lightbulb_agent::checks::Outcome) -> bool,
-) -> lightbulb_agent::checks::Outcome {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let o = check.run().await;
-        if done(&o) {
-            return o;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no outcome with {what} within {timeout:?}; last: {:?} {}\n{:#}",
-            o.status,
-            o.message,
-            o.details
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Polls `f` until it returns `Some` or `timeout` passes.
-pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A collector served in-process on free ports; stopped when dropped.

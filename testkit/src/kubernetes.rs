@@ -14,7 +14,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use super::{Proc, free_port};
+use crate::{Proc, free_port};
 
 pub fn apiserver_bin() -> PathBuf {
     std::env::var_os("LIGHTBULB_TEST_KUBE_APISERVER")
@@ -40,7 +40,7 @@ impl Kubernetes {
             .args(["-c", "command -v etcd"])
             .output()
             .is_ok_and(|o| o.status.success());
-        if !super::peer_enabled(
+        if !crate::peer_enabled(
             "kube-apiserver (scripts/kube-apiserver.sh) or etcd",
             "KUBERNETES",
             bin.exists() && etcd_installed,

@@ -1,9 +1,8 @@
 //! The agent's `database` check against real ClickHouse servers (and a real
 //! two-node cluster with ZooKeeper): each status it can produce, with the
-//! reason in `message` and the evidence in `details`. The check lives in
-//! the agent; its tests live here, where the ClickHouse set-up is.
+//! reason in `message` and the evidence in `details`.
 
-mod support;
+use lightbulb_testkit as support;
 
 use lightbulb_agent::checks::Check;
 use lightbulb_agent::checks::database::{DatabaseCheck, DatabaseSpec};

@@ -1,9 +1,9 @@
 //! The agent's `temporal_workflow` check against a real Temporal dev server,
 //! with runs, workers and schedules made by the `temporalio` Python SDK
-//! (tests/fixtures/temporal_fixture.py): each status the check can produce,
+//! (testkit/fixtures/temporal_fixture.py): each status the check can produce,
 //! with the reason in `message` and the evidence in `details`.
 
-mod support;
+use lightbulb_testkit as support;
 
 use std::time::Duration;
 

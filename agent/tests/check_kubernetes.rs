@@ -3,7 +3,7 @@
 //! each status it can produce, with the reason in `message` and the
 //! evidence in `details`.
 
-mod support;
+use lightbulb_testkit as support;
 
 use std::time::Duration;
 

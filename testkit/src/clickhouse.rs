@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use super::{Proc, free_port};
+use crate::{Proc, free_port};
 
 const SERVER: &str = "clickhouse-server";
 
@@ -32,7 +32,7 @@ static SHARED_CLUSTER: Mutex<Weak<Cluster>> = Mutex::new(Weak::new());
 pub struct Cluster {
     pub nodes: Vec<ClickHouse>,
     // Stopped after the nodes (fields drop in order).
-    _zookeeper: super::zookeeper::ZooKeeper,
+    _zookeeper: crate::zookeeper::ZooKeeper,
 }
 
 /// The shared cluster, started if no test holds it; `None` when skipped.
@@ -40,7 +40,7 @@ pub fn shared_cluster() -> Option<Arc<Cluster>> {
     if !enabled() {
         return None;
     }
-    if !super::zookeeper::installed() {
+    if !crate::zookeeper::installed() {
         let required = std::env::var("LIGHTBULB_TEST_CLICKHOUSE").is_ok_and(|v| v == "1");
         assert!(
             !required,
@@ -53,7 +53,7 @@ pub fn shared_cluster() -> Option<Arc<Cluster>> {
     if let Some(c) = slot.upgrade() {
         return Some(c);
     }
-    let zookeeper = super::zookeeper::ZooKeeper::start();
+    let zookeeper = crate::zookeeper::ZooKeeper::start();
     let nodes = ClickHouse::start_cluster(2, zookeeper.port);
     let c = Arc::new(Cluster {
         nodes,
@@ -74,7 +74,7 @@ fn installed() -> bool {
 
 /// Whether ClickHouse tests run here; panics if they must but cannot.
 pub fn enabled() -> bool {
-    super::peer_enabled(&format!("`{SERVER}`"), "CLICKHOUSE", installed())
+    crate::peer_enabled(&format!("`{SERVER}`"), "CLICKHOUSE", installed())
 }
 
 /// The shared server, started if no test holds it; `None` when skipped.
