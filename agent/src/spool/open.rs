@@ -174,7 +174,7 @@ fn migrate_v1(spool: &Spool, st: &mut State) -> Result<()> {
     if !path.exists() {
         return Ok(());
     }
-    let db = sled::Config::new().path(&path).open()?;
+    let db = open_sled(&path)?;
     let records = db.open_tree("results")?;
     let meta = db.open_tree("meta")?;
     let decode_u64 = |b: &[u8]| b.try_into().map(u64::from_be_bytes).unwrap_or(0);
@@ -218,4 +218,19 @@ fn migrate_v1(spool: &Spool, st: &mut State) -> Result<()> {
         "spool moved from the version 1 layout (sled) to segments"
     );
     Ok(())
+}
+
+/// Opens the version 1 database. Holding `LOCK` means no other agent uses
+/// the directory, so failing to take sled's own lock can only be a handle of
+/// this process still closing (its flusher thread): wait for it briefly.
+fn open_sled(path: &Path) -> Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match sled::Config::new().path(path).open() {
+            Err(sled::Error::Io(_)) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
 }
