@@ -46,14 +46,21 @@ impl ErrorCode {
     }
 }
 
-/// An error with its code, message and (for bad input) the offending field.
+/// An error with its code, message, (for bad input) the offending field,
+/// and (when another error caused it: the store's, the network's) that
+/// cause, kept for `source()` chains in logs.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
     pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
+    #[source]
+    pub cause: Option<Cause>,
 }
+
+/// The error another one came from.
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -63,14 +70,26 @@ impl Error {
             code,
             message: message.into(),
             field: None,
+            cause: None,
+        }
+    }
+
+    /// `message`, caused by `cause` (kept, not only quoted).
+    pub fn caused_by(
+        code: ErrorCode,
+        message: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error {
+            cause: Some(std::sync::Arc::new(cause)),
+            ..Error::new(code, message)
         }
     }
 
     pub fn bad_field(field: &str, message: impl Into<String>) -> Error {
         Error {
-            code: ErrorCode::BadRequest,
-            message: message.into(),
             field: Some(field.into()),
+            ..Error::new(ErrorCode::BadRequest, message)
         }
     }
 
@@ -103,9 +122,9 @@ impl From<rusqlite::Error> for Error {
                         | rusqlite::ErrorCode::DiskFull
                 ) =>
             {
-                Error::unavailable(format!("store unavailable: {e}"))
+                Error::caused_by(ErrorCode::Unavailable, format!("store unavailable: {e}"), e)
             }
-            _ => Error::internal(format!("store error: {e}")),
+            _ => Error::caused_by(ErrorCode::Internal, format!("store error: {e}"), e),
         }
     }
 }
@@ -159,5 +178,17 @@ mod tests {
         assert_eq!(status.code(), tonic::Code::Unavailable);
         assert!(Error::unavailable("x").is_retryable());
         assert!(!Error::bad_field("limit", "x").is_retryable());
+    }
+
+    #[test]
+    fn a_store_error_keeps_its_cause() {
+        let e: Error = rusqlite::Error::QueryReturnedNoRows.into();
+        assert_eq!(e.code, ErrorCode::Internal);
+        let cause = std::error::Error::source(&e).expect("the cause is kept");
+        assert_eq!(
+            cause.to_string(),
+            rusqlite::Error::QueryReturnedNoRows.to_string()
+        );
+        assert!(std::error::Error::source(&Error::not_found("x")).is_none());
     }
 }

@@ -14,9 +14,8 @@ pub const ON_DEPENDENCY_FAILED: [&str; 2] = ["degraded", "failed"];
 
 pub fn invalid(field: &str, message: impl Into<String>) -> Error {
     Error {
-        code: ErrorCode::Invalid,
-        message: message.into(),
         field: Some(field.to_string()),
+        ..Error::new(ErrorCode::Invalid, message)
     }
 }
 
