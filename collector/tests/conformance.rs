@@ -265,7 +265,7 @@ async fn removed_services_leave_latest_keep_history_and_return_with_a_newer_resu
         .await
         .unwrap();
     assert_eq!(back.events.len(), 1);
-    assert_eq!(back.events[0].status, "FAILED");
+    assert_eq!(back.events[0].status(), "FAILED");
     let latest = store.latest().await.unwrap();
     assert_eq!(ids(latest.clone()), vec!["db", "web"]);
     assert_eq!(latest[1].status, "FAILED");

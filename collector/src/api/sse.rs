@@ -35,7 +35,41 @@ pub struct StreamParams {
     last_event_id: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/status/stream", tag = "status", params(("last_event_id" = Option<i64>, Query, description = "resume after this event id (or the Last-Event-ID header)")), responses((status = 200, description = "Server-Sent Events: one `StatusEvent` per status change, `id:` set", content_type = "text/event-stream", body = crate::store::StatusEvent), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
+// The store's `StatusEvent` as the stream sends it, under that name in the
+// OpenAPI document.
+/// A change of a service's status; `id` orders events and resumes SSE streams.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = StatusEvent)]
+pub struct StatusChange {
+    pub id: i64,
+    pub service_id: String,
+    pub status_code: u8,
+    pub status: &'static str,
+    /// `None` for the first result of a service.
+    pub previous_status_code: Option<u8>,
+    pub message: String,
+    pub last_check: String,
+    pub response_time_ms: Option<f64>,
+    pub agent_id: String,
+}
+
+impl From<&StatusEvent> for StatusChange {
+    fn from(e: &StatusEvent) -> StatusChange {
+        StatusChange {
+            id: e.id,
+            service_id: e.service_id.clone(),
+            status_code: e.status_code,
+            status: e.status(),
+            previous_status_code: e.previous_status_code,
+            message: e.message.clone(),
+            last_check: lightbulb_common::time::format_iso(e.last_check_ms),
+            response_time_ms: e.response_time_ms,
+            agent_id: e.agent_id.clone(),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/status/stream", tag = "status", params(("last_event_id" = Option<i64>, Query, description = "resume after this event id (or the Last-Event-ID header)")), responses((status = 200, description = "Server-Sent Events: one `StatusEvent` per status change, `id:` set", content_type = "text/event-stream", body = StatusChange), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
 pub async fn stream(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -69,7 +103,9 @@ pub async fn stream(
     };
     let events = futures_util::stream::unfold(cursor, |mut c| async move {
         let event = match c.next().await? {
-            Next::Status(e) => Event::default().id(e.id.to_string()).json_data(&e),
+            Next::Status(e) => Event::default()
+                .id(e.id.to_string())
+                .json_data(StatusChange::from(&e)),
             Next::Removed(service_id) => Event::default()
                 .event("removed")
                 .json_data(serde_json::json!({ "service_id": service_id })),

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use lightbulb_common::{CheckResult, ServiceType, Status};
-use serde::Serialize;
 
 /// The agent id the collector stores its own results under: silence marks,
 /// disabled services' STOPPED, application roll-ups.
@@ -156,19 +155,27 @@ impl Heads {
     }
 }
 
-/// A change of a service's status; `id` orders events and resumes SSE streams.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+/// A change of a service's status; `id` orders events and resumes SSE
+/// streams (as served: `api::sse::StatusChange`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct StatusEvent {
     pub id: i64,
     pub service_id: String,
     pub status_code: u8,
-    pub status: &'static str,
     /// `None` for the first result of a service.
     pub previous_status_code: Option<u8>,
     pub message: String,
-    pub last_check: String,
+    /// When the result that changed it was checked, ms since the epoch.
+    pub last_check_ms: i64,
     pub response_time_ms: Option<f64>,
     pub agent_id: String,
+}
+
+impl StatusEvent {
+    /// The new status's name (`OK`, `FAILED`, …).
+    pub fn status(&self) -> &'static str {
+        crate::store::status_of(self.status_code.into()).name()
+    }
 }
 
 /// What one insert did.

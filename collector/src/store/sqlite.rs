@@ -236,10 +236,9 @@ impl Store for SqliteStore {
                     id: r.get(0)?,
                     service_id: r.get(1)?,
                     status_code: status.code(),
-                    status: status.name(),
                     previous_status_code: previous.map(|p| status_of(p).code()),
                     message: r.get(5)?,
-                    last_check: lightbulb_common::time::format_iso(r.get(2)?),
+                    last_check_ms: r.get(2)?,
                     response_time_ms: r.get(6)?,
                     agent_id: r.get(7)?,
                 })

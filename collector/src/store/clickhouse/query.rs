@@ -116,10 +116,9 @@ impl EventRow {
             id: self.id,
             service_id: self.service_id.clone(),
             status_code: status.code(),
-            status: status.name(),
             previous_status_code: self.previous_status.map(|p| status_of(p.into()).code()),
             message: self.message.clone(),
-            last_check: lightbulb_common::time::format_iso(self.ts),
+            last_check_ms: self.ts,
             response_time_ms: self.response_time_ms,
             agent_id: self.agent_id.clone(),
         }

@@ -267,10 +267,9 @@ fn insert(
                 id: tx.last_insert_rowid(),
                 service_id: r.service_id.clone(),
                 status_code: code,
-                status: r.status.name(),
                 previous_status_code: previous,
                 message: r.message.clone(),
-                last_check: lightbulb_common::time::format_iso(r.timestamp_ms),
+                last_check_ms: r.timestamp_ms,
                 response_time_ms: r.metrics.response_time_ms,
                 agent_id: agent_id.to_string(),
             });
