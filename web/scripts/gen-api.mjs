@@ -1,14 +1,16 @@
 // Generates src/api/schema.d.ts, the API's types, from the collector's
-// OpenAPI document (`lightbulb-collector openapi`, the debug build unless
-// LIGHTBULB_BIN_DIR says otherwise). With `--check` it writes nothing and
-// fails when the checked-in file differs from what the collector describes.
+// OpenAPI document (`lightbulb-collector openapi`: the debug build, in
+// CARGO_TARGET_DIR if set, unless LIGHTBULB_BIN_DIR names another). With
+// `--check` it writes nothing and fails when the checked-in file differs
+// from what the collector describes.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import openapiTS, { astToString } from "openapi-typescript";
 
 const WEB = path.resolve(import.meta.dirname, "..");
-const BIN = path.resolve(process.env.LIGHTBULB_BIN_DIR ?? path.join(WEB, "../target/debug"));
+const TARGET = process.env.CARGO_TARGET_DIR ?? path.join(WEB, "../target");
+const BIN = path.resolve(process.env.LIGHTBULB_BIN_DIR ?? path.join(TARGET, "debug"));
 const FILE = path.join(WEB, "src/api/schema.d.ts");
 
 const doc = JSON.parse(execFileSync(path.join(BIN, "lightbulb-collector"), ["openapi"], { encoding: "utf8" }));
