@@ -12,7 +12,7 @@ use tracing::warn;
 use crate::Result;
 use crate::admin::derive;
 use crate::state::AppState;
-use crate::store::{OWN_AGENT_ID as AGENT_ID, Sequenced, own_seq as next_seq};
+use crate::store::{OWN_AGENT_ID, Sequenced, own_seq};
 
 pub async fn run(state: Arc<AppState>) {
     loop {
@@ -46,7 +46,7 @@ async fn update(state: &AppState) -> Result<()> {
             continue;
         }
         rows.push(Sequenced {
-            seq: next_seq(),
+            seq: own_seq(),
             result: CheckResult {
                 service_id,
                 service_type: ServiceType::Application,
@@ -59,7 +59,7 @@ async fn update(state: &AppState) -> Result<()> {
         });
     }
     if !rows.is_empty() {
-        let inserted = state.store.insert(AGENT_ID, rows).await?;
+        let inserted = state.store.insert(OWN_AGENT_ID, rows).await?;
         state.apply(inserted);
     }
     Ok(())

@@ -13,7 +13,7 @@ use lightbulb_common::time::now_ms;
 use tracing::{info, warn};
 
 use crate::state::AppState;
-use crate::store::OWN_AGENT_ID as AGENT_ID;
+use crate::store::OWN_AGENT_ID;
 use crate::store::catalog::ServiceDef;
 
 pub async fn run(state: Arc<AppState>) {
@@ -61,13 +61,13 @@ async fn apply(
         // Nothing to stop before a first result.
         .filter(|d| {
             statuses.get(&d.service_id).is_some_and(|s| {
-                !(s.agent_id == AGENT_ID && s.status_code == Status::Stopped.code())
+                !(s.agent_id == OWN_AGENT_ID && s.status_code == Status::Stopped.code())
             })
         })
         .map(|d| crate::staleness::stopped_mark(d, now))
         .collect();
     if !stopped.is_empty() {
-        let inserted = state.store.insert(AGENT_ID, stopped).await?;
+        let inserted = state.store.insert(OWN_AGENT_ID, stopped).await?;
         state.apply(inserted);
     }
     Ok(())

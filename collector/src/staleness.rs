@@ -26,7 +26,7 @@ use tracing::{info, warn};
 use crate::state::AppState;
 use crate::store::catalog::{Catalog, ServiceDef};
 use crate::store::{LatestStatus, Sequenced};
-use crate::store::{OWN_AGENT_ID as AGENT_ID, own_seq as next_seq};
+use crate::store::{OWN_AGENT_ID, own_seq};
 
 /// Longest the watch sleeps between passes.
 const MAX_NAP: Duration = Duration::from_secs(1);
@@ -45,7 +45,7 @@ pub fn grace_for(interval_ms: u64, grace_ms: u64, heartbeat_ms: u64, factor: u32
 /// rows the collector writes itself (roll-ups, silence and STOPPED marks)
 /// and for services not checked (disabled, applications).
 pub fn grace_ms(state: &AppState, catalog: &Catalog, s: &LatestStatus) -> Option<u64> {
-    if s.agent_id == AGENT_ID || s.service_type == ServiceType::Application.as_str() {
+    if s.agent_id == OWN_AGENT_ID || s.service_type == ServiceType::Application.as_str() {
         return None;
     }
     let def = catalog.services.get(&s.service_id);
@@ -119,7 +119,7 @@ pub async fn pass(state: &AppState, now: i64) -> crate::Result<Duration> {
         for r in &rows {
             info!(service_id = %r.result.service_id, message = %r.result.message, "service silent; now UNKNOWN");
         }
-        let inserted = state.store.insert(AGENT_ID, rows).await?;
+        let inserted = state.store.insert(OWN_AGENT_ID, rows).await?;
         state.apply(inserted);
     }
     Ok(next.max(Duration::from_millis(20)))
@@ -169,7 +169,7 @@ fn own_result(
     details: serde_json::Value,
 ) -> Sequenced {
     Sequenced {
-        seq: next_seq(),
+        seq: own_seq(),
         result: CheckResult {
             service_id: service_id.to_string(),
             service_type: ServiceType::parse(service_type).unwrap_or(ServiceType::ApiEndpoint),

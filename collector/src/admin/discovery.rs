@@ -11,17 +11,13 @@ use tracing::{info, warn};
 use super::import::{self, Document};
 use super::{Actor, Admin};
 
-pub fn owner(agent_id: &str) -> String {
-    super::owner::discovery(agent_id)
-}
-
 /// Applies the agent's set; refused items are reported, the rest applied.
 pub async fn sync(
     admin: &Admin,
     agent_id: &str,
     services: Vec<v1::DiscoveredService>,
 ) -> v1::DiscoverResponse {
-    let owner = owner(agent_id);
+    let owner = super::owner::discovery(agent_id);
     let mut out = v1::DiscoverResponse::default();
     let mut doc = Document::default();
     admin.read(|catalog| {

@@ -43,10 +43,6 @@ pub struct FileState {
     pub drift: Vec<String>,
 }
 
-pub fn owner(path: &Path) -> String {
-    super::owner::file(path)
-}
-
 /// Reads the file into a document; errors name the file.
 pub fn read(path: &Path) -> Result<Document, String> {
     let text = std::fs::read_to_string(path)
@@ -111,7 +107,7 @@ impl CatalogFile {
         CatalogFile {
             state: Mutex::new(FileState {
                 file: path.clone(),
-                owner: owner(&path),
+                owner: super::owner::file(&path),
                 ..FileState::default()
             }),
             path,
@@ -120,7 +116,7 @@ impl CatalogFile {
 
     /// Applies the file all or nothing; the error lists every problem.
     pub async fn apply(&self, admin: &Admin) -> Result<(), String> {
-        let owner = owner(&self.path);
+        let owner = super::owner::file(&self.path);
         let outcome = match read(&self.path) {
             Err(e) => Err(e),
             Ok(doc) => {
