@@ -119,11 +119,15 @@ impl Spool {
         for r in results {
             let mut r = r.clone();
             r.seq = st.next_seq;
+            let mut frame = segment::encode(&r);
             // Making room may append a gap marker, which takes the next seq:
-            // number the result after it (a seq's varint grows by at most 2).
-            self.make_room(&mut st, segment::encode(&r).len() as u64 + 2)?;
-            r.seq = st.next_seq;
-            let frame = segment::encode(&r);
+            // then the result is numbered after it (a seq's varint grows by
+            // at most 2 bytes, hence the margin).
+            self.make_room(&mut st, frame.len() as u64 + 2)?;
+            if st.next_seq != r.seq {
+                r.seq = st.next_seq;
+                frame = segment::encode(&r);
+            }
             self.write_frame(&mut st, &frame, r.seq, Some(r.timestamp_ms))?;
         }
         // Into the kernel before returning: what `append` took survives a
