@@ -55,20 +55,6 @@ fn run(label: &str, per_call: usize) {
     );
 }
 
-/// Bytes allocated under `dir`.
-fn disk_usage(dir: &std::path::Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => disk_usage(&e.path()),
-            Ok(m) => m.blocks() * 512,
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 /// A spool far smaller than what is appended: how close to `max_bytes` its
 /// files stay on disk while it drops, and what dropping costs.
 fn budget(max_bytes: u64) {
@@ -79,7 +65,7 @@ fn budget(max_bytes: u64) {
     let start = Instant::now();
     for chunk in results.chunks(BATCH) {
         spool.append(chunk).unwrap();
-        peak = peak.max(disk_usage(dir.path()));
+        peak = peak.max(lightbulb_testkit::disk_usage(dir.path()));
     }
     let elapsed = start.elapsed();
     println!(

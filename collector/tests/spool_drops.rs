@@ -75,7 +75,7 @@ impl DiskWatch {
         let (p, s) = (peak.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
-                p.fetch_max(disk_usage(&dir), Ordering::Relaxed);
+                p.fetch_max(lightbulb_testkit::disk_usage(&dir), Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(2));
             }
         });
@@ -93,22 +93,6 @@ impl DiskWatch {
         }
         self.peak.load(Ordering::Relaxed)
     }
-}
-
-/// Bytes allocated under `dir` (0 while it does not exist).
-fn disk_usage(dir: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => disk_usage(&e.path()),
-            Ok(m) => m.blocks() * 512,
-            Err(_) => 0, // removed while listed
-        })
-        .sum()
 }
 
 fn runtime() -> tokio::runtime::Runtime {

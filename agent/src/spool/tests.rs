@@ -292,28 +292,13 @@ fn the_files_stay_within_the_budget() {
         if chunk % 10 == 0 {
             spool.make_durable().unwrap();
         }
-        let on_disk = disk_usage(dir.path());
+        let on_disk = lightbulb_testkit::disk_usage(dir.path());
         // Allocation rounds each file up to a block.
         assert!(
             on_disk <= max + 20 * 4096,
             "{on_disk} bytes on disk, budget {max}"
         );
     }
-}
-
-/// Bytes allocated under `dir`.
-fn disk_usage(dir: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let mut total = 0;
-    for e in std::fs::read_dir(dir).unwrap() {
-        let m = e.as_ref().unwrap().metadata().unwrap();
-        total += if m.is_dir() {
-            disk_usage(&e.unwrap().path())
-        } else {
-            m.blocks() * 512
-        };
-    }
-    total
 }
 
 #[test]
