@@ -10,7 +10,8 @@
 //!   Seqs are consecutive within a segment and increase across segments. A
 //!   frame is a result or a gap marker (`gap` set, see below).
 //! - `meta`: JSON `{acked, sent, dropped_total, last_drop_ms, doomed}`, replaced whole
-//!   (written to `meta.tmp`, then renamed).
+//!   (written to `meta.tmp`, then renamed). It is synced by `make_durable`
+//!   only after a drop: a watermark lost to a power cut only causes a resend.
 //! - `LOCK`: held with an exclusive file lock while the spool is open, so
 //!   two agents cannot share a spool.
 //! - `db/`: version 1 (sled). Opening moves its unacknowledged records into
@@ -86,7 +87,9 @@ struct State {
     next_seq: u64,
     bytes: u64,
     meta: Meta,
-    meta_unsynced: bool,
+    /// `meta` holds drops not yet synced (the watermarks need no sync: a
+    /// lost one only causes a resend).
+    drops_unsynced: bool,
     drop_log: DropLog,
 }
 
@@ -197,7 +200,7 @@ impl Spool {
     pub fn make_durable(&self) -> Result<u64> {
         let mut st = self.lock();
         let target = st.next_seq - 1;
-        if self.durable.load(Ordering::Acquire) < target || st.meta_unsynced {
+        if self.durable.load(Ordering::Acquire) < target || st.drops_unsynced {
             self.sync(&mut st)?;
             self.durable.fetch_max(target, Ordering::AcqRel);
         }

@@ -73,6 +73,7 @@ impl Spool {
             st.meta.dropped_total += dropped;
             st.meta.last_drop_ms = lightbulb_common::time::now_ms();
             st.meta.doomed.push(first);
+            st.drops_unsynced = true;
             self.write_meta(st, false)?;
         }
         // The marker reaches the disk before the segment leaves it.

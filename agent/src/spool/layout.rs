@@ -141,8 +141,8 @@ impl Spool {
         std::fs::rename(&tmp, &path).map_err(self.io(&path))?;
         if sync {
             sync_dir(&self.dir)?;
+            st.drops_unsynced = false;
         }
-        st.meta_unsynced = !sync;
         Ok(())
     }
 
@@ -157,7 +157,7 @@ impl Spool {
         if std::mem::take(&mut st.dir_unsynced) {
             sync_dir(&self.segments_dir)?;
         }
-        if st.meta_unsynced {
+        if st.drops_unsynced {
             self.write_meta(st, true)?;
         }
         Ok(())

@@ -45,7 +45,7 @@ impl Spool {
                 next_seq: 1,
                 bytes: 0,
                 meta,
-                meta_unsynced: false,
+                drops_unsynced: false,
                 drop_log: DropLog::new(DROP_LOG_EVERY),
             }),
             max_bytes,
