@@ -40,6 +40,8 @@ test("an agent whose full spool dropped results is flagged, and the history show
   const badge = row.locator("[data-dropping]");
   assert.equal(await badge.getAttribute("data-dropping"), "true");
   assert.equal(await badge.innerText(), `⚠ dropping: ${dropped.toLocaleString("en")} dropped`);
+  // The bench has gone: what the page shows is from its last heartbeat, and says so.
+  assert.match(await row.locator("[data-dropped]").innerText(), /^at last contact: [\d,]+ waiting/);
   await page.screenshot({ path: path.join(ARTIFACTS, "agents-dropping.png") });
 
   await page.goto(`${lb.url}/services/e2e-drop-1`);
