@@ -1,15 +1,17 @@
 //! Relation checks on a large catalog: 1,000 services and 3,000 dependency
 //! relations (a random DAG); times the check `POST /api/admin/relations/validate`
 //! runs (exists, unique, cycle) for an edge that would close a cycle and for
-//! one that would not, and a whole `Admin::change` storing a relation.
+//! one that would not, and a whole `Registry::commit` storing a relation.
 //!
 //! `cargo bench -p lightbulb-collector --bench catalog`
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lightbulb_collector::admin::{Actor, Admin, checked, validate};
-use lightbulb_collector::store::catalog::{CatalogChange, RelationDef, ServiceDef};
+use lightbulb_collector::catalog::model::{
+    CatalogChange, Relation, RelationType, Service, ServiceType,
+};
+use lightbulb_collector::catalog::{Actor, Registry, checked, validate};
 use lightbulb_collector::store::sqlite::SqliteStore;
 use lightbulb_collector::store::{Retention, Store};
 
@@ -17,22 +19,20 @@ const SERVICES: usize = 1000;
 const RELATIONS: usize = 3000;
 const RUNS: usize = 200;
 
-fn service(i: usize) -> ServiceDef {
-    let mut s = ServiceDef::tombstone(&format!("svc-{i}"));
+fn service(i: usize) -> Service {
+    let mut s = Service::new(&format!("svc-{i}"), ServiceType::ApiEndpoint, 0);
     s.label = format!("Service {i}");
-    s.service_type = "api_endpoint".into();
     s.status_config = serde_json::json!({"url": format!("http://svc-{i}.internal/health")});
-    s.enabled = true;
     s
 }
 
-fn relation(id: usize, source: usize, target: usize) -> RelationDef {
-    let mut r = RelationDef::tombstone(&format!("rel-{id}"));
-    r.source_service_id = format!("svc-{source}");
-    r.target_service_id = format!("svc-{target}");
-    r.relation_type = "dependency".into();
-    r.enabled = true;
-    r
+fn relation(id: usize, source: usize, target: usize) -> Relation {
+    Relation::new(
+        &format!("rel-{id}"),
+        (&format!("svc-{source}"), &format!("svc-{target}")),
+        RelationType::Dependency,
+        0,
+    )
 }
 
 fn report(name: &str, mut times: Vec<Duration>) {
@@ -72,10 +72,10 @@ async fn main() {
         changes.push(CatalogChange::PutRelation(relation(n, *a, *b)));
     }
     store.change_catalog(changes).await.unwrap();
-    let admin = Admin::load(store).await.unwrap();
+    let registry = Registry::load(store).await.unwrap();
 
-    let check = |r: &RelationDef| {
-        admin.read(|catalog| {
+    let check = |r: &Relation| {
+        registry.read(|catalog| {
             validate::relation(r, catalog)?;
             checked(catalog, &[CatalogChange::PutRelation(r.clone())]).map(|_| ())
         })
@@ -86,7 +86,7 @@ async fn main() {
     println!(
         "catalog: {} services, {RELATIONS} relations; refusal: {} hops",
         SERVICES,
-        refusal.message.matches('→').count()
+        refusal.to_string().matches('→').count()
     );
     let open = relation(RELATIONS + 2, 0, SERVICES - 1);
     check(&open).expect("an edge along the order closes no cycle");
@@ -109,13 +109,13 @@ async fn main() {
     for n in 0..50 {
         let r = relation(RELATIONS + 10 + n, n, SERVICES - 1 - n);
         let start = Instant::now();
-        admin
-            .change(&Actor::api(), "bench", |_| {
+        registry
+            .commit(&Actor::api(), "bench", |_| {
                 Ok((vec![CatalogChange::PutRelation(r.clone())], ()))
             })
             .await
             .unwrap();
         times.push(start.elapsed());
     }
-    report("store a relation (Admin::change, SQLite)", times);
+    report("store a relation (Registry::change, SQLite)", times);
 }

@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
-use lightbulb_common::{CheckResult, Metrics, ServiceType};
+use lightbulb_common::{CheckResult, Metrics, ServiceType, Status};
 use tracing::warn;
 
 use crate::Result;
-use crate::admin::derive;
+use crate::catalog::derive;
 use crate::state::AppState;
 use crate::store::{OWN_AGENT_ID, Sequenced, own_seq};
 
@@ -18,7 +18,7 @@ pub async fn run(state: Arc<AppState>) {
     loop {
         // Listen before looking, so a change made meanwhile wakes us again.
         let statuses = state.statuses_changed.notified();
-        let catalog = state.admin.changed.notified();
+        let catalog = state.catalog.changed.notified();
         tokio::pin!(statuses, catalog);
         statuses.as_mut().enable();
         catalog.as_mut().enable();
@@ -35,7 +35,13 @@ pub async fn run(state: Arc<AppState>) {
 
 async fn update(state: &AppState) -> Result<()> {
     let statuses = crate::staleness::effective_statuses(state);
-    let derived = state.admin.read(|c| derive::applications(c, &statuses));
+    let status_of = |id: &str| {
+        statuses
+            .get(id)
+            .and_then(|l| Status::from_code(l.status_code.into()))
+            .unwrap_or(Status::Unknown)
+    };
+    let derived = state.catalog.read(|c| derive::applications(c, &status_of));
     let now = lightbulb_common::time::now_ms();
     let mut rows = Vec::new();
     for (service_id, (status, message)) in derived {

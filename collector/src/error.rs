@@ -46,17 +46,45 @@ impl ErrorCode {
     }
 }
 
-/// An error with its code, message, (for bad input) the offending field,
-/// and (when another error caused it: the store's, the network's) that
-/// cause, kept for `source()` chains in logs.
+/// Why a request or an operation failed. Each variant has one `ErrorCode`
+/// (and so one HTTP status and gRPC code); causes from the store or the
+/// network are kept for `source()` chains in logs.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct Error {
-    pub code: ErrorCode,
-    pub message: String,
-    pub field: Option<String>,
-    #[source]
-    pub cause: Option<Cause>,
+pub enum Error {
+    /// Input that cannot be read (400), naming the field when there is one.
+    #[error("{message}")]
+    BadRequest {
+        field: Option<String>,
+        message: String,
+    },
+    /// Well-formed input that breaks a rule (422), naming the field.
+    #[error("{message}")]
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    /// Exists already, owned by someone else, a cycle, relations left.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    /// Trying again later may succeed (the store is busy or away).
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
+    #[error("{message}")]
+    Internal {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
 }
 
 /// The error another one came from.
@@ -65,49 +93,107 @@ pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Error {
-        Error {
-            code,
-            message: message.into(),
-            field: None,
-            cause: None,
+    /// The one code each variant answers with.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::BadRequest { .. } => ErrorCode::BadRequest,
+            Error::Invalid { .. } => ErrorCode::Invalid,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::Unavailable { .. } => ErrorCode::Unavailable,
+            Error::Internal { .. } => ErrorCode::Internal,
         }
     }
 
-    /// `message`, caused by `cause` (kept, not only quoted).
-    pub fn caused_by(
-        code: ErrorCode,
-        message: impl Into<String>,
-        cause: impl std::error::Error + Send + Sync + 'static,
-    ) -> Error {
-        Error {
-            cause: Some(std::sync::Arc::new(cause)),
-            ..Error::new(code, message)
+    /// The offending field, for bad input.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::BadRequest { field, .. } | Error::Invalid { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The same error, naming `field` (for input errors) as the culprit.
+    pub fn at_field(self, field: &str) -> Error {
+        match self {
+            Error::BadRequest { message, .. } => Error::BadRequest {
+                field: Some(field.into()),
+                message,
+            },
+            Error::Invalid { message, .. } => Error::Invalid {
+                field: Some(field.into()),
+                message,
+            },
+            other => other,
+        }
+    }
+
+    /// Input that cannot be read as a whole (not JSON, not UTF-8).
+    pub fn bad_request(message: impl Into<String>) -> Error {
+        Error::BadRequest {
+            field: None,
+            message: message.into(),
         }
     }
 
     pub fn bad_field(field: &str, message: impl Into<String>) -> Error {
-        Error {
+        Error::BadRequest {
             field: Some(field.into()),
-            ..Error::new(ErrorCode::BadRequest, message)
+            message: message.into(),
+        }
+    }
+
+    /// `field` breaks a rule: `service_type`, `status_config.url`.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Error {
+        Error::Invalid {
+            field: Some(field.into()),
+            message: message.into(),
         }
     }
 
     pub fn not_found(message: impl Into<String>) -> Error {
-        Error::new(ErrorCode::NotFound, message)
+        Error::NotFound(message.into())
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Error {
+        Error::Conflict(message.into())
     }
 
     pub fn unavailable(message: impl Into<String>) -> Error {
-        Error::new(ErrorCode::Unavailable, message)
+        Error::Unavailable {
+            message: message.into(),
+            cause: None,
+        }
     }
 
     pub fn internal(message: impl Into<String>) -> Error {
-        Error::new(ErrorCode::Internal, message)
+        Error::Internal {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// The store (or a peer) failed with `cause`: unavailable when
+    /// `retryable`, else internal. The cause is kept, not only quoted.
+    pub fn store(
+        retryable: bool,
+        message: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        let message = message.into();
+        let cause: Option<Cause> = Some(std::sync::Arc::new(cause));
+        if retryable {
+            Error::Unavailable { message, cause }
+        } else {
+            Error::Internal { message, cause }
+        }
     }
 
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        self.code == ErrorCode::Unavailable
+        matches!(self, Error::Unavailable { .. })
     }
 }
 
@@ -122,16 +208,16 @@ impl From<rusqlite::Error> for Error {
                         | rusqlite::ErrorCode::DiskFull
                 ) =>
             {
-                Error::caused_by(ErrorCode::Unavailable, format!("store unavailable: {e}"), e)
+                Error::store(true, format!("store unavailable: {e}"), e)
             }
-            _ => Error::caused_by(ErrorCode::Internal, format!("store error: {e}"), e),
+            _ => Error::store(false, format!("store error: {e}"), e),
         }
     }
 }
 
 impl From<Error> for tonic::Status {
     fn from(e: Error) -> Self {
-        tonic::Status::new(e.code.grpc_code(), e.message)
+        tonic::Status::new(e.code().grpc_code(), e.to_string())
     }
 }
 
@@ -152,14 +238,15 @@ pub struct ErrorDetail {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        let code = self.code();
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code,
-                message: self.message,
-                field: self.field,
+                code,
+                message: self.to_string(),
+                field: self.field().map(str::to_string),
             },
         };
-        (self.code.http_status(), axum::Json(body)).into_response()
+        (code.http_status(), axum::Json(body)).into_response()
     }
 }
 
@@ -183,7 +270,7 @@ mod tests {
     #[test]
     fn a_store_error_keeps_its_cause() {
         let e: Error = rusqlite::Error::QueryReturnedNoRows.into();
-        assert_eq!(e.code, ErrorCode::Internal);
+        assert_eq!(e.code(), ErrorCode::Internal);
         let cause = std::error::Error::source(&e).expect("the cause is kept");
         assert_eq!(
             cause.to_string(),

@@ -116,7 +116,8 @@ impl Ingest for IngestService {
         let found = request.into_inner();
         admit(&names, &found.agent_id, "discovery")?;
         let answer =
-            crate::admin::discovery::sync(&self.state.admin, &found.agent_id, found.services).await;
+            crate::catalog::discovery::sync(&self.state.catalog, &found.agent_id, found.services)
+                .await;
         Ok(Response::new(answer))
     }
 
@@ -195,11 +196,11 @@ async fn send_assignments(
 ) {
     let mut last: Option<Vec<v1::CheckDefinition>> = None;
     loop {
-        let changed = state.admin.changed.notified();
+        let changed = state.catalog.changed.notified();
         tokio::pin!(changed);
         changed.as_mut().enable();
         let checks = state
-            .admin
+            .catalog
             .read(|c| crate::fleet::assignment(c, &agent_id, &labels));
         if last.as_ref() != Some(&checks) {
             let ids: Vec<String> = checks.iter().map(|c| c.service_id.clone()).collect();

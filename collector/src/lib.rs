@@ -1,9 +1,9 @@
 //! lightbulb collector: receives results from agents over mutual-TLS gRPC,
 //! stores them, and serves the REST API, the live status stream and metrics.
 
-pub mod admin;
 pub mod api;
 pub mod applications;
+pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod fleet;
@@ -145,13 +145,13 @@ async fn serve_with(
     tokio::spawn(lifecycle::run(state.clone()));
     if let Some(file) = &state.catalog_file {
         // An invalid catalog file stops the start, naming file, item and key.
-        file.apply(&state.admin)
+        file.apply(&state.catalog)
             .await
             .map_err(StartError::CatalogFile)?;
         let watched = state.clone();
         tokio::spawn(async move {
             if let Some(file) = &watched.catalog_file {
-                file.watch(&watched.admin, watched.shutdown.clone()).await;
+                file.watch(&watched.catalog, watched.shutdown.clone()).await;
             }
         });
     }

@@ -12,17 +12,17 @@ use lightbulb_common::Status;
 use lightbulb_common::time::now_ms;
 use tracing::{info, warn};
 
+use crate::catalog::model::Service;
 use crate::state::AppState;
 use crate::store::OWN_AGENT_ID;
-use crate::store::catalog::ServiceDef;
 
 pub async fn run(state: Arc<AppState>) {
-    let mut before: BTreeMap<String, ServiceDef> = state.admin.read(|c| c.services.clone());
+    let mut before: BTreeMap<String, Service> = state.catalog.read(|c| c.services.clone());
     loop {
-        let changed = state.admin.changed.notified();
+        let changed = state.catalog.changed.notified();
         tokio::pin!(changed);
         changed.as_mut().enable();
-        let after = state.admin.read(|c| c.services.clone());
+        let after = state.catalog.read(|c| c.services.clone());
         if after != before {
             match apply(&state, &before, &after).await {
                 Ok(()) => before = after,
@@ -45,8 +45,8 @@ pub async fn run(state: Arc<AppState>) {
 
 async fn apply(
     state: &AppState,
-    before: &BTreeMap<String, ServiceDef>,
-    after: &BTreeMap<String, ServiceDef>,
+    before: &BTreeMap<String, Service>,
+    after: &BTreeMap<String, Service>,
 ) -> crate::Result<()> {
     let now = now_ms();
     for id in before.keys().filter(|id| !after.contains_key(*id)) {

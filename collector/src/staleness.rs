@@ -23,8 +23,8 @@ use lightbulb_common::time::{format_iso, format_ms, now_ms};
 use lightbulb_common::{CheckResult, Metrics, ServiceType, Status};
 use tracing::{info, warn};
 
+use crate::catalog::model::{Catalog, Service};
 use crate::state::AppState;
-use crate::store::catalog::{Catalog, ServiceDef};
 use crate::store::{LatestStatus, Sequenced};
 use crate::store::{OWN_AGENT_ID, own_seq};
 
@@ -55,11 +55,14 @@ pub fn grace_ms(state: &AppState, catalog: &Catalog, s: &LatestStatus) -> Option
     let (interval, grace) = state
         .local_cadence(&s.agent_id, &s.service_id)
         .or_else(|| {
-            let schedule = crate::fleet::schedule(&def?.status_config).ok()?;
+            let schedule = crate::catalog::schedule::schedule(&def?.status_config).ok()?;
             let ms = |d: Duration| d.as_millis() as u64;
             Some((ms(schedule.interval), schedule.grace.map_or(0, ms)))
         })
-        .unwrap_or((crate::fleet::DEFAULT_INTERVAL.as_millis() as u64, 0));
+        .unwrap_or((
+            crate::catalog::schedule::DEFAULT_INTERVAL.as_millis() as u64,
+            0,
+        ));
     let heartbeat = state.config.agents.heartbeat.as_millis() as u64;
     Some(grace_for(
         interval,
@@ -70,7 +73,7 @@ pub fn grace_ms(state: &AppState, catalog: &Catalog, s: &LatestStatus) -> Option
 }
 
 /// "disabled at …", naming the file or discovery that owns it.
-pub fn disabled_message(def: &ServiceDef) -> String {
+pub fn disabled_message(def: &Service) -> String {
     let by = def
         .managed_by
         .as_deref()
@@ -101,7 +104,7 @@ pub async fn pass(state: &AppState, now: i64) -> crate::Result<Duration> {
     let statuses = state.statuses();
     let mut next = MAX_NAP;
     let mut rows = Vec::new();
-    state.admin.read(|catalog| {
+    state.catalog.read(|catalog| {
         for s in statuses.values() {
             let Some(grace) = grace_ms(state, catalog, s) else {
                 continue;
@@ -138,7 +141,7 @@ fn mark(state: &AppState, s: &LatestStatus, now: i64, grace: u64) -> Sequenced {
     });
     own_result(
         &s.service_id,
-        &s.service_type,
+        ServiceType::parse(&s.service_type).unwrap_or(ServiceType::ApiEndpoint),
         now,
         Status::Unknown,
         message,
@@ -147,11 +150,11 @@ fn mark(state: &AppState, s: &LatestStatus, now: i64, grace: u64) -> Sequenced {
 }
 
 /// A STOPPED mark for a service just disabled.
-pub fn stopped_mark(def: &ServiceDef, now: i64) -> Sequenced {
+pub fn stopped_mark(def: &Service, now: i64) -> Sequenced {
     let message = disabled_message(def);
     own_result(
         &def.service_id,
-        &def.service_type,
+        def.service_type,
         now,
         Status::Stopped,
         message,
@@ -162,7 +165,7 @@ pub fn stopped_mark(def: &ServiceDef, now: i64) -> Sequenced {
 /// A result of the collector's own for a service.
 fn own_result(
     service_id: &str,
-    service_type: &str,
+    service_type: ServiceType,
     now: i64,
     status: Status,
     message: String,
@@ -172,7 +175,7 @@ fn own_result(
         seq: own_seq(),
         result: CheckResult {
             service_id: service_id.to_string(),
-            service_type: ServiceType::parse(service_type).unwrap_or(ServiceType::ApiEndpoint),
+            service_type,
             timestamp_ms: now,
             status,
             message,
@@ -186,7 +189,7 @@ fn own_result(
 /// entry is disabled. What roll-ups and the map judge by.
 pub fn effective_statuses(state: &AppState) -> std::collections::BTreeMap<String, LatestStatus> {
     let mut all = state.statuses();
-    state.admin.read(|c| {
+    state.catalog.read(|c| {
         for (id, s) in all.iter_mut() {
             stop_if_disabled(s, c.services.get(id));
         }
@@ -196,7 +199,7 @@ pub fn effective_statuses(state: &AppState) -> std::collections::BTreeMap<String
 
 /// Shows `s` as STOPPED when its catalog entry `def` is disabled, whatever
 /// was last stored for it (a local check may still report it).
-pub fn stop_if_disabled(s: &mut LatestStatus, def: Option<&ServiceDef>) {
+pub fn stop_if_disabled(s: &mut LatestStatus, def: Option<&Service>) {
     if let Some(def) = def.filter(|d| !d.enabled)
         && s.status_code != Status::Stopped.code()
     {
@@ -295,10 +298,8 @@ mod tests {
     }
 
     /// An enabled TCP check of the catalog with `schedule` in its config.
-    fn checked(schedule: serde_json::Value) -> ServiceDef {
-        let mut def = ServiceDef::tombstone("web");
-        def.service_type = "api_endpoint".into();
-        def.enabled = true;
+    fn checked(schedule: serde_json::Value) -> Service {
+        let mut def = Service::new("web", ServiceType::ApiEndpoint, 0);
         def.status_config = serde_json::json!({"url": "tcp://127.0.0.1:1"});
         for (k, v) in schedule.as_object().unwrap() {
             def.status_config[k] = v.clone();
@@ -306,11 +307,11 @@ mod tests {
         def
     }
 
-    async fn put(state: &AppState, def: ServiceDef) {
-        let change = crate::store::catalog::CatalogChange::PutService(def);
+    async fn put(state: &AppState, def: Service) {
+        let change = crate::catalog::model::CatalogChange::PutService(def);
         state
-            .admin
-            .change(&crate::admin::Actor::api(), "test", |_| {
+            .catalog
+            .commit(&crate::catalog::Actor::api(), "test", |_| {
                 Ok((vec![change], ()))
             })
             .await
@@ -319,7 +320,7 @@ mod tests {
 
     fn grace(state: &AppState) -> Option<u64> {
         let s = state.statuses().remove("web").unwrap();
-        state.admin.read(|c| grace_ms(state, c, &s))
+        state.catalog.read(|c| grace_ms(state, c, &s))
     }
 
     #[tokio::test]

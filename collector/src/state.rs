@@ -28,9 +28,9 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     pub store: Arc<dyn Store>,
     /// Services and relations, and the one way to change them.
-    pub admin: crate::admin::Admin,
+    pub catalog: crate::catalog::Registry,
     /// The catalog file, when one is configured.
-    pub catalog_file: Option<crate::admin::file::CatalogFile>,
+    pub catalog_file: Option<crate::catalog::file::CatalogFile>,
     pub metrics: Metrics,
     pub events: broadcast::Sender<StatusEvent>,
     /// Ids of services deleted from the catalog, for live clients to drop.
@@ -76,17 +76,17 @@ impl AppState {
             .into_iter()
             .map(|record| (record.agent_id.clone(), LiveAgent::new(record)))
             .collect();
-        let admin = crate::admin::Admin::load(store.clone()).await?;
+        let catalog = crate::catalog::Registry::load(store.clone()).await?;
         let catalog_file = config
             .catalog
             .file
             .clone()
-            .map(crate::admin::file::CatalogFile::new);
+            .map(crate::catalog::file::CatalogFile::new);
         let state = Arc::new(AppState {
             config,
             shutdown,
             store: store.clone(),
-            admin,
+            catalog,
             catalog_file,
             metrics: Metrics::default(),
             events: broadcast::channel(EVENT_BUFFER).0,
@@ -245,7 +245,7 @@ pub async fn follow_catalog(state: std::sync::Weak<AppState>) {
         match s.store.catalog_stamp().await {
             Ok(stamp) if stamp != last => match s.store.catalog().await {
                 Ok(catalog) => {
-                    s.admin.reload(catalog).await;
+                    s.catalog.reload(catalog).await;
                     last = stamp;
                 }
                 Err(e) => tracing::debug!(error = %e, "cannot read the catalog"),

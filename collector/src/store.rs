@@ -3,7 +3,6 @@
 //! `store/clickhouse.rs` the scale-out one; `tests/conformance.rs` holds both
 //! to the same behaviour.
 
-pub mod catalog;
 pub mod clickhouse;
 mod gaps;
 mod latest;
@@ -11,13 +10,10 @@ pub mod rollup;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
 
 use lightbulb_common::{CheckResult, Status};
 use serde::Serialize;
 
-use self::catalog::{Catalog, CatalogChange};
 pub use self::gaps::{DroppedResults, HistoryGap, gap_runs};
 pub use self::latest::{
     Advance, Heads, Inserted, LatestStatus, OWN_AGENT_ID, StatusEvent, newer, own_seq,
@@ -25,8 +21,7 @@ pub use self::latest::{
 };
 use self::rollup::{Buckets, RangeQuery, Summary};
 use crate::Result;
-
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::catalog::model::{BoxFuture, CatalogStore};
 
 /// A result with its delivery identity.
 #[derive(Debug, Clone)]
@@ -163,12 +158,13 @@ impl From<&str> for LocalCheck {
     }
 }
 
-/// Storage for everything the collector keeps.
+/// Storage for everything the collector keeps (the catalog through
+/// `CatalogStore`).
 ///
 /// `insert` enqueues its rows when called and the returned future resolves
 /// once they are durably committed; inserts are committed in call order, so a
 /// stream can pipeline batches and ack them in order.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CatalogStore {
     /// Stores results, dropping any `(agent_id, seq)` already held.
     fn insert(
         &self,
@@ -201,16 +197,6 @@ pub trait Store: Send + Sync + 'static {
     fn buckets(&self, query: RangeQuery, step_ms: i64) -> BoxFuture<'_, Result<Buckets>>;
     /// One range summarised, from the source `rollup::Source::for_range` picks.
     fn summary(&self, query: RangeQuery) -> BoxFuture<'_, Result<Summary>>;
-    /// Every service and relation defined.
-    fn catalog(&self) -> BoxFuture<'_, Result<Catalog>>;
-    /// Applies catalog changes in order, together: in one transaction where
-    /// the store has transactions.
-    fn change_catalog(&self, changes: Vec<CatalogChange>) -> BoxFuture<'static, Result<()>>;
-    /// Changes whenever anyone changes the catalog, for stores several
-    /// collectors share (`None`: only this collector writes it).
-    fn catalog_stamp(&self) -> BoxFuture<'_, Result<Option<u64>>> {
-        Box::pin(async { Ok(None) })
-    }
     /// Removes data older than the retention as of `now_ms`.
     fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>>;
     /// Statuses and events written by other collectors sharing this store;

@@ -6,7 +6,7 @@
 
 mod support;
 
-use lightbulb_collector::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
+use lightbulb_collector::catalog::model::{Catalog, CatalogChange, Relation, Service};
 use lightbulb_collector::store::rollup::{HOUR_MS, MINUTE_MS};
 use lightbulb_collector::store::{AgentRecord, DroppedResults, HistoryQuery, LocalCheck, Store};
 use lightbulb_common::Status;
@@ -286,11 +286,11 @@ async fn results_of_the_same_millisecond_resolve_by_seq(store: &dyn Store) {
     assert_eq!((latest[0].status, latest[0].seq), ("FAILED", 7));
 }
 
-fn service_def(id: &str, label: &str) -> ServiceDef {
-    ServiceDef {
+fn service_def(id: &str, label: &str) -> Service {
+    Service {
         service_id: id.into(),
         label: label.into(),
-        service_type: "api_endpoint".into(),
+        service_type: lightbulb_common::ServiceType::ApiEndpoint,
         status_config: serde_json::json!({"url": format!("http://{id}.internal/health"), "degraded_ms": 250}),
         metric_config: serde_json::Value::Null,
         enabled: true,
@@ -303,11 +303,11 @@ fn service_def(id: &str, label: &str) -> ServiceDef {
 
 async fn catalog_changes_apply_in_order_and_read_back_whole(store: &dyn Store) {
     assert_eq!(store.catalog().await.unwrap(), Catalog::default());
-    let relation = RelationDef {
+    let relation = Relation {
         relation_id: "r-1".into(),
         source_service_id: "web".into(),
         target_service_id: "db".into(),
-        relation_type: "dependency".into(),
+        relation_type: lightbulb_collector::catalog::model::RelationType::Dependency,
         enabled: true,
         managed_by: Some("file:/etc/lightbulb/services.yaml".into()),
         created_at_ms: 1_000,
@@ -321,7 +321,7 @@ async fn catalog_changes_apply_in_order_and_read_back_whole(store: &dyn Store) {
             CatalogChange::PutService(db.clone()),
             CatalogChange::PutRelation(relation.clone()),
         ],
-        vec![CatalogChange::PutService(ServiceDef {
+        vec![CatalogChange::PutService(Service {
             enabled: false,
             ..service_def("web", "Web front end")
         })],

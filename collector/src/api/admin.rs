@@ -1,5 +1,5 @@
 //! `/api/admin/services` and `/api/admin/relations`: the catalog through
-//! REST. Every change goes through `Admin::change`.
+//! REST. Every change goes through `Registry::change`.
 
 pub(super) mod bulk;
 pub mod inputs;
@@ -16,11 +16,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-use crate::admin::body::{Body, required, service_fields};
-use crate::admin::{Actor, not_found, owner, validate};
+use crate::catalog::fields::{Body, ServicePatch, required};
+use crate::catalog::model::{Catalog, Relation, Service};
+use crate::catalog::{Actor, not_found};
 use crate::state::AppState;
-use crate::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
-use crate::{Error, ErrorCode, Result};
+use crate::{Error, Result};
 
 const MAX_PER_PAGE: usize = 500;
 
@@ -70,7 +70,8 @@ pub struct RelationSummary {
     pub relation_id: String,
     /// The service at the other end.
     pub service_id: String,
-    pub relation_type: String,
+    #[schema(value_type = String)]
+    pub relation_type: crate::catalog::model::RelationType,
     pub enabled: bool,
 }
 
@@ -84,7 +85,7 @@ pub struct Relations {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServiceResponse {
     #[serde(flatten)]
-    pub def: ServiceDef,
+    pub def: Service,
     pub created_at: String,
     pub updated_at: String,
     /// The current status (UNKNOWN until a result arrives).
@@ -92,17 +93,17 @@ pub struct ServiceResponse {
     pub relations: Relations,
 }
 
-fn summary(r: &RelationDef, other: &str) -> RelationSummary {
+fn summary(r: &Relation, other: &str) -> RelationSummary {
     RelationSummary {
         relation_id: r.relation_id.clone(),
         service_id: other.to_string(),
-        relation_type: r.relation_type.clone(),
+        relation_type: r.relation_type,
         enabled: r.enabled,
     }
 }
 
 /// `status` is looked up before the catalog lock is taken (see `AppState`).
-fn response(status: &'static str, catalog: &Catalog, s: &ServiceDef) -> ServiceResponse {
+fn response(status: &'static str, catalog: &Catalog, s: &Service) -> ServiceResponse {
     let mut relations = Relations {
         incoming: Vec::new(),
         outgoing: Vec::new(),
@@ -194,7 +195,7 @@ pub(super) async fn list(
     }
     let search = p.search.as_deref().map(str::to_lowercase);
     let statuses = state.status_names();
-    let mut items = state.admin.read(|catalog| {
+    let mut items = state.catalog.read(|catalog| {
         catalog
             .services
             .values()
@@ -206,7 +207,7 @@ pub(super) async fn list(
             .filter(|s| {
                 p.service_type
                     .as_deref()
-                    .is_none_or(|t| s.service_type == t)
+                    .is_none_or(|t| s.service_type.as_str() == t)
             })
             .filter(|s| enabled.is_none_or(|e| s.enabled == e))
             .map(|s| {
@@ -223,7 +224,7 @@ pub(super) async fn list(
     items.sort_by(|a, b| {
         let order = match field {
             "label" => a.def.label.cmp(&b.def.label),
-            "service_type" => a.def.service_type.cmp(&b.def.service_type),
+            "service_type" => a.def.service_type.as_str().cmp(b.def.service_type.as_str()),
             "status" => a.status.cmp(b.status),
             "created_at" => a.def.created_at_ms.cmp(&b.def.created_at_ms),
             "updated_at" => a.def.updated_at_ms.cmp(&b.def.updated_at_ms),
@@ -253,7 +254,7 @@ pub(super) async fn show(
     Path(service_id): Path<String>,
 ) -> Result<Response> {
     let status = state.status_name(&service_id);
-    state.admin.read(|catalog| {
+    state.catalog.read(|catalog| {
         let s = catalog
             .services
             .get(&service_id)
@@ -265,27 +266,20 @@ pub(super) async fn show(
 #[utoipa::path(post, operation_id = "create_service", path = "/api/admin/services", tag = "admin", request_body = super::inputs::ServiceInput, responses((status = 201, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
     let mut body = Body::parse(&bytes)?;
-    let now = lightbulb_common::time::now_ms();
     let service_id = required(body.string("service_id")?, "service_id")?;
-    let def = service_fields(&mut body, ServiceDef::new(&service_id, now))?;
+    let fields = ServicePatch::read(&mut body)?;
     body.finish()?;
-    validate::service(&def)?;
-    let stored = def.clone();
-    state
-        .admin
-        .change(&Actor::api(), "create service", |catalog| {
-            if catalog.services.contains_key(&stored.service_id) {
-                return Err(Error::new(
-                    ErrorCode::Conflict,
-                    format!("service `{}` already exists", stored.service_id),
-                ));
-            }
-            Ok((vec![CatalogChange::PutService(stored.clone())], ()))
-        })
+    let s = state
+        .catalog
+        .create_service(&Actor::api(), &service_id, fields)
         .await?;
-    let status = state.status_name(&def.service_id);
-    let out = state.admin.read(|c| response(status, c, &def));
-    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(render(&state, &s))).into_response())
+}
+
+/// A service as stored now, with its status and relations.
+fn render(state: &AppState, s: &Service) -> ServiceResponse {
+    let status = state.status_name(&s.service_id);
+    state.catalog.read(|c| response(status, c, s))
 }
 
 #[utoipa::path(put, operation_id = "update_service", path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id")), request_body(content = super::inputs::ServiceInput, description = "only the fields to change"), responses((status = 200, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
@@ -298,29 +292,18 @@ pub(super) async fn update(
     if let Some(id) = body.string("service_id")?
         && id != service_id
     {
-        return Err(validate::invalid(
+        return Err(Error::invalid(
             "service_id",
             "cannot be changed; create a new service instead",
         ));
     }
-    let updated = state
-        .admin
-        .change(&Actor::api(), "update service", |catalog| {
-            let current = catalog
-                .services
-                .get(&service_id)
-                .ok_or_else(|| not_found("service", &service_id))?;
-            owner::may_change("service", &service_id, current.managed_by.as_deref(), None)?;
-            let mut def = service_fields(&mut body, current.clone())?;
-            body.finish()?;
-            def.updated_at_ms = lightbulb_common::time::now_ms().max(current.updated_at_ms);
-            validate::service(&def)?;
-            Ok((vec![CatalogChange::PutService(def.clone())], def))
-        })
+    let fields = ServicePatch::read(&mut body)?;
+    body.finish()?;
+    let s = state
+        .catalog
+        .update_service(&Actor::api(), &service_id, fields)
         .await?;
-    let status = state.status_name(&updated.service_id);
-    let out = state.admin.read(|c| response(status, c, &updated));
-    Ok(axum::Json(out).into_response())
+    Ok(axum::Json(render(&state, &s)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -340,16 +323,13 @@ pub(super) async fn delete(
     Path(service_id): Path<String>,
     Query(p): Query<DeleteParams>,
 ) -> Result<Response> {
-    let cascade = p.cascade.unwrap_or(false);
-    let relations = state
-        .admin
-        .change(&Actor::api(), "delete service", |catalog| {
-            crate::admin::delete_service(catalog, &service_id, cascade)
-        })
+    let deleted = state
+        .catalog
+        .delete_service(&Actor::api(), &service_id, p.cascade.unwrap_or(false))
         .await?;
     Ok(axum::Json(Deleted {
-        deleted: service_id,
-        relations_deleted: relations,
+        deleted: deleted.service_id,
+        relations_deleted: deleted.relations,
     })
     .into_response())
 }

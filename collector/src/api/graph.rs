@@ -41,7 +41,7 @@ struct Graph {
 #[utoipa::path(get, path = "/api/graph", tag = "status", responses((status = 200, description = "Services with their status, and relations", body = Graph)))]
 pub async fn graph(State(state): State<Arc<AppState>>) -> Response {
     let latest = crate::staleness::effective_statuses(&state);
-    let graph = state.admin.read(|catalog| {
+    let graph = state.catalog.read(|catalog| {
         let mut nodes: BTreeMap<&str, Node> = BTreeMap::new();
         for s in catalog.services.values() {
             let status = latest.get(&s.service_id);
@@ -50,7 +50,7 @@ pub async fn graph(State(state): State<Arc<AppState>>) -> Response {
                 Node {
                     service_id: s.service_id.clone(),
                     label: s.label.clone(),
-                    service_type: s.service_type.clone(),
+                    service_type: s.service_type.to_string(),
                     enabled: s.enabled,
                     status: status.map_or("UNKNOWN", |l| l.status),
                     status_code: status.map_or(5, |l| l.status_code),
@@ -77,7 +77,7 @@ pub async fn graph(State(state): State<Arc<AppState>>) -> Response {
                 relation_id: r.relation_id.clone(),
                 source: r.source_service_id.clone(),
                 target: r.target_service_id.clone(),
-                relation_type: r.relation_type.clone(),
+                relation_type: r.relation_type.to_string(),
                 enabled: r.enabled,
             })
             .collect();

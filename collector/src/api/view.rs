@@ -11,10 +11,11 @@ use std::sync::{Arc, OnceLock, RwLock};
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::admin::{derive, graph};
+use crate::catalog::graph;
+use crate::catalog::model::{Catalog, Service};
 use crate::state::AppState;
 use crate::store::LatestStatus;
-use crate::store::catalog::{Catalog, ServiceDef};
+use lightbulb_common::Status;
 
 /// One service's current status, as `/api/status` serves it (named
 /// `LatestStatus` in the OpenAPI document, as it always was).
@@ -103,7 +104,7 @@ pub struct StatusView {
 impl StatusView {
     /// The current body, built at most once per change.
     pub fn body(&self, state: &AppState) -> Arc<StatusBody> {
-        let current = || (state.with_statuses(|_, v| v), state.admin.version());
+        let current = || (state.with_statuses(|_, v| v), state.catalog.version());
         let fresh = |slot: &Option<Arc<StatusBody>>| {
             slot.as_ref().filter(|b| b.built_from == current()).cloned()
         };
@@ -115,17 +116,18 @@ impl StatusView {
         if let Some(body) = fresh(&slot) {
             return body;
         }
-        let catalog_version = state.admin.version();
+        let catalog_version = state.catalog.version();
         let (list, version) = state.with_statuses(|services, version| {
-            let list = state.admin.read(|c| {
+            let list = state.catalog.read(|c| {
                 let edges = graph::dependencies(c);
                 let mut list: Vec<ServiceStatus> = services
                     .values()
                     .map(|s| served(state, &edges, services, s, c))
                     .collect();
-                let waiting = c.services.values().filter(|d| {
-                    crate::fleet::is_checked(d) && !services.contains_key(&d.service_id)
-                });
+                let waiting = c
+                    .services
+                    .values()
+                    .filter(|d| d.is_checked() && !services.contains_key(&d.service_id));
                 list.extend(waiting.map(|d| not_yet_checked(state, d)));
                 list.sort_by(|a, b| a.service_id.cmp(&b.service_id));
                 list
@@ -148,12 +150,12 @@ impl StatusView {
 /// results yet; `None` for a service nobody knows.
 pub fn service(state: &AppState, id: &str) -> Option<ServiceStatus> {
     state.with_statuses(|services, _| {
-        state.admin.read(|c| match services.get(id) {
+        state.catalog.read(|c| match services.get(id) {
             Some(s) => Some(served(state, &graph::dependencies(c), services, s, c)),
             None => c
                 .services
                 .get(id)
-                .filter(|d| crate::fleet::is_checked(d))
+                .filter(|d| d.is_checked())
                 .map(|d| not_yet_checked(state, d)),
         })
     })
@@ -161,7 +163,7 @@ pub fn service(state: &AppState, id: &str) -> Option<ServiceStatus> {
 
 /// The status of a catalog service no result has arrived for: UNKNOWN,
 /// saying whether any agent runs it.
-fn not_yet_checked(state: &AppState, def: &ServiceDef) -> ServiceStatus {
+fn not_yet_checked(state: &AppState, def: &Service) -> ServiceStatus {
     let runners = state.runners(&def.service_id);
     let message = if runners.is_empty() {
         format!(
@@ -173,7 +175,7 @@ fn not_yet_checked(state: &AppState, def: &ServiceDef) -> ServiceStatus {
     };
     ServiceStatus {
         service_id: def.service_id.clone(),
-        service_type: def.service_type.clone(),
+        service_type: def.service_type.to_string(),
         status_code: lightbulb_common::Status::Unknown.code(),
         status: lightbulb_common::Status::Unknown.name(),
         message,
@@ -206,10 +208,37 @@ fn served(
     out.stale_at = crate::staleness::grace_ms(state, catalog, s)
         .map(|g| lightbulb_common::time::format_iso(s.last_check_ms + g as i64));
     out.silent = s.is_silence();
-    out.caused_by = derive::caused_by(edges, all, s);
+    out.caused_by = caused_by(edges, all, s);
     if let Some(def) = def {
         out.label = def.label.clone();
         out.labels = def.labels.clone();
     }
     out
+}
+
+/// Dependencies of `service_id` that are DEGRADED, FAILED or silent (no
+/// result within their grace), when the service itself is not OK: the
+/// likely cause, and the alerts to hold back.
+pub fn caused_by(
+    edges: &HashMap<&str, Vec<&str>>,
+    statuses: &BTreeMap<String, LatestStatus>,
+    service: &LatestStatus,
+) -> Vec<String> {
+    let bad = |code: u8| code == Status::Degraded.code() || code == Status::Failed.code();
+    let judged = bad(service.status_code) || service.status_code == Status::Unknown.code();
+    if !judged {
+        return Vec::new();
+    }
+    edges
+        .get(service.service_id.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| {
+            statuses
+                .get(**t)
+                .is_some_and(|l| bad(l.status_code) || l.is_silence())
+        })
+        .map(|t| t.to_string())
+        .collect()
 }

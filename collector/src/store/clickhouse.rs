@@ -26,12 +26,12 @@ use tracing::info;
 use self::query::{AgentRow, Ch};
 use self::schema::Layout;
 use self::writer::Op;
-use super::catalog::{Catalog, CatalogChange};
 use super::rollup::{Buckets, RangeQuery, Source, Summary};
 use super::{
     AgentRecord, BoxFuture, DroppedResults, History, HistoryQuery, Inserted, LatestStatus,
     Retention, Sequenced, StatusEvent, Store, gap_runs,
 };
+use crate::catalog::model::{Catalog, CatalogChange, CatalogStore};
 use crate::config::StoreConfig;
 use crate::{Error, Result};
 
@@ -350,6 +350,12 @@ impl Store for ClickHouseStore {
         Box::pin(retention::expire(&self.ch, self.retention, now_ms))
     }
 
+    fn watch(&self) -> Option<mpsc::Receiver<Inserted>> {
+        self.watch.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl CatalogStore for ClickHouseStore {
     fn catalog_stamp(&self) -> BoxFuture<'_, Result<Option<u64>>> {
         Box::pin(async move { catalog::stamp(&self.ch).await.map(Some) })
     }
@@ -363,9 +369,5 @@ impl Store for ClickHouseStore {
         // Versions are taken now, in call order, so changes apply in that order.
         let versions: Vec<u64> = changes.iter().map(|_| self.versions.next()).collect();
         Box::pin(async move { catalog::apply(&ch, &changes, &versions).await })
-    }
-
-    fn watch(&self) -> Option<mpsc::Receiver<Inserted>> {
-        self.watch.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }

@@ -35,12 +35,12 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
 use self::writer::WriteOp;
-use super::catalog::{Catalog, CatalogChange};
 use super::rollup::{Buckets, RangeQuery, Summary};
 use super::{
     AgentRecord, BoxFuture, DroppedResults, History, HistoryPoint, HistoryQuery, Inserted,
     LatestStatus, Retention, Sequenced, StatusEvent, Store, gap_runs, status_of,
 };
+use crate::catalog::model::{Catalog, CatalogChange, CatalogStore};
 use crate::{Error, Result};
 
 pub struct SqliteStore {
@@ -322,7 +322,9 @@ impl Store for SqliteStore {
     fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>> {
         self.submit(move |reply| WriteOp::Expire { now_ms, reply })
     }
+}
 
+impl CatalogStore for SqliteStore {
     fn catalog(&self) -> BoxFuture<'_, Result<Catalog>> {
         self.read(catalog::read)
     }

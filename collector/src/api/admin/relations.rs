@@ -9,21 +9,21 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::Result;
-use crate::admin::body::{Body, relation_fields, required};
-use crate::admin::{Actor, not_found, owner, validate};
+use crate::catalog::fields::{Body, RelationPatch};
+use crate::catalog::model::Relation;
+use crate::catalog::{Actor, not_found};
 use crate::state::AppState;
-use crate::store::catalog::{Catalog, CatalogChange, RelationDef};
+use crate::{Error, Result};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RelationResponse {
     #[serde(flatten)]
-    pub def: RelationDef,
+    pub def: Relation,
     pub created_at: String,
     pub updated_at: String,
 }
 
-fn response(r: &RelationDef) -> RelationResponse {
+fn response(r: &Relation) -> RelationResponse {
     RelationResponse {
         def: r.clone(),
         created_at: lightbulb_common::time::format_iso(r.created_at_ms),
@@ -31,20 +31,12 @@ fn response(r: &RelationDef) -> RelationResponse {
     }
 }
 
-/// A new relation from a create (or validate) body.
-fn new_relation(bytes: &[u8]) -> Result<RelationDef> {
+/// The fields of a create (or validate) body.
+fn fields(bytes: &[u8]) -> Result<RelationPatch> {
     let mut body = Body::parse(bytes)?;
-    let now = lightbulb_common::time::now_ms();
-    let mut base = RelationDef::new(&crate::admin::new_relation_id(), now);
-    base.source_service_id = required(body.string("source_service_id")?, "source_service_id")?;
-    base.target_service_id = required(body.string("target_service_id")?, "target_service_id")?;
-    base.relation_type = required(body.string("relation_type")?, "relation_type")?;
-    relation_fields(body, base)
-}
-
-fn put(r: &RelationDef, catalog: &Catalog) -> Result<(Vec<CatalogChange>, ())> {
-    validate::relation(r, catalog)?;
-    Ok((vec![CatalogChange::PutRelation(r.clone())], ()))
+    let fields = RelationPatch::read(&mut body)?;
+    body.finish()?;
+    Ok(fields)
 }
 
 #[utoipa::path(post, operation_id = "create_relation", path = "/api/admin/relations", tag = "admin", request_body = crate::api::inputs::RelationInput, responses((status = 201, body = RelationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
@@ -52,10 +44,9 @@ pub(in crate::api) async fn create(
     State(state): State<Arc<AppState>>,
     bytes: Bytes,
 ) -> Result<Response> {
-    let r = new_relation(&bytes)?;
-    state
-        .admin
-        .change(&Actor::api(), "create relation", |c| put(&r, c))
+    let r = state
+        .catalog
+        .create_relation(&Actor::api(), fields(&bytes)?)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(response(&r))).into_response())
 }
@@ -71,11 +62,7 @@ pub(in crate::api) async fn validate(
     State(state): State<Arc<AppState>>,
     bytes: Bytes,
 ) -> Result<Response> {
-    let r = new_relation(&bytes)?;
-    state.admin.read(|catalog| {
-        validate::relation(&r, catalog)?;
-        crate::admin::checked(catalog, &[CatalogChange::PutRelation(r.clone())])
-    })?;
+    state.catalog.check_relation(fields(&bytes)?)?;
     Ok(axum::Json(Valid { valid: true }).into_response())
 }
 
@@ -90,7 +77,7 @@ pub(in crate::api) async fn list(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ListParams>,
 ) -> Response {
-    let items: Vec<RelationResponse> = state.admin.read(|c| {
+    let items: Vec<RelationResponse> = state.catalog.read(|c| {
         c.relations
             .values()
             .filter(|r| {
@@ -101,7 +88,7 @@ pub(in crate::api) async fn list(
             .filter(|r| {
                 p.relation_type
                     .as_deref()
-                    .is_none_or(|t| r.relation_type == t)
+                    .is_none_or(|t| r.relation_type.as_str() == t)
             })
             .map(response)
             .collect()
@@ -114,22 +101,13 @@ pub(in crate::api) async fn show(
     State(state): State<Arc<AppState>>,
     Path(relation_id): Path<String>,
 ) -> Result<Response> {
-    state.admin.read(|c| {
+    state.catalog.read(|c| {
         let r = c
             .relations
             .get(&relation_id)
             .ok_or_else(|| not_found("relation", &relation_id))?;
         Ok(axum::Json(response(r)).into_response())
     })
-}
-
-fn editable<'a>(c: &'a Catalog, relation_id: &str) -> Result<&'a RelationDef> {
-    let r = c
-        .relations
-        .get(relation_id)
-        .ok_or_else(|| not_found("relation", relation_id))?;
-    owner::may_change("relation", relation_id, r.managed_by.as_deref(), None)?;
-    Ok(r)
 }
 
 #[utoipa::path(put, operation_id = "update_relation", path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), request_body(content = crate::api::inputs::RelationInput, description = "only the fields to change"), responses((status = 200, body = RelationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
@@ -142,18 +120,15 @@ pub(in crate::api) async fn update(
     if let Some(id) = body.string("relation_id")?
         && id != relation_id
     {
-        return Err(validate::invalid("relation_id", "cannot be changed"));
+        return Err(Error::invalid("relation_id", "cannot be changed"));
     }
-    let updated = state
-        .admin
-        .change(&Actor::api(), "update relation", |c| {
-            let current = editable(c, &relation_id)?;
-            let mut r = relation_fields(body, current.clone())?;
-            r.updated_at_ms = lightbulb_common::time::now_ms().max(current.updated_at_ms);
-            put(&r, c).map(|(changes, ())| (changes, r))
-        })
+    let fields = RelationPatch::read(&mut body)?;
+    body.finish()?;
+    let r = state
+        .catalog
+        .update_relation(&Actor::api(), &relation_id, fields)
         .await?;
-    Ok(axum::Json(response(&updated)).into_response())
+    Ok(axum::Json(response(&r)).into_response())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -167,11 +142,8 @@ pub(in crate::api) async fn delete(
     Path(relation_id): Path<String>,
 ) -> Result<Response> {
     state
-        .admin
-        .change(&Actor::api(), "delete relation", |c| {
-            editable(c, &relation_id)?;
-            Ok((vec![CatalogChange::DeleteRelation(relation_id.clone())], ()))
-        })
+        .catalog
+        .delete_relation(&Actor::api(), &relation_id)
         .await?;
     Ok(axum::Json(Deleted {
         deleted: relation_id,

@@ -10,8 +10,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::admin::Actor;
-use crate::admin::import::{self, Document, Problem};
+use crate::catalog::Actor;
+use crate::catalog::import::{self, Document, Problem};
 use crate::state::AppState;
 use crate::{Error, ErrorCode, Result};
 
@@ -41,48 +41,30 @@ struct RefusedError {
 }
 
 async fn run(state: &AppState, doc: Document, dry_run: bool) -> Result<Response> {
-    let now = lightbulb_common::time::now_ms();
-    let outcome = state
-        .admin
-        .change(&Actor::api(), "import", |catalog| {
-            let plan = import::plan(catalog, doc, None, now);
-            // Nothing is stored on a dry run or when anything is wrong.
-            let changes = if dry_run || !plan.problems.is_empty() {
-                Vec::new()
-            } else {
-                plan.changes.clone()
-            };
-            Ok((changes, plan))
-        })
+    let plan = state
+        .catalog
+        .import(&Actor::api(), "import", doc, None, dry_run)
         .await?;
-    if !outcome.problems.is_empty() {
-        let message = format!(
-            "{} problem(s); nothing was imported",
-            outcome.problems.len()
-        );
-        // Another owner's object is a conflict, as it is for a single change.
-        let code = if outcome.owned_elsewhere {
-            ErrorCode::Conflict
-        } else {
-            ErrorCode::Invalid
-        };
+    if !plan.problems.is_empty() {
+        let message = format!("{} problem(s); nothing was imported", plan.problems.len());
+        let code = plan.refusal_code();
         let body = Refused {
             error: RefusedError { code, message },
-            problems: outcome.problems,
+            problems: plan.problems,
         };
         return Ok((code.http_status(), axum::Json(body)).into_response());
     }
     Ok(axum::Json(Imported {
         dry_run,
-        created: outcome.created,
-        updated: outcome.updated,
+        created: plan.created,
+        updated: plan.updated,
         problems: Vec::new(),
     })
     .into_response())
 }
 
 fn bad_document(message: String) -> Error {
-    Error::new(ErrorCode::BadRequest, message)
+    Error::bad_request(message)
 }
 
 #[utoipa::path(post, path = "/api/admin/import", tag = "admin", params(("dry_run" = Option<bool>, Query)), request_body = crate::api::inputs::ImportDocument, responses((status = 200, body = Imported), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Every problem, one of them an object a file or discovery owns; nothing imported", body = Refused), (status = 422, description = "Every problem; nothing imported", body = Refused)))]
@@ -155,7 +137,7 @@ pub(in crate::api) async fn export_json(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ExportParams>,
 ) -> Result<Response> {
-    let doc = state.admin.read(import::export);
+    let doc = state.catalog.read(import::export);
     match p.format.as_deref() {
         None | Some("json") => Ok(axum::Json(doc).into_response()),
         Some("toml") => {
@@ -171,10 +153,10 @@ pub(in crate::api) async fn export_json(
 }
 
 /// The catalog file's standing: last applied, last error, drift.
-#[utoipa::path(get, path = "/api/admin/catalog-file", tag = "admin", responses((status = 200, body = crate::admin::file::FileState), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/admin/catalog-file", tag = "admin", responses((status = 200, body = crate::catalog::file::FileState), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn catalog_file(State(state): State<Arc<AppState>>) -> Result<Response> {
     match &state.catalog_file {
-        Some(file) => Ok(axum::Json(file.status(&state.admin)).into_response()),
+        Some(file) => Ok(axum::Json(file.status(&state.catalog)).into_response()),
         None => Err(Error::not_found(
             "no catalog file is configured ([catalog] file)",
         )),
@@ -187,10 +169,10 @@ fn csv(text: String) -> Response {
 
 #[utoipa::path(get, path = "/api/admin/export/services.csv", tag = "admin", responses((status = 200, content_type = "text/csv", body = String)))]
 pub(in crate::api) async fn export_services_csv(State(state): State<Arc<AppState>>) -> Response {
-    csv(state.admin.read(|c| import::to_csv(c, true)))
+    csv(state.catalog.read(|c| import::to_csv(c, true)))
 }
 
 #[utoipa::path(get, path = "/api/admin/export/relations.csv", tag = "admin", responses((status = 200, content_type = "text/csv", body = String)))]
 pub(in crate::api) async fn export_relations_csv(State(state): State<Arc<AppState>>) -> Response {
-    csv(state.admin.read(|c| import::to_csv(c, false)))
+    csv(state.catalog.read(|c| import::to_csv(c, false)))
 }

@@ -8,8 +8,8 @@ use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
 use super::query::Ch;
-use crate::Result;
-use crate::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
+use crate::catalog::model::{Catalog, CatalogChange, Relation, RelationType, Service, ServiceType};
+use crate::{Error, Result};
 
 #[derive(Debug, Row, Serialize, Deserialize)]
 struct ServiceRow {
@@ -62,11 +62,11 @@ impl Versions {
     }
 }
 
-fn service_row(s: &ServiceDef, version: u64) -> ServiceRow {
+fn service_row(s: &Service, version: u64) -> ServiceRow {
     ServiceRow {
         service_id: s.service_id.clone(),
         label: s.label.clone(),
-        service_type: s.service_type.clone(),
+        service_type: s.service_type.as_str().to_string(),
         status_config: s.status_config.to_string(),
         metric_config: s.metric_config.to_string(),
         enabled: s.enabled.into(),
@@ -79,12 +79,12 @@ fn service_row(s: &ServiceDef, version: u64) -> ServiceRow {
     }
 }
 
-fn relation_row(r: &RelationDef, version: u64) -> RelationRow {
+fn relation_row(r: &Relation, version: u64) -> RelationRow {
     RelationRow {
         relation_id: r.relation_id.clone(),
         source_service_id: r.source_service_id.clone(),
         target_service_id: r.target_service_id.clone(),
-        relation_type: r.relation_type.clone(),
+        relation_type: r.relation_type.as_str().to_string(),
         enabled: r.enabled.into(),
         managed_by: r.managed_by.clone().unwrap_or_default(),
         created_at: r.created_at_ms,
@@ -95,15 +95,41 @@ fn relation_row(r: &RelationDef, version: u64) -> RelationRow {
 }
 
 fn tombstone_service(id: &str, version: u64) -> ServiceRow {
-    let mut row = service_row(&ServiceDef::tombstone(id), version);
-    row.deleted = 1;
-    row
+    ServiceRow {
+        service_id: id.to_string(),
+        label: String::new(),
+        service_type: String::new(),
+        status_config: String::new(),
+        metric_config: String::new(),
+        enabled: 0,
+        labels: String::new(),
+        managed_by: String::new(),
+        created_at: 0,
+        updated_at: 0,
+        version,
+        deleted: 1,
+    }
 }
 
 fn tombstone_relation(id: &str, version: u64) -> RelationRow {
-    let mut row = relation_row(&RelationDef::tombstone(id), version);
-    row.deleted = 1;
-    row
+    RelationRow {
+        relation_id: id.to_string(),
+        source_service_id: String::new(),
+        target_service_id: String::new(),
+        relation_type: String::new(),
+        enabled: 0,
+        managed_by: String::new(),
+        created_at: 0,
+        updated_at: 0,
+        version,
+        deleted: 1,
+    }
+}
+
+/// A stored type name; one this version does not know fails the read.
+fn kind<T>(id: &str, text: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    parse(text)
+        .ok_or_else(|| Error::internal(format!("`{id}` has an unknown type `{text}` in the store")))
 }
 
 /// Writes `changes`, the i-th with `versions[i]`.
@@ -168,14 +194,14 @@ pub(super) async fn read(ch: &Ch) -> Result<Catalog> {
         .await?;
     let mut catalog = Catalog::default();
     for r in services.into_iter().filter(|r| r.deleted == 0) {
-        let s = ServiceDef {
+        let s = Service {
             status_config: parse(&r.status_config),
             metric_config: parse(&r.metric_config),
             labels: serde_json::from_str(&r.labels).unwrap_or_default(),
             managed_by: managed(r.managed_by),
+            service_type: kind(&r.service_id, &r.service_type, ServiceType::parse)?,
             service_id: r.service_id,
             label: r.label,
-            service_type: r.service_type,
             enabled: r.enabled != 0,
             created_at_ms: r.created_at,
             updated_at_ms: r.updated_at,
@@ -183,12 +209,12 @@ pub(super) async fn read(ch: &Ch) -> Result<Catalog> {
         catalog.services.insert(s.service_id.clone(), s);
     }
     for r in relations.into_iter().filter(|r| r.deleted == 0) {
-        let rel = RelationDef {
+        let rel = Relation {
+            relation_type: kind(&r.relation_id, &r.relation_type, RelationType::parse)?,
             managed_by: managed(r.managed_by),
             relation_id: r.relation_id,
             source_service_id: r.source_service_id,
             target_service_id: r.target_service_id,
-            relation_type: r.relation_type,
             enabled: r.enabled != 0,
             created_at_ms: r.created_at,
             updated_at_ms: r.updated_at,

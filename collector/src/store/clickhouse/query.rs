@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schema::Layout;
 use crate::store::{AgentRecord, HistoryPoint, LatestStatus, StatusEvent, status_of};
-use crate::{Error, ErrorCode, Result};
+use crate::{Error, Result};
 
 /// Longest any one request to ClickHouse may take before it counts as failed.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -30,11 +30,7 @@ impl Ch {
     ) -> Result<T> {
         match tokio::time::timeout(TIMEOUT, f).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(Error::caused_by(
-                ErrorCode::Unavailable,
-                format!("clickhouse {what}: {e}"),
-                e,
-            )),
+            Ok(Err(e)) => Err(Error::store(true, format!("clickhouse {what}: {e}"), e)),
             Err(_) => Err(Error::unavailable(format!(
                 "clickhouse {what}: no answer within {}s",
                 TIMEOUT.as_secs()

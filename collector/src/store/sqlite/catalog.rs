@@ -4,7 +4,7 @@
 use rusqlite::{Connection, Row, Transaction, params};
 
 use crate::Result;
-use crate::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
+use crate::catalog::model::{Catalog, CatalogChange, Relation, RelationType, Service, ServiceType};
 
 fn json(v: &serde_json::Value) -> String {
     v.to_string()
@@ -22,7 +22,7 @@ pub(super) fn apply(tx: &Transaction<'_>, changes: &[CatalogChange]) -> Result<(
                 .execute(params![
                     s.service_id,
                     s.label,
-                    s.service_type,
+                    s.service_type.as_str(),
                     json(&s.status_config),
                     json(&s.metric_config),
                     s.enabled,
@@ -46,7 +46,7 @@ pub(super) fn apply(tx: &Transaction<'_>, changes: &[CatalogChange]) -> Result<(
                     r.relation_id,
                     r.source_service_id,
                     r.target_service_id,
-                    r.relation_type,
+                    r.relation_type.as_str(),
                     r.enabled,
                     r.managed_by,
                     r.created_at_ms,
@@ -66,12 +66,24 @@ fn parse(text: String) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_default()
 }
 
-fn service(r: &Row<'_>) -> rusqlite::Result<ServiceDef> {
+/// A stored type name; one this version does not know fails the read.
+fn kind<T>(r: &Row<'_>, i: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown type `{text}`").into(),
+        )
+    })
+}
+
+fn service(r: &Row<'_>) -> rusqlite::Result<Service> {
     let labels: String = r.get(6)?;
-    Ok(ServiceDef {
+    Ok(Service {
         service_id: r.get(0)?,
         label: r.get(1)?,
-        service_type: r.get(2)?,
+        service_type: kind(r, 2, ServiceType::parse)?,
         status_config: parse(r.get(3)?),
         metric_config: parse(r.get(4)?),
         enabled: r.get(5)?,
@@ -82,12 +94,12 @@ fn service(r: &Row<'_>) -> rusqlite::Result<ServiceDef> {
     })
 }
 
-fn relation(r: &Row<'_>) -> rusqlite::Result<RelationDef> {
-    Ok(RelationDef {
+fn relation(r: &Row<'_>) -> rusqlite::Result<Relation> {
+    Ok(Relation {
         relation_id: r.get(0)?,
         source_service_id: r.get(1)?,
         target_service_id: r.get(2)?,
-        relation_type: r.get(3)?,
+        relation_type: kind(r, 3, RelationType::parse)?,
         enabled: r.get(4)?,
         managed_by: r.get(5)?,
         created_at_ms: r.get(6)?,

@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::error;
 
 use super::rollup::{self, Rollups};
-use crate::store::catalog::CatalogChange;
+use crate::catalog::model::CatalogChange;
 use crate::store::{
     Advance, AgentRecord, DroppedResults, Heads, Inserted, LatestStatus, Retention, Sequenced,
     StatusEvent,

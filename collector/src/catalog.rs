@@ -1,16 +1,33 @@
-//! The catalog administrators manage (services and relations): an in-memory
-//! copy for reads, and `Admin::apply`, the one door every change goes
-//! through — validated against the catalog it would produce, stored, then
-//! audited (`Admin::audit` is where the audit log hooks in).
+//! The catalog: the services and relations administrators define, with
+//! every rule they keep and every way to change them. Where a service is
+//!
+//! - **created, updated, deleted**: the commands in `commands` (the API,
+//!   bulk), `import` (JSON and CSV import), `file` (the catalog file) and
+//!   `discovery` (what agents found), each deciding its changes from the
+//!   catalog as it is;
+//! - **checked**: `fields` (reading input, types), `validate` (one object),
+//!   `owner` (who may change it), `graph` (no dependency cycle, in
+//!   `checked` below);
+//! - **stored, broadcast, audited**: `Registry::commit`, the one door every
+//!   command goes through: the changes are checked against the catalog
+//!   they produce, written through `model::CatalogStore`, announced
+//!   (`Registry::changed`, `Registry::version`) and audited
+//!   (`Registry::audit`, where the audit log hooks in).
+//!
+//! `derive` rolls an application's status up from its dependencies;
+//! `schedule` reads how often a service's check runs.
 
-pub mod body;
+pub mod commands;
 pub mod csv;
 pub mod derive;
 pub mod discovery;
+pub mod fields;
 pub mod file;
 pub mod graph;
 pub mod import;
+pub mod model;
 pub mod owner;
+pub mod schedule;
 pub mod validate;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,56 +35,10 @@ use std::sync::{Arc, RwLock};
 
 use tracing::info;
 
-use crate::store::Store;
-use crate::store::catalog::{Catalog, CatalogChange};
-use crate::{Error, ErrorCode, Result};
+use self::model::{Catalog, CatalogChange, CatalogStore};
+use crate::{Error, Result};
 
-/// What deleting a service changes: the service and, with `cascade`, every
-/// relation naming it (without, such relations are a conflict). Returns
-/// the changes and the relations deleted.
-pub fn delete_service(
-    catalog: &Catalog,
-    service_id: &str,
-    cascade: bool,
-) -> Result<(Vec<CatalogChange>, Vec<String>)> {
-    let current = catalog
-        .services
-        .get(service_id)
-        .ok_or_else(|| not_found("service", service_id))?;
-    owner::may_change("service", service_id, current.managed_by.as_deref(), None)?;
-    let attached: Vec<String> = catalog
-        .relations
-        .values()
-        .filter(|r| r.source_service_id == service_id || r.target_service_id == service_id)
-        .map(|r| r.relation_id.clone())
-        .collect();
-    if !attached.is_empty() && !cascade {
-        return Err(Error::new(
-            ErrorCode::Conflict,
-            format!(
-                "service `{service_id}` has relations {}; delete them first or ask for cascade=true",
-                attached.join(", ")
-            ),
-        ));
-    }
-    let mut changes: Vec<CatalogChange> = attached
-        .iter()
-        .cloned()
-        .map(CatalogChange::DeleteRelation)
-        .collect();
-    changes.push(CatalogChange::DeleteService(service_id.to_string()));
-    Ok((changes, attached))
-}
-
-/// `service `x` not found` and the like.
-pub fn not_found(what: &str, id: &str) -> Error {
-    Error::not_found(format!("{what} `{id}` not found"))
-}
-
-/// A fresh relation id: `rel-` and 16 hex digits.
-pub fn new_relation_id() -> String {
-    format!("rel-{:016x}", fastrand::u64(..))
-}
+pub use self::commands::{new_relation_id, not_found};
 
 /// Who asked for a change. Until sign-in exists every API caller is `api`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,8 +50,9 @@ impl Actor {
     }
 }
 
-pub struct Admin {
-    store: Arc<dyn Store>,
+/// The catalog in memory for reads, and the one door for changes.
+pub struct Registry {
+    store: Arc<dyn CatalogStore>,
     catalog: RwLock<Catalog>,
     /// One change at a time, so each is checked against the catalog it changes.
     writing: tokio::sync::Mutex<()>,
@@ -90,15 +62,15 @@ pub struct Admin {
     pub changed: tokio::sync::Notify,
 }
 
-impl Admin {
-    pub async fn load(store: Arc<dyn Store>) -> Result<Admin> {
+impl Registry {
+    pub async fn load(store: Arc<dyn CatalogStore>) -> Result<Registry> {
         let catalog = store.catalog().await?;
         info!(
             services = catalog.services.len(),
             relations = catalog.relations.len(),
             "catalog loaded"
         );
-        Ok(Admin {
+        Ok(Registry {
             store,
             catalog: RwLock::new(catalog),
             writing: tokio::sync::Mutex::new(()),
@@ -132,10 +104,10 @@ impl Admin {
     }
 
     /// Runs `prepare` on the current catalog to decide the changes, checks
-    /// the catalog they produce, stores them and audits them. `prepare` sees
-    /// the catalog as it is when the change is made, so checks done there
-    /// (exists, unique) cannot race with another change.
-    pub async fn change<T>(
+    /// the catalog they produce, stores, announces and audits them.
+    /// `prepare` sees the catalog as it is when the change is made, so
+    /// checks done there (exists, unique) cannot race with another change.
+    pub async fn commit<T>(
         &self,
         actor: &Actor,
         action: &str,
@@ -187,7 +159,7 @@ impl Admin {
 
 /// The catalog `changes` would produce, refused if it breaks a rule the
 /// catalog as a whole must keep (no dependency cycle). Changes are stored
-/// only through `Admin::change`; this answers "would it be accepted".
+/// only through `Registry::commit`; this answers "would it be accepted".
 pub fn checked(catalog: &Catalog, changes: &[CatalogChange]) -> Result<Catalog> {
     let mut after = catalog.clone();
     after.apply(changes);
@@ -213,7 +185,7 @@ fn check_dependencies(after: &Catalog, changes: &[CatalogChange]) -> Result<()> 
         let CatalogChange::PutRelation(r) = c else {
             continue;
         };
-        if !(r.enabled && r.relation_type == graph::DEPENDENCY) {
+        if !r.is_dependency() {
             continue;
         }
         // The search from the target stops on reaching the source, so the
@@ -221,13 +193,10 @@ fn check_dependencies(after: &Catalog, changes: &[CatalogChange]) -> Result<()> 
         if let Some(cycle) =
             graph::cycle_through(&edges, &r.source_service_id, &r.target_service_id)
         {
-            return Err(Error::new(
-                ErrorCode::Conflict,
-                format!(
-                    "this dependency would close a cycle: {}",
-                    graph::spell(&cycle)
-                ),
-            ));
+            return Err(Error::conflict(format!(
+                "this dependency would close a cycle: {}",
+                graph::spell(&cycle)
+            )));
         }
     }
     Ok(())

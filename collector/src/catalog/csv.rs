@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::store::catalog::Catalog;
+use crate::catalog::model::Catalog;
 
 /// Rows of fields; blank lines are skipped.
 pub fn parse(text: &str) -> Result<Vec<Vec<String>>, String> {
@@ -168,7 +168,7 @@ pub fn to_csv(catalog: &Catalog, services: bool) -> String {
             out.push_str(&super::csv::line(&[
                 s.service_id.clone(),
                 s.label.clone(),
-                s.service_type.clone(),
+                s.service_type.to_string(),
                 s.enabled.to_string(),
                 labels,
                 s.status_config.to_string(),
@@ -181,7 +181,7 @@ pub fn to_csv(catalog: &Catalog, services: bool) -> String {
                 r.relation_id.clone(),
                 r.source_service_id.clone(),
                 r.target_service_id.clone(),
-                r.relation_type.clone(),
+                r.relation_type.to_string(),
                 r.enabled.to_string(),
             ]));
         }

@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::body::{Body, relation_fields, service_fields};
 pub use super::csv::{RELATION_COLUMNS, SERVICE_COLUMNS, from_csv, to_csv};
-use super::{graph, new_relation_id, validate};
-use crate::store::catalog::{Catalog, CatalogChange, RelationDef, ServiceDef};
+use super::fields::{Body, RelationPatch, ServicePatch};
+use super::model::{Catalog, CatalogChange, Relation, RelationType};
+use super::{Actor, Registry, graph, new_relation_id, validate};
+use crate::{ErrorCode, Result};
 
 /// Services and relations as plain objects (fields as the admin API takes them).
 #[derive(Debug, Default)]
@@ -51,6 +52,16 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The code a refused import answers with: another owner's object is a
+    /// conflict (409), as that change on its own would be; else 422.
+    pub fn refusal_code(&self) -> ErrorCode {
+        if self.owned_elsewhere {
+            ErrorCode::Conflict
+        } else {
+            ErrorCode::Invalid
+        }
+    }
+
     /// Counts and keeps a planned change (nothing for an unchanged item),
     /// applying it to the catalog later items are checked against.
     fn record(
@@ -76,8 +87,8 @@ impl Plan {
 fn problem(item: String, e: crate::Error) -> Problem {
     Problem {
         item,
-        field: e.field,
-        message: e.message,
+        field: e.field().map(str::to_string),
+        message: e.to_string(),
     }
 }
 
@@ -97,12 +108,11 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
     let mut after = catalog.clone();
     let mut owned_elsewhere = false;
     let mut may_change = |what: &str, id: &str, field: &str, by: &Option<String>| {
+        // Reported as a problem of the item's id; the import as a whole
+        // answers 409 for it (`refusal_code`).
         super::owner::may_change(what, id, by.as_deref(), owner).map_err(|e| {
             owned_elsewhere = true;
-            crate::Error {
-                field: Some(field.into()),
-                ..e
-            }
+            crate::Error::invalid(field, e.to_string())
         })
     };
     let mut listed_services = std::collections::HashSet::new();
@@ -113,18 +123,18 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
         let made = (|| {
             let id = body
                 .string("service_id")?
-                .ok_or_else(|| validate::invalid("service_id", "is required"))?;
+                .ok_or_else(|| crate::Error::invalid("service_id", "is required"))?;
             listed_services.insert(id.clone());
             let existing = after.services.get(&id).cloned();
-            let base = match &existing {
+            let fields = ServicePatch::read(&mut body)?;
+            body.finish()?;
+            let mut def = match &existing {
                 Some(s) => {
                     may_change("service", &id, "service_id", &s.managed_by)?;
-                    s.clone()
+                    fields.apply(s.clone())
                 }
-                None => ServiceDef::new(&id, now_ms),
+                None => fields.create(&id, now_ms)?,
             };
-            let mut def = service_fields(&mut body, base)?;
-            body.finish()?;
             def.managed_by = owner.map(str::to_string);
             validate::service(&def)?;
             if existing.as_ref() != Some(&def) {
@@ -146,12 +156,12 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
         }
     }
     // Relations by their ends and type: one lookup per item, not a scan.
-    type Ends = (String, String, String);
-    let ends_of = |r: &RelationDef| -> Ends {
+    type Ends = (String, String, RelationType);
+    let ends_of = |r: &Relation| -> Ends {
         (
             r.source_service_id.clone(),
             r.target_service_id.clone(),
-            r.relation_type.clone(),
+            r.relation_type,
         )
     };
     let mut by_ends: HashMap<Ends, String> = after
@@ -164,7 +174,9 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
         let mut body = Body::from_map(item);
         let made = (|| {
             let given_id = body.string("relation_id")?;
-            let r = relation_fields(body, RelationDef::new(&new_relation_id(), now_ms))?;
+            let fields = RelationPatch::read(&mut body)?;
+            body.finish()?;
+            let r = fields.create(&new_relation_id(), now_ms)?;
             // The same relation by id, or by its ends and type.
             let existing = given_id
                 .as_ref()
@@ -178,14 +190,14 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
             let mut def = match &existing {
                 Some(e) => {
                     may_change("relation", &e.relation_id, "relation_id", &e.managed_by)?;
-                    RelationDef {
+                    Relation {
                         relation_id: e.relation_id.clone(),
                         created_at_ms: e.created_at_ms,
                         updated_at_ms: e.updated_at_ms,
                         ..r
                     }
                 }
-                None => RelationDef {
+                None => Relation {
                     relation_id: given_id.unwrap_or(r.relation_id.clone()),
                     ..r
                 },
@@ -262,6 +274,32 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
     }
     out.owned_elsewhere = owned_elsewhere;
     out
+}
+
+impl Registry {
+    /// Imports `doc` all or nothing for `owner` (`None`: the API; see
+    /// `plan`): stored only when no item has a problem and not `dry_run`.
+    /// The plan says what was (or would be) done, or every problem.
+    pub async fn import(
+        &self,
+        actor: &Actor,
+        action: &str,
+        doc: Document,
+        owner: Option<&str>,
+        dry_run: bool,
+    ) -> Result<Plan> {
+        let now = lightbulb_common::time::now_ms();
+        self.commit(actor, action, |catalog| {
+            let plan = plan(catalog, doc, owner, now);
+            let changes = if dry_run || !plan.problems.is_empty() {
+                Vec::new()
+            } else {
+                plan.changes.clone()
+            };
+            Ok((changes, plan))
+        })
+        .await
+    }
 }
 
 /// The catalog as a document (what export writes and import reads back).

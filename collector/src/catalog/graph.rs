@@ -2,15 +2,13 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::store::catalog::Catalog;
-
-pub const DEPENDENCY: &str = "dependency";
+use crate::catalog::model::Catalog;
 
 /// Edges `source → targets` of enabled dependencies.
 pub fn dependencies(catalog: &Catalog) -> HashMap<&str, Vec<&str>> {
     let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
     for r in catalog.relations.values() {
-        if r.enabled && r.relation_type == DEPENDENCY {
+        if r.is_dependency() {
             edges
                 .entry(r.source_service_id.as_str())
                 .or_default()
@@ -108,7 +106,7 @@ pub fn spell(cycle: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::catalog::RelationDef;
+    use crate::catalog::model::{Relation, RelationType};
 
     fn catalog(edges: &[(&str, &str)]) -> Catalog {
         let mut c = Catalog::default();
@@ -116,11 +114,11 @@ mod tests {
             let id = format!("r{i}");
             c.relations.insert(
                 id.clone(),
-                RelationDef {
+                Relation {
                     relation_id: id,
                     source_service_id: s.to_string(),
                     target_service_id: t.to_string(),
-                    relation_type: DEPENDENCY.into(),
+                    relation_type: RelationType::Dependency,
                     enabled: true,
                     managed_by: None,
                     created_at_ms: 0,
@@ -149,7 +147,7 @@ mod tests {
         c.relations.get_mut("r1").unwrap().enabled = false;
         assert_eq!(any_cycle(&c), None);
         c.relations.get_mut("r1").unwrap().enabled = true;
-        c.relations.get_mut("r1").unwrap().relation_type = "data-flow".into();
+        c.relations.get_mut("r1").unwrap().relation_type = RelationType::DataFlow;
         assert_eq!(any_cycle(&c), None);
     }
 }

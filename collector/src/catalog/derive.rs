@@ -1,25 +1,23 @@
 //! Statuses that follow from the dependency graph: an `application`
-//! service's status rolled up from what it depends on, and for any service
-//! that is not OK, which of its dependencies are not OK either (`caused_by`).
+//! service's status rolled up from what it depends on.
 
 use std::collections::{BTreeMap, HashMap};
 
 use lightbulb_common::{ServiceType, Status};
 
 use super::graph;
-use crate::store::LatestStatus;
-use crate::store::catalog::Catalog;
+use crate::catalog::model::Catalog;
 
 /// The status of each enabled `application` service, with a message.
 pub fn applications(
     catalog: &Catalog,
-    statuses: &BTreeMap<String, LatestStatus>,
+    status_of: &dyn Fn(&str) -> Status,
 ) -> BTreeMap<String, (Status, String)> {
     let edges = graph::dependencies(catalog);
     let mut done: BTreeMap<String, (Status, String)> = BTreeMap::new();
     for s in catalog.services.values() {
-        if s.enabled && s.service_type == ServiceType::Application.as_str() {
-            derive(catalog, &edges, statuses, &s.service_id, &mut done);
+        if s.enabled && s.service_type == ServiceType::Application {
+            derive(catalog, &edges, status_of, &s.service_id, &mut done);
         }
     }
     done
@@ -30,7 +28,7 @@ pub fn applications(
 fn derive(
     catalog: &Catalog,
     edges: &HashMap<&str, Vec<&str>>,
-    statuses: &BTreeMap<String, LatestStatus>,
+    status_of: &dyn Fn(&str) -> Status,
     id: &str,
     done: &mut BTreeMap<String, (Status, String)>,
 ) -> Status {
@@ -42,14 +40,11 @@ fn derive(
         let derived = catalog
             .services
             .get(target)
-            .is_some_and(|t| t.service_type == ServiceType::Application.as_str());
+            .is_some_and(|t| t.service_type == ServiceType::Application);
         let status = if derived {
-            derive(catalog, edges, statuses, target, done)
+            derive(catalog, edges, status_of, target, done)
         } else {
-            statuses
-                .get(target)
-                .and_then(|l| Status::from_code(l.status_code.into()))
-                .unwrap_or(Status::Unknown)
+            status_of(target)
         };
         parts.push((status, target));
     }
@@ -111,33 +106,6 @@ fn combine(parts: &[(Status, &str)], on_failed: &str) -> (Status, String) {
         ),
         _ => (Status::Ok, format!("all {} dependencies OK", parts.len())),
     }
-}
-
-/// Dependencies of `service_id` that are DEGRADED, FAILED or silent (no
-/// result within their grace), when the service itself is not OK: the
-/// likely cause, and the alerts to hold back.
-pub fn caused_by(
-    edges: &HashMap<&str, Vec<&str>>,
-    statuses: &BTreeMap<String, LatestStatus>,
-    service: &LatestStatus,
-) -> Vec<String> {
-    let bad = |code: u8| code == Status::Degraded.code() || code == Status::Failed.code();
-    let judged = bad(service.status_code) || service.status_code == Status::Unknown.code();
-    if !judged {
-        return Vec::new();
-    }
-    edges
-        .get(service.service_id.as_str())
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter(|t| {
-            statuses
-                .get(**t)
-                .is_some_and(|l| bad(l.status_code) || l.is_silence())
-        })
-        .map(|t| t.to_string())
-        .collect()
 }
 
 #[cfg(test)]

@@ -8,26 +8,26 @@ use lightbulb_proto::v1;
 use serde_json::{Map, Value, json};
 use tracing::{info, warn};
 
-use super::import::{self, Document};
-use super::{Actor, Admin};
+use super::import::Document;
+use super::{Actor, Registry};
 
 /// Applies the agent's set; refused items are reported, the rest applied.
 pub async fn sync(
-    admin: &Admin,
+    registry: &Registry,
     agent_id: &str,
     services: Vec<v1::DiscoveredService>,
 ) -> v1::DiscoverResponse {
     let owner = super::owner::discovery(agent_id);
     let mut out = v1::DiscoverResponse::default();
     let mut doc = Document::default();
-    admin.read(|catalog| {
+    registry.read(|catalog| {
         for s in services {
             let taken = catalog.services.get(&s.service_id).map(|existing| {
                 let by = existing.managed_by.as_deref();
                 super::owner::may_change("service", &s.service_id, by, Some(&owner))
             });
             if let Some(Err(e)) = taken {
-                out.problems.push(e.message);
+                out.problems.push(e.to_string());
                 continue;
             }
             let config: Value = match serde_json::from_str(&s.status_config_json) {
@@ -47,20 +47,20 @@ pub async fn sync(
             doc.services.push(item);
         }
     });
-    let now = lightbulb_common::time::now_ms();
-    let result = admin
-        .change(&Actor(owner.clone()), "discover services", |catalog| {
-            let plan = import::plan(catalog, doc, Some(&owner), now);
-            if !plan.problems.is_empty() {
-                let problems: Vec<String> = plan.problems.iter().map(ToString::to_string).collect();
-                return Err(crate::Error::new(
-                    crate::ErrorCode::Invalid,
-                    problems.join("; "),
-                ));
-            }
-            Ok((plan.changes, (plan.created, plan.updated, plan.deleted)))
-        })
-        .await;
+    let actor = Actor(owner.clone());
+    let result = registry
+        .import(&actor, "discover services", doc, Some(&owner), false)
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|plan| match plan.problems.is_empty() {
+            true => Ok((plan.created, plan.updated, plan.deleted)),
+            false => Err(plan
+                .problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")),
+        });
     match result {
         Ok((created, updated, deleted)) => {
             out.created = created as u32;
@@ -71,8 +71,8 @@ pub async fn sync(
             }
         }
         Err(e) => {
-            warn!(%agent_id, error = %e.message, "discovered services refused");
-            out.problems.push(e.message);
+            warn!(%agent_id, error = %e, "discovered services refused");
+            out.problems.push(e);
         }
     }
     out

@@ -5,7 +5,7 @@
 //! refusal is a conflict (409) wherever it is met: a single change, bulk,
 //! an import, the catalog file or discovery.
 
-use crate::{Error, ErrorCode, Result};
+use crate::{Error, Result};
 
 /// `managed_by` of what a catalog file owns.
 pub fn file(path: &std::path::Path) -> String {
@@ -34,15 +34,13 @@ pub fn may_change(
 }
 
 fn refusal(what: &str, id: &str, by: &str) -> Error {
-    Error::new(
-        ErrorCode::Conflict,
-        format!("{what} `{id}` is managed by {by}; change it there"),
-    )
+    Error::conflict(format!("{what} `{id}` is managed by {by}; change it there"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
 
     const FILE: &str = "file:/etc/lightbulb/services.toml";
     const OTHER_FILE: &str = "file:/srv/other.toml";
@@ -50,8 +48,8 @@ mod tests {
 
     fn refused(r: Result<()>) -> String {
         let e = r.expect_err("refused");
-        assert_eq!(e.code, ErrorCode::Conflict, "always 409");
-        e.message
+        assert_eq!(e.code(), ErrorCode::Conflict, "always 409");
+        e.to_string()
     }
 
     #[test]

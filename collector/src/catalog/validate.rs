@@ -4,51 +4,33 @@
 use lightbulb_common::spec::CheckSpec;
 use lightbulb_common::{ServiceType, validate_service_id};
 
-use crate::store::catalog::{Catalog, RelationDef, ServiceDef};
-use crate::{Error, ErrorCode, Result};
-
-pub const RELATION_TYPES: [&str; 3] = ["dependency", "communication", "data-flow"];
+use crate::catalog::model::{Catalog, Relation, Service};
+use crate::{Error, Result};
 
 /// What an `application` does when a dependency FAILS (its `status_config`).
 pub const ON_DEPENDENCY_FAILED: [&str; 2] = ["degraded", "failed"];
 
-pub fn invalid(field: &str, message: impl Into<String>) -> Error {
-    Error {
-        field: Some(field.to_string()),
-        ..Error::new(ErrorCode::Invalid, message)
-    }
-}
-
-pub fn service(s: &ServiceDef) -> Result<()> {
-    validate_service_id(&s.service_id).map_err(|e| invalid("service_id", e))?;
+pub fn service(s: &Service) -> Result<()> {
+    validate_service_id(&s.service_id).map_err(|e| Error::invalid("service_id", e))?;
     if s.label.is_empty() {
-        return Err(invalid("label", "is required"));
+        return Err(Error::invalid("label", "is required"));
     }
     if s.label.trim().is_empty() {
-        return Err(invalid("label", "must not be empty"));
+        return Err(Error::invalid("label", "must not be empty"));
     }
     if s.label.chars().count() > 200 {
-        return Err(invalid("label", "must be at most 200 characters"));
+        return Err(Error::invalid("label", "must be at most 200 characters"));
     }
-    if s.service_type.is_empty() {
-        return Err(invalid("service_type", "is required"));
-    }
-    let kind = ServiceType::parse(&s.service_type).ok_or_else(|| {
-        invalid(
-            "service_type",
-            format!(
-                "`{}` is not one of temporal_workflow, python_process, api_endpoint, database, kubernetes_pod, application",
-                s.service_type
-            ),
-        )
-    })?;
-    status_config(kind, &s.status_config)?;
+    status_config(s.service_type, &s.status_config)?;
     if !(s.metric_config.is_null() || s.metric_config.is_object()) {
-        return Err(invalid("metric_config", "must be an object (or null)"));
+        return Err(Error::invalid(
+            "metric_config",
+            "must be an object (or null)",
+        ));
     }
     for (k, v) in &s.labels {
         if k.is_empty() || k.len() > 63 || v.len() > 253 {
-            return Err(invalid(
+            return Err(Error::invalid(
                 &format!("labels.{k}"),
                 "label keys are 1–63 characters and values at most 253",
             ));
@@ -69,11 +51,11 @@ fn status_config(kind: ServiceType, config: &serde_json::Value) -> Result<()> {
             format!("status_config.{key}")
         }
     };
-    let (config, _) = crate::fleet::split_schedule(config)
-        .map_err(|(key, reason)| invalid(&field(key), reason))?;
+    let (config, _) = super::schedule::split_schedule(config)
+        .map_err(|(key, reason)| Error::invalid(&field(key), reason))?;
     CheckSpec::parse(kind, &config)
         .map(|_| ())
-        .map_err(|(key, reason)| invalid(&field(key), reason))
+        .map_err(|(key, reason)| Error::invalid(&field(key), reason))
 }
 
 fn application(config: &serde_json::Value) -> Result<()> {
@@ -81,7 +63,7 @@ fn application(config: &serde_json::Value) -> Result<()> {
         if config.is_null() {
             return Ok(());
         }
-        return Err(invalid("status_config", "must be an object"));
+        return Err(Error::invalid("status_config", "must be an object"));
     };
     for (key, value) in obj {
         match key.as_str() {
@@ -90,14 +72,14 @@ fn application(config: &serde_json::Value) -> Result<()> {
                     .as_str()
                     .is_some_and(|v| ON_DEPENDENCY_FAILED.contains(&v))
                 {
-                    return Err(invalid(
+                    return Err(Error::invalid(
                         "status_config.on_dependency_failed",
                         format!("must be one of {ON_DEPENDENCY_FAILED:?}"),
                     ));
                 }
             }
             other => {
-                return Err(invalid(
+                return Err(Error::invalid(
                     &format!("status_config.{other}"),
                     "unknown key; an application takes `on_dependency_failed`",
                 ));
@@ -109,7 +91,7 @@ fn application(config: &serde_json::Value) -> Result<()> {
 
 /// A relation against the catalog it would join (which must not hold it yet
 /// under another id with the same ends and type).
-pub fn relation(r: &RelationDef, catalog: &Catalog) -> Result<()> {
+pub fn relation(r: &Relation, catalog: &Catalog) -> Result<()> {
     relation_alone(r, catalog)?;
     let twin = catalog.relations.values().find(|o| {
         o.relation_id != r.relation_id
@@ -124,37 +106,31 @@ pub fn relation(r: &RelationDef, catalog: &Catalog) -> Result<()> {
 }
 
 /// Another relation with the same ends and type.
-pub fn twin_error(twin_id: &str, r: &RelationDef) -> Error {
-    Error::new(
-        ErrorCode::Conflict,
-        format!(
-            "relation `{twin_id}` already links {} → {} as {}",
-            r.source_service_id, r.target_service_id, r.relation_type
-        ),
-    )
+pub fn twin_error(twin_id: &str, r: &Relation) -> Error {
+    Error::conflict(format!(
+        "relation `{twin_id}` already links {} → {} as {}",
+        r.source_service_id, r.target_service_id, r.relation_type
+    ))
 }
 
 /// The rules a relation keeps on its own: both services exist, they
-/// differ, the type is known (not the twin check, which needs the others).
-pub fn relation_alone(r: &RelationDef, catalog: &Catalog) -> Result<()> {
+/// differ (not the twin check, which needs the others).
+pub fn relation_alone(r: &Relation, catalog: &Catalog) -> Result<()> {
     for (field, id) in [
         ("source_service_id", &r.source_service_id),
         ("target_service_id", &r.target_service_id),
     ] {
         if !catalog.services.contains_key(id) {
-            return Err(invalid(field, format!("service `{id}` does not exist")));
+            return Err(Error::invalid(
+                field,
+                format!("service `{id}` does not exist"),
+            ));
         }
     }
     if r.source_service_id == r.target_service_id {
-        return Err(invalid(
+        return Err(Error::invalid(
             "target_service_id",
             "a relation needs two different services",
-        ));
-    }
-    if !RELATION_TYPES.contains(&r.relation_type.as_str()) {
-        return Err(invalid(
-            "relation_type",
-            format!("`{}` is not one of {RELATION_TYPES:?}", r.relation_type),
         ));
     }
     Ok(())
@@ -167,24 +143,24 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::store::catalog::CatalogChange;
+    use crate::ErrorCode;
+    use crate::catalog::model::{CatalogChange, RelationType};
 
-    fn web() -> ServiceDef {
-        ServiceDef {
+    fn web() -> Service {
+        Service {
             label: "Web".into(),
-            service_type: "api_endpoint".into(),
             status_config: json!({"url": "http://web.internal/health"}),
-            ..ServiceDef::new("web", 1)
+            ..Service::new("web", ServiceType::ApiEndpoint, 1)
         }
     }
 
     /// The field and message of a refusal.
     fn refused(r: Result<()>) -> (String, String) {
         let e = r.expect_err("refused");
-        (e.field.unwrap_or_default(), e.message)
+        (e.field().unwrap_or_default().to_string(), e.to_string())
     }
 
-    fn with(f: impl FnOnce(&mut ServiceDef)) -> (String, String) {
+    fn with(f: impl FnOnce(&mut Service)) -> (String, String) {
         let mut s = web();
         f(&mut s);
         refused(service(&s))
@@ -214,19 +190,6 @@ mod tests {
     }
 
     #[test]
-    fn the_service_type_is_required_and_known() {
-        assert_eq!(
-            with(|s| s.service_type.clear()),
-            ("service_type".into(), "is required".into())
-        );
-        assert!(
-            with(|s| s.service_type = "nope".into())
-                .1
-                .contains("is not one of")
-        );
-    }
-
-    #[test]
     fn the_status_config_follows_its_types_schema() {
         assert_eq!(
             with(|s| s.status_config = json!({"url": "nope"})).0,
@@ -234,7 +197,7 @@ mod tests {
         );
         let app = |config| {
             with(|s| {
-                s.service_type = "application".into();
+                s.service_type = ServiceType::Application;
                 s.status_config = config;
             })
         };
@@ -263,9 +226,9 @@ mod tests {
 
     fn catalog() -> Catalog {
         let mut c = Catalog::default();
-        let db = ServiceDef {
+        let db = Service {
             label: "DB".into(),
-            ..ServiceDef::new("db", 1)
+            ..Service::new("db", ServiceType::Database, 1)
         };
         c.apply(&[
             CatalogChange::PutService(web()),
@@ -274,17 +237,13 @@ mod tests {
         c
     }
 
-    fn link(id: &str, from: &str, to: &str, kind: &str) -> RelationDef {
-        RelationDef {
-            source_service_id: from.into(),
-            target_service_id: to.into(),
-            relation_type: kind.into(),
-            ..RelationDef::new(id, 1)
-        }
+    fn link(id: &str, from: &str, to: &str, kind: &str) -> Relation {
+        let kind = RelationType::parse(kind).expect("a relation type");
+        Relation::new(id, (from, to), kind, 1)
     }
 
     #[test]
-    fn a_relation_joins_two_different_existing_services_with_a_known_type() {
+    fn a_relation_joins_two_different_existing_services() {
         let c = catalog();
         assert!(relation(&link("r1", "web", "db", "dependency"), &c).is_ok());
         assert_eq!(
@@ -294,10 +253,6 @@ mod tests {
         assert_eq!(
             refused(relation(&link("r1", "web", "web", "dependency"), &c)).1,
             "a relation needs two different services"
-        );
-        assert_eq!(
-            refused(relation(&link("r1", "web", "db", "likes"), &c)).0,
-            "relation_type"
         );
     }
 
@@ -311,12 +266,11 @@ mod tests {
             "dependency",
         ))]);
         let e = relation(&link("r2", "web", "db", "dependency"), &c).expect_err("twin");
-        assert_eq!(e.code, ErrorCode::Conflict);
+        assert_eq!(e.code(), ErrorCode::Conflict);
         assert!(
-            e.message
+            e.to_string()
                 .starts_with("relation `r1` already links web → db"),
-            "{}",
-            e.message
+            "{e}"
         );
         assert!(relation(&link("r2", "web", "db", "data-flow"), &c).is_ok());
     }
@@ -336,9 +290,9 @@ mod tests {
             "web",
             "dependency",
         ))];
-        let e = crate::admin::checked(&c, &back).expect_err("cycle");
-        assert_eq!(e.code, ErrorCode::Conflict);
-        assert!(e.message.contains("db → web → db"), "{}", e.message);
+        let e = crate::catalog::checked(&c, &back).expect_err("cycle");
+        assert_eq!(e.code(), ErrorCode::Conflict);
+        assert!(e.to_string().contains("db → web → db"), "{e}");
         // Other relation types may go both ways.
         let flow = [CatalogChange::PutRelation(link(
             "r2",
@@ -346,6 +300,6 @@ mod tests {
             "web",
             "data-flow",
         ))];
-        assert!(crate::admin::checked(&c, &flow).is_ok());
+        assert!(crate::catalog::checked(&c, &flow).is_ok());
     }
 }

@@ -26,8 +26,8 @@ use serde::Serialize;
 use tracing::{error, info};
 
 use super::import::{self, Document};
-use super::{Actor, Admin};
-use crate::store::catalog::Catalog;
+use super::model::{Catalog, CatalogChange};
+use super::{Actor, Registry};
 
 /// How the file stands against the catalog.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -68,7 +68,7 @@ fn drift(catalog: &Catalog, doc: Document, owner: &str) -> Vec<String> {
     plan.changes
         .iter()
         .map(|c| match c {
-            crate::store::catalog::CatalogChange::PutService(s) => {
+            CatalogChange::PutService(s) => {
                 let verb = if catalog.services.contains_key(&s.service_id) {
                     "update"
                 } else {
@@ -76,10 +76,10 @@ fn drift(catalog: &Catalog, doc: Document, owner: &str) -> Vec<String> {
                 };
                 format!("{verb} service `{}`", s.service_id)
             }
-            crate::store::catalog::CatalogChange::DeleteService(id) => {
+            CatalogChange::DeleteService(id) => {
                 format!("delete service `{id}`")
             }
-            crate::store::catalog::CatalogChange::PutRelation(r) => {
+            CatalogChange::PutRelation(r) => {
                 let verb = if catalog.relations.contains_key(&r.relation_id) {
                     "update"
                 } else {
@@ -90,7 +90,7 @@ fn drift(catalog: &Catalog, doc: Document, owner: &str) -> Vec<String> {
                     r.source_service_id, r.target_service_id, r.relation_type
                 )
             }
-            crate::store::catalog::CatalogChange::DeleteRelation(id) => {
+            CatalogChange::DeleteRelation(id) => {
                 format!("delete relation `{id}`")
             }
         })
@@ -115,27 +115,22 @@ impl CatalogFile {
     }
 
     /// Applies the file all or nothing; the error lists every problem.
-    pub async fn apply(&self, admin: &Admin) -> Result<(), String> {
+    pub async fn apply(&self, catalog: &Registry) -> Result<(), String> {
         let owner = super::owner::file(&self.path);
         let outcome = match read(&self.path) {
             Err(e) => Err(e),
             Ok(doc) => {
-                let now = lightbulb_common::time::now_ms();
-                let path = self.path.clone();
-                admin
-                    .change(&Actor(owner.clone()), "apply catalog file", |catalog| {
-                        let plan = import::plan(catalog, doc, Some(&owner), now);
-                        if !plan.problems.is_empty() {
-                            return Err(crate::Error::new(
-                                crate::ErrorCode::Invalid,
-                                describe(&plan.problems, &path),
-                            ));
-                        }
-                        let counts = (plan.created, plan.updated, plan.deleted);
-                        Ok((plan.changes, counts))
-                    })
+                let actor = Actor(owner.clone());
+                match catalog
+                    .import(&actor, "apply catalog file", doc, Some(&owner), false)
                     .await
-                    .map_err(|e| e.message)
+                {
+                    Err(e) => Err(e.to_string()),
+                    Ok(plan) if !plan.problems.is_empty() => {
+                        Err(describe(&plan.problems, &self.path))
+                    }
+                    Ok(plan) => Ok((plan.created, plan.updated, plan.deleted)),
+                }
             }
         };
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -156,17 +151,17 @@ impl CatalogFile {
     }
 
     /// The file's standing now, drift included.
-    pub fn status(&self, admin: &Admin) -> FileState {
+    pub fn status(&self, catalog: &Registry) -> FileState {
         let mut out = self.state.lock().unwrap_or_else(|e| e.into_inner()).clone();
         match read(&self.path) {
-            Ok(doc) => out.drift = admin.read(|c| drift(c, doc, &out.owner)),
+            Ok(doc) => out.drift = catalog.read(|c| drift(c, doc, &out.owner)),
             Err(e) => out.last_error = Some(e),
         }
         out
     }
 
     /// Re-applies the file on SIGHUP and when its modification time changes.
-    pub async fn watch(&self, admin: &Admin, shutdown: tokio_util::sync::CancellationToken) {
+    pub async fn watch(&self, catalog: &Registry, shutdown: tokio_util::sync::CancellationToken) {
         use tokio::signal::unix::{SignalKind, signal};
         let mut hangup = match signal(SignalKind::hangup()) {
             Ok(s) => Some(s),
@@ -190,7 +185,7 @@ impl CatalogFile {
                 }
             };
             info!(file = %self.path.display(), reason, "re-reading the catalog file");
-            if let Err(e) = self.apply(admin).await {
+            if let Err(e) = self.apply(catalog).await {
                 error!(error = %e, "catalog file not applied; the catalog stays as it was");
             }
         }

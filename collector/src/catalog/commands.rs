@@ -1,0 +1,427 @@
+//! The commands that change the catalog one object at a time: create,
+//! update and delete a service or a relation, and the bulk actions. Each
+//! decides its changes from the catalog as it is inside `Registry::commit`
+//! (so "exists" and "unique" cannot race) and returns what it made or a
+//! typed error: not found (404), a broken rule (422), or a conflict (409:
+//! exists already, owned by a file or discovery, a cycle, relations left).
+
+use super::fields::{RelationPatch, ServicePatch};
+use super::model::{Catalog, CatalogChange, Relation, Service};
+use super::{Actor, Registry, checked, owner, validate};
+use crate::{Error, Result};
+
+/// What deleting a service removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceDeleted {
+    pub service_id: String,
+    /// Relations deleted with it (`cascade`).
+    pub relations: Vec<String>,
+}
+
+/// What a bulk action does to each service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkAction {
+    Enable,
+    Disable,
+    Delete { cascade: bool },
+}
+
+/// `service `x` not found` and the like.
+pub fn not_found(what: &str, id: &str) -> Error {
+    Error::not_found(format!("{what} `{id}` not found"))
+}
+
+/// A fresh relation id: `rel-` and 16 hex digits.
+pub fn new_relation_id() -> String {
+    format!("rel-{:016x}", fastrand::u64(..))
+}
+
+fn now_after(updated_at_ms: i64) -> i64 {
+    lightbulb_common::time::now_ms().max(updated_at_ms)
+}
+
+/// A service the API may change (it exists and nobody else owns it).
+fn editable_service<'a>(catalog: &'a Catalog, id: &str) -> Result<&'a Service> {
+    let s = catalog
+        .services
+        .get(id)
+        .ok_or_else(|| not_found("service", id))?;
+    owner::may_change("service", id, s.managed_by.as_deref(), None)?;
+    Ok(s)
+}
+
+fn editable_relation<'a>(catalog: &'a Catalog, id: &str) -> Result<&'a Relation> {
+    let r = catalog
+        .relations
+        .get(id)
+        .ok_or_else(|| not_found("relation", id))?;
+    owner::may_change("relation", id, r.managed_by.as_deref(), None)?;
+    Ok(r)
+}
+
+/// What deleting a service changes: the service and, with `cascade`, every
+/// relation naming it (without, such relations are a conflict).
+pub fn delete_service(
+    catalog: &Catalog,
+    service_id: &str,
+    cascade: bool,
+) -> Result<(Vec<CatalogChange>, ServiceDeleted)> {
+    editable_service(catalog, service_id)?;
+    let attached: Vec<String> = catalog
+        .relations
+        .values()
+        .filter(|r| r.source_service_id == service_id || r.target_service_id == service_id)
+        .map(|r| r.relation_id.clone())
+        .collect();
+    if !attached.is_empty() && !cascade {
+        return Err(Error::conflict(format!(
+            "service `{service_id}` has relations {}; delete them first or ask for cascade=true",
+            attached.join(", ")
+        )));
+    }
+    let mut changes: Vec<CatalogChange> = attached
+        .iter()
+        .cloned()
+        .map(CatalogChange::DeleteRelation)
+        .collect();
+    changes.push(CatalogChange::DeleteService(service_id.to_string()));
+    let deleted = ServiceDeleted {
+        service_id: service_id.to_string(),
+        relations: attached,
+    };
+    Ok((changes, deleted))
+}
+
+/// The changes a bulk `action` makes to one service.
+fn bulk_changes(catalog: &Catalog, id: &str, action: BulkAction) -> Result<Vec<CatalogChange>> {
+    let enabled = match action {
+        BulkAction::Enable => true,
+        BulkAction::Disable => false,
+        BulkAction::Delete { cascade } => {
+            return delete_service(catalog, id, cascade).map(|(changes, _)| changes);
+        }
+    };
+    let mut s = editable_service(catalog, id)?.clone();
+    s.enabled = enabled;
+    s.updated_at_ms = now_after(s.updated_at_ms);
+    Ok(vec![CatalogChange::PutService(s)])
+}
+
+/// A relation stored as it is, after the rules a relation keeps.
+fn put_relation(r: Relation, catalog: &Catalog) -> Result<(Vec<CatalogChange>, Relation)> {
+    validate::relation(&r, catalog)?;
+    Ok((vec![CatalogChange::PutRelation(r.clone())], r))
+}
+
+impl Registry {
+    pub async fn create_service(
+        &self,
+        actor: &Actor,
+        service_id: &str,
+        fields: ServicePatch,
+    ) -> Result<Service> {
+        let now = lightbulb_common::time::now_ms();
+        let s = fields.create(service_id, now)?;
+        validate::service(&s)?;
+        self.commit(actor, "create service", |catalog| {
+            if catalog.services.contains_key(&s.service_id) {
+                return Err(Error::conflict(format!(
+                    "service `{}` already exists",
+                    s.service_id
+                )));
+            }
+            Ok((vec![CatalogChange::PutService(s.clone())], s))
+        })
+        .await
+    }
+
+    pub async fn update_service(
+        &self,
+        actor: &Actor,
+        service_id: &str,
+        fields: ServicePatch,
+    ) -> Result<Service> {
+        self.commit(actor, "update service", |catalog| {
+            let current = editable_service(catalog, service_id)?;
+            let mut s = fields.apply(current.clone());
+            s.updated_at_ms = now_after(current.updated_at_ms);
+            validate::service(&s)?;
+            Ok((vec![CatalogChange::PutService(s.clone())], s))
+        })
+        .await
+    }
+
+    pub async fn delete_service(
+        &self,
+        actor: &Actor,
+        service_id: &str,
+        cascade: bool,
+    ) -> Result<ServiceDeleted> {
+        self.commit(actor, "delete service", |catalog| {
+            delete_service(catalog, service_id, cascade)
+        })
+        .await
+    }
+
+    /// Does `action` to each service on its own (each checked, stored and
+    /// audited alone); returns, per service, what went wrong.
+    pub async fn bulk(
+        &self,
+        actor: &Actor,
+        action: BulkAction,
+        ids: Vec<String>,
+    ) -> Vec<(String, Result<()>)> {
+        let what = match action {
+            BulkAction::Enable => "bulk enable",
+            BulkAction::Disable => "bulk disable",
+            BulkAction::Delete { .. } => "bulk delete",
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let done = self
+                .commit(actor, what, |c| Ok((bulk_changes(c, &id, action)?, ())))
+                .await;
+            out.push((id, done));
+        }
+        out
+    }
+
+    pub async fn create_relation(&self, actor: &Actor, fields: RelationPatch) -> Result<Relation> {
+        let r = fields.create(&new_relation_id(), lightbulb_common::time::now_ms())?;
+        self.commit(actor, "create relation", |c| put_relation(r, c))
+            .await
+    }
+
+    /// Whether `create_relation` would accept these fields (cycle
+    /// included), without storing anything.
+    pub fn check_relation(&self, fields: RelationPatch) -> Result<()> {
+        let r = fields.create(&new_relation_id(), lightbulb_common::time::now_ms())?;
+        self.read(|catalog| {
+            validate::relation(&r, catalog)?;
+            checked(catalog, &[CatalogChange::PutRelation(r.clone())]).map(drop)
+        })
+    }
+
+    pub async fn update_relation(
+        &self,
+        actor: &Actor,
+        relation_id: &str,
+        fields: RelationPatch,
+    ) -> Result<Relation> {
+        self.commit(actor, "update relation", |c| {
+            let current = editable_relation(c, relation_id)?;
+            let mut r = fields.apply(current.clone());
+            r.updated_at_ms = now_after(current.updated_at_ms);
+            put_relation(r, c)
+        })
+        .await
+    }
+
+    pub async fn delete_relation(&self, actor: &Actor, relation_id: &str) -> Result<()> {
+        self.commit(actor, "delete relation", |c| {
+            editable_relation(c, relation_id)?;
+            Ok((
+                vec![CatalogChange::DeleteRelation(relation_id.to_string())],
+                (),
+            ))
+        })
+        .await
+    }
+}
+
+/// One test per rule a command keeps, at the catalog level (the HTTP tests
+/// check the same rules through the API), over a real SQLite store.
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::ErrorCode;
+    use crate::catalog::import::Document;
+    use crate::catalog::model::{CatalogStore, RelationType, ServiceType};
+    use crate::store::Retention;
+    use crate::store::sqlite::SqliteStore;
+
+    async fn registry() -> (Registry, Arc<SqliteStore>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let retention = Retention {
+            raw_ms: 86_400_000,
+            rollups_ms: 86_400_000,
+        };
+        let store = Arc::new(SqliteStore::open(&dir.path().join("lb.db"), retention).unwrap());
+        (Registry::load(store.clone()).await.unwrap(), store, dir)
+    }
+
+    fn api() -> Actor {
+        Actor::api()
+    }
+
+    fn service(kind: ServiceType) -> ServicePatch {
+        ServicePatch {
+            label: Some("A service".into()),
+            service_type: Some(kind),
+            status_config: Some(json!({"url": "http://svc.internal/health"})),
+            ..ServicePatch::default()
+        }
+    }
+
+    fn link(from: &str, to: &str, kind: RelationType) -> RelationPatch {
+        RelationPatch {
+            source_service_id: Some(from.into()),
+            target_service_id: Some(to.into()),
+            relation_type: Some(kind),
+            enabled: None,
+        }
+    }
+
+    async fn with_services(ids: &[&str]) -> (Registry, Arc<SqliteStore>, tempfile::TempDir) {
+        let (r, store, dir) = registry().await;
+        for id in ids {
+            r.create_service(&api(), id, service(ServiceType::ApiEndpoint))
+                .await
+                .unwrap();
+        }
+        (r, store, dir)
+    }
+
+    fn code<T: std::fmt::Debug>(r: Result<T>) -> ErrorCode {
+        r.expect_err("refused").code()
+    }
+
+    #[tokio::test]
+    async fn a_service_is_created_once_stored_and_announced() {
+        let (r, store, _dir) = registry().await;
+        let changed = r.changed.notified();
+        let s = r
+            .create_service(&api(), "web", service(ServiceType::ApiEndpoint))
+            .await
+            .unwrap();
+        assert_eq!((s.service_id.as_str(), s.enabled), ("web", true));
+        changed.await;
+        assert_eq!(r.version(), 1);
+        assert_eq!(store.catalog().await.unwrap(), r.read(Clone::clone));
+        let again = r
+            .create_service(&api(), "web", service(ServiceType::Database))
+            .await;
+        assert_eq!(code(again), ErrorCode::Conflict);
+        assert_eq!(r.version(), 1, "a refused command changes nothing");
+    }
+
+    #[tokio::test]
+    async fn a_broken_rule_is_refused_before_anything_is_stored() {
+        let (r, store, _dir) = registry().await;
+        let mut bad = service(ServiceType::ApiEndpoint);
+        bad.status_config = Some(json!({"url": "nope"}));
+        let e = r.create_service(&api(), "web", bad).await.unwrap_err();
+        assert_eq!(
+            (e.code(), e.field()),
+            (ErrorCode::Invalid, Some("status_config.url"))
+        );
+        assert!(store.catalog().await.unwrap().services.is_empty());
+    }
+
+    #[tokio::test]
+    async fn what_is_not_there_is_not_found() {
+        let (r, _store, _dir) = registry().await;
+        let none = ServicePatch::default();
+        assert_eq!(
+            code(r.update_service(&api(), "ghost", none).await),
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            code(r.delete_service(&api(), "ghost", true).await),
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            code(r.delete_relation(&api(), "rel-1").await),
+            ErrorCode::NotFound
+        );
+    }
+
+    #[tokio::test]
+    async fn what_a_file_owns_is_refused_with_409_by_every_command() {
+        let (r, _store, _dir) = registry().await;
+        let serde_json::Value::Object(item) = json!({
+            "service_id": "web", "label": "Web", "service_type": "api_endpoint",
+            "status_config": {"url": "http://web.internal/health"},
+        }) else {
+            unreachable!("an object")
+        };
+        let doc = Document {
+            services: vec![item],
+            relations: Vec::new(),
+        };
+        let file = Actor("file:/etc/lightbulb/services.toml".into());
+        let plan = r
+            .import(&file, "apply", doc, Some(&file.0), false)
+            .await
+            .unwrap();
+        assert!(plan.problems.is_empty(), "{:?}", plan.problems);
+        let patch = || ServicePatch {
+            enabled: Some(false),
+            ..ServicePatch::default()
+        };
+        assert_eq!(
+            code(r.update_service(&api(), "web", patch()).await),
+            ErrorCode::Conflict
+        );
+        assert_eq!(
+            code(r.delete_service(&api(), "web", true).await),
+            ErrorCode::Conflict
+        );
+        let bulk = r
+            .bulk(&api(), BulkAction::Disable, vec!["web".into()])
+            .await;
+        assert_eq!(code(bulk[0].1.clone()), ErrorCode::Conflict);
+        assert!(r.read(|c| c.services["web"].enabled), "nothing changed");
+    }
+
+    #[tokio::test]
+    async fn a_service_with_relations_goes_only_with_cascade() {
+        let (r, _store, _dir) = with_services(&["web", "db"]).await;
+        let rel = r
+            .create_relation(&api(), link("web", "db", RelationType::Dependency))
+            .await
+            .unwrap();
+        assert_eq!(
+            code(r.delete_service(&api(), "db", false).await),
+            ErrorCode::Conflict
+        );
+        let gone = r.delete_service(&api(), "db", true).await.unwrap();
+        assert_eq!(gone.relations, vec![rel.relation_id]);
+        assert!(r.read(|c| c.relations.is_empty() && !c.services.contains_key("db")));
+    }
+
+    #[tokio::test]
+    async fn no_command_closes_a_dependency_cycle() {
+        let (r, _store, _dir) = with_services(&["a", "b", "c"]).await;
+        for (from, to) in [("a", "b"), ("b", "c")] {
+            r.create_relation(&api(), link(from, to, RelationType::Dependency))
+                .await
+                .unwrap();
+        }
+        let back = link("c", "a", RelationType::Dependency);
+        let e = r.check_relation(back).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Conflict);
+        assert!(e.to_string().contains("c → a → b → c"), "{e}");
+        let mut off = link("c", "a", RelationType::Dependency);
+        off.enabled = Some(false);
+        let parked = r.create_relation(&api(), off).await.unwrap();
+        let on = RelationPatch {
+            enabled: Some(true),
+            ..RelationPatch::default()
+        };
+        assert_eq!(
+            code(r.update_relation(&api(), &parked.relation_id, on).await),
+            ErrorCode::Conflict,
+            "re-enabling a parked dependency is checked too"
+        );
+        let twin = link("a", "b", RelationType::Dependency);
+        assert_eq!(
+            code(r.create_relation(&api(), twin).await),
+            ErrorCode::Conflict
+        );
+    }
+}
