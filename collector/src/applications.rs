@@ -35,19 +35,14 @@ pub async fn run(state: Arc<AppState>) {
 
 async fn update(state: &AppState) -> Result<()> {
     let statuses = crate::staleness::effective_statuses(state);
-    let status_of = |id: &str| {
-        statuses
-            .get(id)
-            .and_then(|l| Status::from_code(l.status_code.into()))
-            .unwrap_or(Status::Unknown)
-    };
+    let status_of = |id: &str| statuses.get(id).map_or(Status::Unknown, |l| l.status);
     let derived = state.catalog.read(|c| derive::applications(c, &status_of));
     let now = lightbulb_common::time::now_ms();
     let mut rows = Vec::new();
     for (service_id, (status, message)) in derived {
         let unchanged = statuses
             .get(&service_id)
-            .is_some_and(|l| l.status_code == status.code() && l.message == message);
+            .is_some_and(|l| l.status == status && l.message == message);
         if unchanged {
             continue;
         }

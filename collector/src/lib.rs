@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod staleness;
 pub mod state;
+pub mod stats;
 pub mod store;
 
 use std::sync::Arc;

@@ -60,9 +60,9 @@ async fn apply(
         .filter(|d| !d.enabled && before.get(&d.service_id).is_some_and(|b| b.enabled))
         // Nothing to stop before a first result.
         .filter(|d| {
-            statuses.get(&d.service_id).is_some_and(|s| {
-                !(s.agent_id == OWN_AGENT_ID && s.status_code == Status::Stopped.code())
-            })
+            statuses
+                .get(&d.service_id)
+                .is_some_and(|s| !(s.agent_id == OWN_AGENT_ID && s.status == Status::Stopped))
         })
         .map(|d| crate::staleness::stopped_mark(d, now))
         .collect();

@@ -45,7 +45,7 @@ pub fn grace_for(interval_ms: u64, grace_ms: u64, heartbeat_ms: u64, factor: u32
 /// rows the collector writes itself (roll-ups, silence and STOPPED marks)
 /// and for services not checked (disabled, applications).
 pub fn grace_ms(state: &AppState, catalog: &Catalog, s: &LatestStatus) -> Option<u64> {
-    if s.agent_id == OWN_AGENT_ID || s.service_type == ServiceType::Application.as_str() {
+    if s.agent_id == OWN_AGENT_ID || s.service_type == ServiceType::Application {
         return None;
     }
     let def = catalog.services.get(&s.service_id);
@@ -135,13 +135,13 @@ fn mark(state: &AppState, s: &LatestStatus, now: i64, grace: u64) -> Sequenced {
         "silent": {
             "agent_id": s.agent_id,
             "last_result": format_iso(s.last_check_ms),
-            "last_status": s.status,
+            "last_status": s.status.name(),
             "grace_ms": grace,
         }
     });
     own_result(
         &s.service_id,
-        ServiceType::parse(&s.service_type).unwrap_or(ServiceType::ApiEndpoint),
+        s.service_type,
         now,
         Status::Unknown,
         message,
@@ -201,10 +201,9 @@ pub fn effective_statuses(state: &AppState) -> std::collections::BTreeMap<String
 /// was last stored for it (a local check may still report it).
 pub fn stop_if_disabled(s: &mut LatestStatus, def: Option<&Service>) {
     if let Some(def) = def.filter(|d| !d.enabled)
-        && s.status_code != Status::Stopped.code()
+        && s.status != Status::Stopped
     {
-        s.status_code = Status::Stopped.code();
-        s.status = Status::Stopped.name();
+        s.status = Status::Stopped;
         s.message = disabled_message(def);
     }
 }

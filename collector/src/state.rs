@@ -18,6 +18,7 @@ mod agents;
 use self::agents::LiveAgent;
 pub use self::agents::{AgentView, ConnectionGuard, LateCheck, SpoolStats, SpoolView};
 use crate::store::{Inserted, LatestStatus, StatusEvent, Store};
+use lightbulb_common::Status;
 
 /// Events buffered for slow SSE clients before they must catch up from the store.
 const EVENT_BUFFER: usize = 4096;
@@ -200,8 +201,8 @@ impl AppState {
             .clone()
     }
 
-    /// Every service's status name, by id.
-    pub fn status_names(&self) -> HashMap<String, &'static str> {
+    /// Every service's status, by id.
+    pub fn status_by_id(&self) -> HashMap<String, Status> {
         let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
         snap.services
             .iter()
@@ -209,10 +210,10 @@ impl AppState {
             .collect()
     }
 
-    /// A service's status name; UNKNOWN before its first result.
-    pub fn status_name(&self, id: &str) -> &'static str {
+    /// A service's status; UNKNOWN before its first result.
+    pub fn status(&self, id: &str) -> Status {
         let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
-        snap.services.get(id).map_or("UNKNOWN", |s| s.status)
+        snap.services.get(id).map_or(Status::Unknown, |s| s.status)
     }
 
     pub fn service_count(&self) -> usize {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use lightbulb_common::{CheckResult, Status};
 use serde::Serialize;
 
-pub use self::gaps::{DroppedResults, HistoryGap, gap_runs};
+pub use self::gaps::{DroppedResults, GapRun, gap_runs};
 pub use self::latest::{
     Advance, Heads, Inserted, LatestStatus, OWN_AGENT_ID, StatusEvent, newer, own_seq,
     without_removed,
@@ -30,19 +30,17 @@ pub struct Sequenced {
     pub result: CheckResult,
 }
 
-/// One stored result, as served by the history API.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+/// One stored result (as served: `api::history::HistoryPoint`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct HistoryPoint {
-    pub timestamp: String,
-    pub status_code: u8,
-    pub status: &'static str,
+    pub timestamp_ms: i64,
+    pub status: Status,
     pub message: String,
     pub response_time_ms: Option<f64>,
     pub cpu_usage: Option<f64>,
     pub memory_usage: Option<f64>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub metrics: BTreeMap<String, f64>,
-    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    /// `null` when the check gave none.
     pub details: serde_json::Value,
     pub agent_id: String,
     pub seq: u64,
@@ -57,7 +55,8 @@ pub struct HistoryQuery {
     pub limit: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+/// A service's raw results in a range.
+#[derive(Debug, Clone, PartialEq)]
 pub struct History {
     pub service_id: String,
     /// Results in the range (the points may be fewer, up to `limit`).
@@ -65,7 +64,7 @@ pub struct History {
     pub points: Vec<HistoryPoint>,
     /// Stretches in the range with no data because an agent's full spool
     /// dropped this service's results, oldest first.
-    pub gaps: Vec<HistoryGap>,
+    pub gaps: Vec<GapRun>,
 }
 
 /// How long data is kept. Queries never return data older than this, even

@@ -194,7 +194,7 @@ pub(super) async fn list(
         ));
     }
     let search = p.search.as_deref().map(str::to_lowercase);
-    let statuses = state.status_names();
+    let statuses = state.status_by_id();
     let mut items = state.catalog.read(|catalog| {
         catalog
             .services
@@ -211,7 +211,7 @@ pub(super) async fn list(
             })
             .filter(|s| enabled.is_none_or(|e| s.enabled == e))
             .map(|s| {
-                let status = statuses.get(&s.service_id).copied().unwrap_or("UNKNOWN");
+                let status = statuses.get(&s.service_id).map_or("UNKNOWN", |s| s.name());
                 response(status, catalog, s)
             })
             .filter(|r| {
@@ -253,7 +253,7 @@ pub(super) async fn show(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,
 ) -> Result<Response> {
-    let status = state.status_name(&service_id);
+    let status = state.status(&service_id).name();
     state.catalog.read(|catalog| {
         let s = catalog
             .services
@@ -278,7 +278,7 @@ pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> 
 
 /// A service as stored now, with its status and relations.
 fn render(state: &AppState, s: &Service) -> ServiceResponse {
-    let status = state.status_name(&s.service_id);
+    let status = state.status(&s.service_id).name();
     state.catalog.read(|c| response(status, c, s))
 }
 

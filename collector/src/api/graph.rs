@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use lightbulb_common::Status;
 use serde::Serialize;
 
 use crate::state::AppState;
@@ -52,8 +53,8 @@ pub async fn graph(State(state): State<Arc<AppState>>) -> Response {
                     label: s.label.clone(),
                     service_type: s.service_type.to_string(),
                     enabled: s.enabled,
-                    status: status.map_or("UNKNOWN", |l| l.status),
-                    status_code: status.map_or(5, |l| l.status_code),
+                    status: status.map_or("UNKNOWN", |l| l.status.name()),
+                    status_code: status.map_or(Status::Unknown.code(), |l| l.status.code()),
                     defined: true,
                 },
             );
@@ -62,10 +63,10 @@ pub async fn graph(State(state): State<Arc<AppState>>) -> Response {
             nodes.entry(&l.service_id).or_insert_with(|| Node {
                 service_id: l.service_id.clone(),
                 label: l.service_id.clone(),
-                service_type: l.service_type.clone(),
+                service_type: l.service_type.to_string(),
                 enabled: true,
-                status: l.status,
-                status_code: l.status_code,
+                status: l.status.name(),
+                status_code: l.status.code(),
                 defined: false,
             });
         }

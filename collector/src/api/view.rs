@@ -51,11 +51,11 @@ impl ServiceStatus {
     fn stored(s: LatestStatus) -> ServiceStatus {
         ServiceStatus {
             service_id: s.service_id,
-            service_type: s.service_type,
-            status_code: s.status_code,
-            status: s.status,
+            service_type: s.service_type.to_string(),
+            status_code: s.status.code(),
+            status: s.status.name(),
             message: s.message,
-            last_check: s.last_check,
+            last_check: lightbulb_common::time::format_iso(s.last_check_ms),
             response_time_ms: s.response_time_ms,
             cpu_usage: s.cpu_usage,
             memory_usage: s.memory_usage,
@@ -224,8 +224,8 @@ pub fn caused_by(
     statuses: &BTreeMap<String, LatestStatus>,
     service: &LatestStatus,
 ) -> Vec<String> {
-    let bad = |code: u8| code == Status::Degraded.code() || code == Status::Failed.code();
-    let judged = bad(service.status_code) || service.status_code == Status::Unknown.code();
+    let bad = |s: Status| matches!(s, Status::Degraded | Status::Failed);
+    let judged = bad(service.status) || service.status == Status::Unknown;
     if !judged {
         return Vec::new();
     }
@@ -237,7 +237,7 @@ pub fn caused_by(
         .filter(|t| {
             statuses
                 .get(**t)
-                .is_some_and(|l| bad(l.status_code) || l.is_silence())
+                .is_some_and(|l| bad(l.status) || l.is_silence())
         })
         .map(|t| t.to_string())
         .collect()

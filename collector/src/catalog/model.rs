@@ -26,6 +26,7 @@ pub struct Service {
     pub metric_config: serde_json::Value,
     pub enabled: bool,
     /// Agents whose labels include all of these run the check.
+    #[schema(value_type = BTreeMap<String, String>)]
     pub labels: Labels,
     /// Set when a configuration file owns the service (read-only through the API).
     pub managed_by: Option<String>,
@@ -175,7 +176,7 @@ impl Catalog {
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
-/// Where the catalog is kept: both stores implement it (see `crate::store`).
+/// Where the catalog is kept; both stores implement it.
 pub trait CatalogStore: Send + Sync + 'static {
     /// Every service and relation defined.
     fn catalog(&self) -> BoxFuture<'_, crate::Result<Catalog>>;

@@ -1,7 +1,5 @@
 //! Gaps in a service's history: results agents' full spools dropped, as
-//! stored (`DroppedResults`) and as served (`HistoryGap`).
-
-use serde::Serialize;
+//! stored (`DroppedResults`) and as runs over time (`GapRun`).
 
 /// Results an agent's full spool dropped: one service's share of one spool
 /// segment. `(agent_id, service_id, first_seq)` identifies it; storing it
@@ -40,23 +38,20 @@ impl DroppedResults {
 }
 
 /// A stretch of a service's history with no data: an agent's full spool
-/// dropped its results.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct HistoryGap {
+/// dropped its results (as served: `api::history::HistoryGap`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapRun {
     pub agent_id: String,
     /// Results dropped.
     pub dropped: u64,
     /// Check times of the oldest and newest dropped result.
-    pub from: String,
-    pub to: String,
-    /// E.g. "no data: 72,668 results dropped by agent d1's full spool
-    /// between 2026-11-30T12:01:07Z and 2026-11-30T12:09:13Z".
-    pub message: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
 }
 
 /// One service's dropped results as runs: rows of one agent from adjacent
 /// spool segments, or overlapping in time, are one gap.
-pub fn gap_runs(mut rows: Vec<DroppedResults>) -> Vec<HistoryGap> {
+pub fn gap_runs(mut rows: Vec<DroppedResults>) -> Vec<GapRun> {
     rows.sort_by(|a, b| (&a.agent_id, a.first_seq).cmp(&(&b.agent_id, b.first_seq)));
     let mut runs: Vec<DroppedResults> = Vec::new();
     for r in rows {
@@ -75,36 +70,11 @@ pub fn gap_runs(mut rows: Vec<DroppedResults>) -> Vec<HistoryGap> {
     }
     runs.sort_by_key(|r| r.from_ms);
     runs.into_iter()
-        .map(|r| {
-            let (from, to) = (
-                lightbulb_common::time::format_iso(r.from_ms),
-                lightbulb_common::time::format_iso(r.to_ms),
-            );
-            let what = if r.dropped == 1 { "result" } else { "results" };
-            HistoryGap {
-                message: format!(
-                    "no data: {} {what} dropped by agent {}'s full spool between {from} and {to}",
-                    thousands(r.dropped),
-                    r.agent_id
-                ),
-                agent_id: r.agent_id,
-                dropped: r.dropped,
-                from,
-                to,
-            }
+        .map(|r| GapRun {
+            agent_id: r.agent_id,
+            dropped: r.dropped,
+            from_ms: r.from_ms,
+            to_ms: r.to_ms,
         })
         .collect()
-}
-
-/// `72668` as `72,668`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

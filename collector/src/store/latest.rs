@@ -30,11 +30,10 @@ pub fn own_seq() -> u64 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LatestStatus {
     pub service_id: String,
-    pub service_type: String,
-    pub status_code: u8,
-    pub status: &'static str,
+    pub service_type: ServiceType,
+    pub status: Status,
     pub message: String,
-    pub last_check: String,
+    /// When the result was checked, ms since the epoch.
     pub last_check_ms: i64,
     /// The result's seq: breaks ties between results of the same millisecond.
     pub seq: u64,
@@ -49,18 +48,16 @@ impl LatestStatus {
     /// grace (an application's UNKNOWN is a roll-up, not silence).
     pub fn is_silence(&self) -> bool {
         self.agent_id == OWN_AGENT_ID
-            && self.service_type != ServiceType::Application.as_str()
-            && self.status_code == Status::Unknown.code()
+            && self.service_type != ServiceType::Application
+            && self.status == Status::Unknown
     }
 
     pub fn from_result(agent_id: &str, seq: u64, r: &CheckResult) -> LatestStatus {
         LatestStatus {
             service_id: r.service_id.clone(),
-            service_type: r.service_type.as_str().to_string(),
-            status_code: r.status.code(),
-            status: r.status.name(),
+            service_type: r.service_type,
+            status: r.status,
             message: r.message.clone(),
-            last_check: lightbulb_common::time::format_iso(r.timestamp_ms),
             last_check_ms: r.timestamp_ms,
             seq,
             response_time_ms: r.metrics.response_time_ms,
@@ -97,7 +94,7 @@ impl Heads {
                 .map(|s| {
                     (
                         s.service_id.clone(),
-                        ((s.last_check_ms, s.seq), s.status_code),
+                        ((s.last_check_ms, s.seq), s.status.code()),
                     )
                 })
                 .collect(),
@@ -150,7 +147,7 @@ impl Heads {
     pub fn observe(&mut self, s: &LatestStatus) {
         if self.is_newer(s) {
             let key = (s.last_check_ms, s.seq);
-            self.0.insert(s.service_id.clone(), (key, s.status_code));
+            self.0.insert(s.service_id.clone(), (key, s.status.code()));
         }
     }
 }

@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use lightbulb_common::Status;
-use serde::{Deserialize, Serialize};
 
 use super::Retention;
+pub use crate::stats::{Latency, Stats};
 
 pub const MINUTE_MS: i64 = 60_000;
 pub const HOUR_MS: i64 = 3_600_000;
@@ -22,8 +22,7 @@ const RAW_SUMMARY_MAX_MS: i64 = 6 * HOUR_MS;
 const MINUTE_SUMMARY_MAX_MS: i64 = 7 * 24 * HOUR_MS;
 
 /// Where an aggregate is computed from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Raw,
     Minute,
@@ -77,64 +76,22 @@ impl Source {
 }
 
 /// One service over `[from_ms, to_ms]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RangeQuery {
     pub service_id: String,
     pub from_ms: i64,
     pub to_ms: i64,
 }
 
-/// Latency statistics of one bucket or range, in milliseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Latency {
-    pub min: f64,
-    pub avg: f64,
-    pub max: f64,
-    pub p50: f64,
-    pub p95: f64,
-    pub p99: f64,
-}
-
-/// Counts and statistics of the results in one time bucket or range.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Stats {
-    pub count: u64,
-    pub ok: u64,
-    pub degraded: u64,
-    pub failed: u64,
-    /// STARTING, STOPPED and UNKNOWN.
-    pub other: u64,
-    /// (OK + DEGRADED) / (OK + DEGRADED + FAILED); absent without such results.
-    pub uptime_pct: Option<f64>,
-    /// FAILED / all results; absent without results.
-    pub error_rate: Option<f64>,
-    pub response_time_ms: Option<Latency>,
-    pub cpu_usage_avg: Option<f64>,
-    pub memory_usage_avg: Option<f64>,
-}
-
-impl Stats {
-    /// Fills the derived ratios from the counts.
-    pub fn with_ratios(mut self) -> Stats {
-        let up = self.ok + self.degraded;
-        let judged = up + self.failed;
-        self.uptime_pct = (judged > 0).then(|| 100.0 * up as f64 / judged as f64);
-        self.error_rate = (self.count > 0).then(|| self.failed as f64 / self.count as f64);
-        self
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+/// One time bucket's aggregates.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Bucket {
-    pub start: String,
-    #[serde(skip)]
     pub start_ms: i64,
-    #[serde(flatten)]
     pub stats: Stats,
 }
 
 /// `/history?step=`: buckets, oldest first; empty buckets are left out.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Buckets {
     pub service_id: String,
     pub step_ms: i64,
@@ -151,11 +108,7 @@ impl Buckets {
     ) -> Buckets {
         let buckets = stats
             .into_iter()
-            .map(|(start_ms, stats)| Bucket {
-                start: lightbulb_common::time::format_iso(start_ms),
-                start_ms,
-                stats,
-            })
+            .map(|(start_ms, stats)| Bucket { start_ms, stats })
             .collect();
         Buckets {
             service_id,
@@ -167,22 +120,17 @@ impl Buckets {
 }
 
 /// `/metrics`: one range summarised.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
-    pub service_id: String,
-    pub from: String,
-    pub to: String,
+    pub range: RangeQuery,
     pub source: Source,
-    #[serde(flatten)]
     pub stats: Stats,
 }
 
 impl Summary {
-    pub fn new(q: RangeQuery, source: Source, stats: Stats) -> Summary {
+    pub fn new(range: RangeQuery, source: Source, stats: Stats) -> Summary {
         Summary {
-            from: lightbulb_common::time::format_iso(q.from_ms),
-            to: lightbulb_common::time::format_iso(q.to_ms),
-            service_id: q.service_id,
+            range,
             source,
             stats,
         }
@@ -251,7 +199,7 @@ pub fn count_status(s: &mut Stats, status: Status, n: u64) {
 
 /// A mergeable rollup cell as SQLite stores it: counts, sums and a log
 /// histogram of response times (bins 2 % wide).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cell {
     pub count: u64,
     pub ok: u64,

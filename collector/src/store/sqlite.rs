@@ -30,6 +30,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use lightbulb_common::ServiceType;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
@@ -183,9 +184,8 @@ impl Store for SqliteStore {
                     let metrics: Option<String> = r.get(6)?;
                     let details: Option<String> = r.get(7)?;
                     Ok(HistoryPoint {
-                        timestamp: lightbulb_common::time::format_iso(r.get(0)?),
-                        status_code: status.code(),
-                        status: status.name(),
+                        timestamp_ms: r.get(0)?,
+                        status,
                         message: r.get(2)?,
                         response_time_ms: r.get(3)?,
                         cpu_usage: r.get(4)?,
@@ -334,6 +334,22 @@ impl CatalogStore for SqliteStore {
     }
 }
 
+/// A stored type name; one this version does not know fails the read.
+pub(super) fn kind<T>(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown type `{text}`").into(),
+        )
+    })
+}
+
 fn read_latest(c: &Connection) -> Result<Vec<LatestStatus>> {
     let mut stmt = c.prepare_cached(
         "SELECT service_id, service_type, status, message, ts, response_time_ms, cpu_usage, memory_usage, agent_id, seq
@@ -346,11 +362,9 @@ fn read_latest(c: &Connection) -> Result<Vec<LatestStatus>> {
         let status = status_of(r.get(2)?);
         Ok(LatestStatus {
             service_id: r.get(0)?,
-            service_type: r.get(1)?,
-            status_code: status.code(),
-            status: status.name(),
+            service_type: kind(r, 1, ServiceType::parse)?,
+            status,
             message: r.get(3)?,
-            last_check: lightbulb_common::time::format_iso(ts),
             last_check_ms: ts,
             seq: r.get::<_, i64>(9)? as u64,
             response_time_ms: r.get(5)?,

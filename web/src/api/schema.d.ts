@@ -527,7 +527,7 @@ export interface components {
             message: string;
             to: string;
         };
-        /** @description One stored result, as served by the history API. */
+        /** @description One stored result. */
         HistoryPoint: {
             agent_id: string;
             /** Format: double */
@@ -719,6 +719,10 @@ export interface components {
             /** @description Which metrics to keep or chart; `null` when not set. */
             metric_config: unknown;
             service_id: string;
+            /**
+             * @description `temporal_workflow`, `python_process`, `api_endpoint`, `database`,
+             *     `kubernetes_pod` or `application`.
+             */
             service_type: string;
             /** @description The check: which target, with which thresholds (schema per type). */
             status_config: unknown;

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
-use super::query::Ch;
+use super::query::{Ch, kind};
+use crate::Result;
 use crate::catalog::model::{Catalog, CatalogChange, Relation, RelationType, Service, ServiceType};
-use crate::{Error, Result};
 
 #[derive(Debug, Row, Serialize, Deserialize)]
 struct ServiceRow {
@@ -124,12 +124,6 @@ fn tombstone_relation(id: &str, version: u64) -> RelationRow {
         version,
         deleted: 1,
     }
-}
-
-/// A stored type name; one this version does not know fails the read.
-fn kind<T>(id: &str, text: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
-    parse(text)
-        .ok_or_else(|| Error::internal(format!("`{id}` has an unknown type `{text}` in the store")))
 }
 
 /// Writes `changes`, the i-th with `versions[i]`.

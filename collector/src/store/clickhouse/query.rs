@@ -7,6 +7,8 @@ use std::time::Duration;
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
+use lightbulb_common::ServiceType;
+
 use super::schema::Layout;
 use crate::store::{AgentRecord, HistoryPoint, LatestStatus, StatusEvent, status_of};
 use crate::{Error, Result};
@@ -163,6 +165,12 @@ struct LatestRow {
     seq: u64,
 }
 
+/// A stored type name; one this version does not know fails the read.
+pub(super) fn kind<T>(id: &str, text: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    parse(text)
+        .ok_or_else(|| Error::internal(format!("`{id}` has an unknown type `{text}` in the store")))
+}
+
 fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
@@ -179,23 +187,20 @@ pub(super) async fn latest(ch: &Ch) -> Result<Vec<LatestStatus>> {
     let list = rows
         .into_iter()
         .map(|r| {
-            let status = status_of(r.status.into());
-            LatestStatus {
+            Ok(LatestStatus {
+                service_type: kind(&r.service_id, &r.service_type, ServiceType::parse)?,
                 service_id: r.service_id,
-                service_type: r.service_type,
-                status_code: status.code(),
-                status: status.name(),
+                status: status_of(r.status.into()),
                 message: r.message,
-                last_check: lightbulb_common::time::format_iso(r.ts),
                 last_check_ms: r.ts,
                 seq: r.seq,
                 response_time_ms: finite(r.rt),
                 cpu_usage: finite(r.cpu),
                 memory_usage: finite(r.mem),
                 agent_id: r.agent_id,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     Ok(crate::store::without_removed(list, &removed))
 }
 
@@ -276,9 +281,8 @@ pub(super) async fn history(
         .map(|r| {
             let status = status_of(r.status.into());
             HistoryPoint {
-                timestamp: lightbulb_common::time::format_iso(r.ts),
-                status_code: status.code(),
-                status: status.name(),
+                timestamp_ms: r.ts,
+                status,
                 message: r.message,
                 response_time_ms: r.response_time_ms,
                 cpu_usage: r.cpu_usage,

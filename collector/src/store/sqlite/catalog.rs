@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, Row, Transaction, params};
 
+use super::kind;
 use crate::Result;
 use crate::catalog::model::{Catalog, CatalogChange, Relation, RelationType, Service, ServiceType};
 
@@ -64,18 +65,6 @@ pub(super) fn apply(tx: &Transaction<'_>, changes: &[CatalogChange]) -> Result<(
 
 fn parse(text: String) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_default()
-}
-
-/// A stored type name; one this version does not know fails the read.
-fn kind<T>(r: &Row<'_>, i: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
-    let text: String = r.get(i)?;
-    parse(&text).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("unknown type `{text}`").into(),
-        )
-    })
 }
 
 fn service(r: &Row<'_>) -> rusqlite::Result<Service> {

@@ -52,7 +52,7 @@ async fn state_survives_reopen() {
             .unwrap();
     }
     let store = SqliteStore::open(&path, RETENTION).unwrap();
-    assert_eq!(store.latest().await.unwrap()[0].status, "FAILED");
+    assert_eq!(store.latest().await.unwrap()[0].status, Status::Failed);
     assert_eq!(store.agents().await.unwrap()[0].labels["zone"], "x");
     // The writer remembers the latest status: the same status is no new event.
     let i = store
