@@ -256,15 +256,17 @@ mod tests {
         );
     }
 
+    /// The catalog with `r1`: web depends on db.
+    fn web_needs_db() -> Catalog {
+        let mut c = catalog();
+        let r1 = link("r1", "web", "db", "dependency");
+        c.apply(&[CatalogChange::PutRelation(r1)]);
+        c
+    }
+
     #[test]
     fn a_second_relation_with_the_same_ends_and_type_is_a_conflict() {
-        let mut c = catalog();
-        c.apply(&[CatalogChange::PutRelation(link(
-            "r1",
-            "web",
-            "db",
-            "dependency",
-        ))]);
+        let c = web_needs_db();
         let e = relation(&link("r2", "web", "db", "dependency"), &c).expect_err("twin");
         assert_eq!(e.code(), ErrorCode::Conflict);
         assert!(
@@ -277,13 +279,7 @@ mod tests {
 
     #[test]
     fn a_dependency_that_closes_a_cycle_is_a_conflict_naming_it() {
-        let mut c = catalog();
-        c.apply(&[CatalogChange::PutRelation(link(
-            "r1",
-            "web",
-            "db",
-            "dependency",
-        ))]);
+        let c = web_needs_db();
         let back = [CatalogChange::PutRelation(link(
             "r2",
             "db",
