@@ -110,7 +110,7 @@ async fn main() {
         let r = relation(RELATIONS + 10 + n, n, SERVICES - 1 - n);
         let start = Instant::now();
         registry
-            .commit(&Actor::api(), "bench", |_| {
+            .commit(&Actor::anonymous(), "bench", |_| {
                 Ok((vec![CatalogChange::PutRelation(r.clone())], ()))
             })
             .await

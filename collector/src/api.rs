@@ -1,7 +1,9 @@
 //! REST API under `/api`, the live status stream, health and metrics.
 
 mod admin;
+mod auth;
 mod graph;
+mod guard;
 mod history;
 pub mod openapi;
 pub use self::admin::inputs;
@@ -17,7 +19,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -36,9 +38,21 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(history::service_metrics),
         )
         .route("/api/agents", get(agents))
+        .route("/api/auth/me", get(auth::me))
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/logout", post(auth::logout))
+        .route(
+            "/api/tokens",
+            get(auth::list_tokens).post(auth::create_token),
+        )
+        .route("/api/tokens/{token_id}", delete(auth::revoke_token))
         .route("/api/graph", get(graph::graph))
         .merge(admin::routes())
         .fallback(web::fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
         .layer(axum::Extension(Arc::new(view::StatusView::default())))
         .with_state(state)
 }

@@ -40,13 +40,15 @@ use crate::{Error, Result};
 
 pub use self::commands::{new_relation_id, not_found};
 
-/// Who asked for a change. Until sign-in exists every API caller is `api`.
+/// Who asked for a change: `user:alice`, `local:admin`, `token:deploy`,
+/// `file:/etc/lightbulb/services.toml`, `discovery:node-a`, or `anonymous`
+/// while sign-in is off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor(pub String);
 
 impl Actor {
-    pub fn api() -> Actor {
-        Actor("api".into())
+    pub fn anonymous() -> Actor {
+        Actor("anonymous".into())
     }
 }
 

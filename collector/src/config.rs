@@ -1,4 +1,8 @@
-//! `collector.toml`: listeners, TLS material and the store.
+//! `collector.toml`: listeners, TLS material, the store and sign-in.
+
+mod auth;
+
+pub use self::auth::{AuthConfig, AuthMode, KEY_FILE_NEEDED, LocalAdmin};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// Top-level keys, also accepted as `LIGHTBULB_<SECTION>__<KEY>` environment variables.
 pub const KEYS: &[&str] = &[
-    "http", "grpc", "tls", "store", "sse", "agents", "status", "catalog",
+    "http", "grpc", "tls", "store", "sse", "agents", "status", "catalog", "auth",
 ];
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -24,6 +28,7 @@ pub struct CollectorConfig {
     pub agents: AgentsConfig,
     pub status: StatusConfig,
     pub catalog: CatalogConfig,
+    pub auth: AuthConfig,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -130,7 +135,7 @@ pub enum StoreKind {
     Clickhouse,
 }
 
-fn redact<S: serde::Serializer>(secret: &str, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn redact<S: serde::Serializer>(secret: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(if secret.is_empty() { "" } else { "<redacted>" })
 }
 
@@ -269,6 +274,8 @@ impl CollectorConfig {
         if self.agents.heartbeat < Duration::from_millis(100) {
             problem("agents.heartbeat", "must be at least 100ms".into());
         }
+        self.auth
+            .problems(self.http.listen, self.store.kind, &mut problem);
         if problems.is_empty() {
             Ok(())
         } else {

@@ -15,6 +15,8 @@ pub enum ErrorCode {
     Conflict,
     Unauthenticated,
     Forbidden,
+    /// A body of the wrong content type (415).
+    UnsupportedMediaType,
     Unavailable,
     Internal,
 }
@@ -28,6 +30,7 @@ impl ErrorCode {
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -35,7 +38,9 @@ impl ErrorCode {
 
     pub fn grpc_code(self) -> tonic::Code {
         match self {
-            ErrorCode::BadRequest | ErrorCode::Invalid => tonic::Code::InvalidArgument,
+            ErrorCode::BadRequest | ErrorCode::Invalid | ErrorCode::UnsupportedMediaType => {
+                tonic::Code::InvalidArgument
+            }
             ErrorCode::NotFound => tonic::Code::NotFound,
             ErrorCode::Conflict => tonic::Code::AlreadyExists,
             ErrorCode::Unauthenticated => tonic::Code::Unauthenticated,
@@ -72,6 +77,8 @@ pub enum Error {
     Unauthenticated(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Trying again later may succeed (the store is busy or away).
     #[error("{message}")]
     Unavailable {
@@ -102,6 +109,7 @@ impl Error {
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Error::Unavailable { .. } => ErrorCode::Unavailable,
             Error::Internal { .. } => ErrorCode::Internal,
         }

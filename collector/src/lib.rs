@@ -1,8 +1,10 @@
 //! lightbulb collector: receives results from agents over mutual-TLS gRPC,
 //! stores them, and serves the REST API, the live status stream and metrics.
 
+pub mod access;
 pub mod api;
 pub mod applications;
+pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod error;

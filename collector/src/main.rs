@@ -32,6 +32,9 @@ enum Command {
     },
     /// Print the effective configuration and exit.
     PrintConfig,
+    /// Read a password from standard input and print its argon2 hash, for
+    /// `[auth.local_admin] password_hash`.
+    HashPassword,
     /// Print the OpenAPI document of the REST API (what /api/openapi.json
     /// serves) and exit; the dashboard's types are generated from it.
     Openapi,
@@ -75,6 +78,20 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         };
+    }
+    if let Some(Command::HashPassword) = &cli.command {
+        let mut password = String::new();
+        if let Err(e) = std::io::stdin().read_line(&mut password) {
+            eprintln!("lightbulb-collector: cannot read the password: {e}");
+            return ExitCode::from(1);
+        }
+        let password = password.trim_end_matches(['\r', '\n']);
+        if password.len() < 12 {
+            eprintln!("lightbulb-collector: the password must be at least 12 characters");
+            return ExitCode::from(64);
+        }
+        println!("{}", lightbulb_collector::auth::hash_password(password));
+        return ExitCode::SUCCESS;
     }
     if let Some(Command::Openapi) = &cli.command {
         println!("{}", lightbulb_collector::api::openapi::document());

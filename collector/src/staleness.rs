@@ -310,7 +310,7 @@ mod tests {
         let change = crate::catalog::model::CatalogChange::PutService(def);
         state
             .catalog
-            .commit(&crate::catalog::Actor::api(), "test", |_| {
+            .commit(&crate::catalog::Actor::anonymous(), "test", |_| {
                 Ok((vec![change], ()))
             })
             .await

@@ -32,6 +32,8 @@ pub struct AppState {
     pub catalog: crate::catalog::Registry,
     /// The catalog file, when one is configured.
     pub catalog_file: Option<crate::catalog::file::CatalogFile>,
+    /// Sign-in, sessions and API tokens.
+    pub auth: crate::auth::Auth,
     pub metrics: Metrics,
     pub events: broadcast::Sender<StatusEvent>,
     /// Ids of services deleted from the catalog, for live clients to drop.
@@ -78,6 +80,7 @@ impl AppState {
             .map(|record| (record.agent_id.clone(), LiveAgent::new(record)))
             .collect();
         let catalog = crate::catalog::Registry::load(store.clone()).await?;
+        let auth = crate::auth::Auth::new(&config, store.clone()).await?;
         let catalog_file = config
             .catalog
             .file
@@ -89,6 +92,7 @@ impl AppState {
             store: store.clone(),
             catalog,
             catalog_file,
+            auth,
             metrics: Metrics::default(),
             events: broadcast::channel(EVENT_BUFFER).0,
             removals: broadcast::channel(EVENT_BUFFER).0,

@@ -21,6 +21,7 @@ pub use self::latest::{
 };
 use self::rollup::{Buckets, RangeQuery, Summary};
 use crate::Result;
+pub use crate::auth::token::TokenStore;
 pub use crate::catalog::model::{BoxFuture, CatalogStore};
 
 /// A result with its delivery identity.
@@ -158,12 +159,12 @@ impl From<&str> for LocalCheck {
 }
 
 /// Storage for everything the collector keeps (the catalog through
-/// `CatalogStore`).
+/// `CatalogStore`, API tokens through `TokenStore`).
 ///
 /// `insert` enqueues its rows when called and the returned future resolves
 /// once they are durably committed; inserts are committed in call order, so a
 /// stream can pipeline batches and ack them in order.
-pub trait Store: CatalogStore {
+pub trait Store: CatalogStore + TokenStore {
     /// Stores results, dropping any `(agent_id, seq)` already held.
     fn insert(
         &self,

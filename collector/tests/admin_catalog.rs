@@ -220,6 +220,7 @@ async fn imports_are_all_or_nothing_and_exports_read_back_the_same() {
         let r = third
             .client
             .post(third.server.url(&format!("/api/admin/import/{kind}.csv")))
+            .header("content-type", "text/csv")
             .body(text)
             .send()
             .await
@@ -230,6 +231,7 @@ async fn imports_are_all_or_nothing_and_exports_read_back_the_same() {
     let r = third
         .client
         .post(third.server.url("/api/admin/import/services.csv"))
+        .header("content-type", "text/csv")
         .body("service_id,colour\nx,red\n")
         .send()
         .await

@@ -264,14 +264,18 @@ pub(super) async fn show(
 }
 
 #[utoipa::path(post, operation_id = "create_service", path = "/api/admin/services", tag = "admin", request_body = super::inputs::ServiceInput, responses((status = 201, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
-pub(super) async fn create(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
+pub(super) async fn create(
+    State(state): State<Arc<AppState>>,
+    actor: Actor,
+    bytes: Bytes,
+) -> Result<Response> {
     let mut body = Body::parse(&bytes)?;
     let service_id = required(body.string("service_id")?, "service_id")?;
     let fields = ServicePatch::read(&mut body)?;
     body.finish()?;
     let s = state
         .catalog
-        .create_service(&Actor::api(), &service_id, fields)
+        .create_service(&actor, &service_id, fields)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(render(&state, &s))).into_response())
 }
@@ -285,6 +289,7 @@ fn render(state: &AppState, s: &Service) -> ServiceResponse {
 #[utoipa::path(put, operation_id = "update_service", path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id")), request_body(content = super::inputs::ServiceInput, description = "only the fields to change"), responses((status = 200, body = ServiceResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(super) async fn update(
     State(state): State<Arc<AppState>>,
+    actor: Actor,
     Path(service_id): Path<String>,
     bytes: Bytes,
 ) -> Result<Response> {
@@ -301,7 +306,7 @@ pub(super) async fn update(
     body.finish()?;
     let s = state
         .catalog
-        .update_service(&Actor::api(), &service_id, fields)
+        .update_service(&actor, &service_id, fields)
         .await?;
     Ok(axum::Json(render(&state, &s)).into_response())
 }
@@ -320,12 +325,13 @@ struct Deleted {
 #[utoipa::path(delete, operation_id = "delete_service", path = "/api/admin/services/{service_id}", tag = "admin", params(("service_id" = String, Path, description = "Service id"), ("cascade" = Option<bool>, Query, description = "also delete its relations")), responses((status = 200, body = Deleted), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody)))]
 pub(super) async fn delete(
     State(state): State<Arc<AppState>>,
+    actor: Actor,
     Path(service_id): Path<String>,
     Query(p): Query<DeleteParams>,
 ) -> Result<Response> {
     let deleted = state
         .catalog
-        .delete_service(&Actor::api(), &service_id, p.cascade.unwrap_or(false))
+        .delete_service(&actor, &service_id, p.cascade.unwrap_or(false))
         .await?;
     Ok(axum::Json(Deleted {
         deleted: deleted.service_id,

@@ -255,7 +255,7 @@ mod tests {
     }
 
     fn api() -> Actor {
-        Actor::api()
+        Actor::anonymous()
     }
 
     fn service(kind: ServiceType) -> ServicePatch {

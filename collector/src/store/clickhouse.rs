@@ -15,6 +15,7 @@ mod query;
 mod retention;
 mod schema;
 mod stats;
+mod tokens;
 mod writer;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +32,7 @@ use super::{
     AgentRecord, BoxFuture, DroppedResults, History, HistoryQuery, Inserted, LatestStatus,
     Retention, Sequenced, StatusEvent, Store, gap_runs,
 };
+use crate::auth::token::{TokenRecord, TokenStore};
 use crate::catalog::model::{Catalog, CatalogChange, CatalogStore};
 use crate::config::StoreConfig;
 use crate::{Error, Result};
@@ -352,6 +354,19 @@ impl Store for ClickHouseStore {
 
     fn watch(&self) -> Option<mpsc::Receiver<Inserted>> {
         self.watch.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl TokenStore for ClickHouseStore {
+    fn tokens(&self) -> BoxFuture<'_, Result<Vec<TokenRecord>>> {
+        Box::pin(tokens::read(&self.ch))
+    }
+
+    fn put_token(&self, record: TokenRecord) -> BoxFuture<'static, Result<()>> {
+        let ch = self.ch.clone();
+        // The version is taken now, so puts apply in call order.
+        let version = self.versions.next();
+        Box::pin(async move { tokens::put(&ch, version, &record).await })
     }
 }
 

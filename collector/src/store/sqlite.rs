@@ -25,6 +25,7 @@
 mod catalog;
 mod rollup;
 mod schema;
+mod tokens;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,7 @@ use super::{
     AgentRecord, BoxFuture, DroppedResults, History, HistoryPoint, HistoryQuery, Inserted,
     LatestStatus, Retention, Sequenced, StatusEvent, Store, gap_runs, status_of,
 };
+use crate::auth::token::{TokenRecord, TokenStore};
 use crate::catalog::model::{Catalog, CatalogChange, CatalogStore};
 use crate::{Error, Result};
 
@@ -321,6 +323,17 @@ impl Store for SqliteStore {
 
     fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>> {
         self.submit(move |reply| WriteOp::Expire { now_ms, reply })
+    }
+}
+
+impl TokenStore for SqliteStore {
+    fn tokens(&self) -> BoxFuture<'_, Result<Vec<TokenRecord>>> {
+        self.read(tokens::read)
+    }
+
+    fn put_token(&self, record: TokenRecord) -> BoxFuture<'static, Result<()>> {
+        let apply = Box::new(move |tx: &rusqlite::Transaction<'_>| tokens::put(tx, &record));
+        self.submit(move |reply| WriteOp::Apply { apply, reply })
     }
 }
 

@@ -290,6 +290,11 @@ impl InProcess {
         format!("http://{}{path}", self.http)
     }
 
+    /// Where this collector keeps its database (and token key).
+    pub fn data_dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// An agent configuration for `agent_id` with its certificate.
     pub fn agent_config(
         &self,

@@ -33,6 +33,7 @@ struct BulkOperationResponse {
 #[utoipa::path(post, path = "/api/admin/services/bulk", tag = "admin", request_body = crate::api::inputs::BulkInput, responses((status = 200, body = BulkOperationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn bulk(
     State(state): State<Arc<AppState>>,
+    actor: Actor,
     bytes: Bytes,
 ) -> Result<Response> {
     let mut body = Body::parse(&bytes)?;
@@ -79,7 +80,7 @@ pub(in crate::api) async fn bulk(
         failed_count: 0,
         errors: Vec::new(),
     };
-    for (id, done) in state.catalog.bulk(&Actor::api(), action, ids).await {
+    for (id, done) in state.catalog.bulk(&actor, action, ids).await {
         match done {
             Ok(()) => out.success_count += 1,
             Err(e) => {

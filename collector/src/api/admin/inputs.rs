@@ -1,5 +1,5 @@
-//! The request bodies of the admin API, as the OpenAPI document describes
-//! them. Bodies are read field by field (`admin::body`) so that every
+//! The request bodies of the API, as the OpenAPI document describes them.
+//! Bodies are read field by field (`catalog::fields`) so that every
 //! problem names its field; these types say what the fields are.
 
 use std::collections::BTreeMap;
@@ -53,4 +53,22 @@ pub struct BulkInput {
 pub struct ImportDocument {
     pub services: Vec<ServiceInput>,
     pub relations: Vec<RelationInput>,
+}
+
+/// The local break-glass admin's credentials.
+#[derive(ToSchema)]
+pub struct LoginInput {
+    pub username: String,
+    pub password: String,
+}
+
+/// A new API token.
+#[derive(ToSchema)]
+pub struct TokenInput {
+    /// What it is for (1–100 characters).
+    pub name: String,
+    /// `read` (a viewer's rights), `write` (an editor's) or `admin`.
+    pub scope: String,
+    /// How long it lives (`30d`, `12h`; 1s–366d). Default `90d`.
+    pub expires_in: Option<String>,
 }

@@ -42,11 +42,12 @@ fn fields(bytes: &[u8]) -> Result<RelationPatch> {
 #[utoipa::path(post, operation_id = "create_relation", path = "/api/admin/relations", tag = "admin", request_body = crate::api::inputs::RelationInput, responses((status = 201, body = RelationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn create(
     State(state): State<Arc<AppState>>,
+    actor: Actor,
     bytes: Bytes,
 ) -> Result<Response> {
     let r = state
         .catalog
-        .create_relation(&Actor::api(), fields(&bytes)?)
+        .create_relation(&actor, fields(&bytes)?)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(response(&r))).into_response())
 }
@@ -113,6 +114,7 @@ pub(in crate::api) async fn show(
 #[utoipa::path(put, operation_id = "update_relation", path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), request_body(content = crate::api::inputs::RelationInput, description = "only the fields to change"), responses((status = 200, body = RelationResponse), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn update(
     State(state): State<Arc<AppState>>,
+    actor: Actor,
     Path(relation_id): Path<String>,
     bytes: Bytes,
 ) -> Result<Response> {
@@ -126,7 +128,7 @@ pub(in crate::api) async fn update(
     body.finish()?;
     let r = state
         .catalog
-        .update_relation(&Actor::api(), &relation_id, fields)
+        .update_relation(&actor, &relation_id, fields)
         .await?;
     Ok(axum::Json(response(&r)).into_response())
 }
@@ -139,12 +141,10 @@ struct Deleted {
 #[utoipa::path(delete, operation_id = "delete_relation", path = "/api/admin/relations/{relation_id}", tag = "admin", params(("relation_id" = String, Path, description = "Relation id")), responses((status = 200, body = Deleted), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 409, description = "Conflict: exists already, a dependency cycle, relations left, or managed by a file", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn delete(
     State(state): State<Arc<AppState>>,
+    actor: Actor,
     Path(relation_id): Path<String>,
 ) -> Result<Response> {
-    state
-        .catalog
-        .delete_relation(&Actor::api(), &relation_id)
-        .await?;
+    state.catalog.delete_relation(&actor, &relation_id).await?;
     Ok(axum::Json(Deleted {
         deleted: relation_id,
     })

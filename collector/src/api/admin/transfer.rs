@@ -40,10 +40,10 @@ struct RefusedError {
     message: String,
 }
 
-async fn run(state: &AppState, doc: Document, dry_run: bool) -> Result<Response> {
+async fn run(state: &AppState, actor: Actor, doc: Document, dry_run: bool) -> Result<Response> {
     let plan = state
         .catalog
-        .import(&Actor::api(), "import", doc, None, dry_run)
+        .import(&actor, "import", doc, None, dry_run)
         .await?;
     if !plan.problems.is_empty() {
         let message = format!("{} problem(s); nothing was imported", plan.problems.len());
@@ -70,13 +70,14 @@ fn bad_document(message: String) -> Error {
 #[utoipa::path(post, path = "/api/admin/import", tag = "admin", params(("dry_run" = Option<bool>, Query)), request_body = crate::api::inputs::ImportDocument, responses((status = 200, body = Imported), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 409, description = "Every problem, one of them an object a file or discovery owns; nothing imported", body = Refused), (status = 422, description = "Every problem; nothing imported", body = Refused)))]
 pub(in crate::api) async fn import_json(
     State(state): State<Arc<AppState>>,
+    actor: Actor,
     Query(p): Query<ImportParams>,
     bytes: Bytes,
 ) -> Result<Response> {
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| bad_document(format!("the body is not JSON: {e}")))?;
     let doc = import::from_json(value).map_err(bad_document)?;
-    run(&state, doc, p.dry_run.unwrap_or(false)).await
+    run(&state, actor, doc, p.dry_run.unwrap_or(false)).await
 }
 
 fn csv_text(bytes: &[u8]) -> Result<&str> {
@@ -86,6 +87,7 @@ fn csv_text(bytes: &[u8]) -> Result<&str> {
 #[utoipa::path(post, path = "/api/admin/import/services.csv", tag = "admin", params(("dry_run" = Option<bool>, Query)), request_body(content = String, content_type = "text/csv", description = "header: service_id,label,service_type,enabled,labels,status_config,metric_config"), responses((status = 200, body = Imported), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 422, body = Refused)))]
 pub(in crate::api) async fn import_services_csv(
     State(state): State<Arc<AppState>>,
+    actor: Actor,
     Query(p): Query<ImportParams>,
     bytes: Bytes,
 ) -> Result<Response> {
@@ -95,12 +97,13 @@ pub(in crate::api) async fn import_services_csv(
         services,
         relations: Vec::new(),
     };
-    run(&state, doc, p.dry_run.unwrap_or(false)).await
+    run(&state, actor, doc, p.dry_run.unwrap_or(false)).await
 }
 
 #[utoipa::path(post, path = "/api/admin/import/relations.csv", tag = "admin", params(("dry_run" = Option<bool>, Query)), request_body(content = String, content_type = "text/csv", description = "header: relation_id,source_service_id,target_service_id,relation_type,enabled"), responses((status = 200, body = Imported), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 422, body = Refused)))]
 pub(in crate::api) async fn import_relations_csv(
     State(state): State<Arc<AppState>>,
+    actor: Actor,
     Query(p): Query<ImportParams>,
     bytes: Bytes,
 ) -> Result<Response> {
@@ -110,7 +113,7 @@ pub(in crate::api) async fn import_relations_csv(
         services: Vec::new(),
         relations,
     };
-    run(&state, doc, p.dry_run.unwrap_or(false)).await
+    run(&state, actor, doc, p.dry_run.unwrap_or(false)).await
 }
 
 #[derive(Deserialize)]

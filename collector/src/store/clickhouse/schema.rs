@@ -20,6 +20,8 @@
 //!   `latest` rows no newer than that are left out (its results stay).
 //! - `spool_gaps`: results agents' full spools dropped, per service and
 //!   spool segment; a row stored twice is read once (`GROUP BY` its key).
+//! - `api_tokens`: API token records (never the tokens), newest `version`
+//!   per token wins.
 //!
 //! SQL is limited to what ClickHouse 18.16 accepts. TTL (19.6+) is added
 //! where the server has it; day partitions are dropped on every version.
@@ -279,7 +281,16 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         &format!("PARTITION BY {DAY} ORDER BY (service_id, agent_id, first_seq)"),
         "cityHash64(service_id)",
     );
-    vec![m1, m2, m3, m4]
+    let m5 = l.data_table(
+        "api_tokens",
+        "token_id String, name String, scope String, created_by String, created_at Int64,
+         expires_at Int64, revoked_at Int64, last_used_at Int64, hash String, version UInt64",
+        "Replacing",
+        "version",
+        "ORDER BY token_id",
+        "cityHash64(token_id)",
+    );
+    vec![m1, m2, m3, m4, m5]
 }
 
 /// Tables partitioned by day or month, with the unit of their partition ids.

@@ -114,6 +114,19 @@ CREATE TABLE spool_gaps (
     PRIMARY KEY (service_id, agent_id, first_seq)
 ) WITHOUT ROWID;
 "#,
+    r#"
+CREATE TABLE api_tokens (
+    token_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    last_used_at INTEGER,
+    hash TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {

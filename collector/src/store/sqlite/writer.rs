@@ -18,6 +18,9 @@ use crate::{Error, Result};
 /// Inserts committed together at most.
 const GROUP: usize = 64;
 
+/// A write to run in the writer's transaction.
+pub(super) type Apply = Box<dyn Fn(&Transaction<'_>) -> Result<()> + Send>;
+
 pub(super) enum WriteOp {
     Insert {
         agent_id: String,
@@ -45,6 +48,11 @@ pub(super) enum WriteOp {
         gaps: Vec<DroppedResults>,
         reply: oneshot::Sender<Result<()>>,
     },
+    /// Any other write, in the writer's transaction.
+    Apply {
+        apply: Apply,
+        reply: oneshot::Sender<Result<()>>,
+    },
 }
 
 impl WriteOp {
@@ -57,7 +65,8 @@ impl WriteOp {
             | WriteOp::Expire { reply, .. }
             | WriteOp::Catalog { reply, .. }
             | WriteOp::Remove { reply, .. }
-            | WriteOp::Gaps { reply, .. } => {
+            | WriteOp::Gaps { reply, .. }
+            | WriteOp::Apply { reply, .. } => {
                 let _ = reply.send(Err(e));
             }
         }
@@ -105,7 +114,8 @@ pub(super) fn writer(mut conn: Connection, mut w: Writer, mut rx: mpsc::Receiver
                             | WriteOp::Expire { reply, .. }
                             | WriteOp::Catalog { reply, .. }
                             | WriteOp::Remove { reply, .. }
-                            | WriteOp::Gaps { reply, .. },
+                            | WriteOp::Gaps { reply, .. }
+                            | WriteOp::Apply { reply, .. },
                             _,
                         ) => {
                             let _ = reply.send(Ok(()));
@@ -143,6 +153,10 @@ fn apply(tx: &Transaction<'_>, w: &mut Writer, op: &WriteOp) -> Result<Applied> 
         } => insert(tx, w, agent_id, results).map(Applied::Insert),
         WriteOp::Catalog { changes, .. } => {
             super::catalog::apply(tx, changes)?;
+            Ok(Applied::Other)
+        }
+        WriteOp::Apply { apply, .. } => {
+            apply(tx)?;
             Ok(Applied::Other)
         }
         WriteOp::Remove {

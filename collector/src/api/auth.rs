@@ -1,0 +1,175 @@
+//! `/api/auth`: who is signed in, signing in as the local break-glass
+//! admin, and signing out; `/api/tokens`: API tokens (admins only).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::access::{Permission, Scope};
+use crate::auth::token::TokenRecord;
+use crate::auth::{Caller, Identity, session};
+use crate::catalog::fields::{Body, required};
+use crate::config::AuthMode;
+use crate::state::AppState;
+use crate::{Error, Result};
+
+/// How one may sign in here.
+#[derive(Serialize, utoipa::ToSchema)]
+struct SignIn {
+    /// The local break-glass admin is enabled.
+    local_admin: bool,
+}
+
+/// The caller as the collector sees them.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Me {
+    /// `none` (no sign-in; everyone is an admin) or `oidc`.
+    #[schema(value_type = String)]
+    mode: AuthMode,
+    signed_in: bool,
+    identity: Option<Identity>,
+    /// What the caller may do.
+    permissions: Vec<Permission>,
+    sign_in: SignIn,
+}
+
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = Me)))]
+pub(super) async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let identity = match state
+        .auth
+        .identify(&headers, lightbulb_common::time::now_ms())
+    {
+        Caller::Known(identity) => Some(identity),
+        Caller::Nobody | Caller::Refused(_) => None,
+    };
+    axum::Json(Me {
+        mode: state.auth.mode,
+        signed_in: identity.is_some(),
+        permissions: identity
+            .as_ref()
+            .map(|i| i.role.permissions())
+            .unwrap_or_default(),
+        identity,
+        sign_in: SignIn {
+            local_admin: state.auth.local_admin_enabled(),
+        },
+    })
+    .into_response()
+}
+
+fn cookie(state: &AppState, value: &str, max_age: i64) -> String {
+    let secure = if state.auth.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        session::COOKIE
+    )
+}
+
+/// Signs in as the local break-glass admin; the session is a cookie.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = crate::api::inputs::LoginInput, responses((status = 200, body = Identity), (status = 401, description = "Wrong name or password, or no local admin", body = crate::error::ErrorBody)))]
+pub(super) async fn login(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
+    let mut body = Body::parse(&bytes)?;
+    let username = required(body.string("username")?, "username")?;
+    let password = required(body.string("password")?, "password")?;
+    body.finish()?;
+    if !state.auth.local_admin_enabled() {
+        return Err(Error::Unauthenticated(
+            "the local admin is not enabled (`auth.local_admin`)".into(),
+        ));
+    }
+    let identity = state
+        .auth
+        .local_sign_in(&username, &password)
+        .ok_or_else(|| Error::Unauthenticated("wrong username or password".into()))?;
+    tracing::info!(target: "lightbulb::audit", actor = %identity.actor().0, "signed in");
+    let now = lightbulb_common::time::now_ms();
+    let id = state.auth.sessions.create(identity.clone(), now);
+    let set = cookie(&state, &id, state.auth.sessions.max_age_secs());
+    Ok(([(header::SET_COOKIE, set)], axum::Json(identity)).into_response())
+}
+
+/// Ends the caller's session (if any) and clears its cookie.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 204, description = "Signed out")))]
+pub(super) async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let id = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(session::from_cookie_header);
+    if let Some(id) = id {
+        state.auth.sessions.remove(id);
+    }
+    let clear = cookie(&state, "", 0);
+    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response()
+}
+
+#[utoipa::path(get, path = "/api/tokens", tag = "auth", responses((status = 200, body = Vec<TokenRecord>)))]
+pub(super) async fn list_tokens(State(state): State<Arc<AppState>>) -> Response {
+    axum::Json(state.auth.tokens.list()).into_response()
+}
+
+/// A new token: shown here once, never again.
+#[derive(Serialize, utoipa::ToSchema)]
+struct NewToken {
+    token: String,
+    record: TokenRecord,
+}
+
+/// Longest a token may live.
+const MAX_TOKEN_LIFE_MS: i64 = 366 * 86_400_000;
+
+#[utoipa::path(post, path = "/api/tokens", tag = "auth", request_body = crate::api::inputs::TokenInput, responses((status = 201, body = NewToken), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+pub(super) async fn create_token(
+    State(state): State<Arc<AppState>>,
+    who: Identity,
+    bytes: Bytes,
+) -> Result<Response> {
+    let mut body = Body::parse(&bytes)?;
+    let name = required(body.string("name")?, "name")?;
+    let scope = required(body.string("scope")?, "scope")?;
+    let expires_in = body.string("expires_in")?.unwrap_or_else(|| "90d".into());
+    body.finish()?;
+    if name.trim().is_empty() || name.chars().count() > 100 {
+        return Err(Error::invalid("name", "must be 1–100 characters"));
+    }
+    let scope = Scope::parse(&scope).ok_or_else(|| {
+        Error::invalid(
+            "scope",
+            format!("`{scope}` is not one of read, write, admin"),
+        )
+    })?;
+    let life = lightbulb_common::time::parse_duration(&expires_in)
+        .map_err(|e| Error::invalid("expires_in", e))?
+        .as_millis() as i64;
+    if !(1000..=MAX_TOKEN_LIFE_MS).contains(&life) {
+        return Err(Error::invalid("expires_in", "must be between 1s and 366d"));
+    }
+    let now = lightbulb_common::time::now_ms();
+    let actor = who.actor();
+    let (token, record) = state
+        .auth
+        .tokens
+        .create(&name, scope, &actor.0, now, now + life)
+        .await?;
+    tracing::info!(target: "lightbulb::audit", actor = %actor.0, token = %record.token_id, name = %record.name, "token created");
+    Ok((StatusCode::CREATED, axum::Json(NewToken { token, record })).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/tokens/{token_id}", tag = "auth", params(("token_id" = String, Path, description = "Token id")), responses((status = 200, body = TokenRecord), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+pub(super) async fn revoke_token(
+    State(state): State<Arc<AppState>>,
+    who: Identity,
+    Path(token_id): Path<String>,
+) -> Result<Response> {
+    let now = lightbulb_common::time::now_ms();
+    let record = state.auth.tokens.revoke(&token_id, now).await?;
+    tracing::info!(target: "lightbulb::audit", actor = %who.actor().0, token = %token_id, "token revoked");
+    Ok(axum::Json(record).into_response())
+}
