@@ -23,6 +23,7 @@ conformance!(
     removed_services_leave_latest_keep_history_and_return_with_a_newer_result,
     agents_keep_their_local_checks_cadence,
     spool_gaps_are_stored_once_and_read_as_runs_in_history,
+    token_records_are_replaced_whole_and_read_back,
 );
 
 async fn a_resent_seq_is_stored_and_counted_once(store: &dyn Store) {
@@ -388,4 +389,42 @@ async fn spool_gaps_are_stored_once_and_read_as_runs_in_history(store: &dyn Stor
     assert_eq!(later.gaps.len(), 1);
     assert_eq!(later.gaps[0].dropped, 7);
     assert!(history(3000, 50_000).await.unwrap().gaps.is_empty());
+}
+
+async fn token_records_are_replaced_whole_and_read_back(store: &dyn Store) {
+    use lightbulb_collector::access::Scope;
+    use lightbulb_collector::auth::token::TokenRecord;
+    assert!(store.tokens().await.unwrap().is_empty());
+    let ci = TokenRecord {
+        token_id: "tok-1".into(),
+        name: "ci".into(),
+        scope: Scope::Write,
+        created_by: "user:alice".into(),
+        created_ms: 1_000,
+        expires_ms: 9_000,
+        revoked_ms: None,
+        last_used_ms: None,
+        hash: "ab".repeat(32),
+    };
+    let backup = TokenRecord {
+        token_id: "tok-2".into(),
+        name: "backup".into(),
+        scope: Scope::Read,
+        ..ci.clone()
+    };
+    store.put_token(ci.clone()).await.unwrap();
+    store.put_token(backup.clone()).await.unwrap();
+    let used = TokenRecord {
+        last_used_ms: Some(2_000),
+        ..ci.clone()
+    };
+    store.put_token(used.clone()).await.unwrap();
+    let revoked = TokenRecord {
+        revoked_ms: Some(3_000),
+        ..used
+    };
+    store.put_token(revoked.clone()).await.unwrap();
+    let mut back = store.tokens().await.unwrap();
+    back.sort_by(|a, b| a.token_id.cmp(&b.token_id));
+    assert_eq!(back, [revoked, backup]);
 }

@@ -1,6 +1,10 @@
+import { useQueryClient } from "@tanstack/react-query";
 import { Suspense, lazy } from "react";
 import { NavLink, Route, Routes } from "react-router-dom";
 import { AgentsPage } from "./features/agents/AgentsPage";
+import { auth, authKeys, type Permission } from "./features/auth/api";
+import { SignInPage } from "./features/auth/SignInPage";
+import { AuthProvider, authOf, useAuth, useMe } from "./features/auth/useAuth";
 import { DashboardPage } from "./features/dashboard/DashboardPage";
 import { ConnectionIndicator } from "./features/live/ConnectionIndicator";
 import { useLiveStatus } from "./features/live/useLiveStatus";
@@ -13,14 +17,15 @@ const MapPage = lazy(() => import("./features/map/MapPage"));
 const TransferPage = lazy(() => import("./features/admin/TransferPage"));
 const loading = <p className="text-slate-600">Loading…</p>;
 
-const NAV = [
-  ["/", "Dashboard"],
-  ["/map", "Map"],
-  ["/agents", "Agents"],
-  ["/admin/services", "Services"],
-  ["/admin/relations", "Relations"],
-  ["/admin/transfer", "Import/Export"],
-] as const;
+/** Pages, with the permission each needs. */
+const NAV: [string, string, Permission][] = [
+  ["/", "Dashboard", "read"],
+  ["/map", "Map", "read"],
+  ["/agents", "Agents", "read"],
+  ["/admin/services", "Services", "catalog_read"],
+  ["/admin/relations", "Relations", "catalog_read"],
+  ["/admin/transfer", "Import/Export", "catalog_read"],
+];
 
 /** A page loaded on demand. */
 const later = (page: React.ReactNode) => <Suspense fallback={loading}>{page}</Suspense>;
@@ -28,8 +33,43 @@ const later = (page: React.ReactNode) => <Suspense fallback={loading}>{page}</Su
 const nav = ({ isActive }: { isActive: boolean }) =>
   `rounded-md px-3 py-1.5 text-sm font-medium ${isActive ? "bg-slate-900 text-white" : "text-slate-700 hover:bg-slate-200"}`;
 
+/** Asks who is signed in: the sign-in page, or the dashboard for them. */
 export function App() {
+  const me = useMe();
+  if (me.isPending) return loading;
+  if (me.error) return <p className="p-6 text-red-700">Cannot reach the collector: {me.error.message}</p>;
+  if (!me.data.signed_in) return <SignInPage me={me.data} />;
+  return (
+    <AuthProvider value={authOf(me.data)}>
+      <Shell />
+    </AuthProvider>
+  );
+}
+
+/** Who is signed in, and the way out (with sign-in on). */
+function Account() {
+  const { me } = useAuth();
+  const client = useQueryClient();
+  if (me.mode === "none" || !me.identity) return null;
+  const signOut = async () => {
+    await auth.logout();
+    await client.invalidateQueries({ queryKey: authKeys.me });
+  };
+  return (
+    <div className="flex items-center gap-2 text-sm text-slate-700">
+      <span data-testid="signed-in-as">
+        {me.identity.name} ({me.identity.role})
+      </span>
+      <button type="button" className="rounded-md px-2 py-1 text-slate-700 hover:bg-slate-200" onClick={signOut}>
+        Sign out
+      </button>
+    </div>
+  );
+}
+
+function Shell() {
   const live = useLiveStatus();
+  const { can } = useAuth();
   return (
     <div className="mx-auto max-w-7xl p-3 sm:p-6">
       <header className="mb-4 flex flex-wrap items-center justify-between gap-3">
@@ -42,14 +82,17 @@ export function App() {
             lightbulb
           </h1>
           <nav className="flex flex-wrap gap-1" aria-label="Main">
-            {NAV.map(([to, name]) => (
+            {NAV.filter(([, , needs]) => can(needs)).map(([to, name]) => (
               <NavLink key={to} to={to} end={to === "/"} className={nav}>
                 {name}
               </NavLink>
             ))}
           </nav>
         </div>
-        <ConnectionIndicator state={live.connection} lastUpdate={live.lastUpdate} />
+        <div className="flex items-center gap-3">
+          <ConnectionIndicator state={live.connection} lastUpdate={live.lastUpdate} />
+          <Account />
+        </div>
       </header>
       <main>
         <Routes>

@@ -1,6 +1,9 @@
 // The one client of the collector's API: every feature's `api.ts` calls it.
 import type { ApiErrorBody } from "./types";
 
+/** Dispatched on `window` when a call finds the caller not signed in (401). */
+export const UNAUTHENTICATED = "lightbulb:unauthenticated";
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -16,6 +19,7 @@ export async function request<T>(method: string, path: string, body?: unknown, s
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, signal, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (r.status === 401) window.dispatchEvent(new Event(UNAUTHENTICATED));
   if (!r.ok) {
     const err = (await r.json().catch(() => null)) as ApiErrorBody | null;
     throw new ApiError(r.status, err?.error.message ?? `${path}: HTTP ${r.status}`, err?.error.field);

@@ -228,6 +228,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Signs in as the local break-glass admin; the session is a cookie. */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ends the caller's session (if any) and clears its cookie. */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/docs": {
         parameters: {
             query?: never;
@@ -361,6 +411,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_tokens"];
+        put?: never;
+        post: operations["create_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["revoke_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -471,7 +553,7 @@ export interface components {
          * @description What kind of failure, independent of transport.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "invalid" | "not_found" | "conflict" | "unauthenticated" | "forbidden" | "unavailable" | "internal";
+        ErrorCode: "bad_request" | "invalid" | "not_found" | "conflict" | "unauthenticated" | "forbidden" | "unsupported_media_type" | "unavailable" | "internal";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /** @description The offending field, for bad input. */
@@ -548,6 +630,14 @@ export interface components {
             status_code: number;
             timestamp: string;
         };
+        /** @description Who made a request. */
+        Identity: {
+            kind: components["schemas"]["IdentityKind"];
+            name: string;
+            role: components["schemas"]["Role"];
+        };
+        /** @enum {string} */
+        IdentityKind: "anonymous" | "user" | "local_admin" | "token";
         /** @description Services and relations, as imported and exported. */
         ImportDocument: {
             relations: components["schemas"]["RelationInput"][];
@@ -626,6 +716,26 @@ export interface components {
             /** Format: int32 */
             status_code: number;
         };
+        /** @description The local break-glass admin's credentials. */
+        LoginInput: {
+            password: string;
+            username: string;
+        };
+        /** @description The caller as the collector sees them. */
+        Me: {
+            identity?: components["schemas"]["Identity"] | null;
+            /** @description `none` (no sign-in; everyone is an admin) or `oidc`. */
+            mode: string;
+            /** @description What the caller may do. */
+            permissions: components["schemas"]["Permission"][];
+            sign_in: components["schemas"]["SignIn"];
+            signed_in: boolean;
+        };
+        /** @description A new token: shown here once, never again. */
+        NewToken: {
+            record: components["schemas"]["TokenRecord"];
+            token: string;
+        };
         Node: {
             /**
              * @description False for services that report results but are not in the catalog
@@ -652,6 +762,11 @@ export interface components {
             per_page: number;
             total: number;
         };
+        /**
+         * @description A permission a route needs.
+         * @enum {string}
+         */
+        Permission: "read" | "catalog_read" | "catalog_write" | "admin";
         Problem: {
             field?: string | null;
             /** @description `services[3]` or `relations[0]`, with the id when there is one. */
@@ -704,6 +819,16 @@ export interface components {
             incoming: components["schemas"]["RelationSummary"][];
             outgoing: components["schemas"]["RelationSummary"][];
         };
+        /**
+         * @description What a signed-in user may do (mapped from a provider claim in config).
+         * @enum {string}
+         */
+        Role: "viewer" | "editor" | "admin";
+        /**
+         * @description What an API token may do.
+         * @enum {string}
+         */
+        Scope: "read" | "write" | "admin";
         /** @description A monitored service. */
         ServiceDef: {
             /** Format: int64 */
@@ -757,6 +882,11 @@ export interface components {
             /** @description The current status (UNKNOWN until a result arrives). */
             status: string;
             updated_at: string;
+        };
+        /** @description How one may sign in here. */
+        SignIn: {
+            /** @description The local break-glass admin is enabled. */
+            local_admin: boolean;
         };
         /**
          * @description Where an aggregate is computed from.
@@ -846,6 +976,31 @@ export interface components {
             service_id: string;
             source: components["schemas"]["Source"];
             to: string;
+        };
+        /** @description A new API token. */
+        TokenInput: {
+            /** @description How long it lives (`30d`, `12h`; 1s–366d). Default `90d`. */
+            expires_in?: string | null;
+            /** @description What it is for (1–100 characters). */
+            name: string;
+            /** @description `read` (a viewer's rights), `write` (an editor's) or `admin`. */
+            scope: string;
+        };
+        /** @description A token as stored (without the token itself). */
+        TokenRecord: {
+            /** @description Who made it (`user:alice`, `local:admin`). */
+            created_by: string;
+            /** Format: int64 */
+            created_ms: number;
+            /** Format: int64 */
+            expires_ms: number;
+            /** Format: int64 */
+            last_used_ms?: number | null;
+            name: string;
+            /** Format: int64 */
+            revoked_ms?: number | null;
+            scope: components["schemas"]["Scope"];
+            token_id: string;
         };
         Valid: {
             valid: boolean;
@@ -1637,6 +1792,75 @@ export interface operations {
             };
         };
     };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Identity"];
+                };
+            };
+            /** @description Wrong name or password, or no local admin */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+        };
+    };
     docs: {
         parameters: {
             query?: never;
@@ -1869,6 +2093,88 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LatestStatus"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenRecord"][];
+                };
+            };
+        };
+    };
+    create_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewToken"];
+                };
+            };
+            /** @description Breaks a rule; the error names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revoke_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Token id */
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenRecord"];
                 };
             };
             /** @description Not found */
