@@ -71,7 +71,14 @@ async fn main() {
     for (n, (a, b)) in edges.iter().enumerate() {
         changes.push(CatalogChange::PutRelation(relation(n, *a, *b)));
     }
-    store.change_catalog(changes).await.unwrap();
+    let entry = lightbulb_collector::audit::AuditEntry {
+        at_ms: 0,
+        actor: "bench".into(),
+        ip: None,
+        action: "load".into(),
+        changes: Vec::new(),
+    };
+    store.change_catalog(changes, entry).await.unwrap();
     let registry = Registry::load(store).await.unwrap();
 
     let check = |r: &Relation| {

@@ -73,9 +73,10 @@ pub enum Permission {
     Read,
     /// The catalog as administrators see it (lists, exports, the file's state).
     CatalogRead,
-    /// Creating, changing and deleting services and relations.
+    /// Creating, changing and deleting services and relations, and
+    /// reverting such a change.
     CatalogWrite,
-    /// API tokens and the audit log.
+    /// API tokens and reading the audit log.
     Admin,
 }
 
@@ -267,6 +268,14 @@ pub const ROUTES: &[Route] = &[
     read("/api/tokens", Admin),
     change("POST", "/api/tokens", Admin, Body::Json),
     change("DELETE", "/api/tokens/{token_id}", Admin, Body::None),
+    read("/api/audit", Admin),
+    read("/api/audit.csv", Admin),
+    change(
+        "POST",
+        "/api/audit/{audit_id}/revert",
+        CatalogWrite,
+        Body::None,
+    ),
 ];
 
 /// The entry for a routed request (`path` as routed, e.g. `/api/status/{service_id}`).

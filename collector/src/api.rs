@@ -1,6 +1,7 @@
 //! REST API under `/api`, the live status stream, health and metrics.
 
 mod admin;
+mod audit;
 mod auth;
 mod graph;
 mod guard;
@@ -46,6 +47,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(auth::list_tokens).post(auth::create_token),
         )
         .route("/api/tokens/{token_id}", delete(auth::revoke_token))
+        .route("/api/audit", get(audit::list))
+        .route("/api/audit.csv", get(audit::csv))
+        .route("/api/audit/{audit_id}/revert", post(audit::revert))
         .route("/api/graph", get(graph::graph))
         .merge(admin::routes())
         .fallback(web::fallback)
@@ -130,4 +134,23 @@ async fn one_status(
 #[utoipa::path(get, path = "/api/agents", tag = "agents", responses((status = 200, body = Vec<crate::state::AgentView>)))]
 async fn agents(State(state): State<Arc<AppState>>) -> Response {
     axum::Json(state.agents()).into_response()
+}
+
+/// A query parameter that must be a whole number in `1..=max`.
+pub(crate) fn number(
+    text: &Option<String>,
+    field: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize> {
+    match text {
+        None => Ok(default),
+        Some(t) => match t.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(Error::bad_field(
+                field,
+                format!("`{t}` is not a whole number between 1 and {max}"),
+            )),
+        },
+    }
 }

@@ -55,7 +55,7 @@ impl Identity {
 
     /// How changes made by this caller are attributed.
     pub fn actor(&self) -> Actor {
-        Actor(match self.kind {
+        Actor::named(match self.kind {
             IdentityKind::Anonymous => "anonymous".into(),
             IdentityKind::User => format!("user:{}", self.name),
             IdentityKind::LocalAdmin => format!("local:{}", self.name),

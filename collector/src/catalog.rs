@@ -11,8 +11,10 @@
 //! - **stored, broadcast, audited**: `Registry::commit`, the one door every
 //!   command goes through: the changes are checked against the catalog
 //!   they produce, written through `model::CatalogStore`, announced
-//!   (`Registry::changed`, `Registry::version`) and audited
-//!   (`Registry::audit`, where the audit log hooks in).
+//!   (`Registry::changed`, `Registry::version`) and audited (the entry
+//!   `history::entry` builds is stored with the change).
+//!
+//! `history` also undoes a change from its audit entry (`Registry::revert`).
 //!
 //! `derive` rolls an application's status up from its dependencies;
 //! `schedule` reads how often a service's check runs.
@@ -24,6 +26,7 @@ pub mod discovery;
 pub mod fields;
 pub mod file;
 pub mod graph;
+pub mod history;
 pub mod import;
 pub mod model;
 pub mod owner;
@@ -44,11 +47,38 @@ pub use self::commands::{new_relation_id, not_found};
 /// `file:/etc/lightbulb/services.toml`, `discovery:node-a`, or `anonymous`
 /// while sign-in is off.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(pub String);
+pub struct Actor {
+    pub name: String,
+    /// The client's address, for changes made through the API.
+    pub ip: Option<String>,
+}
 
 impl Actor {
+    pub fn named(name: impl Into<String>) -> Actor {
+        Actor {
+            name: name.into(),
+            ip: None,
+        }
+    }
+
     pub fn anonymous() -> Actor {
-        Actor("anonymous".into())
+        Actor::named("anonymous")
+    }
+}
+
+/// What a command did, and the audit entry that records it (`None` when
+/// nothing changed). Reads as the outcome itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed<T> {
+    pub value: T,
+    pub audit_id: Option<i64>,
+}
+
+impl<T> std::ops::Deref for Committed<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
     }
 }
 
@@ -114,48 +144,28 @@ impl Registry {
         actor: &Actor,
         action: &str,
         prepare: impl FnOnce(&Catalog) -> Result<(Vec<CatalogChange>, T)>,
-    ) -> Result<T> {
+    ) -> Result<Committed<T>> {
         let _one_at_a_time = self.writing.lock().await;
         let before = self.read(Clone::clone);
-        let (changes, out) = prepare(&before)?;
+        let (changes, value) = prepare(&before)?;
         if changes.is_empty() {
-            return Ok(out);
+            return Ok(Committed {
+                value,
+                audit_id: None,
+            });
         }
         let after = checked(&before, &changes)?;
-        self.store.change_catalog(changes.clone()).await?;
+        let entry = history::entry(actor, action, &before, &after, &changes);
+        let touched = entry.changes.len();
+        let id = self.store.change_catalog(changes, entry).await?;
         *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = after;
         self.version.fetch_add(1, Ordering::AcqRel);
         self.changed.notify_waiters();
-        self.audit(actor, action, &before, &changes);
-        Ok(out)
-    }
-
-    /// Every change to the catalog passes here once it is stored, with who
-    /// made it, what they asked for, the catalog before and the changes.
-    /// The audit log records these; for now they are logged.
-    fn audit(&self, actor: &Actor, action: &str, before: &Catalog, changes: &[CatalogChange]) {
-        for c in changes {
-            let (what, id, existed) = match c {
-                CatalogChange::PutService(s) => (
-                    "service",
-                    s.service_id.as_str(),
-                    before.services.contains_key(&s.service_id),
-                ),
-                CatalogChange::DeleteService(id) => ("service", id.as_str(), true),
-                CatalogChange::PutRelation(r) => (
-                    "relation",
-                    r.relation_id.as_str(),
-                    before.relations.contains_key(&r.relation_id),
-                ),
-                CatalogChange::DeleteRelation(id) => ("relation", id.as_str(), true),
-            };
-            let verb = match c {
-                CatalogChange::DeleteService(_) | CatalogChange::DeleteRelation(_) => "deleted",
-                _ if existed => "updated",
-                _ => "created",
-            };
-            info!(target: "lightbulb::audit", actor = %actor.0, action, what, id, verb, "catalog changed");
-        }
+        info!(target: "lightbulb::audit", actor = %actor.name, action, audit_id = id, objects = touched, "catalog changed");
+        Ok(Committed {
+            value,
+            audit_id: Some(id),
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod api;
 pub mod applications;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod config;
@@ -20,6 +21,9 @@ pub mod store;
 use std::sync::Arc;
 
 pub use error::{Error, ErrorCode, Result};
+
+/// A boxed future, as the store traits return them.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 use lightbulb_common::tls::{read_certs_pem, read_key_pem};
 use lightbulb_proto::v1::ingest_server::IngestServer;
 use tokio::net::TcpListener;
@@ -173,8 +177,9 @@ async fn serve_with(
             TcpListenerStream::new(grpc),
             shutdown.clone().cancelled_owned(),
         );
-    let http_server = axum::serve(http, api::router(state))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let app = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let http_server =
+        axum::serve(http, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let (g, h) = tokio::join!(grpc_server, async { http_server.await });
     g?;
     h?;

@@ -20,9 +20,11 @@ pub use self::latest::{
     without_removed,
 };
 use self::rollup::{Buckets, RangeQuery, Summary};
+pub use crate::BoxFuture;
 use crate::Result;
+pub use crate::audit::AuditStore;
 pub use crate::auth::token::TokenStore;
-pub use crate::catalog::model::{BoxFuture, CatalogStore};
+pub use crate::catalog::model::CatalogStore;
 
 /// A result with its delivery identity.
 #[derive(Debug, Clone)]
@@ -164,7 +166,7 @@ impl From<&str> for LocalCheck {
 /// `insert` enqueues its rows when called and the returned future resolves
 /// once they are durably committed; inserts are committed in call order, so a
 /// stream can pipeline batches and ack them in order.
-pub trait Store: CatalogStore + TokenStore {
+pub trait Store: CatalogStore + TokenStore + AuditStore {
     /// Stores results, dropping any `(agent_id, seq)` already held.
     fn insert(
         &self,

@@ -110,7 +110,8 @@ fn call(client: &Client, route: &Route, creds: &Creds) -> reqwest::RequestBuilde
         .path
         .replace("{service_id}", "x")
         .replace("{relation_id}", "x")
-        .replace("{token_id}", "x");
+        .replace("{token_id}", "x")
+        .replace("{audit_id}", "1");
     let req = client.request(route.method.parse().unwrap(), &path, creds);
     let req = match route.body {
         Body::None => req,
@@ -251,7 +252,8 @@ async fn cross_site_requests_change_nothing() {
             .path
             .replace("{service_id}", "web")
             .replace("{relation_id}", "x")
-            .replace("{token_id}", "x");
+            .replace("{token_id}", "x")
+            .replace("{audit_id}", "1");
         let attempts: [(&str, &str, &str, &str); 3] = [
             (
                 "origin",

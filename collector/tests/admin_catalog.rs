@@ -50,6 +50,7 @@ async fn applications_roll_up_their_dependencies_and_statuses_name_their_cause()
     let api = Api {
         server: InProcess::start(&["node-a"]).await,
         client: http(),
+        actor: "anonymous",
     };
     let spool = tempfile::tempdir().unwrap();
     let agent = checked_services(&api, spool.path()).await;

@@ -344,7 +344,8 @@ async fn every_route_is_in_the_openapi_document_and_the_docs_page() {
             &path
                 .replace("{service_id}", "x")
                 .replace("{relation_id}", "x")
-                .replace("{token_id}", "x"),
+                .replace("{token_id}", "x")
+                .replace("{audit_id}", "1"),
         );
         let req = client.request(method.parse().unwrap(), url);
         let r = if path == "/api/status/stream" {

@@ -6,6 +6,7 @@
 
 mod support;
 
+use lightbulb_collector::audit::{AuditEntry, AuditQuery, ObjectChange, ObjectKind};
 use lightbulb_collector::catalog::model::{Catalog, CatalogChange, Relation, Service};
 use lightbulb_collector::store::rollup::{HOUR_MS, MINUTE_MS};
 use lightbulb_collector::store::{AgentRecord, DroppedResults, HistoryQuery, LocalCheck, Store};
@@ -24,6 +25,7 @@ conformance!(
     agents_keep_their_local_checks_cadence,
     spool_gaps_are_stored_once_and_read_as_runs_in_history,
     token_records_are_replaced_whole_and_read_back,
+    audit_entries_are_kept_whole_and_found_by_every_filter,
 );
 
 async fn a_resent_seq_is_stored_and_counted_once(store: &dyn Store) {
@@ -338,11 +340,31 @@ async fn catalog_changes_apply_in_order_and_read_back_whole(store: &dyn Store) {
         ],
     ];
     let mut expected = Catalog::default();
-    for changes in steps {
+    let mut ids = Vec::new();
+    for (i, changes) in steps.into_iter().enumerate() {
         expected.apply(&changes);
-        store.change_catalog(changes).await.unwrap();
+        let entry = audit_entry(
+            1_000 + i as i64,
+            "user:alice",
+            &format!("step {i}"),
+            &["web"],
+        );
+        ids.push(store.change_catalog(changes, entry).await.unwrap());
         assert_eq!(store.catalog().await.unwrap(), expected);
     }
+    // Each change was stored with its audit entry.
+    let page = store.audit(audit_query()).await.unwrap();
+    let actions: Vec<&str> = page
+        .records
+        .iter()
+        .map(|r| r.entry.action.as_str())
+        .collect();
+    assert_eq!(actions, ["step 3", "step 2", "step 1", "step 0"]);
+    let newest_first: Vec<i64> = ids.iter().rev().copied().collect();
+    assert_eq!(
+        page.records.iter().map(|r| r.id).collect::<Vec<_>>(),
+        newest_first
+    );
     assert_eq!(expected.services.len(), 2);
     assert!(!expected.services["web"].enabled);
 }
@@ -427,4 +449,107 @@ async fn token_records_are_replaced_whole_and_read_back(store: &dyn Store) {
     let mut back = store.tokens().await.unwrap();
     back.sort_by(|a, b| a.token_id.cmp(&b.token_id));
     assert_eq!(back, [revoked, backup]);
+}
+
+fn audit_entry(at_ms: i64, actor: &str, action: &str, objects: &[&str]) -> AuditEntry {
+    AuditEntry {
+        at_ms,
+        actor: actor.into(),
+        ip: Some("192.0.2.7".into()),
+        action: action.into(),
+        changes: objects
+            .iter()
+            .map(|id| ObjectChange {
+                kind: ObjectKind::Service,
+                id: id.to_string(),
+                before: None,
+                after: Some(serde_json::json!({"service_id": id, "label": "a \"quoted\", label"})),
+            })
+            .collect(),
+    }
+}
+
+fn audit_query() -> AuditQuery {
+    AuditQuery {
+        limit: 100,
+        ..AuditQuery::default()
+    }
+}
+
+async fn audit_entries_are_kept_whole_and_found_by_every_filter(store: &dyn Store) {
+    assert_eq!(store.audit(audit_query()).await.unwrap().total, 0);
+    let entries = [
+        audit_entry(1_000, "user:alice", "create service", &["web"]),
+        audit_entry(2_000, "token:ci", "create service", &["db"]),
+        audit_entry(3_000, "user:alice", "delete service", &["db", "rel-1"]),
+        AuditEntry {
+            ip: None,
+            changes: Vec::new(),
+            ..audit_entry(4_000, "local:root", "sign in", &[])
+        },
+    ];
+    let mut ids = Vec::new();
+    for e in &entries {
+        ids.push(store.record_audit(e.clone()).await.unwrap());
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
+    let back = store.audit_record(ids[2]).await.unwrap().unwrap();
+    assert_eq!(back.entry, entries[2]);
+    assert_eq!(
+        store.audit_record(ids[3]).await.unwrap().unwrap().entry,
+        entries[3]
+    );
+    assert!(
+        store
+            .audit_record(ids[3] + 1_000_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let find = |q: AuditQuery| async move {
+        let page = store.audit(q).await.unwrap();
+        (
+            page.total,
+            page.records
+                .iter()
+                .map(|r| r.entry.at_ms)
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        find(audit_query()).await,
+        (4, vec![4_000, 3_000, 2_000, 1_000])
+    );
+    let actor = AuditQuery {
+        actor: Some("user:alice".into()),
+        ..audit_query()
+    };
+    assert_eq!(find(actor).await, (2, vec![3_000, 1_000]));
+    let object = AuditQuery {
+        object: Some("db".into()),
+        ..audit_query()
+    };
+    assert_eq!(find(object).await, (2, vec![3_000, 2_000]));
+    let partial = AuditQuery {
+        object: Some("d".into()),
+        ..audit_query()
+    };
+    assert_eq!(find(partial).await.0, 0, "an id matches whole");
+    let action = AuditQuery {
+        action: Some("create service".into()),
+        ..audit_query()
+    };
+    assert_eq!(find(action).await, (2, vec![2_000, 1_000]));
+    let range = AuditQuery {
+        from_ms: Some(2_000),
+        to_ms: Some(3_000),
+        ..audit_query()
+    };
+    assert_eq!(find(range).await, (2, vec![3_000, 2_000]));
+    let page = AuditQuery {
+        limit: 2,
+        offset: 1,
+        ..audit_query()
+    };
+    assert_eq!(find(page).await, (4, vec![3_000, 2_000]));
 }

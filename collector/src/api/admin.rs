@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+use crate::api::audit::audited;
 use crate::catalog::fields::{Body, ServicePatch, required};
 use crate::catalog::model::{Catalog, Relation, Service};
 use crate::catalog::{Actor, not_found};
@@ -144,26 +145,13 @@ struct Page<T> {
     per_page: usize,
 }
 
-fn number(text: &Option<String>, field: &str, default: usize, max: usize) -> Result<usize> {
-    match text {
-        None => Ok(default),
-        Some(t) => match t.parse::<usize>() {
-            Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(Error::bad_field(
-                field,
-                format!("`{t}` is not a whole number between 1 and {max}"),
-            )),
-        },
-    }
-}
-
 #[utoipa::path(get, operation_id = "list_services", path = "/api/admin/services", tag = "admin", params(("page" = Option<usize>, Query), ("per_page" = Option<usize>, Query, description = "1–500, default 50"), ("search" = Option<String>, Query, description = "in id or label"), ("service_type" = Option<String>, Query), ("enabled" = Option<bool>, Query), ("status" = Option<String>, Query), ("sort" = Option<String>, Query, description = "service_id, label, service_type, status, created_at, updated_at; `-` reverses")), responses((status = 200, body = Page<ServiceResponse>), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
 pub(super) async fn list(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ListParams>,
 ) -> Result<Response> {
-    let page = number(&p.page, "page", 1, usize::MAX)?;
-    let per_page = number(&p.per_page, "per_page", 50, MAX_PER_PAGE)?;
+    let page = super::number(&p.page, "page", 1, usize::MAX)?;
+    let per_page = super::number(&p.per_page, "per_page", 50, MAX_PER_PAGE)?;
     let enabled = match p.enabled.as_deref() {
         None => None,
         Some("true") => Some(true),
@@ -277,7 +265,8 @@ pub(super) async fn create(
         .catalog
         .create_service(&actor, &service_id, fields)
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(render(&state, &s))).into_response())
+    let out = (StatusCode::CREATED, axum::Json(render(&state, &s))).into_response();
+    Ok(audited(s.audit_id, out))
 }
 
 /// A service as stored now, with its status and relations.
@@ -308,7 +297,10 @@ pub(super) async fn update(
         .catalog
         .update_service(&actor, &service_id, fields)
         .await?;
-    Ok(axum::Json(render(&state, &s)).into_response())
+    Ok(audited(
+        s.audit_id,
+        axum::Json(render(&state, &s)).into_response(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -333,9 +325,9 @@ pub(super) async fn delete(
         .catalog
         .delete_service(&actor, &service_id, p.cascade.unwrap_or(false))
         .await?;
-    Ok(axum::Json(Deleted {
-        deleted: deleted.service_id,
-        relations_deleted: deleted.relations,
-    })
-    .into_response())
+    let out = axum::Json(Deleted {
+        deleted: deleted.value.service_id,
+        relations_deleted: deleted.value.relations,
+    });
+    Ok(audited(deleted.audit_id, out.into_response()))
 }

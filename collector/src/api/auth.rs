@@ -9,9 +9,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::audit;
 use crate::access::{Permission, Scope};
+use crate::audit::{ObjectChange, ObjectKind};
 use crate::auth::token::TokenRecord;
 use crate::auth::{Caller, Identity, session};
+use crate::catalog::Actor;
 use crate::catalog::fields::{Body, required};
 use crate::config::AuthMode;
 use crate::state::AppState;
@@ -61,6 +64,32 @@ pub(super) async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -
     .into_response()
 }
 
+/// A sign-in or sign-out, as an audited change.
+fn session(actor: &Actor) -> Vec<ObjectChange> {
+    vec![ObjectChange {
+        kind: ObjectKind::Session,
+        id: actor.name.clone(),
+        before: None,
+        after: None,
+    }]
+}
+
+/// A token made or revoked, as an audited change (the record, never the token).
+fn token_change(before: Option<&TokenRecord>, after: Option<&TokenRecord>) -> Vec<ObjectChange> {
+    let json =
+        |t: Option<&TokenRecord>| t.map(|t| serde_json::to_value(t).expect("records serialize"));
+    let id = after
+        .or(before)
+        .map(|t| t.token_id.clone())
+        .unwrap_or_default();
+    vec![ObjectChange {
+        kind: ObjectKind::Token,
+        id,
+        before: json(before),
+        after: json(after),
+    }]
+}
+
 fn cookie(state: &AppState, value: &str, max_age: i64) -> String {
     let secure = if state.auth.secure_cookies {
         "; Secure"
@@ -75,7 +104,11 @@ fn cookie(state: &AppState, value: &str, max_age: i64) -> String {
 
 /// Signs in as the local break-glass admin; the session is a cookie.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = crate::api::inputs::LoginInput, responses((status = 200, body = Identity), (status = 401, description = "Wrong name or password, or no local admin", body = crate::error::ErrorBody)))]
-pub(super) async fn login(State(state): State<Arc<AppState>>, bytes: Bytes) -> Result<Response> {
+pub(super) async fn login(
+    State(state): State<Arc<AppState>>,
+    request: axum::http::request::Parts,
+    bytes: Bytes,
+) -> Result<Response> {
     let mut body = Body::parse(&bytes)?;
     let username = required(body.string("username")?, "username")?;
     let password = required(body.string("password")?, "password")?;
@@ -85,11 +118,13 @@ pub(super) async fn login(State(state): State<Arc<AppState>>, bytes: Bytes) -> R
             "the local admin is not enabled (`auth.local_admin`)".into(),
         ));
     }
-    let identity = state
-        .auth
-        .local_sign_in(&username, &password)
-        .ok_or_else(|| Error::Unauthenticated("wrong username or password".into()))?;
-    tracing::info!(target: "lightbulb::audit", actor = %identity.actor().0, "signed in");
+    let mut actor = Actor::named(format!("local:{username}"));
+    actor.ip = super::guard::client_ip(&request);
+    let Some(identity) = state.auth.local_sign_in(&username, &password) else {
+        audit::record(&state, &actor, "sign-in refused", session(&actor)).await?;
+        return Err(Error::Unauthenticated("wrong username or password".into()));
+    };
+    audit::record(&state, &actor, "sign in", session(&actor)).await?;
     let now = lightbulb_common::time::now_ms();
     let id = state.auth.sessions.create(identity.clone(), now);
     let set = cookie(&state, &id, state.auth.sessions.max_age_secs());
@@ -98,12 +133,24 @@ pub(super) async fn login(State(state): State<Arc<AppState>>, bytes: Bytes) -> R
 
 /// Ends the caller's session (if any) and clears its cookie.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 204, description = "Signed out")))]
-pub(super) async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let id = headers
+pub(super) async fn logout(
+    State(state): State<Arc<AppState>>,
+    request: axum::http::request::Parts,
+) -> Response {
+    let id = request
+        .headers
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
         .and_then(session::from_cookie_header);
+    let now = lightbulb_common::time::now_ms();
     if let Some(id) = id {
+        if let Some(who) = state.auth.sessions.get(id, now) {
+            let mut actor = who.actor();
+            actor.ip = super::guard::client_ip(&request);
+            if let Err(e) = audit::record(&state, &actor, "sign out", session(&actor)).await {
+                tracing::warn!(error = %e, "cannot record a sign-out");
+            }
+        }
         state.auth.sessions.remove(id);
     }
     let clear = cookie(&state, "", 0);
@@ -128,7 +175,7 @@ const MAX_TOKEN_LIFE_MS: i64 = 366 * 86_400_000;
 #[utoipa::path(post, path = "/api/tokens", tag = "auth", request_body = crate::api::inputs::TokenInput, responses((status = 201, body = NewToken), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(super) async fn create_token(
     State(state): State<Arc<AppState>>,
-    who: Identity,
+    actor: Actor,
     bytes: Bytes,
 ) -> Result<Response> {
     let mut body = Body::parse(&bytes)?;
@@ -152,24 +199,32 @@ pub(super) async fn create_token(
         return Err(Error::invalid("expires_in", "must be between 1s and 366d"));
     }
     let now = lightbulb_common::time::now_ms();
-    let actor = who.actor();
     let (token, record) = state
         .auth
         .tokens
-        .create(&name, scope, &actor.0, now, now + life)
+        .create(&name, scope, &actor.name, now, now + life)
         .await?;
-    tracing::info!(target: "lightbulb::audit", actor = %actor.0, token = %record.token_id, name = %record.name, "token created");
-    Ok((StatusCode::CREATED, axum::Json(NewToken { token, record })).into_response())
+    let change = token_change(None, Some(&record));
+    let id = audit::record(&state, &actor, "create token", change).await?;
+    let out = (StatusCode::CREATED, axum::Json(NewToken { token, record })).into_response();
+    Ok(audit::audited(Some(id), out))
 }
 
 #[utoipa::path(delete, path = "/api/tokens/{token_id}", tag = "auth", params(("token_id" = String, Path, description = "Token id")), responses((status = 200, body = TokenRecord), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 pub(super) async fn revoke_token(
     State(state): State<Arc<AppState>>,
-    who: Identity,
+    actor: Actor,
     Path(token_id): Path<String>,
 ) -> Result<Response> {
     let now = lightbulb_common::time::now_ms();
+    let before = state
+        .auth
+        .tokens
+        .list()
+        .into_iter()
+        .find(|t| t.token_id == token_id);
     let record = state.auth.tokens.revoke(&token_id, now).await?;
-    tracing::info!(target: "lightbulb::audit", actor = %who.actor().0, token = %token_id, "token revoked");
-    Ok(axum::Json(record).into_response())
+    let change = token_change(before.as_ref(), Some(&record));
+    let id = audit::record(&state, &actor, "revoke token", change).await?;
+    Ok(audit::audited(Some(id), axum::Json(record).into_response()))
 }

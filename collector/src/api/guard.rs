@@ -153,10 +153,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Actor, Error> {
-        Identity::from_request_parts(parts, state)
-            .await
-            .map(|i| i.actor())
+        let mut actor = Identity::from_request_parts(parts, state).await?.actor();
+        actor.ip = client_ip(parts);
+        Ok(actor)
     }
+}
+
+/// The address the request came from (the proxy's, behind one).
+pub(super) fn client_ip(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
 }
 
 #[cfg(test)]

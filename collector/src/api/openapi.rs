@@ -26,6 +26,9 @@ use utoipa::OpenApi;
         super::auth::list_tokens,
         super::auth::create_token,
         super::auth::revoke_token,
+        super::audit::list,
+        super::audit::csv,
+        super::audit::revert,
         super::graph::graph,
         super::sse::stream,
         super::admin::list,
@@ -56,6 +59,7 @@ use utoipa::OpenApi;
         (name = "history", description = "Raw results, buckets and range summaries"),
         (name = "agents"),
         (name = "auth", description = "Sign-in, the caller's identity, API tokens"),
+        (name = "audit", description = "Who changed what; undo a catalog change"),
         (name = "admin", description = "Services and relations; every change is audited"),
         (name = "health"),
     )

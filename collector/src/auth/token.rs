@@ -13,8 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Identity, IdentityKind, random_hex};
 use crate::access::Scope;
-use crate::catalog::model::BoxFuture;
-use crate::{Error, Result};
+use crate::{BoxFuture, Error, Result};
 
 const ISSUER: &str = "lightbulb";
 /// Last-used times are written at most this often per token.

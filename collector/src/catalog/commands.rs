@@ -7,7 +7,7 @@
 
 use super::fields::{RelationPatch, ServicePatch};
 use super::model::{Catalog, CatalogChange, Relation, Service};
-use super::{Actor, Registry, checked, owner, validate};
+use super::{Actor, Committed, Registry, checked, owner, validate};
 use crate::{Error, Result};
 
 /// What deleting a service removed.
@@ -119,7 +119,7 @@ impl Registry {
         actor: &Actor,
         service_id: &str,
         fields: ServicePatch,
-    ) -> Result<Service> {
+    ) -> Result<Committed<Service>> {
         let now = lightbulb_common::time::now_ms();
         let s = fields.create(service_id, now)?;
         validate::service(&s)?;
@@ -140,7 +140,7 @@ impl Registry {
         actor: &Actor,
         service_id: &str,
         fields: ServicePatch,
-    ) -> Result<Service> {
+    ) -> Result<Committed<Service>> {
         self.commit(actor, "update service", |catalog| {
             let current = editable_service(catalog, service_id)?;
             let mut s = fields.apply(current.clone());
@@ -156,7 +156,7 @@ impl Registry {
         actor: &Actor,
         service_id: &str,
         cascade: bool,
-    ) -> Result<ServiceDeleted> {
+    ) -> Result<Committed<ServiceDeleted>> {
         self.commit(actor, "delete service", |catalog| {
             delete_service(catalog, service_id, cascade)
         })
@@ -170,7 +170,7 @@ impl Registry {
         actor: &Actor,
         action: BulkAction,
         ids: Vec<String>,
-    ) -> Vec<(String, Result<()>)> {
+    ) -> Vec<(String, Result<Committed<()>>)> {
         let what = match action {
             BulkAction::Enable => "bulk enable",
             BulkAction::Disable => "bulk disable",
@@ -186,7 +186,11 @@ impl Registry {
         out
     }
 
-    pub async fn create_relation(&self, actor: &Actor, fields: RelationPatch) -> Result<Relation> {
+    pub async fn create_relation(
+        &self,
+        actor: &Actor,
+        fields: RelationPatch,
+    ) -> Result<Committed<Relation>> {
         let r = fields.create(&new_relation_id(), lightbulb_common::time::now_ms())?;
         self.commit(actor, "create relation", |c| put_relation(r, c))
             .await
@@ -207,7 +211,7 @@ impl Registry {
         actor: &Actor,
         relation_id: &str,
         fields: RelationPatch,
-    ) -> Result<Relation> {
+    ) -> Result<Committed<Relation>> {
         self.commit(actor, "update relation", |c| {
             let current = editable_relation(c, relation_id)?;
             let mut r = fields.apply(current.clone());
@@ -217,7 +221,7 @@ impl Registry {
         .await
     }
 
-    pub async fn delete_relation(&self, actor: &Actor, relation_id: &str) -> Result<()> {
+    pub async fn delete_relation(&self, actor: &Actor, relation_id: &str) -> Result<Committed<()>> {
         self.commit(actor, "delete relation", |c| {
             editable_relation(c, relation_id)?;
             Ok((
@@ -353,9 +357,9 @@ mod tests {
             services: vec![item],
             relations: Vec::new(),
         };
-        let file = Actor("file:/etc/lightbulb/services.toml".into());
+        let file = Actor::named("file:/etc/lightbulb/services.toml");
         let plan = r
-            .import(&file, "apply", doc, Some(&file.0), false)
+            .import(&file, "apply", doc, Some(&file.name), false)
             .await
             .unwrap();
         assert!(plan.problems.is_empty(), "{:?}", plan.problems);
@@ -390,7 +394,7 @@ mod tests {
             ErrorCode::Conflict
         );
         let gone = r.delete_service(&api(), "db", true).await.unwrap();
-        assert_eq!(gone.relations, vec![rel.relation_id]);
+        assert_eq!(gone.relations, vec![rel.relation_id.clone()]);
         assert!(r.read(|c| c.relations.is_empty() && !c.services.contains_key("db")));
     }
 

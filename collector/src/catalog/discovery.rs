@@ -47,7 +47,7 @@ pub async fn sync(
             doc.services.push(item);
         }
     });
-    let actor = Actor(owner.clone());
+    let actor = Actor::named(owner.clone());
     let result = registry
         .import(&actor, "discover services", doc, Some(&owner), false)
         .await

@@ -120,7 +120,7 @@ impl CatalogFile {
         let outcome = match read(&self.path) {
             Err(e) => Err(e),
             Ok(doc) => {
-                let actor = Actor(owner.clone());
+                let actor = Actor::named(owner.clone());
                 match catalog
                     .import(&actor, "apply catalog file", doc, Some(&owner), false)
                     .await

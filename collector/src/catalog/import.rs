@@ -287,7 +287,7 @@ impl Registry {
         doc: Document,
         owner: Option<&str>,
         dry_run: bool,
-    ) -> Result<Plan> {
+    ) -> Result<super::Committed<Plan>> {
         let now = lightbulb_common::time::now_ms();
         self.commit(actor, action, |catalog| {
             let plan = plan(catalog, doc, owner, now);

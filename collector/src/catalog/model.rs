@@ -174,15 +174,20 @@ impl Catalog {
     }
 }
 
-pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub use crate::BoxFuture;
 
 /// Where the catalog is kept; both stores implement it.
 pub trait CatalogStore: Send + Sync + 'static {
     /// Every service and relation defined.
     fn catalog(&self) -> BoxFuture<'_, crate::Result<Catalog>>;
-    /// Applies catalog changes in order, together: in one transaction where
-    /// the store has transactions.
-    fn change_catalog(&self, changes: Vec<CatalogChange>) -> BoxFuture<'static, crate::Result<()>>;
+    /// Applies catalog changes in order, together, with the audit entry
+    /// that records them: in one transaction where the store has
+    /// transactions. Answers the entry's id.
+    fn change_catalog(
+        &self,
+        changes: Vec<CatalogChange>,
+        entry: crate::audit::AuditEntry,
+    ) -> BoxFuture<'static, crate::Result<i64>>;
     /// Changes whenever anyone changes the catalog, for stores several
     /// collectors share (`None`: only this collector writes it).
     fn catalog_stamp(&self) -> BoxFuture<'_, crate::Result<Option<u64>>> {

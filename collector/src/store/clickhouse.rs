@@ -8,6 +8,7 @@
 //! results and events, and polls the others' latest statuses and events
 //! every `store.poll_interval`.
 
+mod audit;
 mod catalog;
 mod gaps;
 mod poll;
@@ -32,6 +33,7 @@ use super::{
     AgentRecord, BoxFuture, DroppedResults, History, HistoryQuery, Inserted, LatestStatus,
     Retention, Sequenced, StatusEvent, Store, gap_runs,
 };
+use crate::audit::{AuditEntry, AuditPage, AuditQuery, AuditRecord, AuditStore};
 use crate::auth::token::{TokenRecord, TokenStore};
 use crate::catalog::model::{Catalog, CatalogChange, CatalogStore};
 use crate::config::StoreConfig;
@@ -40,6 +42,7 @@ use crate::{Error, Result};
 pub struct ClickHouseStore {
     ch: Ch,
     versions: catalog::Versions,
+    audit_ids: Mutex<writer::EventIds>,
     retention: Retention,
     writes: mpsc::Sender<Op>,
     healthy: Arc<AtomicBool>,
@@ -124,6 +127,7 @@ impl ClickHouseStore {
         Ok(ClickHouseStore {
             ch,
             versions: catalog::Versions::default(),
+            audit_ids: Mutex::new(writer::EventIds::new(fastrand::u16(..))),
             retention,
             writes,
             healthy,
@@ -357,6 +361,32 @@ impl Store for ClickHouseStore {
     }
 }
 
+impl ClickHouseStore {
+    fn audit_id(&self) -> i64 {
+        let now = lightbulb_common::time::now_ms();
+        self.audit_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next(now)
+    }
+}
+
+impl AuditStore for ClickHouseStore {
+    fn record_audit(&self, entry: AuditEntry) -> BoxFuture<'static, Result<i64>> {
+        let ch = self.ch.clone();
+        let id = self.audit_id();
+        Box::pin(async move { audit::insert(&ch, id, &entry).await.map(|()| id) })
+    }
+
+    fn audit(&self, query: AuditQuery) -> BoxFuture<'_, Result<AuditPage>> {
+        Box::pin(async move { audit::page(&self.ch, &query).await })
+    }
+
+    fn audit_record(&self, id: i64) -> BoxFuture<'_, Result<Option<AuditRecord>>> {
+        Box::pin(audit::one(&self.ch, id))
+    }
+}
+
 impl TokenStore for ClickHouseStore {
     fn tokens(&self) -> BoxFuture<'_, Result<Vec<TokenRecord>>> {
         Box::pin(tokens::read(&self.ch))
@@ -379,10 +409,20 @@ impl CatalogStore for ClickHouseStore {
         Box::pin(catalog::read(&self.ch))
     }
 
-    fn change_catalog(&self, changes: Vec<CatalogChange>) -> BoxFuture<'static, Result<()>> {
+    fn change_catalog(
+        &self,
+        changes: Vec<CatalogChange>,
+        entry: AuditEntry,
+    ) -> BoxFuture<'static, Result<i64>> {
         let ch = self.ch.clone();
         // Versions are taken now, in call order, so changes apply in that order.
         let versions: Vec<u64> = changes.iter().map(|_| self.versions.next()).collect();
-        Box::pin(async move { catalog::apply(&ch, &changes, &versions).await })
+        let id = self.audit_id();
+        Box::pin(async move {
+            catalog::apply(&ch, &changes, &versions).await?;
+            // ClickHouse has no transactions: the entry follows the change.
+            audit::insert(&ch, id, &entry).await?;
+            Ok(id)
+        })
     }
 }

@@ -22,6 +22,7 @@
 //! the commit. If a transaction fails, every insert in it fails (the agents
 //! resend) and the writer reloads its view of the latest statuses.
 
+mod audit;
 mod catalog;
 mod rollup;
 mod schema;
@@ -42,6 +43,7 @@ use super::{
     AgentRecord, BoxFuture, DroppedResults, History, HistoryPoint, HistoryQuery, Inserted,
     LatestStatus, Retention, Sequenced, StatusEvent, Store, gap_runs, status_of,
 };
+use crate::audit::{AuditEntry, AuditPage, AuditQuery, AuditRecord, AuditStore};
 use crate::auth::token::{TokenRecord, TokenStore};
 use crate::catalog::model::{Catalog, CatalogChange, CatalogStore};
 use crate::{Error, Result};
@@ -342,8 +344,34 @@ impl CatalogStore for SqliteStore {
         self.read(catalog::read)
     }
 
-    fn change_catalog(&self, changes: Vec<CatalogChange>) -> BoxFuture<'static, Result<()>> {
-        self.submit(move |reply| WriteOp::Catalog { changes, reply })
+    fn change_catalog(
+        &self,
+        changes: Vec<CatalogChange>,
+        entry: AuditEntry,
+    ) -> BoxFuture<'static, Result<i64>> {
+        self.submit(move |reply| WriteOp::Audited {
+            changes,
+            entry,
+            reply,
+        })
+    }
+}
+
+impl AuditStore for SqliteStore {
+    fn record_audit(&self, entry: AuditEntry) -> BoxFuture<'static, Result<i64>> {
+        self.submit(move |reply| WriteOp::Audited {
+            changes: Vec::new(),
+            entry,
+            reply,
+        })
+    }
+
+    fn audit(&self, query: AuditQuery) -> BoxFuture<'_, Result<AuditPage>> {
+        self.read(move |c| audit::page(c, &query))
+    }
+
+    fn audit_record(&self, id: i64) -> BoxFuture<'_, Result<Option<AuditRecord>>> {
+        self.read(move |c| audit::one(c, id))
     }
 }
 

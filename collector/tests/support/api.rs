@@ -7,6 +7,8 @@ use super::{InProcess, http};
 pub struct Api {
     pub server: InProcess,
     pub client: reqwest::Client,
+    /// Who the audit log should say made the changes.
+    pub actor: &'static str,
 }
 
 impl Api {
@@ -14,22 +16,76 @@ impl Api {
         Api {
             server: InProcess::start(&[]).await,
             client: http(),
+            actor: "anonymous",
         }
     }
 
+    /// One call; a call that changes state is checked against the audit
+    /// log: a change it reports (`Lightbulb-Audit-Id`) left exactly one new
+    /// entry, the newest, by the caller; anything else left none (a bulk
+    /// action one per item done).
     pub async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self.client.request(method, self.server.url(path));
+        let changes = method != reqwest::Method::GET;
+        let before = if changes { self.audit_total().await } else { 0 };
+        let mut req = self.client.request(method.clone(), self.server.url(path));
         if let Some(b) = body {
             req = req.json(&b);
         }
         let r = req.send().await.expect("request");
         let code = r.status().as_u16();
-        (code, r.json().await.unwrap_or(Value::Null))
+        let audit_id = r
+            .headers()
+            .get("lightbulb-audit-id")
+            .map(|v| v.to_str().unwrap().parse::<i64>().unwrap());
+        let out: Value = r.json().await.unwrap_or(Value::Null);
+        if changes {
+            let (total, newest) = self.audit_newest().await;
+            let expected = match audit_id {
+                Some(_) => 1,
+                None if path.ends_with("/bulk") => out["success_count"].as_u64().unwrap_or(0),
+                None => 0,
+            };
+            assert_eq!(
+                total - before,
+                expected,
+                "audit entries left by {method} {path}: {out}"
+            );
+            if let Some(id) = audit_id {
+                assert_eq!(newest["id"], id, "{method} {path}");
+                assert_eq!(newest["actor"], self.actor, "{method} {path}");
+            }
+            let catalog_change = (path.starts_with("/api/admin/services")
+                || path.starts_with("/api/admin/relations"))
+                && !path.ends_with("/bulk")
+                && !path.ends_with("/validate");
+            if catalog_change && (200..300).contains(&code) {
+                assert!(
+                    audit_id.is_some(),
+                    "{method} {path} changed the catalog unaudited"
+                );
+            }
+        }
+        (code, out)
+    }
+
+    async fn audit_newest(&self) -> (u64, Value) {
+        let r = self
+            .client
+            .get(self.server.url("/api/audit?per_page=1"))
+            .send()
+            .await
+            .expect("audit");
+        let page: Value = r.json().await.expect("audit page");
+        (page["total"].as_u64().unwrap(), page["records"][0].clone())
+    }
+
+    async fn audit_total(&self) -> u64 {
+        self.audit_newest().await.0
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {

@@ -228,6 +228,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit/{audit_id}/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["revert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -512,6 +560,31 @@ export interface components {
             spool?: components["schemas"]["SpoolView"] | null;
             version: string;
         };
+        /** @description What happened, before it has an id. */
+        AuditEntry: {
+            /** @description What was asked for: `create service`, `bulk delete`, `sign in`, `revert 42`. */
+            action: string;
+            /** @description `user:alice`, `token:ci`, `local:root`, `file:…`, `discovery:…`, `anonymous`. */
+            actor: string;
+            /** Format: int64 */
+            at_ms: number;
+            changes: components["schemas"]["ObjectChange"][];
+            /** @description The client's address, for requests. */
+            ip?: string | null;
+        };
+        AuditPage: {
+            records: components["schemas"]["AuditRecord"][];
+            /**
+             * Format: int64
+             * @description Records matching the query (the page may hold fewer).
+             */
+            total: number;
+        };
+        /** @description A stored entry; ids grow with time. */
+        AuditRecord: components["schemas"]["AuditEntry"] & {
+            /** Format: int64 */
+            id: number;
+        };
         Bucket: components["schemas"]["Stats"] & {
             start: string;
         };
@@ -750,6 +823,18 @@ export interface components {
             /** Format: int32 */
             status_code: number;
         };
+        /** @description One object as it was before and after (`null`: absent). */
+        ObjectChange: {
+            after?: unknown;
+            before?: unknown;
+            id: string;
+            kind: components["schemas"]["ObjectKind"];
+        };
+        /**
+         * @description What kind of object a change touched.
+         * @enum {string}
+         */
+        ObjectKind: "service" | "relation" | "token" | "session";
         Page_ServiceResponse: {
             items: (components["schemas"]["ServiceDef"] & {
                 created_at: string;
@@ -818,6 +903,18 @@ export interface components {
         Relations: {
             incoming: components["schemas"]["RelationSummary"][];
             outgoing: components["schemas"]["RelationSummary"][];
+        };
+        Reverted: {
+            /**
+             * Format: int64
+             * @description The entry recording the revert (revert it to redo).
+             */
+            audit_id?: number | null;
+            /**
+             * Format: int64
+             * @description The entry that was undone.
+             */
+            reverted: number;
         };
         /**
          * @description What a signed-in user may do (mapped from a provider claim in config).
@@ -1788,6 +1885,114 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentView"][];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: {
+                /** @description exactly, e.g. user:alice */
+                actor?: string;
+                /** @description a service, relation or token id it changed */
+                object?: string;
+                /** @description exactly, e.g. `delete service` */
+                action?: string;
+                /** @description ISO 8601 or epoch ms */
+                from?: string;
+                /** @description ISO 8601 or epoch ms */
+                to?: string;
+                page?: number;
+                /** @description 1–500, default 50 */
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Bad input; the error names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    csv: {
+        parameters: {
+            query?: {
+                actor?: string;
+                object?: string;
+                action?: string;
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description id,time,actor,ip,action,objects,changes (changes as JSON), newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+        };
+    };
+    revert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Audit entry id */
+                audit_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reverted"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Later changes touched the same objects, or not a catalog change */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

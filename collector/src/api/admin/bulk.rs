@@ -82,7 +82,7 @@ pub(in crate::api) async fn bulk(
     };
     for (id, done) in state.catalog.bulk(&actor, action, ids).await {
         match done {
-            Ok(()) => out.success_count += 1,
+            Ok(_) => out.success_count += 1,
             Err(e) => {
                 out.failed_count += 1;
                 out.errors.push(ItemError {

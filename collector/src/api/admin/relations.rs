@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::api::audit::audited;
 use crate::catalog::fields::{Body, RelationPatch};
 use crate::catalog::model::Relation;
 use crate::catalog::{Actor, not_found};
@@ -49,7 +50,8 @@ pub(in crate::api) async fn create(
         .catalog
         .create_relation(&actor, fields(&bytes)?)
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(response(&r))).into_response())
+    let out = (StatusCode::CREATED, axum::Json(response(&r))).into_response();
+    Ok(audited(r.audit_id, out))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -130,7 +132,10 @@ pub(in crate::api) async fn update(
         .catalog
         .update_relation(&actor, &relation_id, fields)
         .await?;
-    Ok(axum::Json(response(&r)).into_response())
+    Ok(audited(
+        r.audit_id,
+        axum::Json(response(&r)).into_response(),
+    ))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -144,9 +149,9 @@ pub(in crate::api) async fn delete(
     actor: Actor,
     Path(relation_id): Path<String>,
 ) -> Result<Response> {
-    state.catalog.delete_relation(&actor, &relation_id).await?;
-    Ok(axum::Json(Deleted {
+    let done = state.catalog.delete_relation(&actor, &relation_id).await?;
+    let out = axum::Json(Deleted {
         deleted: relation_id,
-    })
-    .into_response())
+    });
+    Ok(audited(done.audit_id, out.into_response()))
 }

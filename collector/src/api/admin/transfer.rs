@@ -41,10 +41,11 @@ struct RefusedError {
 }
 
 async fn run(state: &AppState, actor: Actor, doc: Document, dry_run: bool) -> Result<Response> {
-    let plan = state
+    let done = state
         .catalog
         .import(&actor, "import", doc, None, dry_run)
         .await?;
+    let plan = done.value;
     if !plan.problems.is_empty() {
         let message = format!("{} problem(s); nothing was imported", plan.problems.len());
         let code = plan.refusal_code();
@@ -54,13 +55,16 @@ async fn run(state: &AppState, actor: Actor, doc: Document, dry_run: bool) -> Re
         };
         return Ok((code.http_status(), axum::Json(body)).into_response());
     }
-    Ok(axum::Json(Imported {
+    let out = axum::Json(Imported {
         dry_run,
         created: plan.created,
         updated: plan.updated,
         problems: Vec::new(),
-    })
-    .into_response())
+    });
+    Ok(crate::api::audit::audited(
+        done.audit_id,
+        out.into_response(),
+    ))
 }
 
 fn bad_document(message: String) -> Error {

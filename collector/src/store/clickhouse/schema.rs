@@ -22,6 +22,7 @@
 //!   spool segment; a row stored twice is read once (`GROUP BY` its key).
 //! - `api_tokens`: API token records (never the tokens), newest `version`
 //!   per token wins.
+//! - `audit_log`: who changed what, one row per entry; kept for good.
 //!
 //! SQL is limited to what ClickHouse 18.16 accepts. TTL (19.6+) is added
 //! where the server has it; day partitions are dropped on every version.
@@ -290,7 +291,15 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         "ORDER BY token_id",
         "cityHash64(token_id)",
     );
-    vec![m1, m2, m3, m4, m5]
+    let m6 = l.data_table(
+        "audit_log",
+        "id Int64, ts Int64, actor String, ip String, action String, objects String, changes String",
+        "",
+        "",
+        "ORDER BY id",
+        "cityHash64(id)",
+    );
+    vec![m1, m2, m3, m4, m5, m6]
 }
 
 /// Tables partitioned by day or month, with the unit of their partition ids.

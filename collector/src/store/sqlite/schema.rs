@@ -127,6 +127,18 @@ CREATE TABLE api_tokens (
     hash TEXT NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    ip TEXT,
+    action TEXT NOT NULL,
+    objects TEXT NOT NULL,
+    changes TEXT NOT NULL
+);
+CREATE INDEX audit_log_ts ON audit_log (ts);
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::error;
 
 use super::rollup::{self, Rollups};
+use crate::audit::AuditEntry;
 use crate::catalog::model::CatalogChange;
 use crate::store::{
     Advance, AgentRecord, DroppedResults, Heads, Inserted, LatestStatus, Retention, Sequenced,
@@ -35,9 +36,12 @@ pub(super) enum WriteOp {
         now_ms: i64,
         reply: oneshot::Sender<Result<()>>,
     },
-    Catalog {
+    /// Catalog changes (maybe none) and the audit entry saying who made
+    /// them, together; answers the entry's id.
+    Audited {
         changes: Vec<CatalogChange>,
-        reply: oneshot::Sender<Result<()>>,
+        entry: AuditEntry,
+        reply: oneshot::Sender<Result<i64>>,
     },
     Remove {
         service_id: String,
@@ -61,9 +65,11 @@ impl WriteOp {
             WriteOp::Insert { reply, .. } => {
                 let _ = reply.send(Err(e));
             }
+            WriteOp::Audited { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
             WriteOp::Agent { reply, .. }
             | WriteOp::Expire { reply, .. }
-            | WriteOp::Catalog { reply, .. }
             | WriteOp::Remove { reply, .. }
             | WriteOp::Gaps { reply, .. }
             | WriteOp::Apply { reply, .. } => {
@@ -109,10 +115,12 @@ pub(super) fn writer(mut conn: Connection, mut w: Writer, mut rx: mpsc::Receiver
                         (WriteOp::Insert { reply, .. }, Applied::Insert(i)) => {
                             let _ = reply.send(Ok(i));
                         }
+                        (WriteOp::Audited { reply, .. }, Applied::Id(id)) => {
+                            let _ = reply.send(Ok(id));
+                        }
                         (
                             WriteOp::Agent { reply, .. }
                             | WriteOp::Expire { reply, .. }
-                            | WriteOp::Catalog { reply, .. }
                             | WriteOp::Remove { reply, .. }
                             | WriteOp::Gaps { reply, .. }
                             | WriteOp::Apply { reply, .. },
@@ -120,7 +128,7 @@ pub(super) fn writer(mut conn: Connection, mut w: Writer, mut rx: mpsc::Receiver
                         ) => {
                             let _ = reply.send(Ok(()));
                         }
-                        (op @ WriteOp::Insert { .. }, Applied::Other) => {
+                        (op @ (WriteOp::Insert { .. } | WriteOp::Audited { .. }), _) => {
                             op.fail(Error::internal("write mismatch"));
                         }
                     }
@@ -143,6 +151,7 @@ pub(super) fn writer(mut conn: Connection, mut w: Writer, mut rx: mpsc::Receiver
 
 enum Applied {
     Insert(Inserted),
+    Id(i64),
     Other,
 }
 
@@ -151,9 +160,9 @@ fn apply(tx: &Transaction<'_>, w: &mut Writer, op: &WriteOp) -> Result<Applied> 
         WriteOp::Insert {
             agent_id, results, ..
         } => insert(tx, w, agent_id, results).map(Applied::Insert),
-        WriteOp::Catalog { changes, .. } => {
+        WriteOp::Audited { changes, entry, .. } => {
             super::catalog::apply(tx, changes)?;
-            Ok(Applied::Other)
+            super::audit::insert(tx, entry).map(Applied::Id)
         }
         WriteOp::Apply { apply, .. } => {
             apply(tx)?;
