@@ -38,6 +38,7 @@ fn valid_fixture_loads_and_env_overrides_it() {
         .arg(fixture("collector-valid.toml"))
         .arg("print-config")
         .env("LIGHTBULB_HTTP__LISTEN", "0.0.0.0:9999")
+        .env("LIGHTBULB_AUTH__MODE", "oidc")
         .env("LIGHTBULB_AGENT_ID", "ignored-by-the-collector")
         .output()
         .unwrap();
@@ -50,6 +51,22 @@ fn valid_fixture_loads_and_env_overrides_it() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("listen = \"0.0.0.0:9999\""), "{text}");
     assert!(text.contains("kind = \"sqlite\""), "{text}");
+    assert!(text.contains("mode = \"oidc\""), "{text}");
+}
+
+#[test]
+fn a_listener_other_hosts_reach_needs_an_auth_mode() {
+    let out = collector()
+        .arg("--config")
+        .arg(fixture("collector-valid.toml"))
+        .arg("print-config")
+        .env("LIGHTBULB_HTTP__LISTEN", "0.0.0.0:9999")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(err.contains("collector-valid.toml"), "{err}");
+    assert!(err.contains("key `auth.mode`: not set while `http.listen` (0.0.0.0:9999)"), "{err}");
 }
 
 #[test]

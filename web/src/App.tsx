@@ -15,6 +15,7 @@ const AdminServicesPage = lazy(() => import("./features/admin/AdminServicesPage"
 const RelationsPage = lazy(() => import("./features/admin/RelationsPage"));
 const MapPage = lazy(() => import("./features/map/MapPage"));
 const TransferPage = lazy(() => import("./features/admin/TransferPage"));
+const AuditPage = lazy(() => import("./features/audit/AuditPage"));
 const loading = <p className="text-slate-600">Loading…</p>;
 
 /** Pages, with the permission each needs. */
@@ -25,6 +26,7 @@ const NAV: [string, string, Permission][] = [
   ["/admin/services", "Services", "catalog_read"],
   ["/admin/relations", "Relations", "catalog_read"],
   ["/admin/transfer", "Import/Export", "catalog_read"],
+  ["/admin/audit", "Audit", "admin"],
 ];
 
 /** A page loaded on demand. */
@@ -106,6 +108,7 @@ function Shell() {
           <Route path="/admin/services" element={later(<AdminServicesPage />)} />
           <Route path="/admin/relations" element={later(<RelationsPage />)} />
           <Route path="/admin/transfer" element={later(<TransferPage />)} />
+          <Route path="/admin/audit" element={later(<AuditPage />)} />
           <Route path="*" element={<p className="text-slate-700">This page does not exist.</p>} />
         </Routes>
       </main>

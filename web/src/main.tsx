@@ -3,7 +3,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router-dom";
 import { App } from "./App";
-import { ToastProvider } from "./ui/toast";
+import { UndoToastProvider } from "./features/audit/undo";
 import "./index.css";
 
 const client = new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } });
@@ -12,9 +12,9 @@ createRoot(document.getElementById("root")!).render(
   <StrictMode>
     <QueryClientProvider client={client}>
       <BrowserRouter>
-        <ToastProvider>
+        <UndoToastProvider>
           <App />
-        </ToastProvider>
+        </UndoToastProvider>
       </BrowserRouter>
     </QueryClientProvider>
   </StrictMode>,

@@ -3,6 +3,8 @@ import type { ApiErrorBody } from "./types";
 
 /** Dispatched on `window` when a call finds the caller not signed in (401). */
 export const UNAUTHENTICATED = "lightbulb:unauthenticated";
+/** Dispatched on `window` (a CustomEvent with the entry's id) when a call's change was audited. */
+export const AUDITED = "lightbulb:audited";
 
 export class ApiError extends Error {
   constructor(
@@ -20,6 +22,8 @@ export async function request<T>(method: string, path: string, body?: unknown, s
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, signal, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (r.status === 401) window.dispatchEvent(new Event(UNAUTHENTICATED));
+  const audited = r.headers.get("lightbulb-audit-id");
+  if (r.ok && audited) window.dispatchEvent(new CustomEvent(AUDITED, { detail: Number(audited) }));
   if (!r.ok) {
     const err = (await r.json().catch(() => null)) as ApiErrorBody | null;
     throw new ApiError(r.status, err?.error.message ?? `${path}: HTTP ${r.status}`, err?.error.field);
