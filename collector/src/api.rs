@@ -5,7 +5,9 @@ mod audit;
 mod auth;
 mod graph;
 mod guard;
+mod headers;
 mod history;
+mod limits;
 pub mod openapi;
 pub use self::admin::inputs;
 mod sse;
@@ -57,7 +59,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             guard::guard,
         ))
+        .layer(axum::Extension(Arc::new(limits::Limits::new(
+            &state.config.limits,
+        ))))
         .layer(axum::Extension(Arc::new(view::StatusView::default())))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::headers,
+        ))
         .with_state(state)
 }
 

@@ -6,6 +6,7 @@
 //!   `discovery` (what agents found), each deciding its changes from the
 //!   catalog as it is;
 //! - **checked**: `fields` (reading input, types), `validate` (one object),
+//!   `targets` (no check at a metadata or link-local address),
 //!   `owner` (who may change it), `graph` (no dependency cycle, in
 //!   `checked` below);
 //! - **stored, broadcast, audited**: `Registry::commit`, the one door every
@@ -31,6 +32,7 @@ pub mod import;
 pub mod model;
 pub mod owner;
 pub mod schedule;
+pub mod targets;
 pub mod validate;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,6 +88,8 @@ impl<T> std::ops::Deref for Committed<T> {
 pub struct Registry {
     store: Arc<dyn CatalogStore>,
     catalog: RwLock<Catalog>,
+    /// Where catalog checks may not point.
+    targets: targets::Targets,
     /// One change at a time, so each is checked against the catalog it changes.
     writing: tokio::sync::Mutex<()>,
     /// Bumped by every change; what was derived from an older catalog is stale.
@@ -105,10 +109,20 @@ impl Registry {
         Ok(Registry {
             store,
             catalog: RwLock::new(catalog),
+            targets: targets::Targets::default(),
             writing: tokio::sync::Mutex::new(()),
             version: AtomicU64::new(0),
             changed: tokio::sync::Notify::new(),
         })
+    }
+
+    /// The same, with these networks denied to checks (`checks.deny_networks`).
+    pub fn with_targets(self, targets: targets::Targets) -> Registry {
+        Registry { targets, ..self }
+    }
+
+    pub fn targets(&self) -> &targets::Targets {
+        &self.targets
     }
 
     /// Changes applied since start.

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 /// Top-level keys, also accepted as `LIGHTBULB_<SECTION>__<KEY>` environment variables.
 pub const KEYS: &[&str] = &[
-    "http", "grpc", "tls", "store", "sse", "agents", "status", "catalog", "auth",
+    "http", "grpc", "tls", "store", "sse", "agents", "status", "catalog", "auth", "limits",
+    "checks",
 ];
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -29,6 +30,56 @@ pub struct CollectorConfig {
     pub status: StatusConfig,
     pub catalog: CatalogConfig,
     pub auth: AuthConfig,
+    pub limits: LimitsConfig,
+    pub checks: ChecksConfig,
+}
+
+/// Rules for checks defined in the catalog.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChecksConfig {
+    /// Address blocks catalog checks may not target (422 naming the
+    /// key). Default: link-local `169.254.0.0/16` and `fe80::/10` and the
+    /// cloud metadata addresses; `[]` denies nothing.
+    pub deny_networks: Vec<String>,
+}
+
+impl Default for ChecksConfig {
+    fn default() -> Self {
+        ChecksConfig {
+            deny_networks: crate::catalog::targets::DEFAULT_DENIED
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+}
+
+/// How much one caller may ask of the HTTP API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Requests per second each caller (a token, a signed-in user) and each
+    /// client address may make on average; 0: no limit. Default 100.
+    pub requests_per_second: u32,
+    /// Requests a caller may make at once above that. Default 1000.
+    pub burst: u32,
+    /// Sign-in attempts per client address per minute. Default 10.
+    pub logins_per_minute: u32,
+    /// Live streams one caller may hold open (per client address while
+    /// sign-in is off). Default 10.
+    pub streams_per_caller: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            requests_per_second: 100,
+            burst: 1000,
+            logins_per_minute: 10,
+            streams_per_caller: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -45,12 +96,16 @@ pub struct CatalogConfig {
 pub struct HttpConfig {
     /// REST, SSE, UI and `/metrics`. Default `127.0.0.1:8080`. Env `LIGHTBULB_HTTP__LISTEN`.
     pub listen: SocketAddr,
+    /// Other sites whose pages may call the API (CORS), as origins
+    /// (`https://grafana.example.com`). Default none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -276,6 +331,28 @@ impl CollectorConfig {
         }
         self.auth
             .problems(self.http.listen, self.store.kind, &mut problem);
+        for origin in &self.http.cors_origins {
+            let host = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            if host.is_none_or(|h| h.is_empty() || h.contains(['/', '*'])) {
+                problem(
+                    "http.cors_origins",
+                    format!("`{origin}` is not an origin like `https://grafana.example.com`"),
+                );
+            }
+        }
+        for n in &self.checks.deny_networks {
+            if let Err(e) = crate::catalog::targets::Network::parse(n) {
+                problem("checks.deny_networks", e);
+            }
+        }
+        if self.limits.requests_per_second > 0 && self.limits.burst == 0 {
+            problem(
+                "limits.burst",
+                "must be at least 1 while requests are limited".into(),
+            );
+        }
         if problems.is_empty() {
             Ok(())
         } else {

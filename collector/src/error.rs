@@ -17,6 +17,8 @@ pub enum ErrorCode {
     Forbidden,
     /// A body of the wrong content type (415).
     UnsupportedMediaType,
+    /// Over a rate limit (429, with `Retry-After`).
+    TooManyRequests,
     Unavailable,
     Internal,
 }
@@ -31,6 +33,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -46,6 +49,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => tonic::Code::Unauthenticated,
             ErrorCode::Forbidden => tonic::Code::PermissionDenied,
             ErrorCode::Unavailable => tonic::Code::Unavailable,
+            ErrorCode::TooManyRequests => tonic::Code::ResourceExhausted,
             ErrorCode::Internal => tonic::Code::Internal,
         }
     }
@@ -79,6 +83,11 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// Trying again later may succeed (the store is busy or away).
     #[error("{message}")]
     Unavailable {
@@ -110,6 +119,7 @@ impl Error {
             Error::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Error::TooManyRequests { .. } => ErrorCode::TooManyRequests,
             Error::Unavailable { .. } => ErrorCode::Unavailable,
             Error::Internal { .. } => ErrorCode::Internal,
         }
@@ -254,7 +264,16 @@ impl IntoResponse for Error {
                 field: self.field().map(str::to_string),
             },
         };
-        (code.http_status(), axum::Json(body)).into_response()
+        let mut response = (code.http_status(), axum::Json(body)).into_response();
+        if let Error::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+        }
+        response
     }
 }
 

@@ -79,7 +79,11 @@ impl AppState {
             .into_iter()
             .map(|record| (record.agent_id.clone(), LiveAgent::new(record)))
             .collect();
-        let catalog = crate::catalog::Registry::load(store.clone()).await?;
+        let targets = crate::catalog::targets::Targets::new(config.checks.deny_networks.clone())
+            .map_err(|e| crate::Error::bad_field("checks.deny_networks", e))?;
+        let catalog = crate::catalog::Registry::load(store.clone())
+            .await?
+            .with_targets(targets);
         let auth = crate::auth::Auth::new(&config, store.clone()).await?;
         let catalog_file = config
             .catalog

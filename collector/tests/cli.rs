@@ -66,7 +66,10 @@ fn a_listener_other_hosts_reach_needs_an_auth_mode() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(64), "{err}");
     assert!(err.contains("collector-valid.toml"), "{err}");
-    assert!(err.contains("key `auth.mode`: not set while `http.listen` (0.0.0.0:9999)"), "{err}");
+    assert!(
+        err.contains("key `auth.mode`: not set while `http.listen` (0.0.0.0:9999)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -191,4 +194,18 @@ fn a_missing_certificate_names_the_key_and_file() {
         !dir.path().join("data").exists(),
         "no store created before the TLS files load"
     );
+}
+
+#[test]
+fn security_settings_that_make_no_sense_exit_64_naming_each_key() {
+    let (code, err) = run_with("collector-bad-security.toml");
+    assert_eq!(code, 64, "{err}");
+    for key in [
+        "`checks.deny_networks`: `169.254.0.0/99`: the prefix must be 0–32",
+        "`http.cors_origins`: `https://grafana.example/dashboards` is not an origin",
+        "`auth.local_admin.password_hash`: is not an argon2 hash",
+    ] {
+        assert!(err.contains(key), "`{key}` in {err}");
+    }
+    assert!(!err.contains("hunter2"), "a secret is never echoed: {err}");
 }

@@ -68,6 +68,38 @@ impl CheckSpec {
     }
 }
 
+impl CheckSpec {
+    /// The host the check connects to, and the `status_config` key naming
+    /// it; `None` for checks that stay on the agent's machine or cluster.
+    pub fn target(&self) -> Option<(&'static str, String)> {
+        let (key, text) = match self {
+            CheckSpec::Http(s) => ("url", s.url.as_str()),
+            CheckSpec::Database(s) => ("url", s.url.as_str()),
+            CheckSpec::Tcp(s) => ("url", s.addr.as_str()),
+            CheckSpec::Grpc(s) => ("url", s.addr.as_str()),
+            CheckSpec::Temporal(s) => ("address", s.address.as_str()),
+            CheckSpec::Process(_) | CheckSpec::Kubernetes(_) => return None,
+        };
+        host_of(text).map(|h| (key, h))
+    }
+}
+
+/// The host of `scheme://user@host:port/path` or `host:port`, without
+/// brackets around an IPv6 address.
+pub fn host_of(target: &str) -> Option<String> {
+    let rest = target.split_once("://").map_or(target, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = hostport.strip_prefix('[') {
+        v6.split_once(']')?.0
+    } else if hostport.matches(':').count() > 1 {
+        hostport
+    } else {
+        hostport.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
 /// Deserializes a typed `status_config`, reporting unknown or mistyped keys.
 pub fn from_config<T: DeserializeOwned>(config: &serde_json::Value) -> Result<T, (String, String)> {
     let value = if config.is_null() {
@@ -331,6 +363,23 @@ mod tests {
 
     fn spec(config: serde_json::Value) -> Result<CheckSpec, (String, String)> {
         parse_http(&config)
+    }
+
+    #[test]
+    fn the_target_host_is_found_in_every_form() {
+        for (text, host) in [
+            ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
+            ("https://user:pw@Web.Internal:8443/health?x=1", "web.internal"),
+            ("tcp://10.0.0.5:5432", "10.0.0.5"),
+            ("http://[fd00:ec2::254]:80/", "fd00:ec2::254"),
+            ("temporal.internal:7233", "temporal.internal"),
+            ("fe80::1", "fe80::1"),
+        ] {
+            assert_eq!(host_of(text).as_deref(), Some(host), "{text}");
+        }
+        assert_eq!(host_of("http:///x"), None);
+        let target = spec(serde_json::json!({"url": "http://169.254.169.254/x"})).unwrap().target();
+        assert_eq!(target, Some(("url", "169.254.169.254".to_string())));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //!    `Sec-Fetch-Site`), with the content type its route takes (a
 //!    cross-site "simple" request can only send form encodings or
 //!    text/plain): else 403 or 415;
-//! 2. the caller is identified (`auth::Auth::identify`);
+//! 2. the caller is identified (`auth::Auth::identify`) and counted
+//!    against their rate limit and their address's (429 over it; sign-in
+//!    attempts against their own, stricter one);
 //! 3. the route's entry in `access::ROUTES` decides: 401 for nobody, 403
 //!    naming the missing permission.
 //!
@@ -20,6 +22,7 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::limits::{Limits, caller_key};
 use crate::Error;
 use crate::access::{self, Access, Body};
 use crate::auth::{Caller, Identity};
@@ -50,7 +53,8 @@ pub async fn guard(
         return Error::internal(format!("no access rule for {method} {path}")).into_response();
     };
     if method != "GET" {
-        if let Err(e) = same_site(req.headers()) {
+        let cors = super::headers::allowed_origin(&state, req.headers()).is_some();
+        if let Err(e) = same_site(req.headers()).or_else(|e| if cors { Ok(()) } else { Err(e) }) {
             return e.into_response();
         }
         if let Err(e) = content_type(req.headers(), route.body) {
@@ -66,6 +70,20 @@ pub async fn guard(
         }
         Caller::Refused(_) => None,
     };
+    let ip = ip_in(req.extensions());
+    if let Some(limits) = req.extensions().get::<Arc<Limits>>() {
+        let counted = match (route.access, &identity) {
+            (Access::Needs(_), Some(who)) => {
+                limits.request(Some(&caller_key(who, ip.as_deref())), ip.as_deref(), now)
+            }
+            (Access::Needs(_), None) => limits.request(None, ip.as_deref(), now),
+            _ if path == "/api/auth/login" => limits.login(ip.as_deref(), now),
+            _ => Ok(()),
+        };
+        if let Err(e) = counted {
+            return e.into_response();
+        }
+    }
     if let Access::Needs(permission) = route.access {
         match &identity {
             None => {
@@ -161,8 +179,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
 
 /// The address the request came from (the proxy's, behind one).
 pub(super) fn client_ip(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
+    ip_in(&parts.extensions)
+}
+
+fn ip_in(extensions: &axum::http::Extensions) -> Option<String> {
+    extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
 }

@@ -21,6 +21,8 @@ use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::limits::{Limits, StreamSlot};
+use crate::auth::Identity;
 use crate::state::AppState;
 use crate::store::StatusEvent;
 use crate::{Error, Result};
@@ -72,9 +74,14 @@ impl From<&StatusEvent> for StatusChange {
 #[utoipa::path(get, path = "/api/status/stream", tag = "status", params(("last_event_id" = Option<i64>, Query, description = "resume after this event id (or the Last-Event-ID header)")), responses((status = 200, description = "Server-Sent Events: one `StatusEvent` per status change, `id:` set", content_type = "text/event-stream", body = StatusChange), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
 pub async fn stream(
     State(state): State<Arc<AppState>>,
+    axum::Extension(limits): axum::Extension<Arc<Limits>>,
+    who: Identity,
+    request: axum::http::request::Parts,
     headers: HeaderMap,
     Query(params): Query<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let ip = super::guard::client_ip(&request);
+    let slot = limits.stream(&super::limits::caller_key(&who, ip.as_deref()))?;
     let header = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -100,6 +107,7 @@ pub async fn stream(
         catch_up: last_id.is_some(),
         state: state.clone(),
         _client: SseClient::new(state.clone()),
+        _slot: slot,
     };
     let events = futures_util::stream::unfold(cursor, |mut c| async move {
         let event = match c.next().await? {
@@ -140,6 +148,8 @@ struct Cursor {
     sent: (HashSet<i64>, VecDeque<i64>),
     /// Read from the store before taking live events.
     catch_up: bool,
+    /// Counts against the caller's limit of open streams while it lives.
+    _slot: StreamSlot,
     state: Arc<AppState>,
     _client: SseClient,
 }

@@ -123,6 +123,7 @@ impl Registry {
         let now = lightbulb_common::time::now_ms();
         let s = fields.create(service_id, now)?;
         validate::service(&s)?;
+        self.targets.check(&s)?;
         self.commit(actor, "create service", |catalog| {
             if catalog.services.contains_key(&s.service_id) {
                 return Err(Error::conflict(format!(
@@ -146,6 +147,7 @@ impl Registry {
             let mut s = fields.apply(current.clone());
             s.updated_at_ms = now_after(current.updated_at_ms);
             validate::service(&s)?;
+            self.targets.check(&s)?;
             Ok((vec![CatalogChange::PutService(s.clone())], s))
         })
         .await

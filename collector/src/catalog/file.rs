@@ -27,6 +27,7 @@ use tracing::{error, info};
 
 use super::import::{self, Document};
 use super::model::{Catalog, CatalogChange};
+use super::targets::Targets;
 use super::{Actor, Registry};
 
 /// How the file stands against the catalog.
@@ -63,8 +64,9 @@ fn describe(problems: &[import::Problem], path: &Path) -> String {
 }
 
 /// What applying `doc` would change, one line per change.
-fn drift(catalog: &Catalog, doc: Document, owner: &str) -> Vec<String> {
-    let plan = import::plan(catalog, doc, Some(owner), lightbulb_common::time::now_ms());
+fn drift(catalog: &Catalog, doc: Document, owner: &str, targets: &Targets) -> Vec<String> {
+    let now = lightbulb_common::time::now_ms();
+    let plan = import::plan(catalog, doc, Some(owner), targets, now);
     plan.changes
         .iter()
         .map(|c| match c {
@@ -154,7 +156,10 @@ impl CatalogFile {
     pub fn status(&self, catalog: &Registry) -> FileState {
         let mut out = self.state.lock().unwrap_or_else(|e| e.into_inner()).clone();
         match read(&self.path) {
-            Ok(doc) => out.drift = catalog.read(|c| drift(c, doc, &out.owner)),
+            Ok(doc) => {
+                let targets = catalog.targets();
+                out.drift = catalog.read(|c| drift(c, doc, &out.owner, targets));
+            }
             Err(e) => out.last_error = Some(e),
         }
         out

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 pub use super::csv::{RELATION_COLUMNS, SERVICE_COLUMNS, from_csv, to_csv};
 use super::fields::{Body, RelationPatch, ServicePatch};
 use super::model::{Catalog, CatalogChange, Relation, RelationType};
+use super::targets::Targets;
 use super::{Actor, Registry, graph, new_relation_id, validate};
 use crate::{ErrorCode, Result};
 
@@ -103,7 +104,13 @@ fn label(kind: &str, i: usize, id: Option<&Value>) -> String {
 /// or a configuration file. A file takes over objects the API made, owns
 /// what it lists, and deletes what it owned and no longer lists; nobody
 /// changes what another file owns.
-pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) -> Plan {
+pub fn plan(
+    catalog: &Catalog,
+    doc: Document,
+    owner: Option<&str>,
+    targets: &Targets,
+    now_ms: i64,
+) -> Plan {
     let mut out = Plan::default();
     let mut after = catalog.clone();
     let mut owned_elsewhere = false;
@@ -137,6 +144,7 @@ pub fn plan(catalog: &Catalog, doc: Document, owner: Option<&str>, now_ms: i64) 
             };
             def.managed_by = owner.map(str::to_string);
             validate::service(&def)?;
+            targets.check(&def)?;
             if existing.as_ref() != Some(&def) {
                 def.updated_at_ms = now_ms.max(def.created_at_ms);
             }
@@ -290,7 +298,7 @@ impl Registry {
     ) -> Result<super::Committed<Plan>> {
         let now = lightbulb_common::time::now_ms();
         self.commit(actor, action, |catalog| {
-            let plan = plan(catalog, doc, owner, now);
+            let plan = plan(catalog, doc, owner, &self.targets, now);
             let changes = if dry_run || !plan.problems.is_empty() {
                 Vec::new()
             } else {
@@ -387,7 +395,7 @@ mod tests {
             json!([web("a"), {"service_id": "b", "label": "B"}, web("Bad_ID")]),
             json!([{"source_service_id": "a", "target_service_id": "ghost", "relation_type": "dependency"}]),
         );
-        let plan = plan(&Catalog::default(), d, None, 1);
+        let plan = plan(&Catalog::default(), d, None, &Targets::default(), 1);
         let items: Vec<(&str, Option<&str>)> = plan
             .problems
             .iter()
@@ -411,13 +419,20 @@ mod tests {
             &Catalog::default(),
             doc(json!([web("a"), web("b")]), json!([])),
             Some(file),
+            &Targets::default(),
             1,
         );
         assert_eq!((first.created, first.problems.len()), (2, 0));
         let mut catalog = Catalog::default();
         catalog.apply(&first.changes);
         assert_eq!(catalog.services["a"].managed_by.as_deref(), Some(file));
-        let again = plan(&catalog, doc(json!([web("a")]), json!([])), Some(file), 2);
+        let again = plan(
+            &catalog,
+            doc(json!([web("a")]), json!([])),
+            Some(file),
+            &Targets::default(),
+            2,
+        );
         assert_eq!((again.created, again.updated, again.deleted), (0, 0, 1));
         assert_eq!(
             again.changes,
@@ -432,11 +447,18 @@ mod tests {
             &Catalog::default(),
             doc(json!([web("a")]), json!([])),
             Some(file),
+            &Targets::default(),
             1,
         );
         let mut catalog = Catalog::default();
         catalog.apply(&owned.changes);
-        let by_api = plan(&catalog, doc(json!([web("a")]), json!([])), None, 2);
+        let by_api = plan(
+            &catalog,
+            doc(json!([web("a")]), json!([])),
+            None,
+            &Targets::default(),
+            2,
+        );
         assert_eq!(by_api.problems.len(), 1);
         assert_eq!(by_api.problems[0].field.as_deref(), Some("service_id"));
         assert_eq!(by_api.refusal_code(), ErrorCode::Conflict);
