@@ -626,7 +626,7 @@ export interface components {
          * @description What kind of failure, independent of transport.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "invalid" | "not_found" | "conflict" | "unauthenticated" | "forbidden" | "unsupported_media_type" | "unavailable" | "internal";
+        ErrorCode: "bad_request" | "invalid" | "not_found" | "conflict" | "unauthenticated" | "forbidden" | "unsupported_media_type" | "too_many_requests" | "unavailable" | "internal";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /** @description The offending field, for bad input. */
