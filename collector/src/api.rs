@@ -44,6 +44,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/auth/me", get(auth::me))
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/oidc/login", get(auth::oidc_login))
+        .route("/api/auth/oidc/callback", get(auth::oidc_callback))
         .route(
             "/api/tokens",
             get(auth::list_tokens).post(auth::create_token),

@@ -3,6 +3,7 @@
 //! bearer JWT the collector signed), or nobody. What each may do is in
 //! `access`; `api::guard` applies both to every request.
 
+pub mod oidc;
 pub mod session;
 pub mod token;
 
@@ -93,6 +94,8 @@ pub struct Auth {
     pub tokens: Arc<Tokens>,
     /// The break-glass admin: name and password hash.
     local_admin: Option<(String, String)>,
+    /// Sign-in through an OpenID provider, when configured.
+    pub oidc: Option<Arc<oidc::Oidc>>,
     pub secure_cookies: bool,
 }
 
@@ -128,14 +131,35 @@ impl Auth {
             .local_admin
             .as_ref()
             .map(|l| (l.username.clone(), l.password_hash.clone()));
+        let oidc = config.auth.oidc.clone().map(|o| {
+            Arc::new(oidc::Oidc::new(
+                o,
+                config.auth.role_claim.clone(),
+                config.auth.roles.clone(),
+            ))
+        });
         if mode == AuthMode::Oidc {
-            info!(local_admin = local_admin.is_some(), "sign-in required");
+            info!(
+                local_admin = local_admin.is_some(),
+                oidc = oidc.is_some(),
+                "sign-in required"
+            );
+        }
+        if let Some(o) = oidc.clone().filter(|_| mode == AuthMode::Oidc) {
+            // Found now if it is up; a provider that is down is tried again
+            // at the next sign-in, which says why meanwhile.
+            tokio::spawn(async move {
+                if let Err(e) = o.provider(false).await {
+                    warn!(error = %e, "sign-in through the provider is not possible yet");
+                }
+            });
         }
         Ok(Auth {
             mode,
             sessions: Sessions::new(config.auth.session_idle, config.auth.session_max),
             tokens: Arc::new(Tokens::load(key, store).await?),
             local_admin,
+            oidc,
             secure_cookies: config.auth.secure_cookies,
         })
     }

@@ -2,7 +2,7 @@
 
 mod auth;
 
-pub use self::auth::{AuthConfig, AuthMode, KEY_FILE_NEEDED, LocalAdmin};
+pub use self::auth::{AuthConfig, AuthMode, KEY_FILE_NEEDED, LocalAdmin, OidcConfig};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

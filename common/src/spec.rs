@@ -369,7 +369,10 @@ mod tests {
     fn the_target_host_is_found_in_every_form() {
         for (text, host) in [
             ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
-            ("https://user:pw@Web.Internal:8443/health?x=1", "web.internal"),
+            (
+                "https://user:pw@Web.Internal:8443/health?x=1",
+                "web.internal",
+            ),
             ("tcp://10.0.0.5:5432", "10.0.0.5"),
             ("http://[fd00:ec2::254]:80/", "fd00:ec2::254"),
             ("temporal.internal:7233", "temporal.internal"),
@@ -378,7 +381,9 @@ mod tests {
             assert_eq!(host_of(text).as_deref(), Some(host), "{text}");
         }
         assert_eq!(host_of("http:///x"), None);
-        let target = spec(serde_json::json!({"url": "http://169.254.169.254/x"})).unwrap().target();
+        let target = spec(serde_json::json!({"url": "http://169.254.169.254/x"}))
+            .unwrap()
+            .target();
         assert_eq!(target, Some(("url", "169.254.169.254".to_string())));
     }
 

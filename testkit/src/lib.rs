@@ -7,6 +7,7 @@
 
 pub mod clickhouse;
 pub mod kubernetes;
+pub mod openbao;
 pub mod process;
 pub mod temporal;
 pub mod zookeeper;

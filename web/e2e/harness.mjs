@@ -45,10 +45,10 @@ export async function until(what, fn, ms = 15_000) {
   }
 }
 
-/** A collector on free ports (with `collectorExtra` TOML) and one agent (`e2e-agent`) with `checks` (TOML). */
-export async function startLightbulb(checks, collectorExtra = "") {
+/** A collector on free ports (or `httpPort`, with `collectorExtra` TOML) and one agent (`e2e-agent`) with `checks` (TOML). */
+export async function startLightbulb(checks, collectorExtra = "", httpPort = undefined) {
   const dir = mkdtempSync(path.join(tmpdir(), "lightbulb-e2e-"));
-  const [http, grpc] = [await freePort(), await freePort()];
+  const [http, grpc] = [httpPort ?? (await freePort()), await freePort()];
   const certs = path.join(dir, "certs");
   await new Promise((resolve, reject) =>
     start(path.join(BIN, "lightbulb-collector"), ["certs", "init", "--out", certs, "--agent", "e2e-agent"]).on(

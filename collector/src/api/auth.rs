@@ -25,6 +25,8 @@ use crate::{Error, Result};
 struct SignIn {
     /// The local break-glass admin is enabled.
     local_admin: bool,
+    /// Sign-in through the OpenID provider (`/api/auth/oidc/login`).
+    oidc: bool,
 }
 
 /// The caller as the collector sees them.
@@ -59,6 +61,7 @@ pub(super) async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -
         identity,
         sign_in: SignIn {
             local_admin: state.auth.local_admin_enabled(),
+            oidc: state.auth.oidc.is_some(),
         },
     })
     .into_response()
@@ -155,6 +158,128 @@ pub(super) async fn logout(
     }
     let clear = cookie(&state, "", 0);
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response()
+}
+
+/// The cookie binding a sign-in at the provider to this browser.
+const OIDC_COOKIE: &str = "lb_oidc";
+
+fn oidc_cookie(state: &AppState, value: &str, max_age: i64) -> String {
+    let secure = if state.auth.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{OIDC_COOKIE}={value}; Path=/api/auth/oidc; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    )
+}
+
+/// A path of this collector to go to after sign-in; anything else is `/`.
+fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+fn redirect(to: &str, cookies: &[String]) -> Response {
+    let mut r = (StatusCode::FOUND, [(header::LOCATION, to.to_string())]).into_response();
+    for c in cookies {
+        if let Ok(v) = axum::http::HeaderValue::from_str(c) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct LoginParams {
+    next: Option<String>,
+}
+
+/// Sends the browser to the OpenID provider to sign in.
+#[utoipa::path(get, path = "/api/auth/oidc/login", tag = "auth", params(("next" = Option<String>, Query, description = "a path of this collector to go to once signed in")), responses((status = 302, description = "To the provider"), (status = 404, description = "No provider configured", body = crate::error::ErrorBody), (status = 503, description = "The provider cannot be reached", body = crate::error::ErrorBody)))]
+pub(super) async fn oidc_login(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Query(p): axum::extract::Query<LoginParams>,
+) -> Result<Response> {
+    let oidc = state
+        .auth
+        .oidc
+        .as_ref()
+        .ok_or_else(|| Error::not_found("no OpenID provider is configured (`auth.oidc`)"))?;
+    let now = lightbulb_common::time::now_ms();
+    let (url, bound) = oidc.begin(&local_path(p.next.as_deref()), now).await?;
+    Ok(redirect(&url, &[oidc_cookie(&state, &bound, 600)]))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The provider's answer: signed in (a session cookie) and on to where the
+/// user was going, or back to the sign-in page saying why not.
+#[utoipa::path(get, path = "/api/auth/oidc/callback", tag = "auth", params(("code" = Option<String>, Query), ("state" = Option<String>, Query)), responses((status = 302, description = "Signed in: to the page asked for; else to the sign-in page with `sign_in_error`")))]
+pub(super) async fn oidc_callback(
+    State(state): State<Arc<AppState>>,
+    request: axum::http::request::Parts,
+    axum::extract::Query(p): axum::extract::Query<CallbackParams>,
+) -> Response {
+    let bound = request
+        .headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| {
+            c.split(';')
+                .filter_map(|kv| kv.trim().split_once('='))
+                .find(|(k, _)| *k == OIDC_COOKIE)
+                .map(|(_, v)| v.to_string())
+        });
+    let clear = oidc_cookie(&state, "", 0);
+    let now = lightbulb_common::time::now_ms();
+    let outcome = match (&state.auth.oidc, p.code, p.state, p.error) {
+        (None, ..) => Err(Error::not_found(
+            "no OpenID provider is configured (`auth.oidc`)",
+        )),
+        (_, _, _, Some(error)) => Err(Error::Unauthenticated(format!(
+            "the provider refused: {error} {}",
+            p.error_description.unwrap_or_default()
+        ))),
+        (Some(oidc), Some(code), Some(st), None) => {
+            oidc.finish(&code, &st, bound.as_deref(), now).await
+        }
+        _ => Err(Error::bad_request("the answer has no `code` and `state`")),
+    };
+    let mut actor = Actor::named("user:?");
+    actor.ip = super::guard::client_ip(&request);
+    match outcome {
+        Ok((identity, next)) => {
+            let actor = Actor {
+                name: identity.actor().name,
+                ..actor
+            };
+            if let Err(e) = audit::record(&state, &actor, "sign in", session(&actor)).await {
+                tracing::warn!(error = %e, "cannot record a sign-in");
+            }
+            let id = state.auth.sessions.create(identity, now);
+            let set = cookie(&state, &id, state.auth.sessions.max_age_secs());
+            redirect(&next, &[set, clear])
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "sign-in through the provider refused");
+            if let Err(e) = audit::record(&state, &actor, "sign-in refused", session(&actor)).await
+            {
+                tracing::warn!(error = %e, "cannot record a refused sign-in");
+            }
+            let message: String =
+                url::form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect();
+            redirect(&format!("/?sign_in_error={message}"), &[clear])
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/api/tokens", tag = "auth", responses((status = 200, body = Vec<TokenRecord>)))]

@@ -23,6 +23,8 @@ use utoipa::OpenApi;
         super::auth::me,
         super::auth::login,
         super::auth::logout,
+        super::auth::oidc_login,
+        super::auth::oidc_callback,
         super::auth::list_tokens,
         super::auth::create_token,
         super::auth::revoke_token,

@@ -31,6 +31,8 @@ pub struct AuthConfig {
     /// Claim value → role (`viewer`, `editor` or `admin`); a user matching
     /// several gets the highest, one matching none is refused.
     pub roles: BTreeMap<String, Role>,
+    /// The OpenID provider users sign in through.
+    pub oidc: Option<OidcConfig>,
     /// A local admin for when the provider is down; off unless set.
     pub local_admin: Option<LocalAdmin>,
     /// A session ends after this long without a request. Default `30m`.
@@ -46,6 +48,30 @@ pub struct AuthConfig {
     /// Default: `token.key` next to the SQLite database; required with
     /// ClickHouse, as collectors sharing a store must share the key.
     pub token_key_file: Option<PathBuf>,
+}
+
+/// An OpenID Connect provider (Vault or OpenBao's identity provider,
+/// Keycloak, Dex, …): the authorization code flow with PKCE.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The provider's issuer URL; its discovery document is at
+    /// `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// Never logged; `<redacted>` in print-config.
+    #[serde(serialize_with = "crate::config::redact")]
+    pub client_secret: String,
+    /// Where the provider sends the browser back, as registered with it:
+    /// `https://<this collector>/api/auth/oidc/callback`.
+    pub redirect_url: String,
+    /// Scopes asked for besides `openid`. Default `["groups"]`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["groups".into()]
 }
 
 /// Why ClickHouse needs `auth.token_key_file` set.
@@ -67,6 +93,7 @@ impl Default for AuthConfig {
             mode: None,
             role_claim: "groups".into(),
             roles: BTreeMap::new(),
+            oidc: None,
             local_admin: None,
             session_idle: Duration::from_secs(30 * 60),
             session_max: Duration::from_secs(12 * 3600),
@@ -102,6 +129,32 @@ impl AuthConfig {
                 problem("auth.token_key_file", KEY_FILE_NEEDED.into());
             }
             Ok(_) => {}
+        }
+        let mode = self.effective_mode(listen).ok();
+        if mode == Some(AuthMode::Oidc) && self.oidc.is_none() && self.local_admin.is_none() {
+            problem(
+                "auth.oidc",
+                "is required with `mode = \"oidc\"` unless `auth.local_admin` is set: nobody could sign in".into(),
+            );
+        }
+        if let Some(o) = &self.oidc {
+            for (key, url) in [
+                ("auth.oidc.issuer", &o.issuer),
+                ("auth.oidc.redirect_url", &o.redirect_url),
+            ] {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    problem(key, format!("`{url}` is not an http:// or https:// URL"));
+                }
+            }
+            if !o.redirect_url.ends_with("/api/auth/oidc/callback") {
+                problem(
+                    "auth.oidc.redirect_url",
+                    "must end in `/api/auth/oidc/callback`, where this collector takes the provider's answer".into(),
+                );
+            }
+            if o.client_id.is_empty() {
+                problem("auth.oidc.client_id", "must not be empty".into());
+            }
         }
         if let Some(local) = &self.local_admin {
             if local.username.trim().is_empty() {

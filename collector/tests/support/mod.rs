@@ -255,9 +255,16 @@ impl InProcess {
         config.tls.key = certs.join("collector.key");
         config.store.path = dir.path().join("lightbulb.db");
         config.sse.heartbeat = Duration::from_secs(1);
+        // Free ports, unless `tweak` picks one (a provider must know where to send users back).
+        config.http.listen = "127.0.0.1:0".parse().unwrap();
+        config.grpc.listen = "127.0.0.1:0".parse().unwrap();
         tweak(&mut config);
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http = tokio::net::TcpListener::bind(config.http.listen)
+            .await
+            .unwrap();
+        let grpc = tokio::net::TcpListener::bind(config.grpc.listen)
+            .await
+            .unwrap();
         let (http_addr, grpc_addr) = (http.local_addr().unwrap(), grpc.local_addr().unwrap());
         let stop = tokio_util::sync::CancellationToken::new();
         tokio::spawn(lightbulb_collector::serve(config, http, grpc, stop.clone()));

@@ -1,4 +1,6 @@
-// Sign-in: the local break-glass admin's form when it is enabled.
+// Sign-in: through the OpenID provider (back to the page asked for), and
+// the local break-glass admin's form when it is enabled; a refusal from
+// the provider comes back as `?sign_in_error=`.
 import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { button, input } from "../../ui/Dialog";
@@ -8,7 +10,7 @@ export function SignInPage({ me }: { me: Me }) {
   const client = useQueryClient();
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(() => new URLSearchParams(window.location.search).get("sign_in_error"));
   const [busy, setBusy] = useState(false);
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
@@ -26,6 +28,19 @@ export function SignInPage({ me }: { me: Me }) {
   return (
     <div className="mx-auto mt-16 max-w-sm rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
       <h1 className="mb-4 text-xl font-bold">Sign in to lightbulb</h1>
+      {me.sign_in.oidc && (
+        <a
+          className={`${button.primary} mb-4 block text-center`}
+          href={`/api/auth/oidc/login?next=${encodeURIComponent(window.location.pathname)}`}
+        >
+          Sign in with your organisation
+        </a>
+      )}
+      {error && !me.sign_in.local_admin && (
+        <p role="alert" className="text-sm text-red-700">
+          {error}
+        </p>
+      )}
       {me.sign_in.local_admin ? (
         <form onSubmit={submit} className="flex flex-col gap-3" aria-label="Sign in">
           <label className="flex flex-col gap-1 text-sm">
@@ -46,7 +61,7 @@ export function SignInPage({ me }: { me: Me }) {
           </button>
         </form>
       ) : (
-        <p className="text-sm text-slate-700">No way to sign in is configured: ask your administrator.</p>
+        !me.sign_in.oidc && <p className="text-sm text-slate-700">No way to sign in is configured: ask your administrator.</p>
       )}
     </div>
   );

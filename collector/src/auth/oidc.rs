@@ -1,0 +1,351 @@
+//! Sign-in through an OpenID provider: the authorization code flow with
+//! PKCE. `begin` sends the browser to the provider with a fresh state,
+//! nonce and code challenge; `finish` takes the code back (once: the state
+//! is forgotten on use), exchanges it, and verifies the ID token (signature
+//! against the provider's keys, issuer, audience, nonce, expiry). The
+//! provider is discovered when first needed and again when a token is
+//! signed with a key it did not publish before (key rotation); a provider
+//! that is down only makes sign-in say so.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use base64::Engine as _;
+use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
+use openidconnect::{
+    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+};
+use tracing::{info, warn};
+
+use super::{Identity, IdentityKind};
+use crate::access::Role;
+use crate::config::OidcConfig;
+use crate::{Error, Result};
+
+/// How long a sign-in may take at the provider.
+const PENDING_MS: i64 = 10 * 60_000;
+
+struct Pending {
+    verifier: String,
+    nonce: String,
+    /// Where to go once signed in (a path of this collector).
+    next: String,
+    created_ms: i64,
+}
+
+pub struct Oidc {
+    config: OidcConfig,
+    role_claim: String,
+    roles: BTreeMap<String, Role>,
+    http: Http,
+    provider: tokio::sync::RwLock<Option<CoreProviderMetadata>>,
+    pending: Mutex<HashMap<String, Pending>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HttpError(String);
+
+/// The OpenID library's HTTP, through our client.
+struct Http(reqwest::Client);
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for Http {
+    type Error = HttpError;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = std::result::Result<openidconnect::HttpResponse, HttpError>,
+                > + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        Box::pin(send(&self.0, request))
+    }
+}
+
+/// One request of the OpenID library, through our HTTP client.
+async fn send(
+    client: &reqwest::Client,
+    request: openidconnect::HttpRequest,
+) -> std::result::Result<openidconnect::HttpResponse, HttpError> {
+    let (parts, body) = request.into_parts();
+    let r = client
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| HttpError(e.to_string()))?;
+    let (status, headers) = (r.status(), r.headers().clone());
+    let bytes = r.bytes().await.map_err(|e| HttpError(e.to_string()))?;
+    let mut out = openidconnect::http::Response::new(bytes.to_vec());
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    Ok(out)
+}
+
+fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::unavailable(format!("the sign-in provider {what}: {e}"))
+}
+
+impl Oidc {
+    pub fn new(config: OidcConfig, role_claim: String, roles: BTreeMap<String, Role>) -> Oidc {
+        let http = reqwest::Client::builder()
+            // A redirect from the provider's endpoints is not followed (SSRF).
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client");
+        Oidc {
+            config,
+            role_claim,
+            roles,
+            http: Http(http),
+            provider: tokio::sync::RwLock::new(None),
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The provider's metadata and keys: remembered, or (`fresh`, or not
+    /// yet known) discovered now.
+    pub async fn provider(&self, fresh: bool) -> Result<CoreProviderMetadata> {
+        if !fresh && let Some(p) = self.provider.read().await.as_ref() {
+            return Ok(p.clone());
+        }
+        let issuer = IssuerUrl::new(self.config.issuer.clone())
+            .map_err(|e| Error::internal(format!("auth.oidc.issuer: {e}")))?;
+        let found = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(|e| {
+                unavailable(&format!("at `{}` cannot be reached", self.config.issuer), e)
+            })?;
+        info!(issuer = %self.config.issuer, "sign-in provider discovered");
+        *self.provider.write().await = Some(found.clone());
+        Ok(found)
+    }
+
+    fn client(
+        &self,
+        provider: CoreProviderMetadata,
+    ) -> Result<
+        CoreClient<
+            openidconnect::EndpointSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointMaybeSet,
+            openidconnect::EndpointMaybeSet,
+        >,
+    > {
+        let redirect = RedirectUrl::new(self.config.redirect_url.clone())
+            .map_err(|e| Error::internal(format!("auth.oidc.redirect_url: {e}")))?;
+        Ok(CoreClient::from_provider_metadata(
+            provider,
+            ClientId::new(self.config.client_id.clone()),
+            Some(ClientSecret::new(self.config.client_secret.clone())),
+        )
+        .set_redirect_uri(redirect))
+    }
+
+    /// Where to send the browser, and the state that binds its return to it.
+    pub async fn begin(&self, next: &str, now_ms: i64) -> Result<(String, String)> {
+        let client = self.client(self.provider(false).await?)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(
+                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for scope in &self.config.scopes {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, state, nonce) = request.url();
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.retain(|_, p| now_ms - p.created_ms < PENDING_MS);
+        pending.insert(
+            state.secret().clone(),
+            Pending {
+                verifier: verifier.secret().clone(),
+                nonce: nonce.secret().clone(),
+                next: next.to_string(),
+                created_ms: now_ms,
+            },
+        );
+        Ok((url.to_string(), state.secret().clone()))
+    }
+
+    /// The signed-in user and where they were going, from the provider's
+    /// answer (`state` as returned, `bound` as the browser's cookie kept it).
+    pub async fn finish(
+        &self,
+        code: &str,
+        state: &str,
+        bound: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(Identity, String)> {
+        let refused = |why: &str| Error::Unauthenticated(format!("sign-in refused: {why}"));
+        if bound != Some(state) {
+            return Err(refused(
+                "the answer does not belong to this browser's sign-in",
+            ));
+        }
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(state)
+            .filter(|p| now_ms - p.created_ms < PENDING_MS)
+            .ok_or_else(|| refused("it expired or was already used; sign in again"))?;
+        let client = self.client(self.provider(false).await?)?;
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .map_err(|e| Error::internal(format!("the provider has no token endpoint: {e}")))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| refused(&format!("the provider did not take the code: {e}")))?;
+        let id_token = openidconnect::TokenResponse::id_token(&tokens)
+            .ok_or_else(|| refused("the provider sent no ID token"))?;
+        let nonce = Nonce::new(pending.nonce);
+        let verified = match id_token.claims(&client.id_token_verifier(), &nonce) {
+            Ok(_) => Ok(()),
+            Err(first) => {
+                // A key the provider rotated in since it was discovered.
+                warn!(error = %first, "ID token not verified; reading the provider's keys again");
+                let client = self.client(self.provider(true).await?)?;
+                id_token
+                    .claims(&client.id_token_verifier(), &nonce)
+                    .map(|_| ())
+            }
+        };
+        verified.map_err(|e| refused(&format!("the ID token does not verify: {e}")))?;
+        let claims = payload(&id_token.to_string())
+            .ok_or_else(|| refused("the ID token's claims do not read"))?;
+        let identity = self.identity(&claims)?;
+        Ok((identity, pending.next))
+    }
+
+    /// The user an ID token's (verified) claims name, with the highest role
+    /// their `role_claim` values map to.
+    fn identity(&self, claims: &serde_json::Value) -> Result<Identity> {
+        let name = ["preferred_username", "email", "sub"]
+            .iter()
+            .find_map(|k| claims.get(*k).and_then(|v| v.as_str()))
+            .unwrap_or_default()
+            .to_string();
+        let values: Vec<&str> = match claims.get(&self.role_claim) {
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(|v| v.as_str()).collect()
+            }
+            Some(serde_json::Value::String(s)) => vec![s.as_str()],
+            _ => Vec::new(),
+        };
+        let role = values
+            .iter()
+            .filter_map(|v| self.roles.get(*v))
+            .max()
+            .copied();
+        let role = role.ok_or_else(|| {
+            Error::Forbidden(format!(
+                "`{name}` is signed in but has no role here: none of its `{}` ({}) is mapped in `auth.roles`",
+                self.role_claim,
+                values.join(", ")
+            ))
+        })?;
+        Ok(Identity {
+            name,
+            kind: IdentityKind::User,
+            role,
+        })
+    }
+}
+
+/// The claims of a compact JWT (its signature checked elsewhere).
+fn payload(jwt: &str) -> Option<serde_json::Value> {
+    let middle = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(middle.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn oidc() -> Oidc {
+        let config = OidcConfig {
+            issuer: "http://127.0.0.1:1".into(),
+            client_id: "lightbulb".into(),
+            client_secret: "s".into(),
+            redirect_url: "http://127.0.0.1:2/api/auth/oidc/callback".into(),
+            scopes: vec!["groups".into()],
+        };
+        let roles = [
+            ("lightbulb-viewers".to_string(), Role::Viewer),
+            ("lightbulb-admins".to_string(), Role::Admin),
+        ]
+        .into();
+        Oidc::new(config, "groups".into(), roles)
+    }
+
+    #[test]
+    fn the_highest_mapped_group_decides_the_role() {
+        let o = oidc();
+        let who = o
+            .identity(&json!({"sub": "1", "preferred_username": "alice", "groups": ["x", "lightbulb-admins", "lightbulb-viewers"]}))
+            .unwrap();
+        assert_eq!((who.name.as_str(), who.role), ("alice", Role::Admin));
+        let who = o
+            .identity(&json!({"sub": "2", "email": "bob@x", "groups": "lightbulb-viewers"}))
+            .unwrap();
+        assert_eq!((who.name.as_str(), who.role), ("bob@x", Role::Viewer));
+        let e = o
+            .identity(&json!({"sub": "3", "groups": ["others"]}))
+            .unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::Forbidden);
+        assert!(
+            e.to_string().contains("none of its `groups` (others)"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_must_come_back_to_the_browser_that_asked_once() {
+        let o = oidc();
+        let e = o
+            .finish("code", "state-a", Some("state-b"), 0)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("does not belong to this browser"),
+            "{e}"
+        );
+        let e = o
+            .finish("code", "state-a", Some("state-a"), 0)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("expired or was already used"), "{e}");
+        let e = o.begin("/", 0).await.unwrap_err();
+        assert_eq!(
+            e.code(),
+            crate::ErrorCode::Unavailable,
+            "a provider that is down: {e}"
+        );
+        assert!(e.to_string().contains("cannot be reached"), "{e}");
+    }
+
+    #[test]
+    fn a_jwt_payload_reads_as_json() {
+        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"1"}"#);
+        assert_eq!(payload(&format!("h.{body}.s")), Some(json!({"sub": "1"})));
+        assert_eq!(payload("nonsense"), None);
+    }
+}
