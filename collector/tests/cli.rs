@@ -38,7 +38,7 @@ fn valid_fixture_loads_and_env_overrides_it() {
         .arg(fixture("collector-valid.toml"))
         .arg("print-config")
         .env("LIGHTBULB_HTTP__LISTEN", "0.0.0.0:9999")
-        .env("LIGHTBULB_AUTH__MODE", "oidc")
+        .env("LIGHTBULB_AUTH__MODE", "none")
         .env("LIGHTBULB_AGENT_ID", "ignored-by-the-collector")
         .output()
         .unwrap();
@@ -51,7 +51,7 @@ fn valid_fixture_loads_and_env_overrides_it() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("listen = \"0.0.0.0:9999\""), "{text}");
     assert!(text.contains("kind = \"sqlite\""), "{text}");
-    assert!(text.contains("mode = \"oidc\""), "{text}");
+    assert!(text.contains("mode = \"none\""), "{text}");
 }
 
 #[test]
@@ -208,4 +208,18 @@ fn security_settings_that_make_no_sense_exit_64_naming_each_key() {
         assert!(err.contains(key), "`{key}` in {err}");
     }
     assert!(!err.contains("hunter2"), "a secret is never echoed: {err}");
+}
+
+#[test]
+fn sign_in_required_with_no_way_to_sign_in_exits_64() {
+    let out = collector()
+        .arg("--config")
+        .arg(fixture("collector-valid.toml"))
+        .arg("print-config")
+        .env("LIGHTBULB_AUTH__MODE", "oidc")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(err.contains("key `auth.oidc`: is required with `mode = \"oidc\"`"), "{err}");
 }
