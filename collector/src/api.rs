@@ -85,8 +85,14 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 401, description = "`http.metrics_token_file` is set and the bearer token is not it", body = crate::error::ErrorBody)))]
+async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if !state.auth.may_scrape(&headers) {
+        return Error::Unauthenticated(
+            "`/metrics` asks for its token (`http.metrics_token_file`)".into(),
+        )
+        .into_response();
+    }
     let text = state.metrics.render(
         state.connected_agents(),
         state.service_count(),

@@ -97,6 +97,8 @@ pub struct Auth {
     /// Sign-in through an OpenID provider, when configured.
     pub oidc: Option<Arc<oidc::Oidc>>,
     pub secure_cookies: bool,
+    /// The token `/metrics` asks for, if any (`http.metrics_token_file`).
+    metrics_token: Option<String>,
 }
 
 /// What a request's credentials say.
@@ -161,6 +163,7 @@ impl Auth {
             local_admin,
             oidc,
             secure_cookies: config.auth.secure_cookies,
+            metrics_token: metrics_token(config)?,
         })
     }
 
@@ -191,6 +194,18 @@ impl Auth {
         }
     }
 
+    /// Whether a `/metrics` request may read the metrics.
+    pub fn may_scrape(&self, headers: &HeaderMap) -> bool {
+        let Some(want) = &self.metrics_token else {
+            return true;
+        };
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| token::same(given.trim().as_bytes(), want.as_bytes()))
+    }
+
     pub fn local_admin_enabled(&self) -> bool {
         self.local_admin.is_some()
     }
@@ -208,6 +223,27 @@ impl Auth {
             role: Role::Admin,
         })
     }
+}
+
+/// The token in `http.metrics_token_file`, if one is set.
+fn metrics_token(config: &CollectorConfig) -> Result<Option<String>> {
+    let Some(path) = &config.http.metrics_token_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::bad_field(
+            "http.metrics_token_file",
+            format!("`{}`: {e}", path.display()),
+        )
+    })?;
+    let token = text.trim().to_string();
+    if token.len() < 16 {
+        return Err(Error::bad_field(
+            "http.metrics_token_file",
+            format!("`{}` holds fewer than 16 characters", path.display()),
+        ));
+    }
+    Ok(Some(token))
 }
 
 /// The token signing key: read from `auth.token_key_file` (by default next

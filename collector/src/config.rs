@@ -99,6 +99,9 @@ pub struct HttpConfig {
     /// Other sites whose pages may call the API (CORS), as origins
     /// (`https://grafana.example.com`). Default none.
     pub cors_origins: Vec<String>,
+    /// A file holding a token `/metrics` then asks for (`Authorization:
+    /// Bearer …`). Default none: `/metrics` is open.
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 impl Default for HttpConfig {
@@ -106,6 +109,7 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             cors_origins: Vec::new(),
+            metrics_token_file: None,
         }
     }
 }

@@ -84,6 +84,23 @@ impl Client {
         Some(cookie)
     }
 
+    /// The actions of the entries `query` finds, newest first.
+    async fn actions(&self, admin: &str, query: &str) -> Vec<String> {
+        self.audit(admin, query).await["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["action"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Reverts audit entry `id` as `auth`.
+    async fn revert(&self, auth: &str, id: impl std::fmt::Display) -> (u16, Value) {
+        let path = format!("/api/audit/{id}/revert");
+        let (code, body, _) = self.send(Method::POST, &path, auth, None).await;
+        (code, body)
+    }
+
     async fn audit(&self, admin: &str, query: &str) -> Value {
         let (code, page, _) = self
             .send(Method::GET, &format!("/api/audit?{query}"), admin, None)
@@ -172,35 +189,14 @@ async fn changes_are_recorded_with_their_actor_and_can_be_undone_and_redone() {
             .1["label"]
             .clone()
     };
-    let (code, undone, _) = c
-        .send(
-            Method::POST,
-            &format!("/api/audit/{}/revert", edited.unwrap()),
-            &bearer,
-            None,
-        )
-        .await;
+    let (code, undone) = c.revert(&bearer, edited.unwrap()).await;
     assert_eq!(code, 200, "{undone}");
     assert_eq!(label().await, "Web");
-    let (code, _, _) = c
-        .send(
-            Method::POST,
-            &format!("/api/audit/{}/revert", undone["audit_id"]),
-            &admin,
-            None,
-        )
-        .await;
+    let (code, _) = c.revert(&admin, &undone["audit_id"]).await;
     assert_eq!(code, 200);
     assert_eq!(label().await, "Web front end");
     // The create is older than both: refused while they stand.
-    let (code, refused, _) = c
-        .send(
-            Method::POST,
-            &format!("/api/audit/{}/revert", created.unwrap()),
-            &admin,
-            None,
-        )
-        .await;
+    let (code, refused) = c.revert(&admin, created.unwrap()).await;
     assert_eq!(code, 409);
     assert!(
         refused["error"]["message"]
@@ -209,14 +205,7 @@ async fn changes_are_recorded_with_their_actor_and_can_be_undone_and_redone() {
             .contains("service `web` was changed after audit entry"),
         "{refused}"
     );
-    let (code, _, _) = c
-        .send(
-            Method::POST,
-            &format!("/api/audit/{}/revert", token_entry.unwrap()),
-            &admin,
-            None,
-        )
-        .await;
+    let (code, _) = c.revert(&admin, token_entry.unwrap()).await;
     assert_eq!(code, 409, "a token change is not a catalog change");
 
     // A cascade delete comes back whole.
@@ -241,14 +230,7 @@ async fn changes_are_recorded_with_their_actor_and_can_be_undone_and_redone() {
         )
         .await;
     assert_eq!(code, 200);
-    let (code, _, _) = c
-        .send(
-            Method::POST,
-            &format!("/api/audit/{}/revert", deleted.unwrap()),
-            &admin,
-            None,
-        )
-        .await;
+    let (code, _) = c.revert(&admin, deleted.unwrap()).await;
     assert_eq!(code, 200);
     let path = format!(
         "/api/admin/relations/{}",
@@ -263,33 +245,19 @@ async fn changes_are_recorded_with_their_actor_and_can_be_undone_and_redone() {
     );
 
     // Filters and CSV.
-    let by_token = c.audit(&admin, "actor=token:deploy").await;
-    let actions: Vec<&str> = by_token["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        actions,
+        c.actions(&admin, "actor=token:deploy").await,
         [
-            format!("revert {}", edited.unwrap()).as_str(),
-            "create service"
+            format!("revert {}", edited.unwrap()),
+            "create service".into()
         ]
     );
-    let about_db = c.audit(&admin, "object=db").await;
-    let actions: Vec<&str> = about_db["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        actions[..3],
+        c.actions(&admin, "object=db").await[..3],
         [
-            format!("revert {}", deleted.unwrap()).as_str(),
-            "delete service",
-            "create relation"
+            format!("revert {}", deleted.unwrap()),
+            "delete service".into(),
+            "create relation".into()
         ]
     );
     let r = c

@@ -221,5 +221,8 @@ fn sign_in_required_with_no_way_to_sign_in_exits_64() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(64), "{err}");
-    assert!(err.contains("key `auth.oidc`: is required with `mode = \"oidc\"`"), "{err}");
+    assert!(
+        err.contains("key `auth.oidc`: is required with `mode = \"oidc\"`"),
+        "{err}"
+    );
 }

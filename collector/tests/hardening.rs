@@ -235,3 +235,27 @@ async fn catalog_checks_may_not_target_metadata_or_link_local_addresses() {
         .unwrap();
     assert_eq!(r.status(), 201, "an empty deny list denies nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_may_be_put_behind_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("metrics.token");
+    std::fs::write(&file, "scrape-me-0123456789\n").unwrap();
+    let server = InProcess::start_with(&[], move |c| c.http.metrics_token_file = Some(file)).await;
+    let client = http();
+    let scrape = |token: Option<&str>| {
+        let req = client.get(server.url("/metrics"));
+        match token {
+            Some(t) => req.bearer_auth(t).send(),
+            None => req.send(),
+        }
+    };
+    assert_eq!(scrape(None).await.unwrap().status(), 401);
+    assert_eq!(
+        scrape(Some("scrape-me-012345678")).await.unwrap().status(),
+        401
+    );
+    let ok = scrape(Some("scrape-me-0123456789")).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.text().await.unwrap().contains("lightbulb_"));
+}

@@ -2530,6 +2530,15 @@ export interface operations {
                     "text/plain": unknown;
                 };
             };
+            /** @description `http.metrics_token_file` is set and the bearer token is not it */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     readyz: {
