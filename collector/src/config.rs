@@ -119,12 +119,16 @@ impl Default for HttpConfig {
 pub struct GrpcConfig {
     /// Agent ingest, mutual TLS. Default `127.0.0.1:7443`. Env `LIGHTBULB_GRPC__LISTEN`.
     pub listen: SocketAddr,
+    /// Agents refused whatever their certificate: agent ids and
+    /// `serial:<hex>`, one per line; read again when it changes. Default none.
+    pub deny_agents_file: Option<PathBuf>,
 }
 
 impl Default for GrpcConfig {
     fn default() -> Self {
         GrpcConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 7443)),
+            deny_agents_file: None,
         }
     }
 }

@@ -34,45 +34,19 @@ pub const AGENT_ID_HEADER: &str = "lightbulb-agent-id";
 /// Batches waiting for their commit per stream (pipelining depth).
 const PIPELINE: usize = 16;
 
+mod identity;
+
+use self::identity::{DenyList, authorize, peer};
+
 pub struct IngestService {
     state: Arc<AppState>,
+    gate: Arc<DenyList>,
 }
 
 impl IngestService {
     pub fn new(state: Arc<AppState>) -> IngestService {
-        IngestService { state }
-    }
-}
-
-/// The names in the peer's verified client certificate.
-fn peer_names<T>(request: &Request<T>) -> Result<Vec<String>, Status> {
-    let certs = request
-        .peer_certs()
-        .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
-    let leaf = certs
-        .first()
-        .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
-    lightbulb_common::tls::certificate_names(leaf)
-        .map_err(|e| Status::unauthenticated(e.to_string()))
-}
-
-/// [`authorize`], logging a refusal as `what` (e.g. "registration").
-fn admit(names: &[String], agent_id: &str, what: &str) -> Result<(), Status> {
-    authorize(names, agent_id).inspect_err(|_| {
-        warn!(%agent_id, certificate = ?names, "{what} refused: agent id does not match certificate");
-    })
-}
-
-fn authorize(names: &[String], agent_id: &str) -> Result<(), Status> {
-    if agent_id.is_empty() {
-        return Err(Status::invalid_argument("agent_id is empty"));
-    }
-    if names.iter().any(|n| n == agent_id) {
-        Ok(())
-    } else {
-        Err(Status::permission_denied(format!(
-            "the client certificate names {names:?}, not agent `{agent_id}`"
-        )))
+        let gate = Arc::new(DenyList::new(state.config.grpc.deny_agents_file.clone()));
+        IngestService { state, gate }
     }
 }
 
@@ -82,9 +56,9 @@ impl Ingest for IngestService {
         &self,
         request: Request<v1::RegisterRequest>,
     ) -> Result<Response<v1::RegisterResponse>, Status> {
-        let names = peer_names(&request)?;
+        let peer = peer(&request)?;
         let hello = request.into_inner();
-        admit(&names, &hello.agent_id, "registration")?;
+        self.gate.admit(&peer, &hello.agent_id, "registration")?;
         let record = AgentRecord {
             agent_id: hello.agent_id.clone(),
             hostname: hello.hostname,
@@ -112,9 +86,9 @@ impl Ingest for IngestService {
         &self,
         request: Request<v1::DiscoverRequest>,
     ) -> Result<Response<v1::DiscoverResponse>, Status> {
-        let names = peer_names(&request)?;
+        let peer = peer(&request)?;
         let found = request.into_inner();
-        admit(&names, &found.agent_id, "discovery")?;
+        self.gate.admit(&peer, &found.agent_id, "discovery")?;
         let answer =
             crate::catalog::discovery::sync(&self.state.catalog, &found.agent_id, found.services)
                 .await;
@@ -128,9 +102,9 @@ impl Ingest for IngestService {
         &self,
         request: Request<v1::WatchChecksRequest>,
     ) -> Result<Response<Self::WatchChecksStream>, Status> {
-        let names = peer_names(&request)?;
+        let peer = peer(&request)?;
         let watch = request.into_inner();
-        admit(&names, &watch.agent_id, "check watch")?;
+        self.gate.admit(&peer, &watch.agent_id, "check watch")?;
         let (tx, rx) = mpsc::channel(2);
         tokio::spawn(send_assignments(
             self.state.clone(),
@@ -145,7 +119,7 @@ impl Ingest for IngestService {
         &self,
         request: Request<Streaming<v1::AgentMessage>>,
     ) -> Result<Response<Self::ReportStream>, Status> {
-        let names = peer_names(&request)?;
+        let peer = peer(&request)?;
         // The agent names itself in metadata; a certificate may carry several
         // names, and the stream's rows are stored under the one it chose.
         let agent_id = match request.metadata().get(AGENT_ID_HEADER) {
@@ -153,18 +127,22 @@ impl Ingest for IngestService {
                 .to_str()
                 .map_err(|_| Status::invalid_argument(format!("{AGENT_ID_HEADER} is not text")))?
                 .to_string(),
-            None => names
+            None => peer
+                .names
                 .first()
                 .cloned()
                 .ok_or_else(|| Status::unauthenticated("the client certificate names nobody"))?,
         };
-        admit(&names, &agent_id, "stream")?;
+        self.gate.admit(&peer, &agent_id, "stream")?;
         let inbound = request.into_inner();
         let (out_tx, out_rx) = mpsc::channel(PIPELINE + 2);
         let (commit_tx, commit_rx) = mpsc::channel(PIPELINE);
         let state = self.state.clone();
         tokio::spawn(acker(state.clone(), commit_rx, out_tx.clone()));
-        tokio::spawn(reader(state, names, agent_id, inbound, commit_tx, out_tx));
+        let gate = (self.gate.clone(), peer.serial);
+        tokio::spawn(reader(
+            state, peer.names, gate, agent_id, inbound, commit_tx, out_tx,
+        ));
         Ok(Response::new(ReceiverStream::new(out_rx)))
     }
 }
@@ -232,6 +210,7 @@ struct Pending {
 async fn reader(
     state: Arc<AppState>,
     names: Vec<String>,
+    (gate, serial): (Arc<DenyList>, Option<String>),
     agent_id: String,
     mut inbound: Streaming<v1::AgentMessage>,
     commits: mpsc::Sender<Pending>,
@@ -253,6 +232,11 @@ async fn reader(
                 break;
             }
         };
+        if let Err(e) = gate.still_admitted(&agent_id, serial.as_deref()) {
+            warn!(%agent_id, why = %e.message(), "agent stream cut");
+            let _ = out.send(Err(e)).await;
+            break;
+        }
         state.agent_seen(&agent_id);
         let Some(msg) = message.msg else { continue };
         let batch = match msg {

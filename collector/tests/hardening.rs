@@ -259,3 +259,58 @@ async fn metrics_may_be_put_behind_a_token() {
     assert_eq!(ok.status(), 200);
     assert!(ok.text().await.unwrap().contains("lightbulb_"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_put_on_the_deny_list_is_cut_off_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let denied = dir.path().join("denied-agents");
+    let file = denied.clone();
+    let server = InProcess::start_with(&["node-a"], move |c| {
+        c.grpc.deny_agents_file = Some(file);
+        c.agents.heartbeat = Duration::from_millis(200);
+    })
+    .await;
+    let client = http();
+    let connected = || {
+        let client = client.clone();
+        let url = server.url("/api/agents");
+        async move {
+            let (_, agents) = support::get_json(&client, &url).await;
+            agents[0]["connected"].as_bool()
+        }
+    };
+    let spool = tempfile::tempdir().unwrap();
+    let agent = tokio_util::sync::CancellationToken::new();
+    let _stop = agent.clone().drop_guard();
+    tokio::spawn(lightbulb_agent::run(
+        server.agent_config("node-a", spool.path()),
+        agent.clone(),
+    ));
+    eventually(Duration::from_secs(10), "the agent connected", || async {
+        (connected().await == Some(true)).then_some(())
+    })
+    .await;
+
+    std::fs::write(&denied, "# lost with its laptop\nnode-a\n").unwrap();
+    eventually(Duration::from_secs(10), "the agent cut off", || async {
+        (connected().await == Some(false)).then_some(())
+    })
+    .await;
+    // It keeps retrying (every second at most) and keeps being refused.
+    let watch_until = std::time::Instant::now() + Duration::from_secs(2);
+    while std::time::Instant::now() < watch_until {
+        assert_eq!(
+            connected().await,
+            Some(false),
+            "refused again on every retry"
+        );
+    }
+
+    std::fs::write(&denied, "").unwrap();
+    eventually(
+        Duration::from_secs(15),
+        "let in again once off the list",
+        || async { (connected().await == Some(true)).then_some(()) },
+    )
+    .await;
+}
