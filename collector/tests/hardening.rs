@@ -304,6 +304,7 @@ async fn an_agent_put_on_the_deny_list_is_cut_off_without_a_restart() {
             Some(false),
             "refused again on every retry"
         );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     std::fs::write(&denied, "").unwrap();
