@@ -16,6 +16,7 @@ const RelationsPage = lazy(() => import("./features/admin/RelationsPage"));
 const MapPage = lazy(() => import("./features/map/MapPage"));
 const TransferPage = lazy(() => import("./features/admin/TransferPage"));
 const AuditPage = lazy(() => import("./features/audit/AuditPage"));
+const TokensPage = lazy(() => import("./features/tokens/TokensPage"));
 const loading = <p className="text-slate-600">Loading…</p>;
 
 /** Pages, with the permission each needs. */
@@ -27,6 +28,7 @@ const NAV: [string, string, Permission][] = [
   ["/admin/relations", "Relations", "catalog_read"],
   ["/admin/transfer", "Import/Export", "catalog_read"],
   ["/admin/audit", "Audit", "admin"],
+  ["/admin/tokens", "Tokens", "admin"],
 ];
 
 /** A page loaded on demand. */
@@ -109,6 +111,7 @@ function Shell() {
           <Route path="/admin/relations" element={later(<RelationsPage />)} />
           <Route path="/admin/transfer" element={later(<TransferPage />)} />
           <Route path="/admin/audit" element={later(<AuditPage />)} />
+          <Route path="/admin/tokens" element={later(<TokensPage />)} />
           <Route path="*" element={<p className="text-slate-700">This page does not exist.</p>} />
         </Routes>
       </main>
