@@ -117,6 +117,24 @@ pub fn certificate_not_after_ms(der: &[u8]) -> Option<i64> {
     crate::time::parse_instant(&iso).ok()
 }
 
+/// The serial number of a DER certificate, hex (lowercase, without leading
+/// zeros).
+pub fn certificate_serial_hex(der: &[u8]) -> Option<String> {
+    let (_, cert, _) = tlv(der)?;
+    let (_, tbs, _) = tlv(cert)?;
+    let (mut tag, mut serial, rest) = tlv(tbs)?;
+    if tag == 0xa0 {
+        (tag, serial, _) = tlv(rest)?; // explicit version first
+    }
+    (tag == 0x02).then(|| {
+        let hex: String = serial.iter().map(|b| format!("{b:02x}")).collect();
+        match hex.trim_start_matches('0') {
+            "" => "0".to_string(),
+            digits => digits.to_string(),
+        }
+    })
+}
+
 /// Splits one DER tag-length-value off `input`: (tag, value, rest).
 fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first()?;

@@ -32,7 +32,7 @@ pub fn peer<T>(request: &Request<T>) -> Result<Peer, Status> {
         .map_err(|e| Status::unauthenticated(e.to_string()))?;
     Ok(Peer {
         names,
-        serial: serial_hex(leaf.as_ref()),
+        serial: lightbulb_common::tls::certificate_serial_hex(leaf.as_ref()),
     })
 }
 
@@ -139,49 +139,6 @@ impl DenyList {
     }
 }
 
-/// The serial number of a DER certificate, hex (lowercase, no leading zeros
-/// kept), read from `TBSCertificate` without a full parser.
-pub fn serial_hex(der: &[u8]) -> Option<String> {
-    /// One TLV: (tag, value, rest).
-    fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-        let (&tag, b) = b.split_first()?;
-        let (&first, mut b) = b.split_first()?;
-        let len = if first < 0x80 {
-            usize::from(first)
-        } else {
-            let n = usize::from(first & 0x7f);
-            if n == 0 || n > 4 || b.len() < n {
-                return None;
-            }
-            let len = b[..n]
-                .iter()
-                .fold(0usize, |acc, x| acc << 8 | usize::from(*x));
-            b = &b[n..];
-            len
-        };
-        (b.len() >= len).then(|| (tag, &b[..len], &b[len..]))
-    }
-    let (_, cert, _) = tlv(der)?;
-    let (_, tbs, _) = tlv(cert)?;
-    let (tag, value, rest) = tlv(tbs)?;
-    // [0] EXPLICIT version comes first when present.
-    let (tag, serial) = if tag == 0xa0 {
-        let (tag, serial, _) = tlv(rest)?;
-        (tag, serial)
-    } else {
-        (tag, value)
-    };
-    (tag == 0x02).then(|| {
-        let hex: String = serial.iter().map(|b| format!("{b:02x}")).collect();
-        let trimmed = hex.trim_start_matches('0');
-        if trimmed.is_empty() {
-            "0".into()
-        } else {
-            trimmed.to_string()
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,14 +153,17 @@ mod tests {
     #[test]
     fn the_serial_is_read_from_the_certificate() {
         assert_eq!(
-            serial_hex(&cert(&[0x01, 0xab, 0xcd])).as_deref(),
+            lightbulb_common::tls::certificate_serial_hex(&cert(&[0x01, 0xab, 0xcd])).as_deref(),
             Some("1abcd")
         );
         assert_eq!(
-            serial_hex(&cert(&[0x7f; 16])).as_deref(),
+            lightbulb_common::tls::certificate_serial_hex(&cert(&[0x7f; 16])).as_deref(),
             Some(&*"7f".repeat(16))
         );
-        assert_eq!(serial_hex(b"not a certificate"), None);
+        assert_eq!(
+            lightbulb_common::tls::certificate_serial_hex(b"not a certificate"),
+            None
+        );
     }
 
     #[test]
