@@ -10,9 +10,17 @@ import { freePort } from "./harness.mjs";
 export async function startOidcProvider(users, redirect) {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const client = { client_id: "lightbulb", client_secret: "lightbulb-e2e-secret" };
+  const client = { clientId: "lightbulb", clientSecret: "lightbulb-e2e-secret" };
   const provider = new Provider(issuer, {
-    clients: [{ ...client, redirect_uris: [redirect], grant_types: ["authorization_code"], response_types: ["code"] }],
+    clients: [
+      {
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        redirect_uris: [redirect],
+        grant_types: ["authorization_code"],
+        response_types: ["code"],
+      },
+    ],
     scopes: ["openid", "groups"],
     claims: { openid: ["sub"], groups: ["groups", "preferred_username"] },
     findAccount: async (_ctx, id) =>

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { after, test } from "node:test";
-import { ARTIFACTS, browserPage, freePort, startLightbulb, stopAll } from "./harness.mjs";
+import { ARTIFACTS, browserPage, freePort, signInThrough, startLightbulb, stopAll } from "./harness.mjs";
 import { startOidcProvider } from "./oidc-provider.mjs";
 
 let provider = null;
@@ -20,12 +20,7 @@ test("a user signs in on a standard provider's own pages and lands with their ro
   const port = await freePort();
   const callback = `http://127.0.0.1:${port}/api/auth/oidc/callback`;
   provider = await startOidcProvider({ dana: ["sre"] }, callback);
-  const lb = await startLightbulb(
-    "",
-    `[auth]\nmode = "oidc"\nsecure_cookies = false\n[auth.roles]\n"sre" = "editor"\n` +
-      `[auth.oidc]\nissuer = "${provider.issuer}"\nclient_id = "${provider.client_id}"\nclient_secret = "${provider.client_secret}"\nredirect_url = "${callback}"\n`,
-    port,
-  );
+  const lb = await startLightbulb("", signInThrough(provider, callback, { sre: "editor" }), port);
   const page = await browserPage();
   await page.goto(`${lb.url}/admin/relations`);
   await page.getByRole("link", { name: "Sign in with your organisation" }).click();

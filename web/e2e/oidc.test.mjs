@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { after, test } from "node:test";
-import { ARTIFACTS, browserPage, freePort, startLightbulb, stopAll } from "./harness.mjs";
+import { ARTIFACTS, browserPage, freePort, signInThrough, startLightbulb, stopAll } from "./harness.mjs";
 import { startOpenBao } from "./openbao.mjs";
 
 after(stopAll);
@@ -23,12 +23,7 @@ test("a user signs in through the OpenID provider and lands with the role of the
     ],
     callback,
   );
-  const lb = await startLightbulb(
-    "",
-    `[auth]\nmode = "oidc"\nsecure_cookies = false\n[auth.roles]\n"lightbulb-admins" = "admin"\n` +
-      `[auth.oidc]\nissuer = "${bao.issuer}"\nclient_id = "${bao.clientId}"\nclient_secret = "${bao.clientSecret}"\nredirect_url = "${callback}"\n`,
-    port,
-  );
+  const lb = await startLightbulb("", signInThrough(bao, callback, { "lightbulb-admins": "admin" }), port);
   const page = await browserPage();
   /** Signs in on the provider's own page (its userpass form). */
   const atProvider = async (p, name, password) => {
