@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditEntry, AuditPage, AuditQuery, ObjectChange};
 use crate::catalog::Actor;
+use crate::catalog::csv::line;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -94,15 +95,6 @@ pub(super) async fn list(
     Ok(axum::Json(state.store.audit(p.query()?).await?).into_response())
 }
 
-/// A CSV field, quoted when it must be.
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 #[utoipa::path(get, path = "/api/audit.csv", tag = "audit", params(("actor" = Option<String>, Query), ("object" = Option<String>, Query), ("action" = Option<String>, Query), ("from" = Option<String>, Query), ("to" = Option<String>, Query)), responses((status = 200, description = "id,time,actor,ip,action,objects,changes (changes as JSON), newest first", content_type = "text/csv")))]
 pub(super) async fn csv(
     State(state): State<Arc<AppState>>,
@@ -114,7 +106,8 @@ pub(super) async fn csv(
         ..p.query()?
     };
     let page = state.store.audit(query).await?;
-    let mut out = String::from("id,time,actor,ip,action,objects,changes\n");
+    let columns = ["id", "time", "actor", "ip", "action", "objects", "changes"];
+    let mut out = line(&columns.map(String::from));
     for r in page.records {
         let e = &r.entry;
         let objects: Vec<&str> = e.changes.iter().map(|c| c.id.as_str()).collect();
@@ -127,9 +120,7 @@ pub(super) async fn csv(
             objects.join(" "),
             serde_json::to_string(&e.changes).unwrap_or_default(),
         ];
-        let row: Vec<String> = row.iter().map(|f| field(f)).collect();
-        out.push_str(&row.join(","));
-        out.push('\n');
+        out.push_str(&line(&row));
     }
     Ok((
         [

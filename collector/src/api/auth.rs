@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -13,7 +13,7 @@ use super::audit;
 use crate::access::{Permission, Scope};
 use crate::audit::{ObjectChange, ObjectKind};
 use crate::auth::token::TokenRecord;
-use crate::auth::{Caller, Identity, session};
+use crate::auth::{Identity, session};
 use crate::catalog::Actor;
 use crate::catalog::fields::{Body, required};
 use crate::config::AuthMode;
@@ -43,14 +43,12 @@ struct Me {
 }
 
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = Me)))]
-pub(super) async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let identity = match state
-        .auth
-        .identify(&headers, lightbulb_common::time::now_ms())
-    {
-        Caller::Known(identity) => Some(identity),
-        Caller::Nobody | Caller::Refused(_) => None,
-    };
+pub(super) async fn me(
+    State(state): State<Arc<AppState>>,
+    identity: Option<axum::Extension<Identity>>,
+) -> Response {
+    // The guard identified the caller already (a refused token: nobody).
+    let identity = identity.map(|axum::Extension(i)| i);
     axum::Json(Me {
         mode: state.auth.mode,
         signed_in: identity.is_some(),
@@ -233,12 +231,8 @@ pub(super) async fn oidc_callback(
         .headers
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|c| {
-            c.split(';')
-                .filter_map(|kv| kv.trim().split_once('='))
-                .find(|(k, _)| *k == OIDC_COOKIE)
-                .map(|(_, v)| v.to_string())
-        });
+        .and_then(|c| session::cookie(c, OIDC_COOKIE))
+        .map(str::to_string);
     let clear = oidc_cookie(&state, "", 0);
     let now = lightbulb_common::time::now_ms();
     let outcome = match (&state.auth.oidc, p.code, p.state, p.error) {

@@ -15,7 +15,6 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Deserialize;
@@ -77,12 +76,12 @@ pub async fn stream(
     axum::Extension(limits): axum::Extension<Arc<Limits>>,
     who: Identity,
     request: axum::http::request::Parts,
-    headers: HeaderMap,
     Query(params): Query<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let ip = super::guard::client_ip(&request);
     let slot = limits.stream(&super::limits::caller_key(&who, ip.as_deref()))?;
-    let header = headers
+    let header = request
+        .headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);

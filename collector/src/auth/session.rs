@@ -79,13 +79,18 @@ impl Sessions {
     }
 }
 
-/// The session id in a `Cookie` header, if any.
-pub fn from_cookie_header(header: &str) -> Option<&str> {
+/// The value of cookie `name` in a `Cookie` header, if any.
+pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value)
+}
+
+/// The session id in a `Cookie` header, if any.
+pub fn from_cookie_header(header: &str) -> Option<&str> {
+    cookie(header, COOKIE)
 }
 
 #[cfg(test)]
