@@ -22,6 +22,7 @@ pub const KEYS: &[&str] = &[
     "shipper",
     "scheduler",
     "discovery",
+    "secrets",
     "checks",
 ];
 
@@ -44,6 +45,8 @@ pub struct AgentConfig {
     pub scheduler: SchedulerConfig,
     /// Services found by watching Kubernetes (`[discovery.kubernetes]`).
     pub discovery: crate::discovery::DiscoveryConfig,
+    /// Where `secret://` references in checks are read (`[secrets]`).
+    pub secrets: crate::secrets::SecretsConfig,
     /// Locally configured checks.
     pub checks: Vec<CheckConfig>,
 }
@@ -61,6 +64,7 @@ impl Default for AgentConfig {
             shipper: ShipperConfig::default(),
             scheduler: SchedulerConfig::default(),
             discovery: Default::default(),
+            secrets: Default::default(),
             checks: Vec::new(),
         }
     }
@@ -207,8 +211,23 @@ impl AgentConfig {
         if self.spool.max_bytes < 1 << 20 {
             problem("spool.max_bytes", "must be at least 1048576 (1 MiB)".into());
         }
+        for (key, reason) in self.secrets.problems() {
+            problem(&format!("secrets.{key}"), reason);
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.checks.iter().enumerate() {
+            if self.secrets.vault.is_none() {
+                for (key, r) in lightbulb_common::secret::references(&c.status_config) {
+                    if let Ok(r @ lightbulb_common::secret::SecretRef::Vault { .. }) = r {
+                        problem(
+                            &format!("checks[{i}].status_config.{key}"),
+                            format!(
+                                "`{r}` names a Vault secret, but `[secrets.vault]` is not configured"
+                            ),
+                        );
+                    }
+                }
+            }
             if let Err(e) = plan(c) {
                 for (key, reason) in e {
                     problem(&format!("checks[{i}].{key}"), reason);

@@ -31,6 +31,8 @@ pub enum Error {
         key: &'static str,
         source: lightbulb_common::Error,
     },
+    #[error("[secrets]: {0}")]
+    Secrets(String),
     #[error("collector URL `{url}`: {reason}")]
     CollectorUrl { url: String, reason: String },
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod fleet;
 pub mod plan;
 pub mod scheduler;
+pub mod secrets;
 pub mod shipper;
 pub mod spool;
 
@@ -39,8 +40,13 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
             error!(service_id = %result.service_id, error = %e, "cannot spool result");
         }
     });
-    let mut checks =
-        scheduler::Scheduler::new(config.scheduler.max_concurrency, sink, shutdown.clone());
+    let secrets = Arc::new(secrets::Secrets::new(&config.secrets).map_err(Error::Secrets)?);
+    let mut checks = scheduler::Scheduler::new(
+        config.scheduler.max_concurrency,
+        secrets,
+        sink,
+        shutdown.clone(),
+    );
     let mut fleet = fleet::Fleet::default();
     let shipper = Shipper {
         lateness: checks.lateness.clone(),

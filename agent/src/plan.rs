@@ -59,6 +59,9 @@ pub struct PlannedCheck {
     pub interval: Duration,
     pub timeout: Duration,
     pub spec: CheckSpec,
+    /// The `status_config` as written, when it holds `secret://`
+    /// references (then `spec` was only checked with stand-ins).
+    pub secret_config: Option<serde_json::Value>,
 }
 
 /// Turns one check entry into a schedulable check, or lists (key, reason).
@@ -85,7 +88,7 @@ pub fn plan(c: &CheckConfig) -> Result<PlannedCheck, Vec<(String, String)>> {
             ));
             None
         }
-        Some(t) => match CheckSpec::parse(t, &c.status_config) {
+        Some(t) => match CheckSpec::parse_template(t, &c.status_config) {
             Ok(spec) => Some(spec),
             Err((key, reason)) => {
                 let key = if key.is_empty() {
@@ -105,6 +108,8 @@ pub fn plan(c: &CheckConfig) -> Result<PlannedCheck, Vec<(String, String)>> {
             interval: c.interval,
             timeout: c.timeout(),
             spec,
+            secret_config: (!lightbulb_common::secret::references(&c.status_config).is_empty())
+                .then(|| c.status_config.clone()),
         }),
         _ => Err(problems),
     }

@@ -17,6 +17,7 @@ use tracing::{debug, info};
 
 use crate::checks::{self, Check, Outcome};
 use crate::plan::PlannedCheck;
+use crate::secrets::{Secrets, WithSecrets};
 
 /// Where finished results go (the spool, or a channel in tests).
 pub type Sink = Arc<dyn Fn(CheckResult) + Send + Sync>;
@@ -24,6 +25,7 @@ pub type Sink = Arc<dyn Fn(CheckResult) + Send + Sync>;
 /// Runs checks, each as its own task, sharing the run slots.
 pub struct Scheduler {
     permits: Arc<Semaphore>,
+    secrets: Arc<Secrets>,
     sink: Sink,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
@@ -32,9 +34,15 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(max_concurrency: usize, sink: Sink, shutdown: CancellationToken) -> Scheduler {
+    pub fn new(
+        max_concurrency: usize,
+        secrets: Arc<Secrets>,
+        sink: Sink,
+        shutdown: CancellationToken,
+    ) -> Scheduler {
         Scheduler {
             permits: Arc::new(Semaphore::new(max_concurrency)),
+            secrets,
             sink,
             shutdown,
             tasks: JoinSet::new(),
@@ -49,7 +57,14 @@ impl Scheduler {
 
     /// Runs `plan`'s check until `stop`.
     pub fn start(&mut self, plan: PlannedCheck, stop: CancellationToken) {
-        let check = checks::build(&plan.spec);
+        let check: Box<dyn Check> = match &plan.secret_config {
+            Some(config) => Box::new(WithSecrets::new(
+                plan.service_type,
+                config.clone(),
+                self.secrets.clone(),
+            )),
+            None => checks::build(&plan.spec),
+        };
         self.run(plan, check, stop);
     }
 
@@ -238,7 +253,8 @@ mod tests {
         sink: Sink,
         shutdown: CancellationToken,
     ) -> Scheduler {
-        let mut scheduler = Scheduler::new(max_concurrency, sink, shutdown);
+        let secrets = Arc::new(Secrets::new(&Default::default()).unwrap());
+        let mut scheduler = Scheduler::new(max_concurrency, secrets, sink, shutdown);
         for (plan, check) in checks {
             let stop = scheduler.stopper();
             scheduler.run(plan, check, stop);
@@ -272,6 +288,7 @@ mod tests {
                 addr: "x:1".into(),
                 degraded_ms: None,
             }),
+            secret_config: None,
         }
     }
 

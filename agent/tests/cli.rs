@@ -276,3 +276,36 @@ fn an_unreachable_collector_is_retried_on_schedule_while_results_are_spooled() {
     );
     assert_eq!(spool.acked_seq(), 0);
 }
+
+#[test]
+fn malformed_secret_references_exit_64_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("agent.toml");
+    std::fs::write(
+        &file,
+        "agent_id = \"node-a\"\n\
+         [[checks]]\nservice_id = \"web\"\nservice_type = \"api_endpoint\"\n\
+         [checks.status_config]\nurl = \"http://127.0.0.1:1/\"\nheaders = { \"X-Api-Key\" = \"secret://vault/secret/web\" }\n\
+         [[checks]]\nservice_id = \"db\"\nservice_type = \"database\"\n\
+         [checks.status_config]\nurl = \"http://127.0.0.1:1/\"\npassword = \"secret://vault/secret/db#password\"\n",
+    )
+    .unwrap();
+    let out = agent()
+        .arg("--config")
+        .arg(&file)
+        .arg("print-config")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(
+        err.contains("key `checks[0].status_config.headers.X-Api-Key`"),
+        "{err}"
+    );
+    assert!(err.contains("#KEY"), "{err}");
+    assert!(
+        err.contains("key `checks[1].status_config.password`"),
+        "{err}"
+    );
+    assert!(err.contains("`[secrets.vault]` is not configured"), "{err}");
+}

@@ -2,7 +2,8 @@
 //! HTTP API: rate limits (429 with Retry-After, then served again), sign-in
 //! attempts and live streams limited per caller, security headers on every
 //! response, CORS only for the origins allowed, and catalog checks kept off
-//! cloud metadata and link-local addresses.
+//! cloud metadata and link-local addresses, and `secret://` references
+//! checked and kept as references.
 
 mod support;
 
@@ -234,6 +235,55 @@ async fn catalog_checks_may_not_target_metadata_or_link_local_addresses() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201, "an empty deny list denies nothing");
+}
+
+/// A reference is stored as written (the collector never reads the
+/// secret); a malformed one, or one where the check's address goes, is 422
+/// naming the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_references_are_checked_and_kept_as_references() {
+    let server = InProcess::start(&[]).await;
+    let client = http();
+    let post = |config: Value| {
+        client
+            .post(server.url("/api/admin/services"))
+            .json(
+                &json!({"service_id": "keyed", "label": "x", "service_type": "api_endpoint",
+                          "status_config": config}),
+            )
+            .send()
+    };
+    for (config, field, says) in [
+        (
+            json!({"url": "http://web/", "headers": {"X-Api-Key": "secret://vault/kv/web"}}),
+            "status_config.headers.X-Api-Key",
+            "#KEY",
+        ),
+        (
+            json!({"url": "secret://env/WEB_URL"}),
+            "status_config.url",
+            "free text",
+        ),
+    ] {
+        let r = post(config).await.unwrap();
+        assert_eq!(r.status(), 422);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["field"], field, "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(says),
+            "{body}"
+        );
+    }
+    let reference = "secret://vault/kv/web#api_key";
+    let r = post(json!({"url": "http://web/", "headers": {"X-Api-Key": reference}}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let (_, stored) = support::get_json(&client, &server.url("/api/admin/services/keyed")).await;
+    assert_eq!(
+        stored["status_config"]["headers"]["X-Api-Key"], reference,
+        "{stored}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod logging;
 pub mod result;
+pub mod secret;
 pub mod signal;
 pub mod spec;
 pub mod status;

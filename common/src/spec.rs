@@ -69,6 +69,45 @@ impl CheckSpec {
 }
 
 impl CheckSpec {
+    /// Parses a `status_config` whose strings may be `secret://` references
+    /// (see [`crate::secret`]) as the agent will once they are filled in:
+    /// a reference stands for free text (a password, token, header or
+    /// body). One that is malformed, sits where only a URL or a number
+    /// fits, or decides where the check connects is refused with its key.
+    pub fn parse_template(
+        service_type: ServiceType,
+        config: &serde_json::Value,
+    ) -> Result<CheckSpec, (String, String)> {
+        let refs = crate::secret::references(config);
+        if refs.is_empty() {
+            return CheckSpec::parse(service_type, config);
+        }
+        if let Some((key, Err(why))) = refs.iter().find(|(_, r)| r.is_err()) {
+            return Err((key.clone(), why.clone()));
+        }
+        let with = |stand_in: &str| {
+            let filled = crate::secret::fill(config, &mut |_| stand_in.to_string());
+            CheckSpec::parse(service_type, &filled).map_err(|(key, reason)| {
+                if refs.iter().any(|(k, _)| *k == key) {
+                    (key, "holds a secret reference, but a reference can stand only for free text (a password, token, header or body)".into())
+                } else {
+                    (key, reason.replace(stand_in, "<secret reference>"))
+                }
+            })
+        };
+        let spec = with("secret-a")?;
+        let other = with("secret-b")?;
+        match (spec.target(), other.target()) {
+            (Some((key, a)), Some((_, b))) if a != b => Err((
+                key.to_string(),
+                "a secret reference may not decide where the check connects".into(),
+            )),
+            _ => Ok(spec),
+        }
+    }
+}
+
+impl CheckSpec {
     /// The host the check connects to, and the `status_config` key naming
     /// it; `None` for checks that stay on the agent's machine or cluster.
     pub fn target(&self) -> Option<(&'static str, String)> {
@@ -358,79 +397,4 @@ fn parse_http(config: &serde_json::Value) -> Result<CheckSpec, (String, String)>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(config: serde_json::Value) -> Result<CheckSpec, (String, String)> {
-        parse_http(&config)
-    }
-
-    #[test]
-    fn the_target_host_is_found_in_every_form() {
-        for (text, host) in [
-            ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
-            (
-                "https://user:pw@Web.Internal:8443/health?x=1",
-                "web.internal",
-            ),
-            ("tcp://10.0.0.5:5432", "10.0.0.5"),
-            ("http://[fd00:ec2::254]:80/", "fd00:ec2::254"),
-            ("temporal.internal:7233", "temporal.internal"),
-            ("fe80::1", "fe80::1"),
-        ] {
-            assert_eq!(host_of(text).as_deref(), Some(host), "{text}");
-        }
-        assert_eq!(host_of("http:///x"), None);
-        let target = spec(serde_json::json!({"url": "http://169.254.169.254/x"}))
-            .unwrap()
-            .target();
-        assert_eq!(target, Some(("url", "169.254.169.254".to_string())));
-    }
-
-    #[test]
-    fn config_errors_name_the_key() {
-        assert_eq!(
-            spec(serde_json::json!({"url": "ftp://x"})).unwrap_err().0,
-            "url"
-        );
-        assert_eq!(
-            spec(serde_json::json!({"url": "tcp://nohost"}))
-                .unwrap_err()
-                .0,
-            "url"
-        );
-        assert_eq!(
-            spec(serde_json::json!({"url": "http://x", "method": "TRACE"}))
-                .unwrap_err()
-                .0,
-            "method"
-        );
-        let (_, reason) = spec(serde_json::json!({"url": "http://x", "timout": 3})).unwrap_err();
-        assert!(reason.contains("unknown field `timout`"), "{reason}");
-        assert!(matches!(
-            spec(serde_json::json!({"url": "tcp://127.0.0.1:80"})),
-            Ok(CheckSpec::Tcp(_))
-        ));
-    }
-
-    fn process(json: serde_json::Value) -> ProcessSpec {
-        serde_json::from_value(json).unwrap()
-    }
-
-    #[test]
-    fn exactly_one_selector() {
-        assert!(
-            process(serde_json::json!({"pid": 1, "cmdline": "x"}))
-                .validate()
-                .is_err()
-        );
-        assert!(process(serde_json::json!({})).validate().is_err());
-        assert_eq!(
-            process(serde_json::json!({"cmdline": "("}))
-                .validate()
-                .unwrap_err()
-                .0,
-            "cmdline"
-        );
-    }
-}
+mod tests;

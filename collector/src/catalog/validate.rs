@@ -53,7 +53,7 @@ fn status_config(kind: ServiceType, config: &serde_json::Value) -> Result<()> {
     };
     let (config, _) = super::schedule::split_schedule(config)
         .map_err(|(key, reason)| Error::invalid(&field(key), reason))?;
-    CheckSpec::parse(kind, &config)
+    CheckSpec::parse_template(kind, &config)
         .map(|_| ())
         .map_err(|(key, reason)| Error::invalid(&field(key), reason))
 }
