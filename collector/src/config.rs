@@ -102,6 +102,10 @@ pub struct HttpConfig {
     /// A file holding a token `/metrics` then asks for (`Authorization:
     /// Bearer …`). Default none: `/metrics` is open.
     pub metrics_token_file: Option<PathBuf>,
+    /// `[http.tls]`: serve HTTPS with this certificate (read again on
+    /// SIGHUP) and send HSTS. Default none: plain HTTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::https::HttpTlsConfig>,
 }
 
 impl Default for HttpConfig {
@@ -110,6 +114,7 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             cors_origins: Vec::new(),
             metrics_token_file: None,
+            tls: None,
         }
     }
 }

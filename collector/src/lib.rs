@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod fleet;
+pub mod https;
 pub mod ingest;
 pub mod lifecycle;
 pub mod metrics;
@@ -61,6 +62,9 @@ pub enum StartError {
     Grpc(#[from] tonic::transport::Error),
     #[error("HTTP server: {0}")]
     Http(#[from] std::io::Error),
+    /// `[http.tls]` names a file that cannot be used (the text says which and why).
+    #[error("{0}")]
+    HttpsCertificate(String),
 }
 
 /// Binds the configured listeners and serves until `shutdown`.
@@ -134,6 +138,10 @@ async fn serve_with(
     grpc: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
+    let https = match &config.http.tls {
+        Some(t) => Some(https::Certificates::load(t).map_err(StartError::HttpsCertificate)?),
+        None => None,
+    };
     let store = open_store(&config).await?;
     // Taken before anything reads, so nothing other collectors write is missed.
     let others = store.watch();
@@ -163,7 +171,7 @@ async fn serve_with(
         });
     }
     // Tests and scripts read the bound addresses from this line.
-    info!(http = %http.local_addr()?, grpc = %grpc.local_addr()?, "collector listening");
+    info!(http = %http.local_addr()?, grpc = %grpc.local_addr()?, https = https.is_some(), "collector listening");
     let grpc_server = Server::builder()
         // Finds connections to agents that vanished without closing them.
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(20)))
@@ -178,9 +186,20 @@ async fn serve_with(
             shutdown.clone().cancelled_owned(),
         );
     let app = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let http_server =
-        axum::serve(http, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let (g, h) = tokio::join!(grpc_server, async { http_server.await });
+    let stopped = shutdown.clone().cancelled_owned();
+    let http_server = async {
+        match https {
+            Some(certs) => {
+                tokio::spawn(certs.clone().reload_on_hangup(shutdown.clone()));
+                use axum::serve::ListenerExt;
+                // Tapped only for axum's client-address support of any listener.
+                let tls = https::TlsListener::new(http, certs, shutdown.clone())?.tap_io(|_| {});
+                axum::serve(tls, app).with_graceful_shutdown(stopped).await
+            }
+            None => axum::serve(http, app).with_graceful_shutdown(stopped).await,
+        }
+    };
+    let (g, h) = tokio::join!(grpc_server, http_server);
     g?;
     h?;
     info!("collector stopped");

@@ -127,6 +127,10 @@ async fn every_response_carries_the_security_headers_and_cors_only_for_allowed_o
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
         assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
         assert!(
+            !h.contains_key("strict-transport-security"),
+            "no HSTS over plain HTTP: {path}"
+        );
+        assert!(
             h.get("access-control-allow-origin").is_none(),
             "{path}: no Origin, no CORS"
         );

@@ -1,5 +1,6 @@
 //! Headers on every response: security headers (a content security policy
-//! the dashboard passes, no framing, no sniffing, no referrer), and CORS for
+//! the dashboard passes, no framing, no sniffing, no referrer, HSTS when
+//! serving HTTPS), and CORS for
 //! the origins `http.cors_origins` allows (none by default), preflights
 //! included.
 
@@ -79,6 +80,12 @@ pub async fn headers(State(state): State<Arc<AppState>>, req: Request, next: Nex
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if let Some(tls) = &state.config.http.tls
+        && !tls.hsts_max_age.is_zero()
+        && let Ok(v) = HeaderValue::from_str(&format!("max-age={}", tls.hsts_max_age.as_secs()))
+    {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, v);
+    }
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
