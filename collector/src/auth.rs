@@ -107,7 +107,8 @@ pub enum Caller {
     Nobody,
     /// A live session or a valid token.
     Known(Identity),
-    /// A bearer token that does not count, and why.
+    /// Credentials that do not count (a bad bearer token, a session the
+    /// provider ended), and why.
     Refused(String),
 }
 
@@ -168,8 +169,9 @@ impl Auth {
     }
 
     /// Who a request's credentials name: a bearer token first, then the
-    /// session cookie. With sign-in off, everyone is the anonymous admin.
-    pub fn identify(&self, headers: &HeaderMap, now_ms: i64) -> Caller {
+    /// session cookie (refreshed at the provider when its grant ran out).
+    /// With sign-in off, everyone is the anonymous admin.
+    pub async fn identify(&self, headers: &HeaderMap, now_ms: i64) -> Caller {
         if self.mode == AuthMode::None {
             return Caller::Known(Identity::anonymous());
         }
@@ -185,12 +187,32 @@ impl Auth {
                 Err(why) => Caller::Refused(why),
             };
         }
-        let session = header(axum::http::header::COOKIE)
-            .and_then(session::from_cookie_header)
-            .and_then(|id| self.sessions.get(id, now_ms));
-        match session {
-            Some(identity) => Caller::Known(identity),
-            None => Caller::Nobody,
+        let Some(id) = header(axum::http::header::COOKIE).and_then(session::from_cookie_header)
+        else {
+            return Caller::Nobody;
+        };
+        let Some(seen) = self.sessions.get(id, now_ms) else {
+            return Caller::Nobody;
+        };
+        let (Some(refresh), Some(oidc)) = (seen.refresh, &self.oidc) else {
+            return Caller::Known(seen.identity);
+        };
+        match oidc.refresh(&refresh).await {
+            Ok((identity, grant)) => {
+                let identity = identity.unwrap_or(seen.identity);
+                self.sessions.refreshed(id, identity.clone(), grant, now_ms);
+                Caller::Known(identity)
+            }
+            Err(e @ (Error::Unauthenticated(_) | Error::Forbidden(_))) => {
+                info!(user = %seen.identity.name, reason = %e, "session ended by the sign-in provider");
+                self.sessions.remove(id);
+                Caller::Refused(format!("your sign-in has ended: {e}"))
+            }
+            Err(e) => {
+                // The provider is down: the session goes on, asked again later.
+                warn!(user = %seen.identity.name, error = %e, "cannot refresh a sign-in");
+                Caller::Known(seen.identity)
+            }
         }
     }
 

@@ -47,6 +47,7 @@ async fn setup() -> Option<Setup> {
         client_secret: bao.client_secret.clone(),
         redirect_url: callback,
         scopes: vec!["groups".into()],
+        post_logout_redirect_url: None,
     };
     let server = InProcess::start_with(&[], move |c| {
         c.http.listen = format!("127.0.0.1:{port}").parse().unwrap();
@@ -243,6 +244,7 @@ async fn a_provider_that_is_down_at_start_only_makes_sign_in_say_so() {
             client_secret: "secret".into(),
             redirect_url: format!("http://127.0.0.1:{port}/api/auth/oidc/callback"),
             scopes: vec!["groups".into()],
+            post_logout_redirect_url: None,
         });
     })
     .await;

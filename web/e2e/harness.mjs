@@ -71,12 +71,15 @@ export async function startLightbulb(checks, collectorExtra = "", httpPort = und
   return { url, dir, collector, agent };
 }
 
-/** Collector TOML: sign-in through the provider `p` ({issuer, clientId, clientSecret}), `roles` as {claim value: role}. */
-export function signInThrough(p, callback, roles) {
+/**
+ * Collector TOML: sign-in through the provider `p` ({issuer, clientId, clientSecret}),
+ * `roles` as {claim value: role}, and more `[auth.oidc]` TOML in `oidcExtra`.
+ */
+export function signInThrough(p, callback, roles, oidcExtra = "") {
   const mapped = Object.entries(roles).map(([k, v]) => `"${k}" = "${v}"\n`).join("");
   return (
     `[auth]\nmode = "oidc"\nsecure_cookies = false\n[auth.roles]\n${mapped}` +
-    `[auth.oidc]\nissuer = "${p.issuer}"\nclient_id = "${p.clientId}"\nclient_secret = "${p.clientSecret}"\nredirect_url = "${callback}"\n`
+    `[auth.oidc]\nissuer = "${p.issuer}"\nclient_id = "${p.clientId}"\nclient_secret = "${p.clientSecret}"\nredirect_url = "${callback}"\n${oidcExtra}`
   );
 }
 

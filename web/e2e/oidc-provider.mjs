@@ -6,8 +6,15 @@
 import Provider from "oidc-provider";
 import { freePort } from "./harness.mjs";
 
-/** A provider at `issuer` for `users` ({name: groups[]}), whose client returns to `redirect`. */
-export async function startOidcProvider(users, redirect) {
+/**
+ * A provider at `issuer` for `users` ({name: groups[]}, read at every sign-in
+ * and refresh: change it to change a user's groups, delete a user to end
+ * their sign-in), whose client returns to `redirect`. `refresh`: grant
+ * refresh tokens (scope offline_access) with access tokens lasting
+ * `accessTtl` seconds; `signedOut`: where the provider's sign-out page
+ * sends the browser back.
+ */
+export async function startOidcProvider(users, redirect, { refresh = false, accessTtl = 60, signedOut } = {}) {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const client = { clientId: "lightbulb", clientSecret: "lightbulb-e2e-secret" };
@@ -17,11 +24,13 @@ export async function startOidcProvider(users, redirect) {
         client_id: client.clientId,
         client_secret: client.clientSecret,
         redirect_uris: [redirect],
-        grant_types: ["authorization_code"],
+        post_logout_redirect_uris: signedOut ? [signedOut] : [],
+        grant_types: refresh ? ["authorization_code", "refresh_token"] : ["authorization_code"],
         response_types: ["code"],
       },
     ],
-    scopes: ["openid", "groups"],
+    scopes: ["openid", "groups", "offline_access"],
+    ttl: { AccessToken: accessTtl, IdToken: accessTtl, RefreshToken: 3600, Grant: 3600, Session: 3600, Interaction: 600 },
     claims: { openid: ["sub"], groups: ["groups", "preferred_username"] },
     findAccount: async (_ctx, id) =>
       id in users

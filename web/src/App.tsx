@@ -56,8 +56,10 @@ function Account() {
   const client = useQueryClient();
   if (me.mode === "none" || !me.identity) return null;
   const signOut = async () => {
-    await auth.logout();
-    await client.invalidateQueries({ queryKey: authKeys.me });
+    const out = await auth.logout();
+    // Signed out at the provider too, on its own page.
+    if (out?.redirect) window.location.assign(out.redirect);
+    else await client.invalidateQueries({ queryKey: authKeys.me });
   };
   return (
     <div className="flex items-center gap-2 text-sm text-slate-700">

@@ -127,13 +127,22 @@ pub(super) async fn login(
     };
     audit::record(&state, &actor, "sign in", session(&actor)).await?;
     let now = lightbulb_common::time::now_ms();
-    let id = state.auth.sessions.create(identity.clone(), now);
+    let id = state.auth.sessions.create(identity.clone(), None, now);
     let set = cookie(&state, &id, state.auth.sessions.max_age_secs());
     Ok(([(header::SET_COOKIE, set)], axum::Json(identity)).into_response())
 }
 
-/// Ends the caller's session (if any) and clears its cookie.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 204, description = "Signed out")))]
+/// Where the browser goes to sign out at the provider too.
+#[derive(Serialize, utoipa::ToSchema)]
+struct SignedOut {
+    /// The provider's end-session page (RP-initiated logout).
+    redirect: String,
+}
+
+/// Ends the caller's session (if any) and clears its cookie. After a
+/// sign-in through a provider that offers it, the answer names the
+/// provider's page that ends the sign-in there too.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 200, description = "Signed out here; sign out at the provider too", body = SignedOut), (status = 204, description = "Signed out")))]
 pub(super) async fn logout(
     State(state): State<Arc<AppState>>,
     request: axum::http::request::Parts,
@@ -144,18 +153,32 @@ pub(super) async fn logout(
         .and_then(|v| v.to_str().ok())
         .and_then(session::from_cookie_header);
     let now = lightbulb_common::time::now_ms();
+    let mut provider_sign_out = None;
     if let Some(id) = id {
-        if let Some(who) = state.auth.sessions.get(id, now) {
-            let mut actor = who.actor();
+        if let Some(seen) = state.auth.sessions.get(id, now) {
+            let mut actor = seen.identity.actor();
             actor.ip = super::guard::client_ip(&request);
             if let Err(e) = audit::record(&state, &actor, "sign out", session(&actor)).await {
                 tracing::warn!(error = %e, "cannot record a sign-out");
             }
+            let id_token = state.auth.sessions.remove(id);
+            if seen.identity.kind == crate::auth::IdentityKind::User {
+                provider_sign_out = state
+                    .auth
+                    .oidc
+                    .as_ref()
+                    .and_then(|o| o.end_session_url(id_token.as_deref()));
+            }
         }
         state.auth.sessions.remove(id);
     }
-    let clear = cookie(&state, "", 0);
-    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response()
+    let clear = [(header::SET_COOKIE, cookie(&state, "", 0))];
+    match provider_sign_out {
+        Some(redirect) => {
+            (StatusCode::OK, clear, axum::Json(SignedOut { redirect })).into_response()
+        }
+        None => (StatusCode::NO_CONTENT, clear).into_response(),
+    }
 }
 
 /// The cookie binding a sign-in at the provider to this browser.
@@ -251,7 +274,7 @@ pub(super) async fn oidc_callback(
     let mut actor = Actor::named("user:?");
     actor.ip = super::guard::client_ip(&request);
     match outcome {
-        Ok((identity, next)) => {
+        Ok((identity, next, grant)) => {
             let actor = Actor {
                 name: identity.actor().name,
                 ..actor
@@ -259,7 +282,7 @@ pub(super) async fn oidc_callback(
             if let Err(e) = audit::record(&state, &actor, "sign in", session(&actor)).await {
                 tracing::warn!(error = %e, "cannot record a sign-in");
             }
-            let id = state.auth.sessions.create(identity, now);
+            let id = state.auth.sessions.create(identity, Some(grant), now);
             let set = cookie(&state, &id, state.auth.sessions.max_age_secs());
             redirect(&next, &[set, clear])
         }

@@ -62,7 +62,7 @@ pub async fn guard(
         }
     }
     let now = lightbulb_common::time::now_ms();
-    let identity = match state.auth.identify(req.headers(), now) {
+    let identity = match state.auth.identify(req.headers(), now).await {
         Caller::Known(identity) => Some(identity),
         Caller::Nobody => None,
         Caller::Refused(why) if route.access != Access::Open => {

@@ -5,16 +5,20 @@
 //! against the provider's keys, issuer, audience, nonce, expiry). The
 //! provider is discovered when first needed and again when a token is
 //! signed with a key it did not publish before (key rotation); a provider
-//! that is down only makes sign-in say so.
+//! that is down only makes sign-in say so. With a refresh token (scope
+//! `offline_access`), the sign-in is refreshed each time the provider's
+//! grant runs out, taking up role changes; signing out also signs out at
+//! the provider where it offers that (RP-initiated logout).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use base64::Engine as _;
+use openidconnect::core::CoreAuthPrompt;
 use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
 use openidconnect::{
     AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope,
 };
 use tracing::{info, warn};
 
@@ -40,7 +44,33 @@ pub struct Oidc {
     roles: BTreeMap<String, Role>,
     http: Http,
     provider: tokio::sync::RwLock<Option<CoreProviderMetadata>>,
+    /// The provider's `end_session_endpoint`, if it has one.
+    end_session: Mutex<Option<String>>,
     pending: Mutex<HashMap<String, Pending>>,
+}
+
+/// What the provider granted a signed-in user. Never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub refresh_token: Option<String>,
+    /// The ID token, as the hint for signing out at the provider.
+    pub id_token: Option<String>,
+    /// How long the grant lasts (the access token's `expires_in`).
+    pub expires_in_ms: Option<i64>,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Grant(<redacted>)")
+    }
+}
+
+fn grant(tokens: &openidconnect::core::CoreTokenResponse) -> Grant {
+    Grant {
+        refresh_token: tokens.refresh_token().map(|t| t.secret().clone()),
+        id_token: openidconnect::TokenResponse::id_token(tokens).map(|t| t.to_string()),
+        expires_in_ms: tokens.expires_in().map(|d| d.as_millis() as i64),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +137,7 @@ impl Oidc {
             roles,
             http: Http(http),
             provider: tokio::sync::RwLock::new(None),
+            end_session: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
         }
     }
@@ -124,9 +155,83 @@ impl Oidc {
             .map_err(|e| {
                 unavailable(&format!("at `{}` cannot be reached", self.config.issuer), e)
             })?;
-        info!(issuer = %self.config.issuer, "sign-in provider discovered");
+        // Not in the core metadata: read from the document itself.
+        let document = format!(
+            "{}/.well-known/openid-configuration",
+            self.config.issuer.trim_end_matches('/')
+        );
+        let end_session = match self.http.0.get(&document).send().await {
+            Ok(r) => r.json::<serde_json::Value>().await.ok().and_then(|d| {
+                d.get("end_session_endpoint")
+                    .and_then(|e| e.as_str())
+                    .map(str::to_string)
+            }),
+            Err(_) => None,
+        };
+        info!(issuer = %self.config.issuer, sign_out_there = end_session.is_some(), "sign-in provider discovered");
+        *self.end_session.lock().unwrap_or_else(|e| e.into_inner()) = end_session;
         *self.provider.write().await = Some(found.clone());
         Ok(found)
+    }
+
+    /// Where to send the browser to sign out at the provider too, if it
+    /// offers that: its end-session endpoint with the ID token as hint.
+    pub fn end_session_url(&self, id_token: Option<&str>) -> Option<String> {
+        let endpoint = self
+            .end_session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        let mut url = url::Url::parse(&endpoint).ok()?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("client_id", &self.config.client_id);
+            if let Some(hint) = id_token {
+                q.append_pair("id_token_hint", hint);
+            }
+            if let Some(back) = &self.config.post_logout_redirect_url {
+                q.append_pair("post_logout_redirect_uri", back);
+            }
+        }
+        Some(url.to_string())
+    }
+
+    /// Asks the provider again with `refresh_token`: the identity it names
+    /// now (its role from the new ID token's claims, if one came) and the
+    /// new grant. `Unauthenticated`/`Forbidden` when the provider refuses
+    /// or the user lost every role; `Unavailable` when it cannot be asked.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<(Option<Identity>, Grant)> {
+        let client = self.client(self.provider(false).await?)?;
+        let tokens = client
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.to_string()))
+            .map_err(|e| Error::internal(format!("the provider has no token endpoint: {e}")))?
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                openidconnect::RequestTokenError::ServerResponse(r) => {
+                    Error::Unauthenticated(format!("the sign-in provider ended the sign-in: {r}"))
+                }
+                other => unavailable("cannot refresh the sign-in", other),
+            })?;
+        let identity = match openidconnect::TokenResponse::id_token(&tokens) {
+            None => None,
+            Some(id_token) => {
+                // A refreshed ID token carries no nonce of ours to check.
+                let no_nonce = |_: Option<&Nonce>| Ok(());
+                id_token
+                    .claims(&client.id_token_verifier(), no_nonce)
+                    .map_err(|e| {
+                        Error::Unauthenticated(format!(
+                            "the refreshed ID token does not verify: {e}"
+                        ))
+                    })?;
+                let claims = payload(&id_token.to_string()).ok_or_else(|| {
+                    Error::Unauthenticated("the refreshed ID token's claims do not read".into())
+                })?;
+                Some(self.identity(&claims)?)
+            }
+        };
+        Ok((identity, grant(&tokens)))
     }
 
     fn client(&self, provider: CoreProviderMetadata) -> Result<Client> {
@@ -154,6 +259,10 @@ impl Oidc {
         for scope in &self.config.scopes {
             request = request.add_scope(Scope::new(scope.clone()));
         }
+        if self.config.scopes.iter().any(|s| s == "offline_access") {
+            // OpenID Connect: a refresh token is granted only after consent.
+            request = request.add_prompt(CoreAuthPrompt::Consent);
+        }
         let (url, state, nonce) = request.url();
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         pending.retain(|_, p| now_ms - p.created_ms < PENDING_MS);
@@ -177,7 +286,7 @@ impl Oidc {
         state: &str,
         bound: Option<&str>,
         now_ms: i64,
-    ) -> Result<(Identity, String)> {
+    ) -> Result<(Identity, String, Grant)> {
         let refused = |why: &str| Error::Unauthenticated(format!("sign-in refused: {why}"));
         if bound != Some(state) {
             return Err(refused(
@@ -215,7 +324,7 @@ impl Oidc {
         let claims = payload(&id_token.to_string())
             .ok_or_else(|| refused("the ID token's claims do not read"))?;
         let identity = self.identity(&claims)?;
-        Ok((identity, pending.next))
+        Ok((identity, pending.next, grant(&tokens)))
     }
 
     /// The user an ID token's (verified) claims name, with the highest role
@@ -297,6 +406,7 @@ mod tests {
             client_secret: "s".into(),
             redirect_url: "http://127.0.0.1:2/api/auth/oidc/callback".into(),
             scopes: vec!["groups".into()],
+            post_logout_redirect_url: None,
         };
         let roles = [
             ("lightbulb-viewers".to_string(), Role::Viewer),
@@ -439,6 +549,7 @@ mod tampering {
             client_secret: "s".into(),
             redirect_url: "https://lightbulb.example.com/api/auth/oidc/callback".into(),
             scopes: vec!["groups".into()],
+            post_logout_redirect_url: None,
         };
         Oidc::new(
             config,

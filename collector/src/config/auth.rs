@@ -68,6 +68,11 @@ pub struct OidcConfig {
     /// Scopes asked for besides `openid`. Default `["groups"]`.
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
+    /// Where the provider sends the browser after signing out there, as
+    /// registered with it (e.g. `https://<this collector>/`). Default none:
+    /// the provider's own page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_logout_redirect_url: Option<String>,
 }
 
 fn default_scopes() -> Vec<String> {

@@ -302,7 +302,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ends the caller's session (if any) and clears its cookie. */
+        /**
+         * Ends the caller's session (if any) and clears its cookie. After a
+         *     sign-in through a provider that offers it, the answer names the
+         *     provider's page that ends the sign-in there too.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -1023,6 +1027,11 @@ export interface components {
             local_admin: boolean;
             /** @description Sign-in through the OpenID provider (`/api/auth/oidc/login`). */
             oidc: boolean;
+        };
+        /** @description Where the browser goes to sign out at the provider too. */
+        SignedOut: {
+            /** @description The provider's end-session page (RP-initiated logout). */
+            redirect: string;
         };
         /**
          * @description Where an aggregate is computed from.
@@ -2077,6 +2086,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Signed out here; sign out at the provider too */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedOut"];
+                };
+            };
             /** @description Signed out */
             204: {
                 headers: {
