@@ -7,7 +7,7 @@ pub mod grpc;
 pub mod http;
 pub mod kubernetes;
 pub mod process;
-mod support;
+pub(crate) mod support;
 pub mod temporal;
 
 use std::future::Future;

@@ -41,19 +41,30 @@ pub(crate) fn shared_client(key: ClientKey) -> Result<reqwest::Client, String> {
         builder = builder.timeout(t);
     }
     if let Some(path) = &key.ca {
-        let pem =
-            std::fs::read(path).map_err(|e| format!("cannot read ca {}: {e}", path.display()))?;
-        for root in reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| format!("ca {}: {e}", path.display()))?
-        {
-            builder = builder.add_root_certificate(root);
-        }
+        builder = trust(builder, path, "ca")?;
     }
     let client = builder
         .build()
         .map_err(|e| format!("cannot build HTTP client: {e}"))?;
     clients.insert(key, client.clone());
     Ok(client)
+}
+
+/// `builder` also trusting the CA certificates in the PEM file `path`
+/// (named `key` in errors).
+pub(crate) fn trust(
+    mut builder: reqwest::ClientBuilder,
+    path: &std::path::Path,
+    key: &str,
+) -> Result<reqwest::ClientBuilder, String> {
+    let pem =
+        std::fs::read(path).map_err(|e| format!("cannot read {key} {}: {e}", path.display()))?;
+    for root in reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{key} {}: {e}", path.display()))?
+    {
+        builder = builder.add_root_certificate(root);
+    }
+    Ok(builder)
 }
 
 /// OK with the time taken, or DEGRADED past `degraded_ms`.

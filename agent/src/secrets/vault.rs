@@ -131,13 +131,7 @@ impl Vault {
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("lightbulb-agent/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &config.ca {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("cannot read secrets.vault.ca {}: {e}", path.display()))?;
-            for root in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| format!("secrets.vault.ca {}: {e}", path.display()))?
-            {
-                builder = builder.add_root_certificate(root);
-            }
+            builder = crate::checks::support::trust(builder, path, "secrets.vault.ca")?;
         }
         let http = builder
             .build()
