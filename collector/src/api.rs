@@ -1,6 +1,7 @@
 //! REST API under `/api`, the live status stream, health and metrics.
 
 mod admin;
+mod alerts;
 mod audit;
 mod auth;
 mod graph;
@@ -22,7 +23,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -55,6 +56,32 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/audit.csv", get(audit::csv))
         .route("/api/audit/{audit_id}/revert", post(audit::revert))
         .route("/api/graph", get(graph::graph))
+        .route("/api/alerts", get(alerts::list_alerts))
+        .route(
+            "/api/alerts/rules",
+            get(alerts::list_rules).post(alerts::create_rule),
+        )
+        .route(
+            "/api/alerts/rules/{rule_id}",
+            put(alerts::put_rule).delete(alerts::delete_rule),
+        )
+        .route(
+            "/api/alerts/channels",
+            get(alerts::list_channels).post(alerts::create_channel),
+        )
+        .route(
+            "/api/alerts/channels/{channel_id}",
+            put(alerts::put_channel).delete(alerts::delete_channel),
+        )
+        .route(
+            "/api/alerts/channels/{channel_id}/test",
+            post(alerts::test_channel),
+        )
+        .route("/api/alerts/notifications", get(alerts::list_notifications))
+        .route(
+            "/api/alerts/notifications/{notification_id}/attempts",
+            get(alerts::attempts),
+        )
         .merge(admin::routes())
         .fallback(web::fallback)
         .layer(axum::middleware::from_fn_with_state(

@@ -17,6 +17,8 @@ pub enum ObjectKind {
     Relation,
     Token,
     Session,
+    AlertRule,
+    AlertChannel,
 }
 
 /// One object as it was before and after (`null`: absent).

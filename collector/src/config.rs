@@ -1,7 +1,9 @@
 //! `collector.toml`: listeners, TLS material, the store and sign-in.
 
+mod alerting;
 mod auth;
 
+pub use self::alerting::AlertingConfig;
 pub use self::auth::{AuthConfig, AuthMode, KEY_FILE_NEEDED, LocalAdmin, OidcConfig};
 
 use std::net::SocketAddr;
@@ -15,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// Top-level keys, also accepted as `LIGHTBULB_<SECTION>__<KEY>` environment variables.
 pub const KEYS: &[&str] = &[
     "http", "grpc", "tls", "store", "sse", "agents", "status", "catalog", "auth", "limits",
-    "checks",
+    "checks", "alerting",
 ];
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -32,6 +34,7 @@ pub struct CollectorConfig {
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
     pub checks: ChecksConfig,
+    pub alerting: AlertingConfig,
 }
 
 /// Rules for checks defined in the catalog.
@@ -359,6 +362,17 @@ impl CollectorConfig {
             if let Err(e) = crate::catalog::targets::Network::parse(n) {
                 problem("checks.deny_networks", e);
             }
+        }
+        if self.alerting.interval < Duration::from_millis(100) {
+            problem("alerting.interval", "must be at least 100ms".into());
+        }
+        if let Some(url) = &self.alerting.dashboard_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            problem(
+                "alerting.dashboard_url",
+                format!("`{url}` is not an http(s):// address"),
+            );
         }
         if self.limits.requests_per_second > 0 && self.limits.burst == 0 {
             problem(

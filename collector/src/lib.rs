@@ -2,6 +2,7 @@
 //! stores them, and serves the REST API, the live status stream and metrics.
 
 pub mod access;
+pub mod alerting;
 pub mod api;
 pub mod applications;
 pub mod audit;
@@ -9,6 +10,7 @@ pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod error;
+pub mod evaluator;
 pub mod fleet;
 pub mod https;
 pub mod ingest;
@@ -158,6 +160,7 @@ async fn serve_with(
     staleness::pass(&state, lightbulb_common::time::now_ms()).await?;
     tokio::spawn(staleness::run(state.clone()));
     tokio::spawn(lifecycle::run(state.clone()));
+    tokio::spawn(evaluator::run(state.clone()));
     if let Some(file) = &state.catalog_file {
         // An invalid catalog file stops the start, naming file, item and key.
         file.apply(&state.catalog)

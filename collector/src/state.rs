@@ -14,6 +14,7 @@ use crate::Result;
 use crate::config::CollectorConfig;
 use crate::metrics::Metrics;
 mod agents;
+pub mod impact;
 
 use self::agents::LiveAgent;
 pub use self::agents::{AgentView, ConnectionGuard, LateCheck, SpoolStats, SpoolView};
@@ -34,6 +35,8 @@ pub struct AppState {
     pub catalog_file: Option<crate::catalog::file::CatalogFile>,
     /// Sign-in, sessions and API tokens.
     pub auth: crate::auth::Auth,
+    /// Alert rules, channels and the notification outbox.
+    pub alerting: Arc<crate::alerting::Alerting>,
     pub metrics: Metrics,
     pub events: broadcast::Sender<StatusEvent>,
     /// Ids of services deleted from the catalog, for live clients to drop.
@@ -85,6 +88,7 @@ impl AppState {
             .await?
             .with_targets(targets);
         let auth = crate::auth::Auth::new(&config, store.clone()).await?;
+        let alerting = Arc::new(crate::alerting::Alerting::load(store.clone()).await?);
         let catalog_file = config
             .catalog
             .file
@@ -97,6 +101,7 @@ impl AppState {
             catalog,
             catalog_file,
             auth,
+            alerting,
             metrics: Metrics::default(),
             events: broadcast::channel(EVENT_BUFFER).0,
             removals: broadcast::channel(EVENT_BUFFER).0,

@@ -22,6 +22,7 @@ pub use self::latest::{
 use self::rollup::{Buckets, RangeQuery, Summary};
 pub use crate::BoxFuture;
 use crate::Result;
+pub use crate::alerting::store::AlertStore;
 pub use crate::audit::AuditStore;
 pub use crate::auth::token::TokenStore;
 pub use crate::catalog::model::CatalogStore;
@@ -166,7 +167,7 @@ impl From<&str> for LocalCheck {
 /// `insert` enqueues its rows when called and the returned future resolves
 /// once they are durably committed; inserts are committed in call order, so a
 /// stream can pipeline batches and ack them in order.
-pub trait Store: CatalogStore + TokenStore + AuditStore {
+pub trait Store: CatalogStore + TokenStore + AuditStore + AlertStore {
     /// Stores results, dropping any `(agent_id, seq)` already held.
     fn insert(
         &self,

@@ -26,6 +26,8 @@ conformance!(
     spool_gaps_are_stored_once_and_read_as_runs_in_history,
     token_records_are_replaced_whole_and_read_back,
     audit_entries_are_kept_whole_and_found_by_every_filter,
+    alerting_documents_are_replaced_deleted_and_kept_apart_by_kind,
+    delivery_attempts_are_logged_and_read_newest_first,
 );
 
 async fn a_resent_seq_is_stored_and_counted_once(store: &dyn Store) {
@@ -552,4 +554,95 @@ async fn audit_entries_are_kept_whole_and_found_by_every_filter(store: &dyn Stor
         ..audit_query()
     };
     assert_eq!(find(page).await, (4, vec![3_000, 2_000]));
+}
+
+async fn alerting_documents_are_replaced_deleted_and_kept_apart_by_kind(store: &dyn Store) {
+    use lightbulb_collector::alerting::store::{Doc, DocKind};
+    assert!(store.alert_docs(DocKind::Rule).await.unwrap().is_empty());
+    let doc = |kind, id: &str, body: &str| Doc {
+        kind,
+        id: id.into(),
+        body: Some(body.into()),
+    };
+    store
+        .put_alert_docs(vec![
+            doc(DocKind::Rule, "a", r#"{"v":1}"#),
+            doc(DocKind::Rule, "b", r#"{"v":"b, with \"quotes\""}"#),
+            doc(DocKind::Channel, "a", r#"{"channel":true}"#),
+        ])
+        .await
+        .unwrap();
+    store
+        .put_alert_docs(vec![doc(DocKind::Rule, "a", r#"{"v":2}"#)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.alert_docs(DocKind::Rule).await.unwrap(),
+        [r#"{"v":2}"#, r#"{"v":"b, with \"quotes\""}"#],
+        "the newer document replaces the older; ordered by id"
+    );
+    assert_eq!(
+        store.alert_docs(DocKind::Channel).await.unwrap(),
+        [r#"{"channel":true}"#]
+    );
+    // Deleted, then written again in one call: the last word counts.
+    store
+        .put_alert_docs(vec![
+            Doc::deleted(DocKind::Rule, "a"),
+            Doc::deleted(DocKind::Channel, "a"),
+            doc(DocKind::Channel, "a", r#"{"channel":"again"}"#),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.alert_docs(DocKind::Rule).await.unwrap(),
+        [r#"{"v":"b, with \"quotes\""}"#]
+    );
+    assert_eq!(
+        store.alert_docs(DocKind::Channel).await.unwrap(),
+        [r#"{"channel":"again"}"#]
+    );
+    assert!(
+        store
+            .alert_docs(DocKind::Notification)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn delivery_attempts_are_logged_and_read_newest_first(store: &dyn Store) {
+    use lightbulb_collector::alerting::model::Attempt;
+    let attempt = |id: &str, at_ms: i64, attempt: u32, ok: bool, code: Option<u16>| Attempt {
+        notification_id: id.into(),
+        at_ms,
+        attempt,
+        ok,
+        code,
+        detail: format!("try {attempt}"),
+    };
+    let all = [
+        attempt("n1", 1_000, 1, false, Some(500)),
+        attempt("n1", 3_000, 2, true, Some(200)),
+        attempt("n2", 2_000, 1, false, None),
+    ];
+    for a in &all {
+        store.add_attempt(a.clone()).await.unwrap();
+    }
+    assert_eq!(
+        store.attempts(Some("n1".into()), 10).await.unwrap(),
+        [all[1].clone(), all[0].clone()]
+    );
+    assert_eq!(
+        store.attempts(None, 2).await.unwrap(),
+        [all[1].clone(), all[2].clone()],
+        "newest first, at most the limit"
+    );
+    assert!(
+        store
+            .attempts(Some("n3".into()), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

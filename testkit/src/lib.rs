@@ -9,6 +9,7 @@ pub mod clickhouse;
 pub mod kubernetes;
 pub mod openbao;
 pub mod process;
+pub mod receivers;
 pub mod temporal;
 pub mod zookeeper;
 

@@ -15,7 +15,6 @@ use crate::catalog::graph;
 use crate::catalog::model::{Catalog, Service};
 use crate::state::AppState;
 use crate::store::LatestStatus;
-use lightbulb_common::Status;
 
 /// One service's current status, as `/api/status` serves it (named
 /// `LatestStatus` in the OpenAPI document, as it always was).
@@ -208,37 +207,10 @@ fn served(
     out.stale_at = crate::staleness::grace_ms(state, catalog, s)
         .map(|g| lightbulb_common::time::format_iso(s.last_check_ms + g as i64));
     out.silent = s.is_silence();
-    out.caused_by = caused_by(edges, all, s);
+    out.caused_by = crate::state::impact::caused_by(edges, all, s);
     if let Some(def) = def {
         out.label = def.label.clone();
         out.labels = def.labels.clone();
     }
     out
-}
-
-/// Dependencies of `service_id` that are DEGRADED, FAILED or silent (no
-/// result within their grace), when the service itself is not OK: the
-/// likely cause, and the alerts to hold back.
-pub fn caused_by(
-    edges: &HashMap<&str, Vec<&str>>,
-    statuses: &BTreeMap<String, LatestStatus>,
-    service: &LatestStatus,
-) -> Vec<String> {
-    let bad = |s: Status| matches!(s, Status::Degraded | Status::Failed);
-    let judged = bad(service.status) || service.status == Status::Unknown;
-    if !judged {
-        return Vec::new();
-    }
-    edges
-        .get(service.service_id.as_str())
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter(|t| {
-            statuses
-                .get(**t)
-                .is_some_and(|l| bad(l.status) || l.is_silence())
-        })
-        .map(|t| t.to_string())
-        .collect()
 }

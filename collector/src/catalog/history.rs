@@ -19,7 +19,10 @@ fn object(catalog: &Catalog, kind: ObjectKind, id: &str) -> Option<Value> {
     match kind {
         ObjectKind::Service => json(catalog.services.get(id)),
         ObjectKind::Relation => json(catalog.relations.get(id)),
-        ObjectKind::Token | ObjectKind::Session => None,
+        ObjectKind::Token
+        | ObjectKind::Session
+        | ObjectKind::AlertRule
+        | ObjectKind::AlertChannel => None,
     }
 }
 
@@ -98,6 +101,8 @@ fn kind_name(kind: ObjectKind) -> &'static str {
         ObjectKind::Relation => "relation",
         ObjectKind::Token => "token",
         ObjectKind::Session => "session",
+        ObjectKind::AlertRule => "alert rule",
+        ObjectKind::AlertChannel => "alert channel",
     }
 }
 

@@ -8,6 +8,7 @@
 //! results and events, and polls the others' latest statuses and events
 //! every `store.poll_interval`.
 
+mod alerting;
 mod audit;
 mod catalog;
 mod gaps;
@@ -33,6 +34,8 @@ use super::{
     AgentRecord, BoxFuture, DroppedResults, History, HistoryQuery, Inserted, LatestStatus,
     Retention, Sequenced, StatusEvent, Store, gap_runs,
 };
+use crate::alerting::model::Attempt;
+use crate::alerting::store::{AlertStore, Doc, DocKind};
 use crate::audit::{AuditEntry, AuditPage, AuditQuery, AuditRecord, AuditStore};
 use crate::auth::token::{TokenRecord, TokenStore};
 use crate::catalog::model::{Catalog, CatalogChange, CatalogStore};
@@ -384,6 +387,34 @@ impl AuditStore for ClickHouseStore {
 
     fn audit_record(&self, id: i64) -> BoxFuture<'_, Result<Option<AuditRecord>>> {
         Box::pin(audit::one(&self.ch, id))
+    }
+}
+
+impl AlertStore for ClickHouseStore {
+    fn alert_docs(&self, kind: DocKind) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(alerting::read(&self.ch, kind))
+    }
+
+    fn put_alert_docs(&self, docs: Vec<Doc>) -> BoxFuture<'static, Result<()>> {
+        let ch = self.ch.clone();
+        // Versions are taken now, so puts apply in call order.
+        let versions: Vec<u64> = docs.iter().map(|_| self.versions.next()).collect();
+        Box::pin(async move { alerting::put(&ch, &docs, &versions).await })
+    }
+
+    fn add_attempt(&self, attempt: Attempt) -> BoxFuture<'static, Result<()>> {
+        let ch = self.ch.clone();
+        Box::pin(async move { alerting::add_attempt(&ch, &attempt).await })
+    }
+
+    fn attempts(
+        &self,
+        notification_id: Option<String>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Attempt>>> {
+        Box::pin(
+            async move { alerting::attempts(&self.ch, notification_id.as_deref(), limit).await },
+        )
     }
 }
 

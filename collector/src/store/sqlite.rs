@@ -22,6 +22,7 @@
 //! the commit. If a transaction fails, every insert in it fails (the agents
 //! resend) and the writer reloads its view of the latest statuses.
 
+mod alerting;
 mod audit;
 mod catalog;
 mod rollup;
@@ -43,6 +44,8 @@ use super::{
     AgentRecord, BoxFuture, DroppedResults, History, HistoryPoint, HistoryQuery, Inserted,
     LatestStatus, Retention, Sequenced, StatusEvent, Store, gap_runs, status_of,
 };
+use crate::alerting::model::Attempt;
+use crate::alerting::store::{AlertStore, Doc, DocKind};
 use crate::audit::{AuditEntry, AuditPage, AuditQuery, AuditRecord, AuditStore};
 use crate::auth::token::{TokenRecord, TokenStore};
 use crate::catalog::model::{Catalog, CatalogChange, CatalogStore};
@@ -325,6 +328,31 @@ impl Store for SqliteStore {
 
     fn expire(&self, now_ms: i64) -> BoxFuture<'_, Result<()>> {
         self.submit(move |reply| WriteOp::Expire { now_ms, reply })
+    }
+}
+
+impl AlertStore for SqliteStore {
+    fn alert_docs(&self, kind: DocKind) -> BoxFuture<'_, Result<Vec<String>>> {
+        self.read(move |c| alerting::read(c, kind))
+    }
+
+    fn put_alert_docs(&self, docs: Vec<Doc>) -> BoxFuture<'static, Result<()>> {
+        let apply = Box::new(move |tx: &rusqlite::Transaction<'_>| alerting::put(tx, &docs));
+        self.submit(move |reply| WriteOp::Apply { apply, reply })
+    }
+
+    fn add_attempt(&self, attempt: Attempt) -> BoxFuture<'static, Result<()>> {
+        let apply =
+            Box::new(move |tx: &rusqlite::Transaction<'_>| alerting::add_attempt(tx, &attempt));
+        self.submit(move |reply| WriteOp::Apply { apply, reply })
+    }
+
+    fn attempts(
+        &self,
+        notification_id: Option<String>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Attempt>>> {
+        self.read(move |c| alerting::attempts(c, notification_id.as_deref(), limit))
     }
 }
 

@@ -228,6 +228,134 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_alerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_channels"];
+        put?: never;
+        post: operations["create_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/channels/{channel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["put_channel"];
+        post?: never;
+        delete: operations["delete_channel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/channels/{channel_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["test_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_notifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/notifications/{notification_id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["attempts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_rules"];
+        put?: never;
+        post: operations["create_rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["put_rule"];
+        post?: never;
+        delete: operations["delete_rule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -601,6 +729,53 @@ export interface components {
             spool?: components["schemas"]["SpoolView"] | null;
             version: string;
         };
+        /**
+         * @description One rule's alert for one service, from the moment its condition held
+         *     until it stopped holding.
+         */
+        Alert: {
+            /** @description `<rule_id>:<service_id>:<since_ms>`. */
+            alert_id: string;
+            /** Format: int64 */
+            fired_ms?: number | null;
+            /** @description Services failing because this one does, named in its notifications. */
+            impacted: string[];
+            message: string;
+            /** @description Whether its firing was notified (then its resolution is too). */
+            notified: boolean;
+            /** Format: int64 */
+            resolved_ms?: number | null;
+            /**
+             * @description The failing dependency this alert is grouped under: it is named in
+             *     that alert's notification instead of notifying on its own.
+             */
+            root_cause?: string | null;
+            rule_id: string;
+            service_id: string;
+            severity: components["schemas"]["Severity"];
+            /** Format: int64 */
+            since_ms: number;
+            state: components["schemas"]["AlertState"];
+            /** @description The service's status and message when the alert last changed. */
+            status: string;
+        };
+        /** @enum {string} */
+        AlertState: "pending" | "firing" | "resolved";
+        /** @description One delivery attempt, as the log keeps it. */
+        Attempt: {
+            /** Format: int64 */
+            at_ms: number;
+            /** Format: int32 */
+            attempt: number;
+            /**
+             * Format: int32
+             * @description The receiver's answer (HTTP status, SMTP reply code), if any.
+             */
+            code?: number | null;
+            detail: string;
+            notification_id: string;
+            ok: boolean;
+        };
         /** @description What happened, before it has an id. */
         AuditEntry: {
             /** @description What was asked for: `create service`, `bulk delete`, `sign in`, `revert 42`. */
@@ -649,9 +824,54 @@ export interface components {
             failed_count: number;
             success_count: number;
         };
+        /** @description Where notifications go. */
+        Channel: {
+            channel_id: string;
+            name: string;
+            target: components["schemas"]["Target"];
+            /** Format: int64 */
+            updated_ms: number;
+        };
+        /**
+         * @description A notification channel, as created or replaced. `kind = "webhook"`
+         *     takes `url` and `secret`; `kind = "email"` takes `host`, `port`, `tls`,
+         *     `username`, `password`, `from` and `to`. A secret sent back as
+         *     `<redacted>` keeps the stored one.
+         */
+        ChannelInput: {
+            channel_id?: string | null;
+            from?: string | null;
+            /** @description email: the SMTP server. */
+            host?: string | null;
+            /** @description `webhook` or `email`. */
+            kind: string;
+            name?: string | null;
+            password?: string | null;
+            /**
+             * Format: int32
+             * @description email: default 587 (465 with `tls = "tls"`).
+             */
+            port?: number | null;
+            /** @description webhook: key of the `X-Lightbulb-Signature` HMAC. */
+            secret?: string | null;
+            /** @description email: `starttls` (default), `tls` or `none`. */
+            tls?: string | null;
+            to?: string[] | null;
+            /** @description webhook: where the JSON is POSTed. */
+            url?: string | null;
+            username?: string | null;
+        };
+        /** @description When a rule holds for a service. */
+        Condition: {
+            /** @enum {string} */
+            kind: "status";
+            statuses: string[];
+        };
         Deleted: {
             deleted: string;
         };
+        /** @enum {string} */
+        Delivery: "queued" | "sent" | "gave_up";
         Edge: {
             enabled: boolean;
             relation_id: string;
@@ -674,6 +894,8 @@ export interface components {
             field?: string | null;
             message: string;
         };
+        /** @enum {string} */
+        Event: "firing" | "resolved" | "test";
         /** @description How the file stands against the catalog. */
         FileState: {
             /** @description What applying the file now would change (empty: in sync). */
@@ -845,6 +1067,24 @@ export interface components {
             sign_in: components["schemas"]["SignIn"];
             signed_in: boolean;
         };
+        /** @description What a notification says, the same for every channel. */
+        Message: {
+            alert_id: string;
+            event: components["schemas"]["Event"];
+            /** @description Services impacted because this one failed (their alerts are grouped here). */
+            impacted: string[];
+            /** @description The service's page on the dashboard. */
+            link: string;
+            message: string;
+            rule_id: string;
+            rule_name: string;
+            service_id: string;
+            service_label: string;
+            severity: components["schemas"]["Severity"];
+            /** Format: int64 */
+            since_ms: number;
+            status: string;
+        };
         /** @description A new token: shown here once, never again. */
         NewToken: {
             record: components["schemas"]["TokenRecord"];
@@ -864,6 +1104,23 @@ export interface components {
             /** Format: int32 */
             status_code: number;
         };
+        /** @description One message to one channel: written to the outbox before it is sent. */
+        Notification: {
+            /** Format: int32 */
+            attempts: number;
+            channel_id: string;
+            /** Format: int64 */
+            created_ms: number;
+            delivery: components["schemas"]["Delivery"];
+            message: components["schemas"]["Message"];
+            /** Format: int64 */
+            next_attempt_ms: number;
+            /**
+             * @description `<alert_id>:<event>:<channel_id>`: the same alert event is queued
+             *     once per channel, whoever queues it.
+             */
+            notification_id: string;
+        };
         /** @description One object as it was before and after (`null`: absent). */
         ObjectChange: {
             after?: unknown;
@@ -875,7 +1132,7 @@ export interface components {
          * @description What kind of object a change touched.
          * @enum {string}
          */
-        ObjectKind: "service" | "relation" | "token" | "session";
+        ObjectKind: "service" | "relation" | "token" | "session" | "alert_rule" | "alert_channel";
         Page_ServiceResponse: {
             items: (components["schemas"]["ServiceDef"] & {
                 created_at: string;
@@ -962,6 +1219,51 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "editor" | "admin";
+        Rule: {
+            /** @description Channel ids notified when an alert of this rule fires and resolves. */
+            channels: string[];
+            condition: components["schemas"]["Condition"];
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description How long the condition must hold before the alert fires, ms.
+             */
+            for_ms: number;
+            name: string;
+            rule_id: string;
+            scope: components["schemas"]["RuleScope"];
+            severity: components["schemas"]["Severity"];
+            /** Format: int64 */
+            updated_ms: number;
+        };
+        /** @description An alert rule, as created or replaced. */
+        RuleInput: {
+            /** @description Channel ids to notify. */
+            channels?: string[] | null;
+            /** @description `{"kind": "status", "statuses": ["FAILED", "DEGRADED", "UNKNOWN"]}`. */
+            condition: Record<string, never>;
+            /** @description Default true. */
+            enabled?: boolean | null;
+            /** @description How long the condition must hold before the alert fires (`2m`). Default `0s`. */
+            for?: string | null;
+            /** @description Default: the id. */
+            name?: string | null;
+            /** @description `^[a-z0-9][a-z0-9-]{0,62}$`; with PUT, the path's id (may be left out). */
+            rule_id?: string | null;
+            /** @description `{"services": [], "service_types": [], "labels": {}}`; empty matches all. */
+            scope?: Record<string, never> | null;
+            /** @description `critical`, `warning` (default) or `info`. */
+            severity?: string | null;
+        };
+        /** @description Which services a rule watches; an empty list or map matches all. */
+        RuleScope: {
+            /** @description Every label here must be on the service with this value. */
+            labels?: {
+                [key: string]: string;
+            };
+            service_types?: string[];
+            services?: string[];
+        };
         /**
          * @description What an API token may do.
          * @enum {string}
@@ -1021,6 +1323,8 @@ export interface components {
             status: string;
             updated_at: string;
         };
+        /** @enum {string} */
+        Severity: "info" | "warning" | "critical";
         /** @description How one may sign in here. */
         SignIn: {
             /** @description The local break-glass admin is enabled. */
@@ -1033,6 +1337,11 @@ export interface components {
             /** @description The provider's end-session page (RP-initiated logout). */
             redirect: string;
         };
+        /**
+         * @description How SMTP is secured.
+         * @enum {string}
+         */
+        SmtpTls: "starttls" | "tls" | "none";
         /**
          * @description Where an aggregate is computed from.
          * @enum {string}
@@ -1121,6 +1430,37 @@ export interface components {
             service_id: string;
             source: components["schemas"]["Source"];
             to: string;
+        };
+        /**
+         * @description A channel's kind and settings. Secrets (`secret`, `password`) are
+         *     stored to be used, and shown as `<redacted>`.
+         */
+        Target: {
+            /** @enum {string} */
+            kind: "webhook";
+            secret?: string | null;
+            url: string;
+        } | {
+            from: string;
+            host: string;
+            /** @enum {string} */
+            kind: "email";
+            password?: string | null;
+            /** Format: int32 */
+            port: number;
+            tls: components["schemas"]["SmtpTls"];
+            to: string[];
+            username?: string | null;
+        };
+        /** @description How a test message went. */
+        TestAnswer: {
+            /**
+             * Format: int32
+             * @description The receiver's answer (HTTP status, SMTP reply code), if any.
+             */
+            code?: number | null;
+            detail: string;
+            ok: boolean;
         };
         /** @description A new API token. */
         TokenInput: {
@@ -1933,6 +2273,366 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentView"][];
+                };
+            };
+        };
+    };
+    list_alerts: {
+        parameters: {
+            query?: {
+                /** @description `pending`, `firing` or `resolved`; default all. */
+                state?: string | null;
+                service_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first, at most 500 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"][];
+                };
+            };
+        };
+    };
+    list_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Secrets shown as `<redacted>` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Channel"][];
+                };
+            };
+        };
+    };
+    create_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Channel"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Channel"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rules still notify it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sent or not: `ok` and the receiver's answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestAnswer"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_notifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first, at most 500 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notification"][];
+                };
+            };
+        };
+    };
+    attempts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                notification_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attempt"][];
+                };
+            };
+        };
+    };
+    list_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"][];
+                };
+            };
+        };
+    };
+    create_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"];
+                };
+            };
+            /** @description A rule with this id exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Breaks a rule; the error names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -72,3 +72,53 @@ pub struct TokenInput {
     /// How long it lives (`30d`, `12h`; 1s–366d). Default `90d`.
     pub expires_in: Option<String>,
 }
+
+/// An alert rule, as created or replaced.
+#[derive(ToSchema)]
+pub struct RuleInput {
+    /// `^[a-z0-9][a-z0-9-]{0,62}$`; with PUT, the path's id (may be left out).
+    pub rule_id: Option<String>,
+    /// Default: the id.
+    pub name: Option<String>,
+    /// `{"kind": "status", "statuses": ["FAILED", "DEGRADED", "UNKNOWN"]}`.
+    #[schema(value_type = Object)]
+    pub condition: serde_json::Value,
+    /// `{"services": [], "service_types": [], "labels": {}}`; empty matches all.
+    #[schema(value_type = Option<Object>)]
+    pub scope: Option<serde_json::Value>,
+    /// `critical`, `warning` (default) or `info`.
+    pub severity: Option<String>,
+    /// How long the condition must hold before the alert fires (`2m`). Default `0s`.
+    #[schema(rename = "for")]
+    pub for_: Option<String>,
+    /// Channel ids to notify.
+    pub channels: Option<Vec<String>>,
+    /// Default true.
+    pub enabled: Option<bool>,
+}
+
+/// A notification channel, as created or replaced. `kind = "webhook"`
+/// takes `url` and `secret`; `kind = "email"` takes `host`, `port`, `tls`,
+/// `username`, `password`, `from` and `to`. A secret sent back as
+/// `<redacted>` keeps the stored one.
+#[derive(ToSchema)]
+pub struct ChannelInput {
+    pub channel_id: Option<String>,
+    pub name: Option<String>,
+    /// `webhook` or `email`.
+    pub kind: String,
+    /// webhook: where the JSON is POSTed.
+    pub url: Option<String>,
+    /// webhook: key of the `X-Lightbulb-Signature` HMAC.
+    pub secret: Option<String>,
+    /// email: the SMTP server.
+    pub host: Option<String>,
+    /// email: default 587 (465 with `tls = "tls"`).
+    pub port: Option<u16>,
+    /// email: `starttls` (default), `tls` or `none`.
+    pub tls: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<Vec<String>>,
+}

@@ -23,6 +23,8 @@
 //! - `api_tokens`: API token records (never the tokens), newest `version`
 //!   per token wins.
 //! - `audit_log`: who changed what, one row per entry; kept for good.
+//! - `alerting`: rules, channels, alerts and notifications as JSON, newest
+//!   `version` per kind and id wins; `alert_attempts`: the delivery log.
 //!
 //! SQL is limited to what ClickHouse 18.16 accepts. TTL (19.6+) is added
 //! where the server has it; day partitions are dropped on every version.
@@ -299,7 +301,25 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         "ORDER BY id",
         "cityHash64(id)",
     );
-    vec![m1, m2, m3, m4, m5, m6]
+    // Alerting: documents replaced by newer versions, and the delivery log.
+    let mut m7 = Vec::new();
+    m7.extend(l.data_table(
+        "alerting",
+        "kind String, id String, body String, deleted UInt8, version UInt64",
+        "Replacing",
+        "version",
+        "ORDER BY (kind, id)",
+        "cityHash64(kind, id)",
+    ));
+    m7.extend(l.data_table(
+        "alert_attempts",
+        "notification_id String, at Int64, attempt UInt32, ok UInt8, code UInt16, detail String",
+        "",
+        "",
+        "ORDER BY (notification_id, at, attempt)",
+        "cityHash64(notification_id)",
+    ));
+    vec![m1, m2, m3, m4, m5, m6, m7]
 }
 
 /// Tables partitioned by day or month, with the unit of their partition ids.

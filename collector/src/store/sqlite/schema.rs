@@ -139,6 +139,23 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_ts ON audit_log (ts);
 "#,
+    r#"
+CREATE TABLE alerting (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+CREATE TABLE alert_attempts (
+    notification_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    code INTEGER,
+    detail TEXT NOT NULL
+);
+CREATE INDEX alert_attempts_notification ON alert_attempts (notification_id, at);
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -1,0 +1,16 @@
+//! Alerting: rules over the services' statuses; one alert per rule and
+//! service while its condition holds (pending, then firing after the
+//! rule's `for`, then resolved); one notification per root cause, the
+//! services impacted by a failing dependency grouped under its alert; and
+//! a persisted outbox that delivers every notification to its channels,
+//! retrying with backoff and logging each attempt.
+
+pub mod channels;
+pub mod engine;
+pub mod fields;
+pub mod model;
+pub mod outbox;
+pub mod registry;
+pub mod store;
+
+pub use registry::Alerting;

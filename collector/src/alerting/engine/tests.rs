@@ -1,0 +1,177 @@
+use super::*;
+use crate::alerting::model::{Condition, RuleScope, Severity};
+
+fn rule(id: &str, for_ms: i64) -> Rule {
+    Rule {
+        rule_id: id.into(),
+        name: format!("{id} rule"),
+        condition: Condition::Status {
+            statuses: vec!["FAILED".into()],
+        },
+        scope: RuleScope::default(),
+        severity: Severity::Critical,
+        for_ms,
+        channels: vec!["ops".into()],
+        enabled: true,
+        updated_ms: 0,
+    }
+}
+
+fn service(status: Status, root: Option<&str>) -> ServiceNow {
+    ServiceNow {
+        label: String::new(),
+        service_type: "api_endpoint".into(),
+        labels: BTreeMap::new(),
+        status,
+        message: format!("{status}"),
+        root_cause: root.map(str::to_string),
+    }
+}
+
+/// `db` with ten dependants `app-0`..`app-9` (failing because of it when
+/// `db_down`) and an unrelated `cache`.
+fn world(db_down: bool, cache: Status) -> World {
+    let mut services = BTreeMap::new();
+    let (db, app) = if db_down {
+        (Status::Failed, Status::Failed)
+    } else {
+        (Status::Ok, Status::Ok)
+    };
+    services.insert("db".to_string(), service(db, None));
+    for i in 0..10 {
+        let root = db_down.then_some("db");
+        services.insert(format!("app-{i}"), service(app, root));
+    }
+    services.insert("cache".to_string(), service(cache, None));
+    World {
+        services,
+        link_base: "http://lb".into(),
+    }
+}
+
+#[test]
+fn a_root_cause_sends_one_message_naming_its_dependants_and_one_on_recovery() {
+    let rules = [rule("down", 2_000)];
+    let mut e = Engine::default();
+    let step = e.evaluate(&rules, &world(true, Status::Ok), 0);
+    assert!(step.messages.is_empty(), "pending for 2 s first");
+    assert_eq!(step.changed.len(), 11, "eleven pending alerts stored");
+    assert!(
+        e.evaluate(&rules, &world(true, Status::Ok), 1_000)
+            .messages
+            .is_empty()
+    );
+
+    let step = e.evaluate(&rules, &world(true, Status::Ok), 2_000);
+    assert_eq!(step.messages.len(), 1, "{:?}", step.messages);
+    let (m, channels) = &step.messages[0];
+    assert_eq!((m.service_id.as_str(), m.event), ("db", Event::Firing));
+    assert_eq!(m.impacted.len(), 10);
+    assert_eq!(channels, &["ops".to_string()]);
+    assert_eq!(m.link, "http://lb/services/db");
+    assert!(
+        e.active()
+            .filter(|a| a.service_id != "db")
+            .all(|a| a.root_cause.as_deref() == Some("db"))
+    );
+    assert!(
+        e.evaluate(&rules, &world(true, Status::Ok), 5_000)
+            .messages
+            .is_empty(),
+        "once"
+    );
+
+    // The database recovers first, its dependants a check later.
+    let mut half = world(true, Status::Ok);
+    half.services.get_mut("db").unwrap().status = Status::Ok;
+    for s in half.services.values_mut() {
+        s.root_cause = None;
+    }
+    let step = e.evaluate(&rules, &half, 6_000);
+    assert_eq!(step.messages.len(), 1);
+    assert_eq!(
+        (
+            step.messages[0].0.service_id.as_str(),
+            step.messages[0].0.event
+        ),
+        ("db", Event::Resolved)
+    );
+    assert_eq!(
+        step.messages[0].0.impacted.len(),
+        10,
+        "the resolution names them too"
+    );
+    assert!(
+        e.evaluate(&rules, &half, 7_000).messages.is_empty(),
+        "no dependant pages on its own"
+    );
+    let step = e.evaluate(&rules, &world(false, Status::Ok), 8_000);
+    assert!(step.messages.is_empty(), "their alerts end silently");
+    assert_eq!(e.active().count(), 0);
+}
+
+#[test]
+fn a_service_failing_for_its_own_reason_meanwhile_notifies_on_its_own() {
+    let rules = [rule("down", 0)];
+    let mut e = Engine::default();
+    let step = e.evaluate(&rules, &world(true, Status::Failed), 0);
+    let mut notified: Vec<&str> = step
+        .messages
+        .iter()
+        .map(|(m, _)| m.service_id.as_str())
+        .collect();
+    notified.sort();
+    assert_eq!(notified, ["cache", "db"]);
+}
+
+#[test]
+fn a_grouped_alert_left_on_its_own_notifies_after_the_regroup_wait() {
+    let rules = [rule("down", 0)];
+    let mut e = Engine::default();
+    e.evaluate(&rules, &world(true, Status::Ok), 0);
+    // The database is back but app-3 still fails, now for no failing dependency.
+    let mut w = world(false, Status::Ok);
+    w.services.get_mut("app-3").unwrap().status = Status::Failed;
+    assert!(
+        e.evaluate(&rules, &w, 1_000)
+            .messages
+            .iter()
+            .all(|(m, _)| m.event == Event::Resolved)
+    );
+    assert!(
+        e.evaluate(&rules, &w, 1_000 + REGROUP_MS - 1)
+            .messages
+            .is_empty()
+    );
+    let step = e.evaluate(&rules, &w, 1_000 + REGROUP_MS);
+    assert_eq!(step.messages.len(), 1);
+    assert_eq!(step.messages[0].0.service_id, "app-3");
+}
+
+#[test]
+fn a_pending_alert_that_ends_before_firing_is_dropped_without_a_message() {
+    let rules = [rule("down", 10_000)];
+    let mut e = Engine::default();
+    e.evaluate(&rules, &world(false, Status::Failed), 0);
+    let step = e.evaluate(&rules, &world(false, Status::Ok), 5_000);
+    assert_eq!(step.dropped.len(), 1);
+    assert!(step.messages.is_empty());
+    assert_eq!(e.active().count(), 0);
+}
+
+#[test]
+fn a_restart_resumes_firing_alerts_without_notifying_again() {
+    let rules = [rule("down", 0)];
+    let mut e = Engine::default();
+    let step = e.evaluate(&rules, &world(false, Status::Failed), 0);
+    assert_eq!(step.messages.len(), 1);
+    let mut resumed = Engine::resume(e.active().cloned().collect::<Vec<_>>());
+    assert!(
+        resumed
+            .evaluate(&rules, &world(false, Status::Failed), 1_000)
+            .messages
+            .is_empty()
+    );
+    let step = resumed.evaluate(&rules, &world(false, Status::Ok), 2_000);
+    assert_eq!(step.messages[0].0.event, Event::Resolved);
+}

@@ -1,0 +1,235 @@
+//! Rules and channels read from a request body field by field, so every
+//! error names its field (422).
+
+use std::collections::BTreeMap;
+
+use lightbulb_common::{ServiceType, validate_service_id};
+
+use super::model::{Channel, Condition, REDACTED, Rule, RuleScope, Severity, SmtpTls, Target};
+use crate::catalog::fields::{Body, required};
+use crate::{Error, Result};
+
+/// The longest `for` a rule may have.
+const MAX_FOR_MS: i64 = 86_400_000;
+
+/// A rule from `body`; `id` is the path's id when replacing one.
+/// `channel_exists` tells whether a channel id is known.
+pub fn rule(
+    mut body: Body,
+    id: Option<&str>,
+    channel_exists: impl Fn(&str) -> bool,
+    now_ms: i64,
+) -> Result<Rule> {
+    let rule_id = identifier(&mut body, "rule_id", id)?;
+    let name = body.string("name")?.unwrap_or_else(|| rule_id.clone());
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(Error::invalid("name", "must be 1–200 characters"));
+    }
+    let mut c = required(body.object("condition")?, "condition")?;
+    let condition = match required(c.string("kind")?, "condition.kind")?.as_str() {
+        "status" => {
+            let statuses = required(c.strings("statuses")?, "condition.statuses")?;
+            if statuses.is_empty() {
+                return Err(Error::invalid(
+                    "condition.statuses",
+                    "must name at least one status",
+                ));
+            }
+            for (i, s) in statuses.iter().enumerate() {
+                if !matches!(s.as_str(), "FAILED" | "DEGRADED" | "UNKNOWN") {
+                    return Err(Error::invalid(
+                        &format!("condition.statuses[{i}]"),
+                        format!("`{s}` is not one of FAILED, DEGRADED, UNKNOWN"),
+                    ));
+                }
+            }
+            Condition::Status { statuses }
+        }
+        other => {
+            return Err(Error::invalid(
+                "condition.kind",
+                format!("`{other}` is not a condition this collector knows (status)"),
+            ));
+        }
+    };
+    c.finish()?;
+    let scope = match body.object("scope")? {
+        None => RuleScope::default(),
+        Some(mut s) => {
+            let scope = RuleScope {
+                services: s.strings("services")?.unwrap_or_default(),
+                service_types: s.strings("service_types")?.unwrap_or_default(),
+                labels: s.labels("labels")?.unwrap_or_else(BTreeMap::new),
+            };
+            s.finish()?;
+            for (i, id) in scope.services.iter().enumerate() {
+                validate_service_id(id)
+                    .map_err(|e| Error::invalid(&format!("scope.services[{i}]"), e))?;
+            }
+            for (i, t) in scope.service_types.iter().enumerate() {
+                if ServiceType::parse(t).is_none() {
+                    return Err(Error::invalid(
+                        &format!("scope.service_types[{i}]"),
+                        format!("`{t}` is not a service type"),
+                    ));
+                }
+            }
+            scope
+        }
+    };
+    let severity = match body.string("severity")? {
+        None => Severity::Warning,
+        Some(s) => Severity::parse(&s).ok_or_else(|| {
+            Error::invalid(
+                "severity",
+                format!("`{s}` is not one of critical, warning, info"),
+            )
+        })?,
+    };
+    let for_ms = match body.string("for")? {
+        None => 0,
+        Some(text) => lightbulb_common::time::parse_duration(&text)
+            .map_err(|e| Error::invalid("for", e))?
+            .as_millis() as i64,
+    };
+    if for_ms > MAX_FOR_MS {
+        return Err(Error::invalid("for", "must be at most 1d"));
+    }
+    let channels = body.strings("channels")?.unwrap_or_default();
+    for (i, c) in channels.iter().enumerate() {
+        if !channel_exists(c) {
+            return Err(Error::invalid(
+                &format!("channels[{i}]"),
+                format!("there is no channel `{c}`"),
+            ));
+        }
+    }
+    let enabled = body.boolean("enabled")?.unwrap_or(true);
+    body.finish()?;
+    Ok(Rule {
+        rule_id,
+        name,
+        condition,
+        scope,
+        severity,
+        for_ms,
+        channels,
+        enabled,
+        updated_ms: now_ms,
+    })
+}
+
+/// A channel from `body`. A secret sent back as `<redacted>` (as it was
+/// shown) keeps the one `previous` holds.
+pub fn channel(
+    mut body: Body,
+    id: Option<&str>,
+    previous: Option<&Channel>,
+    now_ms: i64,
+) -> Result<Channel> {
+    let channel_id = identifier(&mut body, "channel_id", id)?;
+    let name = body.string("name")?.unwrap_or_else(|| channel_id.clone());
+    let kept = |given: Option<String>, old: Option<&String>| match given {
+        Some(s) if s == REDACTED => old.cloned(),
+        other => other,
+    };
+    let target = match required(body.string("kind")?, "kind")?.as_str() {
+        "webhook" => {
+            let url = required(body.string("url")?, "url")?;
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url::Url::parse(&url).is_err()
+            {
+                return Err(Error::invalid(
+                    "url",
+                    format!("`{url}` is not an http(s):// URL"),
+                ));
+            }
+            let old = match previous.map(|p| &p.target) {
+                Some(Target::Webhook { secret, .. }) => secret.as_ref(),
+                _ => None,
+            };
+            let secret = kept(body.string("secret")?, old);
+            Target::Webhook { url, secret }
+        }
+        "email" => {
+            let host = required(body.string("host")?, "host")?;
+            let tls = match body.string("tls")?.as_deref() {
+                None | Some("starttls") => SmtpTls::Starttls,
+                Some("tls") => SmtpTls::Tls,
+                Some("none") => SmtpTls::None,
+                Some(other) => {
+                    return Err(Error::invalid(
+                        "tls",
+                        format!("`{other}` is not one of starttls, tls, none"),
+                    ));
+                }
+            };
+            let default_port = match tls {
+                SmtpTls::Tls => 465,
+                _ => 587,
+            };
+            let port = body.integer("port", 1..=65535)?.unwrap_or(default_port) as u16;
+            let old = match previous.map(|p| &p.target) {
+                Some(Target::Email { password, .. }) => password.as_ref(),
+                _ => None,
+            };
+            let username = body.string("username")?;
+            let password = kept(body.string("password")?, old);
+            let from = required(body.string("from")?, "from")?;
+            address(&from, "from")?;
+            let to = required(body.strings("to")?, "to")?;
+            if to.is_empty() {
+                return Err(Error::invalid("to", "must name at least one address"));
+            }
+            for (i, t) in to.iter().enumerate() {
+                address(t, &format!("to[{i}]"))?;
+            }
+            Target::Email {
+                host,
+                port,
+                tls,
+                username,
+                password,
+                from,
+                to,
+            }
+        }
+        other => {
+            return Err(Error::invalid(
+                "kind",
+                format!("`{other}` is not one of webhook, email"),
+            ));
+        }
+    };
+    body.finish()?;
+    Ok(Channel {
+        channel_id,
+        name,
+        target,
+        updated_ms: now_ms,
+    })
+}
+
+/// An id from the body or the path (they must agree), checked like a service id.
+fn identifier(body: &mut Body, key: &str, from_path: Option<&str>) -> Result<String> {
+    let given = body.string(key)?;
+    let id = match (given, from_path) {
+        (Some(g), Some(p)) if g != p => {
+            return Err(Error::invalid(
+                key,
+                format!("`{g}` differs from the path's `{p}`"),
+            ));
+        }
+        (Some(g), _) => g,
+        (None, Some(p)) => p.to_string(),
+        (None, None) => return Err(Error::invalid(key, "is required")),
+    };
+    validate_service_id(&id).map_err(|e| Error::invalid(key, e))?;
+    Ok(id)
+}
+
+fn address(text: &str, field: &str) -> Result<()> {
+    text.parse::<lettre::message::Mailbox>()
+        .map(|_| ())
+        .map_err(|e| Error::invalid(field, format!("`{text}` is not a mail address: {e}")))
+}

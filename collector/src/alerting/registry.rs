@@ -1,0 +1,127 @@
+//! The rules and channels in force: read from the store at start (and again
+//! now and then, for collectors sharing a store), changed through the API
+//! (stored first, then taken up here).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use super::model::{Channel, Rule};
+use super::outbox::Outbox;
+use super::store::{AlertStore, Doc, DocKind, load};
+use crate::Result;
+
+pub struct Alerting {
+    pub store: Arc<dyn AlertStore>,
+    rules: RwLock<BTreeMap<String, Rule>>,
+    channels: RwLock<BTreeMap<String, Channel>>,
+    pub outbox: Outbox,
+}
+
+impl Alerting {
+    pub async fn load(store: Arc<dyn AlertStore>) -> Result<Alerting> {
+        let alerting = Alerting {
+            outbox: Outbox::load(store.clone()).await?,
+            store,
+            rules: RwLock::default(),
+            channels: RwLock::default(),
+        };
+        alerting.reload().await?;
+        Ok(alerting)
+    }
+
+    /// Reads rules and channels again (another collector may have changed them).
+    pub async fn reload(&self) -> Result<()> {
+        let rules: Vec<Rule> = load(self.store.as_ref(), DocKind::Rule).await?;
+        let channels: Vec<Channel> = load(self.store.as_ref(), DocKind::Channel).await?;
+        *self.rules.write().unwrap_or_else(|e| e.into_inner()) =
+            rules.into_iter().map(|r| (r.rule_id.clone(), r)).collect();
+        *self.channels.write().unwrap_or_else(|e| e.into_inner()) = channels
+            .into_iter()
+            .map(|c| (c.channel_id.clone(), c))
+            .collect();
+        Ok(())
+    }
+
+    pub fn rules(&self) -> Vec<Rule> {
+        self.rules
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn rule(&self, id: &str) -> Option<Rule> {
+        self.rules
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn channels(&self) -> Vec<Channel> {
+        self.channels
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn channel(&self, id: &str) -> Option<Channel> {
+        self.channels
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Stores `rule` (replacing the one with its id) and puts it in force.
+    pub async fn put_rule(&self, rule: Rule) -> Result<()> {
+        self.store
+            .put_alert_docs(vec![Doc::of(DocKind::Rule, &rule.rule_id, &rule)])
+            .await?;
+        self.rules
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(rule.rule_id.clone(), rule);
+        Ok(())
+    }
+
+    pub async fn delete_rule(&self, id: &str) -> Result<()> {
+        self.store
+            .put_alert_docs(vec![Doc::deleted(DocKind::Rule, id)])
+            .await?;
+        self.rules
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        Ok(())
+    }
+
+    pub async fn put_channel(&self, channel: Channel) -> Result<()> {
+        self.store
+            .put_alert_docs(vec![Doc::of(
+                DocKind::Channel,
+                &channel.channel_id,
+                &channel,
+            )])
+            .await?;
+        self.channels
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(channel.channel_id.clone(), channel);
+        Ok(())
+    }
+
+    pub async fn delete_channel(&self, id: &str) -> Result<()> {
+        self.store
+            .put_alert_docs(vec![Doc::deleted(DocKind::Channel, id)])
+            .await?;
+        self.channels
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        Ok(())
+    }
+}

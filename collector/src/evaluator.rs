@@ -1,0 +1,138 @@
+//! The alert evaluator: every `alerting.interval`, the live statuses (with
+//! the catalog's labels and each failure's root cause) through alerting's
+//! engine; the alerts it changes and the notifications it makes are stored
+//! together before the outbox sends them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{error, info};
+
+use crate::alerting::engine::{Engine, ServiceNow, World};
+use crate::alerting::model::Alert;
+use crate::alerting::outbox::Outbox;
+use crate::alerting::store::{Doc, DocKind, load};
+use crate::catalog::graph;
+use crate::state::{AppState, impact};
+
+/// How often rules and channels are read again from a shared store.
+const RELOAD: Duration = Duration::from_secs(10);
+
+pub async fn run(state: Arc<AppState>) {
+    let alerting = state.alerting.clone();
+    let outbox = {
+        let alerting = alerting.clone();
+        let shutdown = state.shutdown.clone();
+        tokio::spawn(async move {
+            let lookup = alerting.clone();
+            alerting
+                .outbox
+                .run(move |id| lookup.channel(id), shutdown)
+                .await;
+        })
+    };
+    let stored: Vec<Alert> = match load(alerting.store.as_ref(), DocKind::Alert).await {
+        Ok(a) => a,
+        Err(e) => {
+            error!(error = %e, "cannot read the stored alerts; alerting starts afresh");
+            Vec::new()
+        }
+    };
+    let mut engine = Engine::resume(stored);
+    info!(
+        active = engine.active().count(),
+        rules = alerting.rules().len(),
+        "alert evaluator started"
+    );
+    let interval = state.config.alerting.interval;
+    let mut reloaded = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => break,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        if reloaded.elapsed() >= RELOAD {
+            reloaded = tokio::time::Instant::now();
+            if let Err(e) = alerting.reload().await {
+                error!(error = %e, "cannot read alert rules and channels again");
+            }
+        }
+        let now = lightbulb_common::time::now_ms();
+        let step = engine.evaluate(&alerting.rules(), &world(&state), now);
+        let notifications: Vec<_> = step
+            .messages
+            .iter()
+            .flat_map(|(m, channels)| Outbox::compose(m, channels, now))
+            .collect();
+        let mut docs: Vec<Doc> = step
+            .changed
+            .iter()
+            .map(|a| Doc::of(DocKind::Alert, &a.alert_id, a))
+            .collect();
+        docs.extend(
+            step.dropped
+                .iter()
+                .map(|id| Doc::deleted(DocKind::Alert, id)),
+        );
+        docs.extend(
+            notifications
+                .iter()
+                .map(|n| Doc::of(DocKind::Notification, &n.notification_id, n)),
+        );
+        if docs.is_empty() {
+            continue;
+        }
+        for (m, _) in &step.messages {
+            info!(alert = %m.alert_id, event = m.event.as_str(), impacted = m.impacted.len(), "alert notification queued");
+        }
+        // Nothing decided is lost: the evaluation waits until it is stored.
+        while let Err(e) = alerting.store.put_alert_docs(docs.clone()).await {
+            error!(error = %e, "cannot store alerts and notifications; retrying");
+            tokio::select! {
+                _ = state.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+        alerting.outbox.push(notifications);
+    }
+    let _ = outbox.await;
+}
+
+/// Every service with a status, as the rules see it: disabled ones STOPPED,
+/// with the catalog's label and labels and the root cause of a failure.
+fn world(state: &AppState) -> World {
+    let link_base = state
+        .config
+        .alerting
+        .dashboard_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", state.config.http.listen));
+    let services = state.with_statuses(|statuses, _| {
+        state.catalog.read(|c| {
+            let edges = graph::dependencies(c);
+            let mut out = BTreeMap::new();
+            for (id, s) in statuses {
+                let def = c.services.get(id);
+                let mut shown = s.clone();
+                crate::staleness::stop_if_disabled(&mut shown, def);
+                out.insert(
+                    id.clone(),
+                    ServiceNow {
+                        label: def.map_or_else(|| id.clone(), |d| d.label.clone()),
+                        service_type: s.service_type.to_string(),
+                        labels: def.map(|d| d.labels.clone()).unwrap_or_default(),
+                        status: shown.status,
+                        message: shown.message,
+                        root_cause: impact::root_cause(&edges, statuses, id),
+                    },
+                );
+            }
+            out
+        })
+    });
+    World {
+        services,
+        link_base,
+    }
+}

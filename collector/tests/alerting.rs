@@ -1,0 +1,500 @@
+//! Alerting end to end with real parts: the collector and agent binaries,
+//! a real TCP service (a Python listener) standing for a database with ten
+//! dependants whose checks fail with it, a real SMTP server (aiosmtpd) and
+//! a real HTTP receiver (Python) for the webhook. A database outage sends
+//! one notification naming the ten, and one when it recovers; a service
+//! failing on its own sends its own. A receiver that is down, or a
+//! collector killed meanwhile, delays notifications but loses none and
+//! doubles none.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use lightbulb_testkit::receivers::{HttpReceiver, SmtpSink};
+use serde_json::{Value, json};
+use support::{
+    Collector, Proc, StoreSpec, agent_bin, agent_config, certs, eventually, get_json, http,
+};
+
+const SECRET: &str = "hook-secret";
+
+/// A TCP listener on `port` (accepting and closing), standing for the database.
+fn database(port: u16) -> Proc {
+    let mut cmd = Command::new("python3");
+    cmd.args(["-u", "-c", "import socket, sys\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(('127.0.0.1', int(sys.argv[1])))\ns.listen(64)\nprint('db up', flush=True)\nwhile True:\n    c, _ = s.accept()\n    c.close()"])
+        .arg(port.to_string());
+    let p = Proc::spawn("database", cmd);
+    p.wait_for_line("db up", Duration::from_secs(20));
+    p
+}
+
+async fn send(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: Value,
+) -> (u16, Value) {
+    let r = client
+        .request(method, url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let code = r.status().as_u16();
+    (code, r.json().await.unwrap_or(Value::Null))
+}
+
+struct Setup {
+    collector: Collector,
+    _agent: Proc,
+    client: reqwest::Client,
+}
+
+/// A collector and an agent; `db` and `app-0`..`app-9` (each checking the
+/// database's port, and depending on `db`) and `cache` (checking a closed
+/// port); channels `hook` (the receiver) and, with `smtp`, `mail`; rule
+/// `down` (FAILED for 1 s) notifying them.
+async fn setup(dir: &Path, db_port: u16, hook: &HttpReceiver, smtp: Option<&SmtpSink>) -> Setup {
+    let certs = certs(dir, &["node-a"]);
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let collector = Collector::start_on(
+        dir,
+        &certs,
+        any,
+        any,
+        StoreSpec::Sqlite(dir.join("data/lightbulb.db")),
+        "[alerting]\ninterval = \"200ms\"\ndashboard_url = \"https://lightbulb.example.com\"\n",
+    );
+    let config = agent_config(
+        dir,
+        &certs,
+        "node-a",
+        collector.grpc,
+        "[labels]\nrole = \"alerting\"\n",
+    );
+    let mut cmd = Command::new(agent_bin());
+    cmd.arg("--config").arg(&config);
+    let agent = Proc::spawn("agent", cmd);
+    let client = http();
+    let post =
+        |path: &str, body: Value| send(&client, reqwest::Method::POST, collector.url(path), body);
+    let closed = support::free_port();
+    let service = |id: String, port: u16| {
+        json!({"service_id": id, "label": id, "service_type": "api_endpoint", "labels": {"role": "alerting"},
+               "status_config": {"url": format!("tcp://127.0.0.1:{port}"), "interval": "300ms"}})
+    };
+    let mut services = vec![
+        service("db".into(), db_port),
+        service("cache".into(), closed),
+    ];
+    services.extend((0..10).map(|i| service(format!("app-{i}"), db_port)));
+    for s in services {
+        let (code, body) = post("/api/admin/services", s).await;
+        assert_eq!(code, 201, "{body}");
+    }
+    for i in 0..10 {
+        let (code, body) = post(
+            "/api/admin/relations",
+            json!({"source_service_id": format!("app-{i}"), "target_service_id": "db", "relation_type": "dependency"}),
+        )
+        .await;
+        assert_eq!(code, 201, "{body}");
+    }
+    let (code, body) = post(
+        "/api/alerts/channels",
+        json!({"channel_id": "hook", "kind": "webhook", "url": hook.url("/lightbulb"), "secret": SECRET}),
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+    assert_eq!(body["target"]["secret"], "<redacted>");
+    let mut channels = vec!["hook"];
+    if let Some(smtp) = smtp {
+        let (code, body) = post(
+            "/api/alerts/channels",
+            json!({"channel_id": "mail", "kind": "email", "host": "127.0.0.1", "port": smtp.port,
+                   "tls": "none", "from": "lightbulb@example.com", "to": ["ops@example.com"]}),
+        )
+        .await;
+        assert_eq!(code, 201, "{body}");
+        channels.push("mail");
+    }
+    let (code, body) = post(
+        "/api/alerts/rules",
+        json!({"rule_id": "down", "name": "Service down", "severity": "critical", "for": "1s",
+               "condition": {"kind": "status", "statuses": ["FAILED"]}, "channels": channels}),
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+    Setup {
+        collector,
+        _agent: agent,
+        client,
+    }
+}
+
+/// Webhook bodies for `service_id` and `event`.
+fn hooks(hook: &HttpReceiver, service_id: &str, event: &str) -> Vec<Value> {
+    hook.requests()
+        .into_iter()
+        .map(|r| r["body"].clone())
+        .filter(|b| b["service_id"] == service_id && b["event"] == event)
+        .collect()
+}
+
+async fn statuses(s: &Setup) -> Value {
+    get_json(&s.client, &s.collector.url("/api/status")).await.1
+}
+
+async fn wait_status(s: &Setup, ids: &[&str], want: &str) {
+    eventually(
+        Duration::from_secs(30),
+        &format!("{ids:?} {want}"),
+        || async {
+            let all = statuses(s).await;
+            let list = all.as_array().cloned().unwrap_or_default();
+            ids.iter()
+                .all(|id| {
+                    list.iter()
+                        .any(|x| x["service_id"] == *id && x["status"] == want)
+                })
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// Waits until no alert is pending or firing but those of `still`, and
+/// the outbox has nothing queued: every notification is decided and sent.
+async fn settled(s: &Setup, still: &[&str]) {
+    eventually(
+        Duration::from_secs(30),
+        "alerts and the outbox settled",
+        || async {
+            let (_, alerts) = get_json(&s.client, &s.collector.url("/api/alerts")).await;
+            let open_ok = alerts
+                .as_array()?
+                .iter()
+                .all(|a| a["state"] == "resolved" || still.iter().any(|id| a["service_id"] == *id));
+            let (_, ns) = get_json(&s.client, &s.collector.url("/api/alerts/notifications")).await;
+            let sent = ns.as_array()?.iter().all(|n| n["delivery"] == "sent");
+            (open_ok && sent).then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_sends_one_notification_naming_its_ten_dependants() {
+    let Some(smtp) = SmtpSink::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hook = HttpReceiver::start(dir.path(), SECRET);
+    let db_port = support::free_port();
+    let mut db = database(db_port);
+    let s = setup(dir.path(), db_port, &hook, Some(&smtp)).await;
+    let apps: Vec<String> = (0..10).map(|i| format!("app-{i}")).collect();
+    let mut all: Vec<&str> = apps.iter().map(String::as_str).collect();
+    all.push("db");
+    wait_status(&s, &all, "OK").await;
+
+    // `cache` fails on its own from the start: its own notification.
+    eventually(
+        Duration::from_secs(30),
+        "cache's own notification",
+        || async { (hooks(&hook, "cache", "firing").len() == 1).then_some(()) },
+    )
+    .await;
+
+    db.kill();
+    wait_status(&s, &all, "FAILED").await;
+    eventually(
+        Duration::from_secs(30),
+        "the database's notification",
+        || async { (hooks(&hook, "db", "firing").len() == 1).then_some(()) },
+    )
+    .await;
+    db = database(db_port);
+    wait_status(&s, &all, "OK").await;
+    settled(&s, &["cache"]).await;
+    drop(db);
+
+    let firing = &hooks(&hook, "db", "firing")[0];
+    let mut impacted: Vec<String> = serde_json::from_value(firing["impacted"].clone()).unwrap();
+    impacted.sort();
+    assert_eq!(impacted, apps, "{firing}");
+    assert_eq!(firing["severity"], "critical");
+    assert_eq!(firing["link"], "https://lightbulb.example.com/services/db");
+    assert!(
+        firing["subject"]
+            .as_str()
+            .unwrap()
+            .contains("impacting 10 services"),
+        "{firing}"
+    );
+    assert_eq!(
+        hooks(&hook, "db", "resolved").len(),
+        1,
+        "one resolved notification"
+    );
+    for app in &apps {
+        assert!(
+            hooks(&hook, app, "firing").is_empty(),
+            "{app} did not page on its own"
+        );
+        assert!(hooks(&hook, app, "resolved").is_empty());
+    }
+    assert_eq!(
+        hook.requests().len(),
+        3,
+        "cache firing, db firing, db resolved: {:?}",
+        hook.requests()
+    );
+    assert!(
+        hook.requests().iter().all(|r| r["signature_valid"] == true),
+        "every webhook is signed"
+    );
+
+    let mails = smtp.mails();
+    let subjects: Vec<&str> = mails.iter().filter_map(|m| m["subject"].as_str()).collect();
+    assert_eq!(mails.len(), 3, "{subjects:?}");
+    let db_mail = mails
+        .iter()
+        .find(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("[FIRING critical] db: FAILED"))
+        })
+        .unwrap_or_else(|| panic!("{subjects:?}"));
+    assert_eq!(db_mail["to"], json!(["ops@example.com"]));
+    // Mail lines end in CRLF.
+    let body = db_mail["body"].as_str().unwrap().replace("\r\n", "\n");
+    for app in &apps {
+        assert!(body.contains(&format!("- {app}\n")), "{body}");
+    }
+    assert!(
+        body.contains("Open: https://lightbulb.example.com/services/db"),
+        "{body}"
+    );
+    assert!(body.contains("Rule: Service down (critical)"), "{body}");
+    assert!(
+        subjects
+            .iter()
+            .any(|t| t.starts_with("[RESOLVED critical] db")),
+        "{subjects:?}"
+    );
+
+    let (_, ns) = get_json(&s.client, &s.collector.url("/api/alerts/notifications")).await;
+    let id = ns[0]["notification_id"].as_str().unwrap();
+    let (_, attempts) = get_json(
+        &s.client,
+        &s.collector
+            .url(&format!("/api/alerts/notifications/{id}/attempts")),
+    )
+    .await;
+    assert_eq!(attempts[0]["ok"], true, "{attempts}");
+    assert!(
+        matches!(attempts[0]["code"].as_u64(), Some(200 | 250)),
+        "{attempts}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_wait_out_a_receiver_outage_and_a_collector_kill_and_arrive_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hook = HttpReceiver::start(dir.path(), SECRET);
+    let db_port = support::free_port();
+    let mut db = database(db_port);
+    let mut s = setup(dir.path(), db_port, &hook, None).await;
+    wait_status(&s, &["db"], "OK").await;
+    eventually(Duration::from_secs(30), "cache's notification", || async {
+        (hooks(&hook, "cache", "firing").len() == 1).then_some(())
+    })
+    .await;
+
+    // The receiver answers 500, then is gone altogether.
+    hook.answer_with(500);
+    db.kill();
+    eventually(
+        Duration::from_secs(30),
+        "a refused delivery of the db alert",
+        || async {
+            hook.requests()
+                .iter()
+                .any(|r| r["answered"] == 500 && r["body"]["service_id"] == "db")
+                .then_some(())
+        },
+    )
+    .await;
+    let (_, ns) = get_json(&s.client, &s.collector.url("/api/alerts/notifications")).await;
+    let queued = ns
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["message"]["service_id"] == "db")
+        .cloned()
+        .unwrap();
+    assert_eq!(queued["delivery"], "queued", "{queued}");
+    let id = queued["notification_id"].as_str().unwrap().to_string();
+    let (_, attempts) = get_json(
+        &s.client,
+        &s.collector
+            .url(&format!("/api/alerts/notifications/{id}/attempts")),
+    )
+    .await;
+    assert_eq!(attempts[0]["code"], 500, "{attempts}");
+    hook.stop();
+
+    // Killed with the notification queued; started again on the same ports.
+    let certs = dir.path().join("certs");
+    s.collector.kill_and_restart(dir.path(), &certs);
+    db = database(db_port);
+    hook.restart(dir.path());
+    eventually(
+        Duration::from_secs(60),
+        "the db notification delivered",
+        || async {
+            hook.requests()
+                .iter()
+                .any(|r| {
+                    r["answered"] == 200
+                        && r["body"]["service_id"] == "db"
+                        && r["body"]["event"] == "firing"
+                })
+                .then_some(())
+        },
+    )
+    .await;
+    wait_status(&s, &["db"], "OK").await;
+    settled(&s, &["cache"]).await;
+    drop(db);
+    let delivered = |event: &str| {
+        hook.requests()
+            .iter()
+            .filter(|r| {
+                r["answered"] == 200
+                    && r["body"]["service_id"] == "db"
+                    && r["body"]["event"] == event
+            })
+            .count()
+    };
+    assert_eq!(delivered("firing"), 1, "{:?}", hook.requests());
+    assert_eq!(delivered("resolved"), 1, "{:?}", hook.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rules_and_channels_are_refused_naming_the_field() {
+    let server = support::InProcess::start(&[]).await;
+    let client = http();
+    let post =
+        |path: &str, body: Value| send(&client, reqwest::Method::POST, server.url(path), body);
+    for (body, field, says) in [
+        (
+            json!({"rule_id": "r", "condition": {"kind": "metric"}}),
+            "condition.kind",
+            "metric",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "status", "statuses": ["BROKEN"]}}),
+            "condition.statuses[0]",
+            "BROKEN",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "status", "statuses": ["FAILED"]}, "for": "soon"}),
+            "for",
+            "",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "status", "statuses": ["FAILED"]}, "channels": ["nope"]}),
+            "channels[0]",
+            "no channel `nope`",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "status", "statuses": ["FAILED"]}, "scope": {"service_types": ["mainframe"]}}),
+            "scope.service_types[0]",
+            "mainframe",
+        ),
+        (
+            json!({"rule_id": "Bad Id", "condition": {"kind": "status", "statuses": ["FAILED"]}}),
+            "rule_id",
+            "",
+        ),
+    ] {
+        let (code, got) = post("/api/alerts/rules", body).await;
+        assert_eq!(code, 422, "{got}");
+        assert_eq!(got["error"]["field"], field, "{got}");
+        assert!(
+            got["error"]["message"].as_str().unwrap().contains(says),
+            "{got}"
+        );
+    }
+    for (body, field) in [
+        (json!({"channel_id": "c", "kind": "pager"}), "kind"),
+        (
+            json!({"channel_id": "c", "kind": "webhook", "url": "ftp://x"}),
+            "url",
+        ),
+        (
+            json!({"channel_id": "c", "kind": "email", "host": "h", "from": "not an address", "to": ["a@b.c"]}),
+            "from",
+        ),
+        (
+            json!({"channel_id": "c", "kind": "email", "host": "h", "from": "a@b.c", "to": []}),
+            "to",
+        ),
+        (
+            json!({"channel_id": "c", "kind": "email", "host": "h", "port": 70000, "from": "a@b.c", "to": ["a@b.c"]}),
+            "port",
+        ),
+    ] {
+        let (code, got) = post("/api/alerts/channels", body).await;
+        assert_eq!(code, 422, "{got}");
+        assert_eq!(got["error"]["field"], field, "{got}");
+    }
+    // An unreachable SMTP server: the test says so, and the log keeps it.
+    let dead = support::free_port();
+    let (code, _) = post(
+        "/api/alerts/channels",
+        json!({"channel_id": "mail", "kind": "email", "host": "127.0.0.1", "port": dead, "tls": "none",
+               "from": "lightbulb@example.com", "to": ["ops@example.com"]}),
+    )
+    .await;
+    assert_eq!(code, 201);
+    let r = client
+        .post(server.url("/api/alerts/channels/mail/test"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("127.0.0.1:{dead}")),
+        "{answer}"
+    );
+    // A channel a rule uses cannot be deleted.
+    let (code, _) = post(
+        "/api/alerts/rules",
+        json!({"rule_id": "r", "condition": {"kind": "status", "statuses": ["FAILED"]}, "channels": ["mail"]}),
+    )
+    .await;
+    assert_eq!(code, 201);
+    let r = client
+        .delete(server.url("/api/alerts/channels/mail"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let got: Value = r.json().await.unwrap();
+    assert!(
+        got["error"]["message"].as_str().unwrap().contains("r"),
+        "{got}"
+    );
+}

@@ -1,0 +1,154 @@
+//! Real receivers for alert notifications: an SMTP server (PyPI
+//! `aiosmtpd`, each mail parsed by Python's `email` package) and an HTTP
+//! server (Python's http.server) that records every request, checks the
+//! webhook signature with Python's `hmac`, and answers with the status the
+//! test sets.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::{Proc, free_port};
+
+const SMTP: &str = r#"
+import email, json, sys, threading
+from email import policy
+from aiosmtpd.controller import Controller
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        m = email.message_from_bytes(envelope.content, policy=policy.default)
+        body = m.get_body(preferencelist=("plain",)).get_content()
+        print(json.dumps({"from": envelope.mail_from, "to": envelope.rcpt_tos,
+                          "subject": str(m["subject"]), "body": body}), flush=True)
+        return "250 Message accepted for delivery"
+c = Controller(Handler(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("smtp ready", flush=True)
+threading.Event().wait()
+"#;
+
+/// An SMTP server; `mails()` are the messages it accepted.
+pub struct SmtpSink {
+    pub port: u16,
+    proc: Proc,
+}
+
+impl SmtpSink {
+    /// `None` when aiosmtpd is not installed (and not required).
+    pub fn start() -> Option<SmtpSink> {
+        let python = crate::temporal::venv().join("bin/python");
+        let installed = crate::temporal::venv().join("bin/aiosmtpd").exists();
+        if !crate::peer_enabled("aiosmtpd", "SMTP", installed) {
+            return None;
+        }
+        let port = free_port();
+        let mut cmd = Command::new(python);
+        cmd.args(["-u", "-c", SMTP]).arg(port.to_string());
+        let proc = Proc::spawn("smtp sink", cmd);
+        proc.wait_for_line("smtp ready", Duration::from_secs(20));
+        Some(SmtpSink { port, proc })
+    }
+
+    /// Every mail so far: `{from, to, subject, body}`.
+    pub fn mails(&self) -> Vec<Value> {
+        json_lines(&self.proc)
+    }
+}
+
+const HTTP: &str = r#"
+import hashlib, hmac, http.server, json, os, sys
+SECRET = sys.argv[1].encode()
+STATUS = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        ts = self.headers.get("X-Lightbulb-Timestamp") or ""
+        want = "sha256=" + hmac.new(SECRET, ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+        code = int(open(STATUS).read().strip() or "200") if os.path.exists(STATUS) else 200
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        print(json.dumps({"path": self.path, "answered": code, "body": parsed,
+                          "signature_valid": hmac.compare_digest(want, self.headers.get("X-Lightbulb-Signature") or "")}), flush=True)
+        self.send_response(code); self.send_header("Content-Length", "0"); self.end_headers()
+s = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[3])), H)
+print("http ready", s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+/// An HTTP receiver; `requests()` are the POSTs it got and how it answered.
+pub struct HttpReceiver {
+    pub port: u16,
+    status_file: PathBuf,
+    secret: String,
+    proc: Proc,
+    /// Requests to the receiver's earlier runs.
+    earlier: Vec<Value>,
+}
+
+impl HttpReceiver {
+    /// Checks signatures made with `secret`; answers 200 until told otherwise.
+    pub fn start(dir: &std::path::Path, secret: &str) -> HttpReceiver {
+        HttpReceiver::start_on(dir, secret, 0)
+    }
+
+    fn start_on(dir: &std::path::Path, secret: &str, port: u16) -> HttpReceiver {
+        let status_file = dir.join(format!("receiver-status-{}", free_port()));
+        let mut cmd = Command::new("python3");
+        cmd.args(["-u", "-c", HTTP, secret])
+            .arg(&status_file)
+            .arg(port.to_string());
+        let proc = Proc::spawn("http receiver", cmd);
+        let line = proc.wait_for_line("http ready", Duration::from_secs(20));
+        let port = line.rsplit(' ').next().unwrap().trim().parse().unwrap();
+        HttpReceiver {
+            port,
+            status_file,
+            secret: secret.to_string(),
+            proc,
+            earlier: Vec::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Answers every request from now on with `code`.
+    pub fn answer_with(&self, code: u16) {
+        std::fs::write(&self.status_file, code.to_string()).unwrap();
+    }
+
+    /// Every request so far, restarts included: `{path, answered, body,
+    /// signature_valid}`.
+    pub fn requests(&self) -> Vec<Value> {
+        let mut all = self.earlier.clone();
+        all.extend(json_lines(&self.proc));
+        all
+    }
+
+    /// Stops it (connections are then refused).
+    pub fn stop(&mut self) {
+        self.proc.kill();
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&mut self, dir: &std::path::Path) {
+        self.proc.kill();
+        let earlier = self.requests();
+        *self = HttpReceiver::start_on(dir, &self.secret, self.port);
+        self.earlier = earlier;
+    }
+}
+
+fn json_lines(proc: &Proc) -> Vec<Value> {
+    proc.lines()
+        .iter()
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
