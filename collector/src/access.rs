@@ -306,6 +306,29 @@ pub const ROUTES: &[Route] = &[
         Body::None,
     ),
     read("/api/alerts/notifications", CatalogRead),
+    change(
+        "POST",
+        "/api/alerts/{alert_id}/acknowledge",
+        CatalogWrite,
+        Body::None,
+    ),
+    change(
+        "POST",
+        "/api/alerts/{alert_id}/unacknowledge",
+        CatalogWrite,
+        Body::None,
+    ),
+    change(
+        "POST",
+        "/api/alerts/{alert_id}/resolve",
+        CatalogWrite,
+        Body::None,
+    ),
+    // The signature in the body is the authority (a link in a notification).
+    Route {
+        body: Body::Json,
+        ..open("POST", "/api/alerts/{alert_id}/acknowledge-link")
+    },
     read(
         "/api/alerts/notifications/{notification_id}/attempts",
         CatalogRead,
@@ -354,7 +377,10 @@ mod tests {
             let bodiless = r.method == "DELETE"
                 || r.path == "/api/auth/logout"
                 || r.path.ends_with("/revert")
-                || r.path.ends_with("/test");
+                || r.path.ends_with("/test")
+                || r.path.ends_with("/acknowledge")
+                || r.path.ends_with("/unacknowledge")
+                || r.path.ends_with("/resolve");
             assert_eq!(
                 r.method != "GET" && !bodiless,
                 r.body != Body::None,

@@ -14,3 +14,8 @@ pub mod registry;
 pub mod store;
 
 pub use registry::Alerting;
+
+/// The text a one-click acknowledge link signs (`expires`: seconds since the epoch).
+pub fn link_text(alert_id: &str, expires: i64) -> String {
+    format!("acknowledge:{alert_id}:{expires}")
+}

@@ -79,6 +79,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/alerts/notifications", get(alerts::list_notifications))
         .route(
+            "/api/alerts/{alert_id}/acknowledge",
+            post(alerts::acknowledge),
+        )
+        .route(
+            "/api/alerts/{alert_id}/unacknowledge",
+            post(alerts::unacknowledge),
+        )
+        .route("/api/alerts/{alert_id}/resolve", post(alerts::resolve))
+        .route(
+            "/api/alerts/{alert_id}/acknowledge-link",
+            post(alerts::acknowledge_by_link),
+        )
+        .route(
             "/api/alerts/notifications/{notification_id}/attempts",
             get(alerts::attempts),
         )

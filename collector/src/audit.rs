@@ -19,6 +19,7 @@ pub enum ObjectKind {
     Session,
     AlertRule,
     AlertChannel,
+    Alert,
 }
 
 /// One object as it was before and after (`null`: absent).

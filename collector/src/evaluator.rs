@@ -10,7 +10,7 @@ use std::time::Duration;
 use tracing::{error, info};
 
 use crate::alerting::engine::{Engine, ServiceNow, World};
-use crate::alerting::model::Alert;
+use crate::alerting::model::{Alert, Event};
 use crate::alerting::outbox::Outbox;
 use crate::alerting::store::{Doc, DocKind, load};
 use crate::catalog::graph;
@@ -59,7 +59,14 @@ pub async fn run(state: Arc<AppState>) {
             }
         }
         let now = lightbulb_common::time::now_ms();
-        let step = engine.evaluate(&alerting.rules(), &world(&state), now);
+        let world = world(&state);
+        let mut step = engine.evaluate(&alerting.rules(), &world, now);
+        for (m, _) in &mut step.messages {
+            if matches!(m.event, Event::Firing | Event::Escalated) {
+                m.acknowledge_link =
+                    Some(acknowledge_link(&state, &world.link_base, &m.alert_id, now));
+            }
+        }
         let notifications: Vec<_> = step
             .messages
             .iter()
@@ -99,6 +106,23 @@ pub async fn run(state: Arc<AppState>) {
     let _ = outbox.await;
 }
 
+/// Link lifetime: a week.
+const LINK_LIFE_MS: i64 = 7 * 86_400_000;
+
+/// The dashboard page that acknowledges `alert_id` with one click.
+fn acknowledge_link(state: &AppState, base: &str, alert_id: &str, now_ms: i64) -> String {
+    let expires = (now_ms + LINK_LIFE_MS) / 1000;
+    let signature = state
+        .auth
+        .tokens
+        .sign_link(&crate::alerting::link_text(alert_id, expires));
+    let alert: String = url::form_urlencoded::byte_serialize(alert_id.as_bytes()).collect();
+    format!(
+        "{}/alerts/acknowledge?alert={alert}&expires={expires}&signature={signature}",
+        base.trim_end_matches('/')
+    )
+}
+
 /// Every service with a status, as the rules see it: disabled ones STOPPED,
 /// with the catalog's label and labels and the root cause of a failure.
 fn world(state: &AppState) -> World {
@@ -133,6 +157,7 @@ fn world(state: &AppState) -> World {
     });
     World {
         services,
+        handling: state.alerting.handling(),
         link_base,
     }
 }

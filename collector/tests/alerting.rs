@@ -498,3 +498,117 @@ async fn bad_rules_and_channels_are_refused_naming_the_field() {
         "{got}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_escalates_until_acknowledged_by_its_link_and_resumes_when_taken_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = HttpReceiver::start(dir.path(), SECRET);
+    let db_port = support::free_port();
+    let _db = database(db_port);
+    let s = setup(dir.path(), db_port, &hook, None).await;
+    let (code, body) = send(
+        &s.client,
+        reqwest::Method::PUT,
+        s.collector.url("/api/alerts/rules/down"),
+        json!({"name": "Service down", "severity": "critical", "for": "1s",
+               "condition": {"kind": "status", "statuses": ["FAILED"]}, "channels": ["hook"],
+               "scope": {"services": ["cache"]},
+               "escalation": [{"after": "2s", "channels": ["hook"]}, {"after": "6s", "channels": ["hook"]}]}),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let firing = eventually(Duration::from_secs(30), "cache's notification", || async {
+        hooks(&hook, "cache", "firing").into_iter().next()
+    })
+    .await;
+    eventually(Duration::from_secs(30), "the first escalation", || async {
+        (hooks(&hook, "cache", "escalated").len() == 1).then_some(())
+    })
+    .await;
+
+    // The link in the notification, as a person's click would use it.
+    let link = url::Url::parse(firing["acknowledge_link"].as_str().unwrap()).unwrap();
+    assert_eq!(link.path(), "/alerts/acknowledge");
+    let q: std::collections::HashMap<String, String> = link.query_pairs().into_owned().collect();
+    let alert_id = &q["alert"];
+    let ack = |signature: String, expires: i64| {
+        let url = s
+            .collector
+            .url(&format!("/api/alerts/{alert_id}/acknowledge-link"));
+        let client = s.client.clone();
+        async move {
+            client
+                .post(url)
+                .json(&json!({"expires": expires, "signature": signature}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let expires: i64 = q["expires"].parse().unwrap();
+    assert_eq!(
+        ack("0".repeat(64), expires).await,
+        403,
+        "a forged signature"
+    );
+    assert_eq!(
+        ack(q["signature"].clone(), expires + 1).await,
+        403,
+        "a changed expiry"
+    );
+    assert_eq!(ack(q["signature"].clone(), expires).await, 202);
+    let acknowledged = eventually(
+        Duration::from_secs(10),
+        "the alert acknowledged",
+        || async {
+            let (_, alerts) =
+                get_json(&s.client, &s.collector.url("/api/alerts?state=firing")).await;
+            alerts
+                .as_array()?
+                .iter()
+                .find(|a| {
+                    a["alert_id"] == alert_id.as_str()
+                        && a["acknowledged_by"] == "link:notification"
+                })
+                .cloned()
+        },
+    )
+    .await;
+    // Past the second step's time, nothing more came.
+    let fired = acknowledged["fired_ms"].as_i64().unwrap();
+    eventually(
+        Duration::from_secs(15),
+        "the second step's time to pass",
+        || async { (lightbulb_common::time::now_ms() > fired + 7_000).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        hooks(&hook, "cache", "escalated").len(),
+        1,
+        "no escalation while acknowledged"
+    );
+
+    let r = s
+        .client
+        .post(
+            s.collector
+                .url(&format!("/api/alerts/{alert_id}/unacknowledge")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    eventually(
+        Duration::from_secs(10),
+        "the overdue step after taking it back",
+        || async { (hooks(&hook, "cache", "escalated").len() == 2).then_some(()) },
+    )
+    .await;
+    let (_, audit) = get_json(
+        &s.client,
+        &s.collector.url("/api/audit?action=acknowledge%20alert"),
+    )
+    .await;
+    assert_eq!(audit["records"][0]["actor"], "link:notification", "{audit}");
+}

@@ -184,6 +184,9 @@ pub fn text(m: &Message) -> String {
         }
     }
     out.push_str(&format!("\nOpen: {}\n", m.link));
+    if let Some(link) = &m.acknowledge_link {
+        out.push_str(&format!("Acknowledge: {link}\n"));
+    }
     out
 }
 

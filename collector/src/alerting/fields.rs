@@ -5,11 +5,14 @@ use std::collections::BTreeMap;
 
 use lightbulb_common::{ServiceType, validate_service_id};
 
-use super::model::{Channel, Condition, REDACTED, Rule, RuleScope, Severity, SmtpTls, Target};
+use super::model::{
+    Channel, Condition, EscalationStep, REDACTED, Rule, RuleScope, Severity, SmtpTls, Target,
+    default_flap_limit, default_flap_window,
+};
 use crate::catalog::fields::{Body, required};
 use crate::{Error, Result};
 
-/// The longest `for` a rule may have.
+/// The longest duration a rule may name.
 const MAX_FOR_MS: i64 = 86_400_000;
 
 /// A rule from `body`; `id` is the path's id when replacing one.
@@ -86,24 +89,58 @@ pub fn rule(
             )
         })?,
     };
-    let for_ms = match body.string("for")? {
-        None => 0,
-        Some(text) => lightbulb_common::time::parse_duration(&text)
-            .map_err(|e| Error::invalid("for", e))?
-            .as_millis() as i64,
+    let for_ms = duration(&mut body, "for")?.unwrap_or(0);
+    let resolve_after_ms = duration(&mut body, "resolve_after")?.unwrap_or(0);
+    let known = |list: &[String], field: &str| {
+        for (i, c) in list.iter().enumerate() {
+            if !channel_exists(c) {
+                return Err(Error::invalid(
+                    &format!("{field}[{i}]"),
+                    format!("there is no channel `{c}`"),
+                ));
+            }
+        }
+        Ok(())
     };
-    if for_ms > MAX_FOR_MS {
-        return Err(Error::invalid("for", "must be at most 1d"));
-    }
     let channels = body.strings("channels")?.unwrap_or_default();
-    for (i, c) in channels.iter().enumerate() {
-        if !channel_exists(c) {
+    known(&channels, "channels")?;
+    let mut escalation = Vec::new();
+    for (i, mut s) in body
+        .objects("escalation")?
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let field = format!("escalation[{i}]");
+        let after_ms = required(duration(&mut s, "after")?, &format!("{field}.after"))?;
+        let channels = required(s.strings("channels")?, &format!("{field}.channels"))?;
+        known(&channels, &format!("{field}.channels"))?;
+        s.finish()?;
+        if escalation
+            .last()
+            .is_some_and(|p: &EscalationStep| p.after_ms >= after_ms)
+        {
             return Err(Error::invalid(
-                &format!("channels[{i}]"),
-                format!("there is no channel `{c}`"),
+                &format!("{field}.after"),
+                "must be later than the step before",
             ));
         }
+        escalation.push(EscalationStep { after_ms, channels });
     }
+    let repeat_ms = duration(&mut body, "repeat")?;
+    if repeat_ms.is_some_and(|r| r < 60_000) {
+        return Err(Error::invalid("repeat", "must be at least 1m"));
+    }
+    if repeat_ms.is_some() && escalation.is_empty() {
+        return Err(Error::invalid(
+            "repeat",
+            "repeats the last escalation step; add `escalation` steps",
+        ));
+    }
+    let flap_limit = body
+        .integer("flap_limit", 0..=1000)?
+        .map_or(default_flap_limit(), |n| n as u32);
+    let flap_window_ms = duration(&mut body, "flap_window")?.unwrap_or_else(default_flap_window);
     let enabled = body.boolean("enabled")?.unwrap_or(true);
     body.finish()?;
     Ok(Rule {
@@ -116,7 +153,27 @@ pub fn rule(
         channels,
         enabled,
         updated_ms: now_ms,
+        resolve_after_ms,
+        escalation,
+        repeat_ms,
+        flap_limit,
+        flap_window_ms,
     })
+}
+
+/// A duration field (`2m`), in ms, at most a day.
+fn duration(body: &mut Body, key: &str) -> Result<Option<i64>> {
+    let field = body.field(key);
+    let Some(text) = body.string(key)? else {
+        return Ok(None);
+    };
+    let ms = lightbulb_common::time::parse_duration(&text)
+        .map_err(|e| Error::invalid(&field, e))?
+        .as_millis() as i64;
+    if ms > MAX_FOR_MS {
+        return Err(Error::invalid(&field, "must be at most 1d"));
+    }
+    Ok(Some(ms))
 }
 
 /// A channel from `body`. A secret sent back as `<redacted>` (as it was

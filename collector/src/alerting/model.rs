@@ -86,6 +86,50 @@ pub struct Rule {
     pub channels: Vec<String>,
     pub enabled: bool,
     pub updated_ms: i64,
+    /// A firing alert resolves only once its condition has been absent
+    /// this long, ms: a service that recovers for one check keeps firing.
+    #[serde(default)]
+    pub resolve_after_ms: i64,
+    /// Further notifications while a firing alert is not acknowledged.
+    #[serde(default)]
+    pub escalation: Vec<EscalationStep>,
+    /// After the last step, its channels are notified again this often
+    /// (ms) until the alert is acknowledged or resolved.
+    #[serde(default)]
+    pub repeat_ms: Option<i64>,
+    /// At most this many notifications of one service's alerts within
+    /// `flap_window_ms`; past it the service is flapping and its alerts
+    /// are recorded without notifying. 0: no limit.
+    #[serde(default = "default_flap_limit")]
+    pub flap_limit: u32,
+    #[serde(default = "default_flap_window")]
+    pub flap_window_ms: i64,
+}
+
+pub fn default_flap_limit() -> u32 {
+    6
+}
+
+pub fn default_flap_window() -> i64 {
+    600_000
+}
+
+/// Notify `channels` once an alert has fired `after_ms` ago unacknowledged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EscalationStep {
+    pub after_ms: i64,
+    pub channels: Vec<String>,
+}
+
+/// What people did with an alert: acknowledged it (or took that back), or
+/// resolved it by hand. The evaluator applies it at its next round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Handling {
+    pub alert_id: String,
+    /// `None`: not acknowledged (or un-acknowledged).
+    pub acknowledged_by: Option<String>,
+    pub resolved_by: Option<String>,
+    pub at_ms: i64,
 }
 
 /// Where notifications go.
@@ -188,6 +232,21 @@ pub struct Alert {
     pub notified: bool,
     /// Services failing because this one does, named in its notifications.
     pub impacted: Vec<String>,
+    #[serde(default)]
+    pub acknowledged_by: Option<String>,
+    #[serde(default)]
+    pub acknowledged_ms: Option<i64>,
+    /// Who resolved it by hand, if someone did.
+    #[serde(default)]
+    pub resolved_by: Option<String>,
+    /// Escalation notifications sent so far.
+    #[serde(default)]
+    pub escalations: u32,
+    #[serde(default)]
+    pub last_escalation_ms: Option<i64>,
+    /// Its service changed too often: recorded, not notified.
+    #[serde(default)]
+    pub flapping: bool,
 }
 
 impl Alert {
@@ -200,6 +259,8 @@ impl Alert {
 #[serde(rename_all = "lowercase")]
 pub enum Event {
     Firing,
+    /// Still firing, not acknowledged: an escalation step.
+    Escalated,
     Resolved,
     /// Sent by `POST /api/alerts/channels/{id}/test`.
     Test,
@@ -209,6 +270,7 @@ impl Event {
     pub fn as_str(self) -> &'static str {
         match self {
             Event::Firing => "firing",
+            Event::Escalated => "escalated",
             Event::Resolved => "resolved",
             Event::Test => "test",
         }
@@ -232,6 +294,12 @@ pub struct Message {
     pub impacted: Vec<String>,
     /// The service's page on the dashboard.
     pub link: String,
+    /// Which escalation this is (1, 2, …), for `escalated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<u32>,
+    /// A signed link that acknowledges the alert in one click (a week long).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledge_link: Option<String>,
 }
 
 impl Message {

@@ -68,7 +68,10 @@ impl Outbox {
         channels
             .iter()
             .map(|c| Notification {
-                notification_id: format!("{}:{}:{c}", message.alert_id, message.event.as_str()),
+                notification_id: match message.escalation {
+                    Some(n) => format!("{}:{}-{n}:{c}", message.alert_id, message.event.as_str()),
+                    None => format!("{}:{}:{c}", message.alert_id, message.event.as_str()),
+                },
                 channel_id: c.clone(),
                 created_ms: now_ms,
                 delivery: Delivery::Queued,

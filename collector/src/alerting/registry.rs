@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use super::model::{Channel, Rule};
+use std::collections::HashMap;
+
+use super::model::{Channel, Handling, Rule};
 use super::outbox::Outbox;
 use super::store::{AlertStore, Doc, DocKind, load};
 use crate::Result;
@@ -14,6 +16,8 @@ pub struct Alerting {
     pub store: Arc<dyn AlertStore>,
     rules: RwLock<BTreeMap<String, Rule>>,
     channels: RwLock<BTreeMap<String, Channel>>,
+    /// What people did with alerts, by alert id.
+    handling: RwLock<HashMap<String, Handling>>,
     pub outbox: Outbox,
 }
 
@@ -24,6 +28,7 @@ impl Alerting {
             store,
             rules: RwLock::default(),
             channels: RwLock::default(),
+            handling: RwLock::default(),
         };
         alerting.reload().await?;
         Ok(alerting)
@@ -33,6 +38,11 @@ impl Alerting {
     pub async fn reload(&self) -> Result<()> {
         let rules: Vec<Rule> = load(self.store.as_ref(), DocKind::Rule).await?;
         let channels: Vec<Channel> = load(self.store.as_ref(), DocKind::Channel).await?;
+        let handling: Vec<Handling> = load(self.store.as_ref(), DocKind::Handling).await?;
+        *self.handling.write().unwrap_or_else(|e| e.into_inner()) = handling
+            .into_iter()
+            .map(|h| (h.alert_id.clone(), h))
+            .collect();
         *self.rules.write().unwrap_or_else(|e| e.into_inner()) =
             rules.into_iter().map(|r| (r.rule_id.clone(), r)).collect();
         *self.channels.write().unwrap_or_else(|e| e.into_inner()) = channels
@@ -74,6 +84,25 @@ impl Alerting {
             .unwrap_or_else(|e| e.into_inner())
             .get(id)
             .cloned()
+    }
+
+    pub fn handling(&self) -> HashMap<String, Handling> {
+        self.handling
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Stores what someone did with an alert, for the evaluator's next round.
+    pub async fn put_handling(&self, h: Handling) -> Result<()> {
+        self.store
+            .put_alert_docs(vec![Doc::of(DocKind::Handling, &h.alert_id, &h)])
+            .await?;
+        self.handling
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(h.alert_id.clone(), h);
+        Ok(())
     }
 
     /// Stores `rule` (replacing the one with its id) and puts it in force.

@@ -15,6 +15,7 @@ pub enum DocKind {
     Channel,
     Alert,
     Notification,
+    Handling,
 }
 
 impl DocKind {
@@ -24,6 +25,7 @@ impl DocKind {
             DocKind::Channel => "channel",
             DocKind::Alert => "alert",
             DocKind::Notification => "notification",
+            DocKind::Handling => "handling",
         }
     }
 }

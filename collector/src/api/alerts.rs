@@ -1,6 +1,7 @@
 //! `/api/alerts`: rules and channels (read, create, replace, delete; every
-//! change audited), a test message to a channel, the alerts, and the
-//! outbox's notifications with their delivery attempts.
+//! change audited), a test message to a channel, the alerts (acknowledge,
+//! take back, resolve; also by a signed one-click link), and the outbox's
+//! notifications with their delivery attempts.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::audit;
 use crate::alerting::fields;
 use crate::alerting::model::{
-    Alert, Attempt, Channel, Event, Message, Notification, Rule, Severity,
+    Alert, AlertState, Attempt, Channel, Event, Handling, Message, Notification, Rule, Severity,
 };
 use crate::alerting::store::{DocKind, load};
 use crate::audit::{ObjectChange, ObjectKind};
@@ -280,6 +281,8 @@ pub(super) async fn test_channel(
         since_ms: now(),
         impacted: Vec::new(),
         link: base,
+        escalation: None,
+        acknowledge_link: None,
     };
     let answer = state.alerting.outbox.test(&channel, message).await;
     let change = change::<Channel>(ObjectKind::AlertChannel, &channel_id, None, None);
@@ -351,4 +354,119 @@ pub(super) async fn attempts(
 
 fn now() -> i64 {
     lightbulb_common::time::now_ms()
+}
+
+/// The alert `alert_id` as stored; 404 if there is none.
+async fn stored_alert(state: &AppState, alert_id: &str) -> Result<Alert> {
+    let alerts: Vec<Alert> = load(state.alerting.store.as_ref(), DocKind::Alert).await?;
+    alerts
+        .into_iter()
+        .find(|a| a.alert_id == alert_id)
+        .ok_or_else(|| Error::not_found(format!("no alert `{alert_id}`")))
+}
+
+/// Records what `actor` did with an alert; the evaluator applies it within
+/// a round (`alerting.interval`).
+async fn handle(
+    state: &AppState,
+    actor: &Actor,
+    alert_id: &str,
+    action: &str,
+    apply: impl FnOnce(&mut Handling),
+) -> Result<Response> {
+    let alert = stored_alert(state, alert_id).await?;
+    if alert.state == AlertState::Resolved {
+        return Err(Error::conflict(format!("alert `{alert_id}` is resolved")));
+    }
+    let before = state.alerting.handling().get(alert_id).cloned();
+    let mut h = before.clone().unwrap_or(Handling {
+        alert_id: alert_id.to_string(),
+        acknowledged_by: None,
+        resolved_by: None,
+        at_ms: 0,
+    });
+    h.at_ms = now();
+    apply(&mut h);
+    state.alerting.put_handling(h.clone()).await?;
+    let change = change(ObjectKind::Alert, alert_id, before.as_ref(), Some(&h));
+    let id = audit::record(state, actor, action, change).await?;
+    Ok(audit::audited(
+        Some(id),
+        (StatusCode::ACCEPTED, Json(h)).into_response(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/alerts/{alert_id}/acknowledge", tag = "alerts", responses((status = 202, description = "Taken; escalation stops at the next round", body = Handling), (status = 404, body = crate::error::ErrorBody), (status = 409, description = "Already resolved", body = crate::error::ErrorBody)))]
+pub(super) async fn acknowledge(
+    State(state): State<Arc<AppState>>,
+    actor: Actor,
+    Path(alert_id): Path<String>,
+) -> Result<Response> {
+    let by = actor.name.clone();
+    handle(&state, &actor, &alert_id, "acknowledge alert", |h| {
+        h.acknowledged_by = Some(by)
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/api/alerts/{alert_id}/unacknowledge", tag = "alerts", responses((status = 202, description = "Taken; escalation resumes at the next round", body = Handling), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub(super) async fn unacknowledge(
+    State(state): State<Arc<AppState>>,
+    actor: Actor,
+    Path(alert_id): Path<String>,
+) -> Result<Response> {
+    handle(&state, &actor, &alert_id, "unacknowledge alert", |h| {
+        h.acknowledged_by = None
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/api/alerts/{alert_id}/resolve", tag = "alerts", responses((status = 202, description = "Taken; resolved (and notified) at the next round", body = Handling), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub(super) async fn resolve(
+    State(state): State<Arc<AppState>>,
+    actor: Actor,
+    Path(alert_id): Path<String>,
+) -> Result<Response> {
+    let by = actor.name.clone();
+    handle(&state, &actor, &alert_id, "resolve alert", |h| {
+        h.resolved_by = Some(by)
+    })
+    .await
+}
+
+/// What a one-click link carries.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LinkInput {
+    /// Seconds since the epoch after which the link no longer works.
+    expires: i64,
+    signature: String,
+}
+
+#[utoipa::path(post, path = "/api/alerts/{alert_id}/acknowledge-link", tag = "alerts", request_body = LinkInput, responses((status = 202, body = Handling), (status = 403, description = "The signature does not fit or the link expired", body = crate::error::ErrorBody)))]
+pub(super) async fn acknowledge_by_link(
+    State(state): State<Arc<AppState>>,
+    request: axum::http::request::Parts,
+    Path(alert_id): Path<String>,
+    Json(link): Json<LinkInput>,
+) -> Result<Response> {
+    if link.expires * 1000 < now() {
+        return Err(Error::Forbidden(
+            "this link has expired; acknowledge the alert on its page".into(),
+        ));
+    }
+    if !state.auth.tokens.link_signed(
+        &crate::alerting::link_text(&alert_id, link.expires),
+        &link.signature,
+    ) {
+        return Err(Error::Forbidden(
+            "this link is not signed by this collector".into(),
+        ));
+    }
+    let mut actor = Actor::named("link:notification");
+    actor.ip = super::guard::client_ip(&request);
+    let by = actor.name.clone();
+    handle(&state, &actor, &alert_id, "acknowledge alert", |h| {
+        h.acknowledged_by = Some(by)
+    })
+    .await
 }

@@ -104,6 +104,30 @@ impl Body {
         }
     }
 
+    /// A list of objects, their fields named `key[i].field` in errors.
+    pub fn objects(&mut self, key: &str) -> Result<Option<Vec<Body>>> {
+        let field = self.field(key);
+        match self.0.remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Value::Object(map) => Ok(Body(map, format!("{field}[{i}]."))),
+                    other => Err(Error::invalid(
+                        &format!("{field}[{i}]"),
+                        format!("must be an object, not {}", kind(&other)),
+                    )),
+                })
+                .collect::<Result<_>>()
+                .map(Some),
+            Some(other) => Err(Error::invalid(
+                &field,
+                format!("must be a list of objects, not {}", kind(&other)),
+            )),
+        }
+    }
+
     /// A nested object, its fields named `key.field` in errors.
     pub fn object(&mut self, key: &str) -> Result<Option<Body>> {
         let field = self.field(key);

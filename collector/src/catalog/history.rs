@@ -22,7 +22,8 @@ fn object(catalog: &Catalog, kind: ObjectKind, id: &str) -> Option<Value> {
         ObjectKind::Token
         | ObjectKind::Session
         | ObjectKind::AlertRule
-        | ObjectKind::AlertChannel => None,
+        | ObjectKind::AlertChannel
+        | ObjectKind::Alert => None,
     }
 }
 
@@ -103,6 +104,7 @@ fn kind_name(kind: ObjectKind) -> &'static str {
         ObjectKind::Session => "session",
         ObjectKind::AlertRule => "alert rule",
         ObjectKind::AlertChannel => "alert channel",
+        ObjectKind::Alert => "alert",
     }
 }
 

@@ -356,6 +356,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/alerts/{alert_id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["acknowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{alert_id}/acknowledge-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["acknowledge_by_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{alert_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["resolve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{alert_id}/unacknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["unacknowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -734,15 +798,29 @@ export interface components {
          *     until it stopped holding.
          */
         Alert: {
+            acknowledged_by?: string | null;
+            /** Format: int64 */
+            acknowledged_ms?: number | null;
             /** @description `<rule_id>:<service_id>:<since_ms>`. */
             alert_id: string;
+            /**
+             * Format: int32
+             * @description Escalation notifications sent so far.
+             */
+            escalations?: number;
             /** Format: int64 */
             fired_ms?: number | null;
+            /** @description Its service changed too often: recorded, not notified. */
+            flapping?: boolean;
             /** @description Services failing because this one does, named in its notifications. */
             impacted: string[];
+            /** Format: int64 */
+            last_escalation_ms?: number | null;
             message: string;
             /** @description Whether its firing was notified (then its resolution is too). */
             notified: boolean;
+            /** @description Who resolved it by hand, if someone did. */
+            resolved_by?: string | null;
             /** Format: int64 */
             resolved_ms?: number | null;
             /**
@@ -894,8 +972,14 @@ export interface components {
             field?: string | null;
             message: string;
         };
+        /** @description Notify `channels` once an alert has fired `after_ms` ago unacknowledged. */
+        EscalationStep: {
+            /** Format: int64 */
+            after_ms: number;
+            channels: string[];
+        };
         /** @enum {string} */
-        Event: "firing" | "resolved" | "test";
+        Event: "firing" | "escalated" | "resolved" | "test";
         /** @description How the file stands against the catalog. */
         FileState: {
             /** @description What applying the file now would change (empty: in sync). */
@@ -910,6 +994,18 @@ export interface components {
         Graph: {
             edges: components["schemas"]["Edge"][];
             nodes: components["schemas"]["Node"][];
+        };
+        /**
+         * @description What people did with an alert: acknowledged it (or took that back), or
+         *     resolved it by hand. The evaluator applies it at its next round.
+         */
+        Handling: {
+            /** @description `None`: not acknowledged (or un-acknowledged). */
+            acknowledged_by?: string | null;
+            alert_id: string;
+            /** Format: int64 */
+            at_ms: number;
+            resolved_by?: string | null;
         };
         History: {
             /**
@@ -1052,6 +1148,15 @@ export interface components {
             /** Format: int32 */
             status_code: number;
         };
+        /** @description What a one-click link carries. */
+        LinkInput: {
+            /**
+             * Format: int64
+             * @description Seconds since the epoch after which the link no longer works.
+             */
+            expires: number;
+            signature: string;
+        };
         /** @description The local break-glass admin's credentials. */
         LoginInput: {
             password: string;
@@ -1069,7 +1174,14 @@ export interface components {
         };
         /** @description What a notification says, the same for every channel. */
         Message: {
+            /** @description A signed link that acknowledges the alert in one click (a week long). */
+            acknowledge_link?: string | null;
             alert_id: string;
+            /**
+             * Format: int32
+             * @description Which escalation this is (1, 2, …), for `escalated`.
+             */
+            escalation?: number | null;
             event: components["schemas"]["Event"];
             /** @description Services impacted because this one failed (their alerts are grouped here). */
             impacted: string[];
@@ -1132,7 +1244,7 @@ export interface components {
          * @description What kind of object a change touched.
          * @enum {string}
          */
-        ObjectKind: "service" | "relation" | "token" | "session" | "alert_rule" | "alert_channel";
+        ObjectKind: "service" | "relation" | "token" | "session" | "alert_rule" | "alert_channel" | "alert";
         Page_ServiceResponse: {
             items: (components["schemas"]["ServiceDef"] & {
                 created_at: string;
@@ -1224,12 +1336,35 @@ export interface components {
             channels: string[];
             condition: components["schemas"]["Condition"];
             enabled: boolean;
+            /** @description Further notifications while a firing alert is not acknowledged. */
+            escalation?: components["schemas"]["EscalationStep"][];
+            /**
+             * Format: int32
+             * @description At most this many notifications of one service's alerts within
+             *     `flap_window_ms`; past it the service is flapping and its alerts
+             *     are recorded without notifying. 0: no limit.
+             */
+            flap_limit?: number;
+            /** Format: int64 */
+            flap_window_ms?: number;
             /**
              * Format: int64
              * @description How long the condition must hold before the alert fires, ms.
              */
             for_ms: number;
             name: string;
+            /**
+             * Format: int64
+             * @description After the last step, its channels are notified again this often
+             *     (ms) until the alert is acknowledged or resolved.
+             */
+            repeat_ms?: number | null;
+            /**
+             * Format: int64
+             * @description A firing alert resolves only once its condition has been absent
+             *     this long, ms: a service that recovers for one check keeps firing.
+             */
+            resolve_after_ms?: number;
             rule_id: string;
             scope: components["schemas"]["RuleScope"];
             severity: components["schemas"]["Severity"];
@@ -2628,6 +2763,155 @@ export interface operations {
                 content?: never;
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    acknowledge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Taken; escalation stops at the next round */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Handling"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Already resolved */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    acknowledge_by_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkInput"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Handling"];
+                };
+            };
+            /** @description The signature does not fit or the link expired */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resolve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Taken; resolved (and notified) at the next round */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Handling"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unacknowledge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Taken; escalation resumes at the next round */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Handling"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

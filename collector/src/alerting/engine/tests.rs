@@ -1,5 +1,5 @@
 use super::*;
-use crate::alerting::model::{Condition, RuleScope, Severity};
+use crate::alerting::model::{Condition, EscalationStep, RuleScope, Severity};
 
 fn rule(id: &str, for_ms: i64) -> Rule {
     Rule {
@@ -14,6 +14,11 @@ fn rule(id: &str, for_ms: i64) -> Rule {
         channels: vec!["ops".into()],
         enabled: true,
         updated_ms: 0,
+        resolve_after_ms: 0,
+        escalation: Vec::new(),
+        repeat_ms: None,
+        flap_limit: 0,
+        flap_window_ms: 600_000,
     }
 }
 
@@ -46,6 +51,7 @@ fn world(db_down: bool, cache: Status) -> World {
     World {
         services,
         link_base: "http://lb".into(),
+        ..World::default()
     }
 }
 
@@ -174,4 +180,208 @@ fn a_restart_resumes_firing_alerts_without_notifying_again() {
     );
     let step = resumed.evaluate(&rules, &world(false, Status::Ok), 2_000);
     assert_eq!(step.messages[0].0.event, Event::Resolved);
+}
+
+/// Only `cache`, with `status`; and what people did with alerts.
+fn cache(status: Status, handling: &[Handling]) -> World {
+    let mut w = world(false, status);
+    w.services.retain(|id, _| id == "cache");
+    w.handling = handling
+        .iter()
+        .map(|h| (h.alert_id.clone(), h.clone()))
+        .collect();
+    w
+}
+
+fn events(step: &Step) -> Vec<(Event, Vec<String>)> {
+    step.messages
+        .iter()
+        .map(|(m, c)| (m.event, c.clone()))
+        .collect()
+}
+
+#[test]
+fn escalation_steps_fire_on_schedule_stop_on_acknowledge_and_resume_after() {
+    let rules = [Rule {
+        escalation: vec![
+            EscalationStep {
+                after_ms: 60_000,
+                channels: vec!["lead".into()],
+            },
+            EscalationStep {
+                after_ms: 120_000,
+                channels: vec!["manager".into()],
+            },
+        ],
+        repeat_ms: Some(300_000),
+        ..rule("down", 0)
+    }];
+    let mut e = Engine::default();
+    let step = e.evaluate(&rules, &cache(Status::Failed, &[]), 0);
+    assert_eq!(events(&step), [(Event::Firing, vec!["ops".to_string()])]);
+    let id = step.messages[0].0.alert_id.clone();
+    assert!(
+        e.evaluate(&rules, &cache(Status::Failed, &[]), 59_999)
+            .messages
+            .is_empty()
+    );
+    let step = e.evaluate(&rules, &cache(Status::Failed, &[]), 60_000);
+    assert_eq!(
+        events(&step),
+        [(Event::Escalated, vec!["lead".to_string()])]
+    );
+    assert_eq!(step.messages[0].0.escalation, Some(1));
+
+    // Acknowledged before the second step: nothing more.
+    let ack = Handling {
+        alert_id: id.clone(),
+        acknowledged_by: Some("user:ann".into()),
+        resolved_by: None,
+        at_ms: 90_000,
+    };
+    let step = e.evaluate(&rules, &cache(Status::Failed, &[ack]), 90_000);
+    assert!(step.messages.is_empty());
+    assert_eq!(step.changed[0].acknowledged_by.as_deref(), Some("user:ann"));
+    for t in [120_000, 400_000, 900_000] {
+        let ack = Handling {
+            alert_id: id.clone(),
+            acknowledged_by: Some("user:ann".into()),
+            resolved_by: None,
+            at_ms: 90_000,
+        };
+        assert!(
+            e.evaluate(&rules, &cache(Status::Failed, &[ack]), t)
+                .messages
+                .is_empty(),
+            "at {t}"
+        );
+    }
+    // Taken back: the overdue step goes out, then the repeats.
+    let unack = Handling {
+        alert_id: id.clone(),
+        acknowledged_by: None,
+        resolved_by: None,
+        at_ms: 1_000_000,
+    };
+    let step = e.evaluate(&rules, &cache(Status::Failed, &[unack.clone()]), 1_000_000);
+    assert_eq!(
+        events(&step),
+        [(Event::Escalated, vec!["manager".to_string()])]
+    );
+    assert!(
+        e.evaluate(&rules, &cache(Status::Failed, &[unack.clone()]), 1_299_999)
+            .messages
+            .is_empty()
+    );
+    let step = e.evaluate(&rules, &cache(Status::Failed, &[unack.clone()]), 1_300_000);
+    assert_eq!(
+        events(&step),
+        [(Event::Escalated, vec!["manager".to_string()])]
+    );
+    assert_eq!(
+        step.messages[0].0.escalation,
+        Some(3),
+        "each repeat has its own number"
+    );
+    let step = e.evaluate(&rules, &cache(Status::Ok, &[unack]), 1_310_000);
+    assert_eq!(events(&step), [(Event::Resolved, vec!["ops".to_string()])]);
+}
+
+#[test]
+fn a_flapping_service_sends_at_most_the_limit_and_shows_flapping() {
+    let rules = [Rule {
+        flap_limit: 4,
+        ..rule("down", 0)
+    }];
+    let mut e = Engine::default();
+    let mut sent = 0;
+    let mut flapping_seen = false;
+    // Toggling every check (1 s) for five minutes.
+    for t in 0..300 {
+        let status = if t % 2 == 0 {
+            Status::Failed
+        } else {
+            Status::Ok
+        };
+        let step = e.evaluate(&rules, &cache(status, &[]), t * 1_000);
+        sent += step.messages.len();
+        flapping_seen |= step.changed.iter().any(|a| a.flapping);
+    }
+    assert_eq!(sent, 4, "two firings and their resolutions");
+    assert!(flapping_seen, "the alerts say flapping");
+    // Quiet for the window: the next failure notifies again.
+    let step = e.evaluate(&rules, &cache(Status::Ok, &[]), 1_000_000);
+    assert!(step.messages.is_empty());
+    let step = e.evaluate(&rules, &cache(Status::Failed, &[]), 1_001_000);
+    assert_eq!(events(&step)[0].0, Event::Firing);
+}
+
+#[test]
+fn resolve_after_keeps_a_briefly_recovered_alert_firing() {
+    let rules = [Rule {
+        resolve_after_ms: 30_000,
+        ..rule("down", 0)
+    }];
+    let mut e = Engine::default();
+    assert_eq!(
+        e.evaluate(&rules, &cache(Status::Failed, &[]), 0)
+            .messages
+            .len(),
+        1
+    );
+    assert!(
+        e.evaluate(&rules, &cache(Status::Ok, &[]), 10_000)
+            .messages
+            .is_empty()
+    );
+    assert!(
+        e.evaluate(&rules, &cache(Status::Failed, &[]), 20_000)
+            .messages
+            .is_empty(),
+        "the same alert"
+    );
+    assert!(
+        e.evaluate(&rules, &cache(Status::Ok, &[]), 30_000)
+            .messages
+            .is_empty()
+    );
+    assert!(
+        e.evaluate(&rules, &cache(Status::Ok, &[]), 59_999)
+            .messages
+            .is_empty()
+    );
+    let step = e.evaluate(&rules, &cache(Status::Ok, &[]), 60_000);
+    assert_eq!(events(&step)[0].0, Event::Resolved);
+}
+
+#[test]
+fn resolved_by_hand_ends_the_alert_until_the_condition_ends() {
+    let rules = [rule("down", 0)];
+    let mut e = Engine::default();
+    let id = e.evaluate(&rules, &cache(Status::Failed, &[]), 0).messages[0]
+        .0
+        .alert_id
+        .clone();
+    let done = Handling {
+        alert_id: id,
+        acknowledged_by: None,
+        resolved_by: Some("user:ann".into()),
+        at_ms: 5_000,
+    };
+    let step = e.evaluate(&rules, &cache(Status::Failed, &[done.clone()]), 5_000);
+    assert_eq!(events(&step)[0].0, Event::Resolved);
+    assert_eq!(step.changed[0].resolved_by.as_deref(), Some("user:ann"));
+    assert!(
+        e.evaluate(&rules, &cache(Status::Failed, &[done.clone()]), 6_000)
+            .messages
+            .is_empty()
+    );
+    assert_eq!(e.active().count(), 0, "no new alert while it still fails");
+    e.evaluate(&rules, &cache(Status::Ok, &[done.clone()]), 7_000);
+    let step = e.evaluate(&rules, &cache(Status::Failed, &[done]), 8_000);
+    assert_eq!(
+        events(&step)[0].0,
+        Event::Firing,
+        "a new failure alerts again"
+    );
 }
