@@ -183,7 +183,7 @@ fn a_restart_resumes_firing_alerts_without_notifying_again() {
 }
 
 /// Only `cache`, with `status`; and what people did with alerts.
-fn cache(status: Status, handling: &[Handling]) -> World {
+fn cache<const N: usize>(status: Status, handling: [Handling; N]) -> World {
     let mut w = world(false, status);
     w.services.retain(|id, _| id == "cache");
     w.handling = handling
@@ -217,15 +217,15 @@ fn escalation_steps_fire_on_schedule_stop_on_acknowledge_and_resume_after() {
         ..rule("down", 0)
     }];
     let mut e = Engine::default();
-    let step = e.evaluate(&rules, &cache(Status::Failed, &[]), 0);
+    let step = e.evaluate(&rules, &cache(Status::Failed, []), 0);
     assert_eq!(events(&step), [(Event::Firing, vec!["ops".to_string()])]);
     let id = step.messages[0].0.alert_id.clone();
     assert!(
-        e.evaluate(&rules, &cache(Status::Failed, &[]), 59_999)
+        e.evaluate(&rules, &cache(Status::Failed, []), 59_999)
             .messages
             .is_empty()
     );
-    let step = e.evaluate(&rules, &cache(Status::Failed, &[]), 60_000);
+    let step = e.evaluate(&rules, &cache(Status::Failed, []), 60_000);
     assert_eq!(
         events(&step),
         [(Event::Escalated, vec!["lead".to_string()])]
@@ -239,7 +239,7 @@ fn escalation_steps_fire_on_schedule_stop_on_acknowledge_and_resume_after() {
         resolved_by: None,
         at_ms: 90_000,
     };
-    let step = e.evaluate(&rules, &cache(Status::Failed, &[ack]), 90_000);
+    let step = e.evaluate(&rules, &cache(Status::Failed, [ack]), 90_000);
     assert!(step.messages.is_empty());
     assert_eq!(step.changed[0].acknowledged_by.as_deref(), Some("user:ann"));
     for t in [120_000, 400_000, 900_000] {
@@ -250,7 +250,7 @@ fn escalation_steps_fire_on_schedule_stop_on_acknowledge_and_resume_after() {
             at_ms: 90_000,
         };
         assert!(
-            e.evaluate(&rules, &cache(Status::Failed, &[ack]), t)
+            e.evaluate(&rules, &cache(Status::Failed, [ack]), t)
                 .messages
                 .is_empty(),
             "at {t}"
@@ -263,17 +263,17 @@ fn escalation_steps_fire_on_schedule_stop_on_acknowledge_and_resume_after() {
         resolved_by: None,
         at_ms: 1_000_000,
     };
-    let step = e.evaluate(&rules, &cache(Status::Failed, &[unack.clone()]), 1_000_000);
+    let step = e.evaluate(&rules, &cache(Status::Failed, [unack.clone()]), 1_000_000);
     assert_eq!(
         events(&step),
         [(Event::Escalated, vec!["manager".to_string()])]
     );
     assert!(
-        e.evaluate(&rules, &cache(Status::Failed, &[unack.clone()]), 1_299_999)
+        e.evaluate(&rules, &cache(Status::Failed, [unack.clone()]), 1_299_999)
             .messages
             .is_empty()
     );
-    let step = e.evaluate(&rules, &cache(Status::Failed, &[unack.clone()]), 1_300_000);
+    let step = e.evaluate(&rules, &cache(Status::Failed, [unack.clone()]), 1_300_000);
     assert_eq!(
         events(&step),
         [(Event::Escalated, vec!["manager".to_string()])]
@@ -283,7 +283,7 @@ fn escalation_steps_fire_on_schedule_stop_on_acknowledge_and_resume_after() {
         Some(3),
         "each repeat has its own number"
     );
-    let step = e.evaluate(&rules, &cache(Status::Ok, &[unack]), 1_310_000);
+    let step = e.evaluate(&rules, &cache(Status::Ok, [unack]), 1_310_000);
     assert_eq!(events(&step), [(Event::Resolved, vec!["ops".to_string()])]);
 }
 
@@ -310,9 +310,9 @@ fn a_flapping_service_sends_at_most_the_limit_and_shows_flapping() {
     assert_eq!(sent, 4, "two firings and their resolutions");
     assert!(flapping_seen, "the alerts say flapping");
     // Quiet for the window: the next failure notifies again.
-    let step = e.evaluate(&rules, &cache(Status::Ok, &[]), 1_000_000);
+    let step = e.evaluate(&rules, &cache(Status::Ok, []), 1_000_000);
     assert!(step.messages.is_empty());
-    let step = e.evaluate(&rules, &cache(Status::Failed, &[]), 1_001_000);
+    let step = e.evaluate(&rules, &cache(Status::Failed, []), 1_001_000);
     assert_eq!(events(&step)[0].0, Event::Firing);
 }
 
@@ -324,33 +324,33 @@ fn resolve_after_keeps_a_briefly_recovered_alert_firing() {
     }];
     let mut e = Engine::default();
     assert_eq!(
-        e.evaluate(&rules, &cache(Status::Failed, &[]), 0)
+        e.evaluate(&rules, &cache(Status::Failed, []), 0)
             .messages
             .len(),
         1
     );
     assert!(
-        e.evaluate(&rules, &cache(Status::Ok, &[]), 10_000)
+        e.evaluate(&rules, &cache(Status::Ok, []), 10_000)
             .messages
             .is_empty()
     );
     assert!(
-        e.evaluate(&rules, &cache(Status::Failed, &[]), 20_000)
+        e.evaluate(&rules, &cache(Status::Failed, []), 20_000)
             .messages
             .is_empty(),
         "the same alert"
     );
     assert!(
-        e.evaluate(&rules, &cache(Status::Ok, &[]), 30_000)
+        e.evaluate(&rules, &cache(Status::Ok, []), 30_000)
             .messages
             .is_empty()
     );
     assert!(
-        e.evaluate(&rules, &cache(Status::Ok, &[]), 59_999)
+        e.evaluate(&rules, &cache(Status::Ok, []), 59_999)
             .messages
             .is_empty()
     );
-    let step = e.evaluate(&rules, &cache(Status::Ok, &[]), 60_000);
+    let step = e.evaluate(&rules, &cache(Status::Ok, []), 60_000);
     assert_eq!(events(&step)[0].0, Event::Resolved);
 }
 
@@ -358,7 +358,7 @@ fn resolve_after_keeps_a_briefly_recovered_alert_firing() {
 fn resolved_by_hand_ends_the_alert_until_the_condition_ends() {
     let rules = [rule("down", 0)];
     let mut e = Engine::default();
-    let id = e.evaluate(&rules, &cache(Status::Failed, &[]), 0).messages[0]
+    let id = e.evaluate(&rules, &cache(Status::Failed, []), 0).messages[0]
         .0
         .alert_id
         .clone();
@@ -368,17 +368,17 @@ fn resolved_by_hand_ends_the_alert_until_the_condition_ends() {
         resolved_by: Some("user:ann".into()),
         at_ms: 5_000,
     };
-    let step = e.evaluate(&rules, &cache(Status::Failed, &[done.clone()]), 5_000);
+    let step = e.evaluate(&rules, &cache(Status::Failed, [done.clone()]), 5_000);
     assert_eq!(events(&step)[0].0, Event::Resolved);
     assert_eq!(step.changed[0].resolved_by.as_deref(), Some("user:ann"));
     assert!(
-        e.evaluate(&rules, &cache(Status::Failed, &[done.clone()]), 6_000)
+        e.evaluate(&rules, &cache(Status::Failed, [done.clone()]), 6_000)
             .messages
             .is_empty()
     );
     assert_eq!(e.active().count(), 0, "no new alert while it still fails");
-    e.evaluate(&rules, &cache(Status::Ok, &[done.clone()]), 7_000);
-    let step = e.evaluate(&rules, &cache(Status::Failed, &[done]), 8_000);
+    e.evaluate(&rules, &cache(Status::Ok, [done.clone()]), 7_000);
+    let step = e.evaluate(&rules, &cache(Status::Failed, [done]), 8_000);
     assert_eq!(
         events(&step)[0].0,
         Event::Firing,
