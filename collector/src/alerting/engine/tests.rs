@@ -303,7 +303,7 @@ fn a_flapping_service_sends_at_most_the_limit_and_shows_flapping() {
         } else {
             Status::Ok
         };
-        let step = e.evaluate(&rules, &cache(status, &[]), t * 1_000);
+        let step = e.evaluate(&rules, &cache(status, []), t * 1_000);
         sent += step.messages.len();
         flapping_seen |= step.changed.iter().any(|a| a.flapping);
     }
