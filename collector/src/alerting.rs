@@ -10,6 +10,7 @@ pub mod engine;
 pub mod fields;
 pub mod model;
 pub mod outbox;
+pub mod payloads;
 pub mod registry;
 pub mod store;
 

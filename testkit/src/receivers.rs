@@ -152,3 +152,69 @@ fn json_lines(proc: &Proc) -> Vec<Value> {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
+
+const SERVICENOW: &str = r#"
+import base64, http.server, json, sys, urllib.parse
+incidents = {}
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def reply(self, code, body):
+        out = json.dumps(body).encode()
+        self.send_response(code); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
+    def record(self, body):
+        user = base64.b64decode((self.headers.get("Authorization") or "Basic ")[6:]).decode()
+        print(json.dumps({"method": self.command, "path": self.path, "user": user, "body": body}), flush=True)
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        q = urllib.parse.parse_qs(url.query).get("sysparm_query", [""])[0]
+        wanted = dict(p.split("=", 1) for p in q.split("^") if "=" in p)
+        self.record(None)
+        found = [i for i in incidents.values()
+                 if i["correlation_id"] == wanted.get("correlation_id") and (wanted.get("active") != "true" or i["active"])]
+        self.reply(200, {"result": [{"sys_id": i["sys_id"], "number": i["number"]} for i in found[:1]]})
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        self.record(body)
+        n = len(incidents) + 1
+        i = dict(body, sys_id="sys%04d" % n, number="INC%07d" % (10000 + n), active=True)
+        incidents[i["sys_id"]] = i
+        self.reply(201, {"result": i})
+    def do_PATCH(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        self.record(body)
+        i = incidents.get(self.path.rsplit("/", 1)[1])
+        if i is None:
+            return self.reply(404, {"error": {"message": "No Record found"}})
+        i.update(body)
+        if body.get("state") == "6":
+            i["active"] = False
+        self.reply(200, {"result": i})
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("servicenow ready", s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+/// A stand-in for a ServiceNow instance's Table API (incidents: create,
+/// find by `correlation_id`, update), since no real one can run here;
+/// `requests()` are what it was sent, with the basic-auth user.
+pub struct ServiceNowTable {
+    pub port: u16,
+    proc: Proc,
+}
+
+impl ServiceNowTable {
+    pub fn start() -> ServiceNowTable {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-u", "-c", SERVICENOW]);
+        let proc = Proc::spawn("servicenow", cmd);
+        let line = proc.wait_for_line("servicenow ready", Duration::from_secs(20));
+        let port = line.rsplit(' ').next().unwrap().trim().parse().unwrap();
+        ServiceNowTable { port, proc }
+    }
+
+    /// Every request: `{method, path, user, body}`.
+    pub fn requests(&self) -> Vec<Value> {
+        json_lines(&self.proc)
+    }
+}

@@ -1,5 +1,7 @@
-//! Sending one notification to its channel: a signed webhook, or mail.
-//! The answer (HTTP status, SMTP reply) goes to the delivery log either way.
+//! Sending one notification to its channel: a signed webhook, Slack,
+//! Teams, PagerDuty, ServiceNow, or mail (the payloads are built in
+//! `payloads.rs`). The answer (HTTP status, SMTP reply) goes to the
+//! delivery log either way.
 
 use std::time::Duration;
 
@@ -7,7 +9,10 @@ use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use super::model::{Channel, Message, Notification, SmtpTls, Target};
+use serde_json::{Value, json};
+
+use super::model::{Channel, Event, Message, Notification, SmtpTls, Target};
+use super::payloads;
 
 /// How a delivery attempt ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,14 +20,17 @@ pub struct Answer {
     pub ok: bool,
     pub code: Option<u16>,
     pub detail: String,
+    /// What the receiver calls it (a ServiceNow incident number).
+    pub reference: Option<String>,
 }
 
 impl Answer {
-    fn failed(code: Option<u16>, detail: impl Into<String>) -> Answer {
+    pub fn failed(code: Option<u16>, detail: impl Into<String>) -> Answer {
         Answer {
             ok: false,
             code,
             detail: detail.into(),
+            reference: None,
         }
     }
 }
@@ -33,6 +41,23 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn deliver(http: &reqwest::Client, channel: &Channel, n: &Notification) -> Answer {
     match &channel.target {
         Target::Webhook { url, secret } => webhook(http, url, secret.as_deref(), n).await,
+        Target::Slack { url } => post_json(http, url, &payloads::slack(&n.message)).await,
+        Target::Teams { url } => post_json(http, url, &payloads::teams(&n.message)).await,
+        Target::Pagerduty { routing_key, url } => {
+            post_json(http, url, &payloads::pagerduty(routing_key, &n.message)).await
+        }
+        Target::Servicenow {
+            instance,
+            username,
+            password,
+        } => {
+            let sn = ServiceNow {
+                http,
+                instance: instance.trim_end_matches('/'),
+                auth: (username, password),
+            };
+            sn.deliver(&n.message).await
+        }
         Target::Email {
             host,
             port,
@@ -88,29 +113,145 @@ async fn webhook(
     let timestamp = lightbulb_common::time::now_ms() / 1000;
     let mut req = http
         .post(url)
-        .timeout(TIMEOUT)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header("X-Lightbulb-Timestamp", timestamp.to_string());
     if let Some(secret) = secret {
         req = req.header("X-Lightbulb-Signature", signature(secret, timestamp, &body));
     }
-    match req.body(body).send().await {
+    answer(url, req.body(body)).await.0
+}
+
+async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> Answer {
+    answer(url, http.post(url).json(body)).await.0
+}
+
+/// Sends `req`; how it went, and the answer's body as JSON (if it is).
+async fn answer(url: &str, req: reqwest::RequestBuilder) -> (Answer, Value) {
+    // The URL may hold a credential (a Slack or Teams webhook): only its host is told.
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    match req.timeout(TIMEOUT).send().await {
         Ok(r) => {
             let code = r.status().as_u16();
             let ok = r.status().is_success();
             let text = r.text().await.unwrap_or_default();
             let snippet: String = text.chars().take(200).collect();
-            Answer {
+            let answer = Answer {
                 ok,
                 code: Some(code),
                 detail: if ok {
-                    format!("HTTP {code}")
+                    format!("HTTP {code} from {host}")
                 } else {
-                    format!("HTTP {code}: {snippet}")
+                    format!("HTTP {code} from {host}: {snippet}")
                 },
-            }
+                reference: None,
+            };
+            (answer, serde_json::from_str(&text).unwrap_or(Value::Null))
         }
-        Err(e) => Answer::failed(None, format!("cannot reach {url}: {e}")),
+        Err(e) => {
+            let why =
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+            (
+                Answer::failed(None, format!("cannot reach {host}: {why}")),
+                Value::Null,
+            )
+        }
+    }
+}
+
+/// A ServiceNow instance's incident table.
+struct ServiceNow<'a> {
+    http: &'a reqwest::Client,
+    instance: &'a str,
+    auth: (&'a str, &'a str),
+}
+
+impl ServiceNow<'_> {
+    fn table(&self) -> String {
+        format!("{}/api/now/table/incident", self.instance)
+    }
+
+    /// The open incident of an alert: (sys_id, number); or the failed answer.
+    async fn find(&self, alert_id: &str) -> Result<Option<(String, String)>, Answer> {
+        let Ok(mut url) = url::Url::parse(&self.table()) else {
+            return Err(Answer::failed(
+                None,
+                format!("`{}` is not a URL", self.instance),
+            ));
+        };
+        url.query_pairs_mut()
+            .append_pair(
+                "sysparm_query",
+                &format!("correlation_id={alert_id}^active=true"),
+            )
+            .append_pair("sysparm_fields", "sys_id,number")
+            .append_pair("sysparm_limit", "1");
+        let req = self
+            .http
+            .get(url)
+            .basic_auth(self.auth.0, Some(self.auth.1));
+        let (answer, body) = answer(&self.table(), req).await;
+        if !answer.ok {
+            return Err(answer);
+        }
+        Ok(body["result"].get(0).and_then(|r| {
+            Some((
+                r["sys_id"].as_str()?.to_string(),
+                r["number"].as_str()?.to_string(),
+            ))
+        }))
+    }
+
+    async fn deliver(&self, m: &Message) -> Answer {
+        let found = match self.find(&m.alert_id).await {
+            Ok(f) => f,
+            Err(answer) => return answer,
+        };
+        let done = |detail: String, reference: Option<String>| Answer {
+            ok: true,
+            code: None,
+            detail,
+            reference,
+        };
+        let (req, number) = match (m.event, found) {
+            // Created once: a retry after a lost answer finds it.
+            (Event::Firing | Event::Test, Some((_, number))) => {
+                return done(format!("incident {number} is open already"), Some(number));
+            }
+            (Event::Firing | Event::Test, None) => (
+                self.http
+                    .post(self.table())
+                    .json(&payloads::servicenow_incident(m, &text(m))),
+                None,
+            ),
+            (Event::Escalated, Some((sys_id, number))) => (
+                self.http.patch(format!("{}/{sys_id}", self.table())).json(&json!({
+                    "work_notes": format!("Escalation {}: {}", m.escalation.unwrap_or(0), m.subject()),
+                    "urgency": "1",
+                })),
+                Some(number),
+            ),
+            (Event::Resolved, Some((sys_id, number))) => (
+                self.http.patch(format!("{}/{sys_id}", self.table())).json(&json!({
+                    "state": "6",
+                    "close_code": "Solved (Permanently)",
+                    "close_notes": format!("Resolved in lightbulb: {}", m.subject()),
+                })),
+                Some(number),
+            ),
+            (Event::Escalated | Event::Resolved, None) => {
+                return done("no open incident for this alert".into(), None);
+            }
+        };
+        let req = req.basic_auth(self.auth.0, Some(self.auth.1));
+        let (mut answer, body) = answer(&self.table(), req).await;
+        answer.reference = number.or_else(|| body["result"]["number"].as_str().map(str::to_string));
+        if let Some(number) = &answer.reference {
+            answer.detail = format!("{} ({number})", answer.detail);
+        }
+        answer
     }
 }
 
@@ -145,6 +286,7 @@ async fn email(smtp: &Smtp<'_>, from: &str, to: &[String], m: &Message) -> Answe
             ok: r.is_positive(),
             code: Some(u16::from(r.code())),
             detail: format!("SMTP {}", r.code()),
+            reference: None,
         },
         Err(e) => Answer::failed(
             e.status().map(u16::from),

@@ -193,20 +193,59 @@ pub fn channel(
     let target = match required(body.string("kind")?, "kind")?.as_str() {
         "webhook" => {
             let url = required(body.string("url")?, "url")?;
-            if !(url.starts_with("http://") || url.starts_with("https://"))
-                || url::Url::parse(&url).is_err()
-            {
-                return Err(Error::invalid(
-                    "url",
-                    format!("`{url}` is not an http(s):// URL"),
-                ));
-            }
+            http_url(&url, "url")?;
             let old = match previous.map(|p| &p.target) {
                 Some(Target::Webhook { secret, .. }) => secret.as_ref(),
                 _ => None,
             };
             let secret = kept(body.string("secret")?, old);
             Target::Webhook { url, secret }
+        }
+        kind @ ("slack" | "teams") => {
+            let old = match previous.map(|p| &p.target) {
+                Some(Target::Slack { url } | Target::Teams { url }) => Some(url),
+                _ => None,
+            };
+            let url = required(kept(body.string("url")?, old), "url")?;
+            https_url(&url, "url")?;
+            if kind == "slack" {
+                Target::Slack { url }
+            } else {
+                Target::Teams { url }
+            }
+        }
+        "pagerduty" => {
+            let old = match previous.map(|p| &p.target) {
+                Some(Target::Pagerduty { routing_key, .. }) => Some(routing_key),
+                _ => None,
+            };
+            let routing_key = required(kept(body.string("routing_key")?, old), "routing_key")?;
+            if routing_key.len() != 32 || !routing_key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(Error::invalid(
+                    "routing_key",
+                    "must be the 32-character integration key",
+                ));
+            }
+            let url = body
+                .string("url")?
+                .unwrap_or_else(|| "https://events.pagerduty.com/v2/enqueue".into());
+            http_url(&url, "url")?;
+            Target::Pagerduty { routing_key, url }
+        }
+        "servicenow" => {
+            let instance = required(body.string("instance")?, "instance")?;
+            http_url(&instance, "instance")?;
+            let username = required(body.string("username")?, "username")?;
+            let old = match previous.map(|p| &p.target) {
+                Some(Target::Servicenow { password, .. }) => Some(password),
+                _ => None,
+            };
+            let password = required(kept(body.string("password")?, old), "password")?;
+            Target::Servicenow {
+                instance,
+                username,
+                password,
+            }
         }
         "email" => {
             let host = required(body.string("host")?, "host")?;
@@ -254,7 +293,9 @@ pub fn channel(
         other => {
             return Err(Error::invalid(
                 "kind",
-                format!("`{other}` is not one of webhook, email"),
+                format!(
+                    "`{other}` is not one of webhook, slack, teams, pagerduty, servicenow, email"
+                ),
             ));
         }
     };
@@ -283,6 +324,39 @@ fn identifier(body: &mut Body, key: &str, from_path: Option<&str>) -> Result<Str
     };
     validate_service_id(&id).map_err(|e| Error::invalid(key, e))?;
     Ok(id)
+}
+
+fn http_url(text: &str, field: &str) -> Result<()> {
+    let ok = (text.starts_with("http://") || text.starts_with("https://"))
+        && url::Url::parse(text).is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("`{text}` is not an http(s):// URL"),
+        ))
+    }
+}
+
+/// Chat webhooks are credentials: only over TLS (loopback excepted, for tests and relays).
+fn https_url(text: &str, field: &str) -> Result<()> {
+    http_url(text, field)?;
+    let loopback = url::Url::parse(text)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h == "127.0.0.1" || h == "localhost" || h == "[::1]")
+        })
+        .unwrap_or(false);
+    if text.starts_with("https://") || loopback {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            "must be an https:// URL (it carries the webhook's secret)",
+        ))
+    }
 }
 
 fn address(text: &str, field: &str) -> Result<()> {

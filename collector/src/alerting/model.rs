@@ -153,8 +153,8 @@ pub enum SmtpTls {
     None,
 }
 
-/// A channel's kind and settings. Secrets (`secret`, `password`) are
-/// stored to be used, and shown as `<redacted>`.
+/// A channel's kind and settings. Secrets (`secret`, `password`,
+/// `routing_key`) are stored to be used, and shown as `<redacted>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Target {
@@ -163,6 +163,25 @@ pub enum Target {
         url: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         secret: Option<String>,
+    },
+    /// A Slack incoming webhook (Block Kit).
+    Slack { url: String },
+    /// A Microsoft Teams workflow webhook (an Adaptive Card).
+    Teams { url: String },
+    /// PagerDuty Events API v2: the alert id is the dedup key, so the
+    /// incident a firing opens is resolved with the alert.
+    Pagerduty {
+        routing_key: String,
+        /// Default `https://events.pagerduty.com/v2/enqueue`.
+        url: String,
+    },
+    /// A ServiceNow incident (Table API), created on firing (once: found
+    /// again by its correlation id), noted on escalation, resolved with the alert.
+    Servicenow {
+        /// `https://<instance>.service-now.com`.
+        instance: String,
+        username: String,
+        password: String,
     },
     /// Mail through an SMTP server.
     Email {
@@ -195,6 +214,10 @@ impl Channel {
                     *password = Some(REDACTED.into());
                 }
             }
+            Target::Pagerduty { routing_key, .. } => *routing_key = REDACTED.into(),
+            Target::Servicenow { password, .. } => *password = REDACTED.into(),
+            // A chat webhook's URL is its credential.
+            Target::Slack { url } | Target::Teams { url } => *url = REDACTED.into(),
         }
         c
     }
@@ -340,6 +363,9 @@ pub struct Notification {
     pub attempts: u32,
     pub next_attempt_ms: i64,
     pub message: Message,
+    /// What the receiver calls it, once sent (a ServiceNow incident number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// One delivery attempt, as the log keeps it.

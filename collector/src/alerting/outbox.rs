@@ -78,6 +78,7 @@ impl Outbox {
                 attempts: 0,
                 next_attempt_ms: now_ms,
                 message: message.clone(),
+                reference: None,
             })
             .collect()
     }
@@ -113,11 +114,10 @@ impl Outbox {
             for n in due {
                 let answer = match channel(&n.channel_id) {
                     Some(c) => channels::deliver(&self.http, &c, &n).await,
-                    None => Answer {
-                        ok: false,
-                        code: None,
-                        detail: format!("channel `{}` does not exist (any more)", n.channel_id),
-                    },
+                    None => Answer::failed(
+                        None,
+                        format!("channel `{}` does not exist (any more)", n.channel_id),
+                    ),
                 };
                 self.settle(n, answer).await;
             }
@@ -150,6 +150,8 @@ impl Outbox {
         }
         if answer.ok {
             n.delivery = Delivery::Sent;
+            n.reference = answer.reference.clone();
+            n.reference = answer.reference.clone();
             info!(notification = %n.notification_id, detail = %answer.detail, "notification sent");
         } else if now - n.created_ms >= GIVE_UP_MS {
             n.delivery = Delivery::GaveUp;
@@ -193,6 +195,7 @@ impl Outbox {
                 event: Event::Test,
                 ..message
             },
+            reference: None,
         };
         let answer = channels::deliver(&self.http, channel, &n).await;
         let attempt = Attempt {

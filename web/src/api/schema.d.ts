@@ -911,17 +911,21 @@ export interface components {
             updated_ms: number;
         };
         /**
-         * @description A notification channel, as created or replaced. `kind = "webhook"`
-         *     takes `url` and `secret`; `kind = "email"` takes `host`, `port`, `tls`,
-         *     `username`, `password`, `from` and `to`. A secret sent back as
-         *     `<redacted>` keeps the stored one.
+         * @description A notification channel, as created or replaced. `webhook` takes `url`
+         *     and `secret`; `slack` and `teams` their webhook `url` (https);
+         *     `pagerduty` a `routing_key` (and `url`, default PagerDuty's Events API
+         *     v2); `servicenow` its `instance` URL, `username` and `password`;
+         *     `email` takes `host`, `port`, `tls`, `username`, `password`, `from` and
+         *     `to`. A secret sent back as `<redacted>` keeps the stored one.
          */
         ChannelInput: {
             channel_id?: string | null;
             from?: string | null;
             /** @description email: the SMTP server. */
             host?: string | null;
-            /** @description `webhook` or `email`. */
+            /** @description servicenow: `https://<instance>.service-now.com`. */
+            instance?: string | null;
+            /** @description `webhook`, `slack`, `teams`, `pagerduty`, `servicenow` or `email`. */
             kind: string;
             name?: string | null;
             password?: string | null;
@@ -930,12 +934,14 @@ export interface components {
              * @description email: default 587 (465 with `tls = "tls"`).
              */
             port?: number | null;
+            /** @description pagerduty: the integration's 32-character routing key. */
+            routing_key?: string | null;
             /** @description webhook: key of the `X-Lightbulb-Signature` HMAC. */
             secret?: string | null;
             /** @description email: `starttls` (default), `tls` or `none`. */
             tls?: string | null;
             to?: string[] | null;
-            /** @description webhook: where the JSON is POSTed. */
+            /** @description webhook, slack, teams, pagerduty: where the JSON is POSTed. */
             url?: string | null;
             username?: string | null;
         };
@@ -1232,6 +1238,8 @@ export interface components {
              *     once per channel, whoever queues it.
              */
             notification_id: string;
+            /** @description What the receiver calls it, once sent (a ServiceNow incident number). */
+            reference?: string | null;
         };
         /** @description One object as it was before and after (`null`: absent). */
         ObjectChange: {
@@ -1293,8 +1301,24 @@ export interface components {
         RelationInput: {
             /** @description Default true. */
             enabled?: boolean | null;
+            /**
+             * @description `[{"after": "15m", "channels": ["lead"]}, …]`: while unacknowledged,
+             *     notify these channels this long after firing.
+             */
+            escalation?: Record<string, never>[] | null;
+            /**
+             * Format: int32
+             * @description At most this many notifications per service within `flap_window`
+             *     (default 6 in `10m`); 0: no limit.
+             */
+            flap_limit?: number | null;
+            flap_window?: string | null;
             /** @description dependency, communication or data-flow */
             relation_type: string;
+            /** @description After the last step, notify its channels again this often (at least `1m`). */
+            repeat?: string | null;
+            /** @description Keep firing until the condition has been absent this long (`5m`). Default `0s`. */
+            resolve_after?: string | null;
             source_service_id: string;
             target_service_id: string;
         };
@@ -1567,14 +1591,35 @@ export interface components {
             to: string;
         };
         /**
-         * @description A channel's kind and settings. Secrets (`secret`, `password`) are
-         *     stored to be used, and shown as `<redacted>`.
+         * @description A channel's kind and settings. Secrets (`secret`, `password`,
+         *     `routing_key`) are stored to be used, and shown as `<redacted>`.
          */
         Target: {
             /** @enum {string} */
             kind: "webhook";
             secret?: string | null;
             url: string;
+        } | {
+            /** @enum {string} */
+            kind: "slack";
+            url: string;
+        } | {
+            /** @enum {string} */
+            kind: "teams";
+            url: string;
+        } | {
+            /** @enum {string} */
+            kind: "pagerduty";
+            routing_key: string;
+            /** @description Default `https://events.pagerduty.com/v2/enqueue`. */
+            url: string;
+        } | {
+            /** @description `https://<instance>.service-now.com`. */
+            instance: string;
+            /** @enum {string} */
+            kind: "servicenow";
+            password: string;
+            username: string;
         } | {
             from: string;
             host: string;

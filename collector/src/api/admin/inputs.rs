@@ -37,6 +37,18 @@ pub struct RelationInput {
     pub relation_type: String,
     /// Default true.
     pub enabled: Option<bool>,
+    /// Keep firing until the condition has been absent this long (`5m`). Default `0s`.
+    pub resolve_after: Option<String>,
+    /// `[{"after": "15m", "channels": ["lead"]}, …]`: while unacknowledged,
+    /// notify these channels this long after firing.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub escalation: Option<serde_json::Value>,
+    /// After the last step, notify its channels again this often (at least `1m`).
+    pub repeat: Option<String>,
+    /// At most this many notifications per service within `flap_window`
+    /// (default 6 in `10m`); 0: no limit.
+    pub flap_limit: Option<u32>,
+    pub flap_window: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -97,18 +109,24 @@ pub struct RuleInput {
     pub enabled: Option<bool>,
 }
 
-/// A notification channel, as created or replaced. `kind = "webhook"`
-/// takes `url` and `secret`; `kind = "email"` takes `host`, `port`, `tls`,
-/// `username`, `password`, `from` and `to`. A secret sent back as
-/// `<redacted>` keeps the stored one.
+/// A notification channel, as created or replaced. `webhook` takes `url`
+/// and `secret`; `slack` and `teams` their webhook `url` (https);
+/// `pagerduty` a `routing_key` (and `url`, default PagerDuty's Events API
+/// v2); `servicenow` its `instance` URL, `username` and `password`;
+/// `email` takes `host`, `port`, `tls`, `username`, `password`, `from` and
+/// `to`. A secret sent back as `<redacted>` keeps the stored one.
 #[derive(ToSchema)]
 pub struct ChannelInput {
     pub channel_id: Option<String>,
     pub name: Option<String>,
-    /// `webhook` or `email`.
+    /// `webhook`, `slack`, `teams`, `pagerduty`, `servicenow` or `email`.
     pub kind: String,
-    /// webhook: where the JSON is POSTed.
+    /// webhook, slack, teams, pagerduty: where the JSON is POSTed.
     pub url: Option<String>,
+    /// pagerduty: the integration's 32-character routing key.
+    pub routing_key: Option<String>,
+    /// servicenow: `https://<instance>.service-now.com`.
+    pub instance: Option<String>,
     /// webhook: key of the `X-Lightbulb-Signature` HMAC.
     pub secret: Option<String>,
     /// email: the SMTP server.
