@@ -56,7 +56,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/audit.csv", get(audit::csv))
         .route("/api/audit/{audit_id}/revert", post(audit::revert))
         .route("/api/graph", get(graph::graph))
-        .route("/api/alerts", get(alerts::list_alerts))
+        .route("/api/alerts", get(alerts::handling::list_alerts))
         .route(
             "/api/alerts/rules",
             get(alerts::list_rules).post(alerts::create_rule),
@@ -77,23 +77,29 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/alerts/channels/{channel_id}/test",
             post(alerts::test_channel),
         )
-        .route("/api/alerts/notifications", get(alerts::list_notifications))
+        .route(
+            "/api/alerts/notifications",
+            get(alerts::handling::list_notifications),
+        )
         .route(
             "/api/alerts/{alert_id}/acknowledge",
-            post(alerts::acknowledge),
+            post(alerts::handling::acknowledge),
         )
         .route(
             "/api/alerts/{alert_id}/unacknowledge",
-            post(alerts::unacknowledge),
+            post(alerts::handling::unacknowledge),
         )
-        .route("/api/alerts/{alert_id}/resolve", post(alerts::resolve))
+        .route(
+            "/api/alerts/{alert_id}/resolve",
+            post(alerts::handling::resolve),
+        )
         .route(
             "/api/alerts/{alert_id}/acknowledge-link",
-            post(alerts::acknowledge_by_link),
+            post(alerts::handling::acknowledge_by_link),
         )
         .route(
             "/api/alerts/notifications/{notification_id}/attempts",
-            get(alerts::attempts),
+            get(alerts::handling::attempts),
         )
         .merge(admin::routes())
         .fallback(web::fallback)

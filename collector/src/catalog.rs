@@ -20,6 +20,7 @@
 //! `derive` rolls an application's status up from its dependencies;
 //! `schedule` reads how often a service's check runs.
 
+pub mod body;
 pub mod commands;
 pub mod csv;
 pub mod derive;

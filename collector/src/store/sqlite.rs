@@ -25,6 +25,7 @@
 mod alerting;
 mod audit;
 mod catalog;
+mod records;
 mod rollup;
 mod schema;
 mod tokens;
@@ -44,10 +45,7 @@ use super::{
     AgentRecord, BoxFuture, DroppedResults, History, HistoryPoint, HistoryQuery, Inserted,
     LatestStatus, Retention, Sequenced, StatusEvent, Store, gap_runs, status_of,
 };
-use crate::alerting::model::Attempt;
-use crate::alerting::store::{AlertStore, Doc, DocKind};
-use crate::audit::{AuditEntry, AuditPage, AuditQuery, AuditRecord, AuditStore};
-use crate::auth::token::{TokenRecord, TokenStore};
+use crate::audit::AuditEntry;
 use crate::catalog::model::{Catalog, CatalogChange, CatalogStore};
 use crate::{Error, Result};
 
@@ -331,42 +329,6 @@ impl Store for SqliteStore {
     }
 }
 
-impl AlertStore for SqliteStore {
-    fn alert_docs(&self, kind: DocKind) -> BoxFuture<'_, Result<Vec<String>>> {
-        self.read(move |c| alerting::read(c, kind))
-    }
-
-    fn put_alert_docs(&self, docs: Vec<Doc>) -> BoxFuture<'static, Result<()>> {
-        let apply = Box::new(move |tx: &rusqlite::Transaction<'_>| alerting::put(tx, &docs));
-        self.submit(move |reply| WriteOp::Apply { apply, reply })
-    }
-
-    fn add_attempt(&self, attempt: Attempt) -> BoxFuture<'static, Result<()>> {
-        let apply =
-            Box::new(move |tx: &rusqlite::Transaction<'_>| alerting::add_attempt(tx, &attempt));
-        self.submit(move |reply| WriteOp::Apply { apply, reply })
-    }
-
-    fn attempts(
-        &self,
-        notification_id: Option<String>,
-        limit: usize,
-    ) -> BoxFuture<'_, Result<Vec<Attempt>>> {
-        self.read(move |c| alerting::attempts(c, notification_id.as_deref(), limit))
-    }
-}
-
-impl TokenStore for SqliteStore {
-    fn tokens(&self) -> BoxFuture<'_, Result<Vec<TokenRecord>>> {
-        self.read(tokens::read)
-    }
-
-    fn put_token(&self, record: TokenRecord) -> BoxFuture<'static, Result<()>> {
-        let apply = Box::new(move |tx: &rusqlite::Transaction<'_>| tokens::put(tx, &record));
-        self.submit(move |reply| WriteOp::Apply { apply, reply })
-    }
-}
-
 impl CatalogStore for SqliteStore {
     fn catalog(&self) -> BoxFuture<'_, Result<Catalog>> {
         self.read(catalog::read)
@@ -382,24 +344,6 @@ impl CatalogStore for SqliteStore {
             entry,
             reply,
         })
-    }
-}
-
-impl AuditStore for SqliteStore {
-    fn record_audit(&self, entry: AuditEntry) -> BoxFuture<'static, Result<i64>> {
-        self.submit(move |reply| WriteOp::Audited {
-            changes: Vec::new(),
-            entry,
-            reply,
-        })
-    }
-
-    fn audit(&self, query: AuditQuery) -> BoxFuture<'_, Result<AuditPage>> {
-        self.read(move |c| audit::page(c, &query))
-    }
-
-    fn audit_record(&self, id: i64) -> BoxFuture<'_, Result<Option<AuditRecord>>> {
-        self.read(move |c| audit::one(c, id))
     }
 }
 
