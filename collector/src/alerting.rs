@@ -8,6 +8,7 @@
 pub mod channels;
 pub mod engine;
 pub mod fields;
+pub mod lease;
 pub mod model;
 pub mod outbox;
 pub mod payloads;

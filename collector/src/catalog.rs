@@ -136,9 +136,17 @@ impl Registry {
         f(&self.catalog.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Takes a catalog another collector changed (read back from the store).
-    pub async fn reload(&self, catalog: Catalog) {
+    /// Reads the catalog another collector changed and takes it up. The
+    /// read waits for this collector's own change in progress, so it never
+    /// takes up a catalog older than what this collector just committed.
+    pub async fn reload_from(&self, store: &dyn CatalogStore) -> Result<()> {
         let _one_at_a_time = self.writing.lock().await;
+        let catalog = store.catalog().await?;
+        self.replace(catalog);
+        Ok(())
+    }
+
+    fn replace(&self, catalog: Catalog) {
         let mut current = self.catalog.write().unwrap_or_else(|e| e.into_inner());
         if *current == catalog {
             return;

@@ -1,7 +1,9 @@
 //! The alert evaluator: every `alerting.interval`, the live statuses (with
 //! the catalog's labels and each failure's root cause) through alerting's
 //! engine; the alerts it changes and the notifications it makes are stored
-//! together before the outbox sends them.
+//! together before the outbox sends them. Of collectors sharing a store,
+//! only the one holding the lease (`alerting/lease.rs`) evaluates and
+//! sends; another takes over what it left when it stops renewing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,7 +11,9 @@ use std::time::Duration;
 
 use tracing::{error, info};
 
+use crate::alerting::Alerting;
 use crate::alerting::engine::{Engine, ServiceNow, World};
+use crate::alerting::lease::Lease;
 use crate::alerting::model::{Alert, Event};
 use crate::alerting::outbox::Outbox;
 use crate::alerting::store::{Doc, DocKind, load};
@@ -32,20 +36,13 @@ pub async fn run(state: Arc<AppState>) {
                 .await;
         })
     };
-    let stored: Vec<Alert> = match load(alerting.store.as_ref(), DocKind::Alert).await {
-        Ok(a) => a,
-        Err(e) => {
-            error!(error = %e, "cannot read the stored alerts; alerting starts afresh");
-            Vec::new()
-        }
-    };
-    let mut engine = Engine::resume(stored);
-    info!(
-        active = engine.active().count(),
-        rules = alerting.rules().len(),
-        "alert evaluator started"
-    );
     let interval = state.config.alerting.interval;
+    let lease = Lease::new(
+        holder(),
+        (interval.as_millis() as i64 * 5).max(LEASE_MIN_MS),
+    );
+    info!(holder = %lease.holder, rules = alerting.rules().len(), "alert evaluator started");
+    let mut engine: Option<Engine> = None;
     let mut reloaded = tokio::time::Instant::now();
     loop {
         tokio::select! {
@@ -58,52 +55,117 @@ pub async fn run(state: Arc<AppState>) {
                 error!(error = %e, "cannot read alert rules and channels again");
             }
         }
-        let now = lightbulb_common::time::now_ms();
-        let world = world(&state);
-        let mut step = engine.evaluate(&alerting.rules(), &world, now);
-        for (m, _) in &mut step.messages {
-            if matches!(m.event, Event::Firing | Event::Escalated) {
-                m.acknowledge_link =
-                    Some(acknowledge_link(&state, &world.link_base, &m.alert_id, now));
+        let leading = match lease
+            .round(alerting.store.as_ref(), lightbulb_common::time::now_ms())
+            .await
+        {
+            Ok(leading) => leading,
+            Err(e) => {
+                error!(error = %e, "cannot read or renew the alert evaluation lease");
+                false
             }
-        }
-        let notifications: Vec<_> = step
-            .messages
-            .iter()
-            .flat_map(|(m, channels)| Outbox::compose(m, channels, now))
-            .collect();
-        let mut docs: Vec<Doc> = step
-            .changed
-            .iter()
-            .map(|a| Doc::of(DocKind::Alert, &a.alert_id, a))
-            .collect();
-        docs.extend(
-            step.dropped
-                .iter()
-                .map(|id| Doc::deleted(DocKind::Alert, id)),
-        );
-        docs.extend(
-            notifications
-                .iter()
-                .map(|n| Doc::of(DocKind::Notification, &n.notification_id, n)),
-        );
-        if docs.is_empty() {
+        };
+        if !leading {
+            if engine.take().is_some() {
+                alerting.outbox.follow();
+                info!(holder = %lease.holder, "another collector leads alert evaluation now");
+            }
             continue;
         }
-        for (m, _) in &step.messages {
-            info!(alert = %m.alert_id, event = m.event.as_str(), impacted = m.impacted.len(), "alert notification queued");
-        }
-        // Nothing decided is lost: the evaluation waits until it is stored.
-        while let Err(e) = alerting.store.put_alert_docs(docs.clone()).await {
-            error!(error = %e, "cannot store alerts and notifications; retrying");
-            tokio::select! {
-                _ = state.shutdown.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        if engine.is_none() {
+            match take_over(&alerting).await {
+                Ok(e) => {
+                    info!(holder = %lease.holder, active = e.active().count(), "leading alert evaluation");
+                    engine = Some(e);
+                }
+                Err(e) => {
+                    error!(error = %e, "cannot take up alert evaluation; trying again");
+                    continue;
+                }
             }
         }
-        alerting.outbox.push(notifications);
+        let Some(engine) = engine.as_mut() else {
+            continue;
+        };
+        if !evaluate(&state, engine).await {
+            break;
+        }
     }
     let _ = outbox.await;
+}
+
+/// Shortest lease: a leader that dies is replaced after this long.
+const LEASE_MIN_MS: i64 = 5_000;
+
+/// This collector's name in the lease: host, process, and a random tag.
+fn holder() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "collector".into());
+    format!(
+        "{host}:{}:{}",
+        std::process::id(),
+        crate::auth::random_hex(3)
+    )
+}
+
+/// What the collector that led before decided: the alerts it left active
+/// and the notifications it left queued.
+async fn take_over(alerting: &Alerting) -> crate::Result<Engine> {
+    alerting.reload().await?;
+    let stored: Vec<Alert> = load(alerting.store.as_ref(), DocKind::Alert).await?;
+    alerting.outbox.lead().await?;
+    Ok(Engine::resume(stored))
+}
+
+/// One round: evaluates, stores what changed with the notifications it
+/// makes, and queues them. `false` when shutting down.
+async fn evaluate(state: &AppState, engine: &mut Engine) -> bool {
+    let alerting = &state.alerting;
+    let now = lightbulb_common::time::now_ms();
+    let world = world(state);
+    let mut step = engine.evaluate(&alerting.rules(), &world, now);
+    for (m, _) in &mut step.messages {
+        if matches!(m.event, Event::Firing | Event::Escalated) {
+            m.acknowledge_link = Some(acknowledge_link(state, &world.link_base, &m.alert_id, now));
+        }
+    }
+    let notifications: Vec<_> = step
+        .messages
+        .iter()
+        .flat_map(|(m, channels)| Outbox::compose(m, channels, now))
+        .collect();
+    let mut docs: Vec<Doc> = step
+        .changed
+        .iter()
+        .map(|a| Doc::of(DocKind::Alert, &a.alert_id, a))
+        .collect();
+    docs.extend(
+        step.dropped
+            .iter()
+            .map(|id| Doc::deleted(DocKind::Alert, id)),
+    );
+    docs.extend(
+        notifications
+            .iter()
+            .map(|n| Doc::of(DocKind::Notification, &n.notification_id, n)),
+    );
+    if docs.is_empty() {
+        return true;
+    }
+    for (m, _) in &step.messages {
+        info!(alert = %m.alert_id, event = m.event.as_str(), impacted = m.impacted.len(), "alert notification queued");
+    }
+    // Nothing decided is lost: the evaluation waits until it is stored.
+    while let Err(e) = alerting.store.put_alert_docs(docs.clone()).await {
+        error!(error = %e, "cannot store alerts and notifications; retrying");
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return false,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+    alerting.outbox.push(notifications);
+    true
 }
 
 /// Link lifetime: a week.

@@ -257,11 +257,8 @@ pub async fn follow_catalog(state: std::sync::Weak<AppState>) {
         let Some(s) = state.upgrade() else { return };
         let interval = s.config.store.poll_interval;
         match s.store.catalog_stamp().await {
-            Ok(stamp) if stamp != last => match s.store.catalog().await {
-                Ok(catalog) => {
-                    s.catalog.reload(catalog).await;
-                    last = stamp;
-                }
+            Ok(stamp) if stamp != last => match s.catalog.reload_from(s.store.as_ref()).await {
+                Ok(()) => last = stamp,
                 Err(e) => tracing::debug!(error = %e, "cannot read the catalog"),
             },
             Ok(_) => {}

@@ -28,6 +28,7 @@ conformance!(
     audit_entries_are_kept_whole_and_found_by_every_filter,
     alerting_documents_are_replaced_deleted_and_kept_apart_by_kind,
     delivery_attempts_are_logged_and_read_newest_first,
+    the_alert_lease_lets_one_collector_lead_at_a_time,
 );
 
 async fn a_resent_seq_is_stored_and_counted_once(store: &dyn Store) {
@@ -644,5 +645,44 @@ async fn delivery_attempts_are_logged_and_read_newest_first(store: &dyn Store) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+async fn the_alert_lease_lets_one_collector_lead_at_a_time(store: &dyn Store) {
+    use lightbulb_collector::alerting::lease::Lease;
+    let (a, b) = (Lease::new("a".into(), 5_000), Lease::new("b".into(), 5_000));
+    // Both find it free and write it; from the next round one leads.
+    assert!(!a.round(store, 0).await.unwrap());
+    assert!(!b.round(store, 0).await.unwrap());
+    let (la, lb) = (
+        a.round(store, 1_000).await.unwrap(),
+        b.round(store, 1_000).await.unwrap(),
+    );
+    assert!(la != lb, "exactly one leads: a {la}, b {lb}");
+    let (leader, other) = if la { (&a, &b) } else { (&b, &a) };
+    for t in [2_000, 3_000, 6_000] {
+        assert!(
+            leader.round(store, t).await.unwrap(),
+            "the leader renews at {t}"
+        );
+        assert!(
+            !other.round(store, t).await.unwrap(),
+            "the other stands by at {t}"
+        );
+    }
+    // The leader stops renewing: once its lease expires the other takes over.
+    assert!(!other.round(store, 10_999).await.unwrap());
+    assert!(
+        !other.round(store, 11_001).await.unwrap(),
+        "written, not yet leading"
+    );
+    assert!(other.round(store, 12_000).await.unwrap());
+    assert!(
+        !leader.round(store, 12_500).await.unwrap(),
+        "the old leader stands by"
+    );
+    assert_eq!(
+        Lease::current(store).await.unwrap().unwrap().holder,
+        other.holder
     );
 }

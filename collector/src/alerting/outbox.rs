@@ -6,6 +6,7 @@
 //! so a retry after an answer that was lost can be told apart.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,12 +28,33 @@ pub struct Outbox {
     queued: Mutex<BTreeMap<String, Notification>>,
     wake: Notify,
     http: reqwest::Client,
+    /// Only the collector leading alert evaluation sends.
+    leading: AtomicBool,
 }
 
 impl Outbox {
-    /// The outbox with what the store still holds queued.
-    pub async fn load(store: Arc<dyn AlertStore>) -> Result<Outbox> {
-        let all: Vec<Notification> = load(store.as_ref(), DocKind::Notification).await?;
+    /// An outbox that sends nothing until it leads (`lead`).
+    pub fn new(store: Arc<dyn AlertStore>) -> Outbox {
+        lightbulb_common::tls::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            // A receiver's redirect is not followed: the URL is what was configured.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("lightbulb-collector/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("an HTTP client");
+        Outbox {
+            store,
+            queued: Mutex::new(BTreeMap::new()),
+            wake: Notify::new(),
+            http,
+            leading: AtomicBool::new(false),
+        }
+    }
+
+    /// Starts sending: first what the store holds queued (left by a
+    /// restart, or by the collector that led before).
+    pub async fn lead(&self) -> Result<()> {
+        let all: Vec<Notification> = load(self.store.as_ref(), DocKind::Notification).await?;
         let queued: BTreeMap<String, Notification> = all
             .into_iter()
             .filter(|n| n.delivery == Delivery::Queued)
@@ -44,19 +66,16 @@ impl Outbox {
                 "notifications left queued are sent again"
             );
         }
-        lightbulb_common::tls::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            // A receiver's redirect is not followed: the URL is what was configured.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("lightbulb-collector/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client");
-        Ok(Outbox {
-            store,
-            queued: Mutex::new(queued),
-            wake: Notify::new(),
-            http,
-        })
+        *self.queue() = queued;
+        self.leading.store(true, Ordering::Release);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Stops sending: another collector leads.
+    pub fn follow(&self) {
+        self.leading.store(false, Ordering::Release);
+        self.queue().clear();
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Notification>> {
@@ -105,6 +124,14 @@ impl Outbox {
     ) {
         loop {
             let now = lightbulb_common::time::now_ms();
+            if !self.leading.load(Ordering::Acquire) {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+                continue;
+            }
             let due: Vec<Notification> = self
                 .queue()
                 .values()

@@ -24,7 +24,7 @@ pub struct Alerting {
 impl Alerting {
     pub async fn load(store: Arc<dyn AlertStore>) -> Result<Alerting> {
         let alerting = Alerting {
-            outbox: Outbox::load(store.clone()).await?,
+            outbox: Outbox::new(store.clone()),
             store,
             rules: RwLock::default(),
             channels: RwLock::default(),

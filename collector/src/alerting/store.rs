@@ -16,6 +16,7 @@ pub enum DocKind {
     Alert,
     Notification,
     Handling,
+    Lease,
 }
 
 impl DocKind {
@@ -26,6 +27,7 @@ impl DocKind {
             DocKind::Alert => "alert",
             DocKind::Notification => "notification",
             DocKind::Handling => "handling",
+            DocKind::Lease => "lease",
         }
     }
 }
