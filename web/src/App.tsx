@@ -17,6 +17,8 @@ const MapPage = lazy(() => import("./features/map/MapPage"));
 const TransferPage = lazy(() => import("./features/admin/TransferPage"));
 const AuditPage = lazy(() => import("./features/audit/AuditPage"));
 const TokensPage = lazy(() => import("./features/tokens/TokensPage"));
+const AlertsPage = lazy(() => import("./features/alerts/AlertsPage"));
+const AcknowledgePage = lazy(() => import("./features/alerts/AcknowledgePage"));
 const loading = <p className="text-slate-600">Loading…</p>;
 
 /** Pages, with the permission each needs. */
@@ -24,6 +26,7 @@ const NAV: [string, string, Permission][] = [
   ["/", "Dashboard", "read"],
   ["/map", "Map", "read"],
   ["/agents", "Agents", "read"],
+  ["/alerts", "Alerts", "read"],
   ["/admin/services", "Services", "catalog_read"],
   ["/admin/relations", "Relations", "catalog_read"],
   ["/admin/transfer", "Import/Export", "catalog_read"],
@@ -39,6 +42,12 @@ const nav = ({ isActive }: { isActive: boolean }) =>
 
 /** Asks who is signed in: the sign-in page, or the dashboard for them. */
 export function App() {
+  // A notification's one-click link: its signature is the authority.
+  if (window.location.pathname === "/alerts/acknowledge") return later(<AcknowledgePage />);
+  return <SignedIn />;
+}
+
+function SignedIn() {
   const me = useMe();
   if (me.isPending) return loading;
   if (me.error) return <p className="p-6 text-red-700">Cannot reach the collector: {me.error.message}</p>;
@@ -109,6 +118,7 @@ function Shell() {
           <Route path="/services/:id" element={later(<ServiceDetailPage services={live.query.data} />)} />
           <Route path="/map" element={later(<MapPage services={live.query.data} />)} />
           <Route path="/agents" element={<AgentsPage />} />
+          <Route path="/alerts" element={later(<AlertsPage />)} />
           <Route path="/admin/services" element={later(<AdminServicesPage />)} />
           <Route path="/admin/relations" element={later(<RelationsPage />)} />
           <Route path="/admin/transfer" element={later(<TransferPage />)} />

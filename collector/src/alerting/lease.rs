@@ -56,6 +56,6 @@ impl Lease {
                 .put_alert_docs(vec![Doc::of(DocKind::Lease, ID, &doc)])
                 .await?;
         }
-        Ok(held && !current.is_some_and(|l| l.expires_ms <= now_ms))
+        Ok(held && current.is_none_or(|l| l.expires_ms > now_ms))
     }
 }

@@ -1,0 +1,29 @@
+// Alerts: the list, and acknowledging, taking back and resolving them (also
+// through a notification's signed one-click link); the outbox's notifications.
+import { api, request } from "../../api/client";
+import type { components } from "../../api/schema";
+
+type Schemas = components["schemas"];
+export type Alert = Schemas["Alert"];
+export type Handling = Schemas["Handling"];
+export type Notification = Schemas["Notification"];
+export type AlertStateName = Alert["state"];
+
+export const alertKeys = {
+  all: ["alerts"] as const,
+  list: (state: string) => [...alertKeys.all, "list", state] as const,
+  notifications: ["alerts", "notifications"] as const,
+};
+
+const path = (id: string, action: string) => `/api/alerts/${encodeURIComponent(id)}/${action}`;
+
+export const alerts = {
+  list: (state: string, signal?: AbortSignal) =>
+    api.get<Alert[]>(state ? `/api/alerts?state=${encodeURIComponent(state)}` : "/api/alerts", signal),
+  notifications: (signal?: AbortSignal) => api.get<Notification[]>("/api/alerts/notifications", signal),
+  acknowledge: (id: string) => request<Handling>("POST", path(id, "acknowledge")),
+  unacknowledge: (id: string) => request<Handling>("POST", path(id, "unacknowledge")),
+  resolve: (id: string) => request<Handling>("POST", path(id, "resolve")),
+  acknowledgeByLink: (id: string, expires: number, signature: string) =>
+    request<Handling>("POST", path(id, "acknowledge-link"), { expires, signature }),
+};
