@@ -324,6 +324,14 @@ pub const ROUTES: &[Route] = &[
         CatalogWrite,
         Body::None,
     ),
+    read("/api/alerts/silences", Read),
+    change("POST", "/api/alerts/silences", CatalogWrite, Body::Json),
+    change(
+        "DELETE",
+        "/api/alerts/silences/{silence_id}",
+        CatalogWrite,
+        Body::None,
+    ),
     // The signature in the body is the authority (a link in a notification).
     Route {
         body: Body::Json,

@@ -6,6 +6,7 @@
 //! retrying with backoff and logging each attempt.
 
 pub mod channels;
+pub mod cron;
 pub mod engine;
 pub mod fields;
 pub mod lease;
@@ -13,7 +14,9 @@ pub mod model;
 pub mod outbox;
 pub mod payloads;
 pub mod registry;
+pub mod silence;
 pub mod store;
+pub mod world;
 
 pub use registry::Alerting;
 

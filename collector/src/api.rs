@@ -94,6 +94,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(alerts::handling::resolve),
         )
         .route(
+            "/api/alerts/silences",
+            get(alerts::silences::list).post(alerts::silences::create),
+        )
+        .route(
+            "/api/alerts/silences/{silence_id}",
+            delete(alerts::silences::delete),
+        )
+        .route(
             "/api/alerts/{alert_id}/acknowledge-link",
             post(alerts::handling::acknowledge_by_link),
         )

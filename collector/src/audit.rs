@@ -20,6 +20,7 @@ pub enum ObjectKind {
     AlertRule,
     AlertChannel,
     Alert,
+    Silence,
 }
 
 /// One object as it was before and after (`null`: absent).

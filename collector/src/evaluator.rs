@@ -14,7 +14,7 @@ use tracing::{error, info};
 use crate::alerting::Alerting;
 use crate::alerting::engine::{Engine, ServiceNow, World};
 use crate::alerting::lease::Lease;
-use crate::alerting::model::{Alert, Event};
+use crate::alerting::model::{Alert, Delivery, Event};
 use crate::alerting::outbox::Outbox;
 use crate::alerting::store::{Doc, DocKind, load};
 use crate::catalog::graph;
@@ -135,6 +135,16 @@ async fn evaluate(state: &AppState, engine: &mut Engine) -> bool {
         .iter()
         .flat_map(|(m, channels)| Outbox::compose(m, channels, now))
         .collect();
+    // Held back by a silence: recorded with the same ids, never sent.
+    let suppressed: Vec<_> = step
+        .suppressed
+        .iter()
+        .flat_map(|(m, channels, _)| Outbox::compose(m, channels, now))
+        .map(|mut n| {
+            n.delivery = Delivery::Suppressed;
+            n
+        })
+        .collect();
     let mut docs: Vec<Doc> = step
         .changed
         .iter()
@@ -148,6 +158,7 @@ async fn evaluate(state: &AppState, engine: &mut Engine) -> bool {
     docs.extend(
         notifications
             .iter()
+            .chain(&suppressed)
             .map(|n| Doc::of(DocKind::Notification, &n.notification_id, n)),
     );
     if docs.is_empty() {
@@ -155,6 +166,9 @@ async fn evaluate(state: &AppState, engine: &mut Engine) -> bool {
     }
     for (m, _) in &step.messages {
         info!(alert = %m.alert_id, event = m.event.as_str(), impacted = m.impacted.len(), "alert notification queued");
+    }
+    for (m, _, silence) in &step.suppressed {
+        info!(alert = %m.alert_id, event = m.event.as_str(), silence = %silence, "alert notification held back by a silence");
     }
     // Nothing decided is lost: the evaluation waits until it is stored.
     while let Err(e) = alerting.store.put_alert_docs(docs.clone()).await {
@@ -220,6 +234,7 @@ fn world(state: &AppState) -> World {
     World {
         services,
         handling: state.alerting.handling(),
+        silences: state.alerting.silences(),
         link_base,
     }
 }

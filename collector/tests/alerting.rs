@@ -849,7 +849,7 @@ async fn two_replicas_send_each_notification_once_when_the_evaluating_one_is_kil
     };
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let extra = "[alerting]\ninterval = \"200ms\"\n";
-    let mut collectors = vec![
+    let mut collectors = [
         Collector::start_on(dir.path(), &certs, any, any, store.clone(), extra),
         Collector::start_on(dir.path(), &certs, any, any, store, extra),
     ];
@@ -954,4 +954,101 @@ async fn two_replicas_send_each_notification_once_when_the_evaluating_one_is_kil
         "each notification once: {by_id:?}"
     );
     assert_eq!(by_id.len(), 2, "db's firing and resolution only: {by_id:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_maintenance_window_records_what_it_holds_back_and_the_alert_notifies_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = HttpReceiver::start(dir.path(), SECRET);
+    let db_port = support::free_port();
+    let mut db = database(db_port);
+    let s = setup(dir.path(), db_port, &hook, None).await;
+    let post = |path: &str, body: Value| {
+        send(
+            &s.client,
+            reqwest::Method::POST,
+            s.collector.url(path),
+            body,
+        )
+    };
+    for (body, field) in [
+        (
+            json!({"matchers": {"services": ["db"]}, "recurring": {"cron": "0 25 * * *", "duration": "1h"}}),
+            "recurring.cron",
+        ),
+        (
+            json!({"matchers": {"services": ["db"]}, "recurring": {"cron": "0 2 * * SAT", "duration": "1h", "timezone": "Mars/Olympus"}}),
+            "recurring.timezone",
+        ),
+        (json!({"matchers": {}, "duration": "1h"}), "matchers"),
+        (
+            json!({"matchers": {"services": ["db"]}, "starts": "yesterday", "duration": "1h"}),
+            "starts",
+        ),
+    ] {
+        let (code, got) = post("/api/alerts/silences", body).await;
+        assert_eq!(code, 422, "{got}");
+        assert_eq!(got["error"]["field"], field, "{got}");
+    }
+    let (code, window) = post(
+        "/api/alerts/silences",
+        json!({"silence_id": "db-upgrade", "comment": "upgrading the database", "maintenance": true,
+               "matchers": {"services": ["db"]}, "duration": "1h"}),
+    )
+    .await;
+    assert_eq!(code, 201, "{window}");
+    assert_eq!(window["open"], true);
+    wait_status(&s, &["db"], "OK").await;
+
+    db.kill();
+    let held = eventually(
+        Duration::from_secs(30),
+        "the db alert held back",
+        || async {
+            let (_, ns) = get_json(&s.client, &s.collector.url("/api/alerts/notifications")).await;
+            ns.as_array()?
+                .iter()
+                .find(|n| n["message"]["service_id"] == "db" && n["delivery"] == "suppressed")
+                .cloned()
+        },
+    )
+    .await;
+    assert_eq!(held["message"]["event"], "firing", "{held}");
+    let (_, alerts) = get_json(
+        &s.client,
+        &s.collector.url("/api/alerts?service_id=db&state=firing"),
+    )
+    .await;
+    assert_eq!(alerts[0]["silenced_by"], "db-upgrade", "{alerts}");
+    assert!(
+        hooks(&hook, "db", "firing").is_empty(),
+        "nothing sent while in maintenance"
+    );
+
+    // The window is closed early with the database still down: notified now.
+    let r = s
+        .client
+        .delete(s.collector.url("/api/alerts/silences/db-upgrade"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    eventually(
+        Duration::from_secs(30),
+        "the db notification after the window",
+        || async { (hooks(&hook, "db", "firing").len() == 1).then_some(()) },
+    )
+    .await;
+    let (_, audit) = get_json(&s.client, &s.collector.url("/api/audit?object=db-upgrade")).await;
+    let actions: Vec<&str> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["delete silence", "create maintenance window"],
+        "{audit}"
+    );
 }

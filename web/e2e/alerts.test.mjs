@@ -1,7 +1,8 @@
 // Alerts as people meet them: a failing check fires a rule; the webhook
 // receiver gets the notification with its one-click link; opened by someone
 // not signed in, the link acknowledges the alert, and the Alerts page (signed
-// in) shows who acknowledged it; taking it back and resolving it work there.
+// in) shows who acknowledged it; taking it back and resolving it work there;
+// marked in maintenance from its page, the service shows so on the dashboard.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -86,5 +87,16 @@ test("an alert is acknowledged by its link without signing in, and handled on th
   await until("the resolution sent", async () => receiver.got.find((m) => m.event === "resolved"), 15_000);
   await page.getByRole("tab", { name: "Resolved" }).click();
   await row.getByTestId("alert-state").filter({ hasText: "resolved by local:root" }).waitFor({ timeout: 15_000 });
+
+  // Marked in maintenance from its page: the dashboard shows it.
+  await page.goto(`${lb.url}/services/payments`);
+  await page.getByRole("button", { name: "Silence…" }).click();
+  const form = page.getByRole("form", { name: "Silence" });
+  await form.getByLabel("Why").fill("payments upgrade");
+  await form.getByRole("button", { name: "Save" }).click();
+  await page.getByTestId("maintenance").waitFor();
+  await page.goto(`${lb.url}/`);
+  await page.locator('[data-service="payments"]').getByTestId("maintenance").waitFor();
+  await page.screenshot({ path: path.join(ARTIFACTS, "dashboard-maintenance.png") });
   assert.deepEqual(stranger.errors.concat(page.errors), []);
 });

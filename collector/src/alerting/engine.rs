@@ -17,44 +17,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use lightbulb_common::Status;
-
-use super::model::{Alert, AlertState, Event, Handling, Message, Rule};
+use super::model::{Alert, AlertState, Event, Message, Rule};
+pub use super::world::{ServiceNow, World};
 
 /// How long an alert that was grouped stays quiet after its group ends.
 pub const REGROUP_MS: i64 = 60_000;
-
-/// One service as the engine sees it.
-#[derive(Debug, Clone)]
-pub struct ServiceNow {
-    pub label: String,
-    pub service_type: String,
-    pub labels: BTreeMap<String, String>,
-    pub status: Status,
-    pub message: String,
-    /// The failing dependency at the end of its `caused_by` chain.
-    pub root_cause: Option<String>,
-}
-
-/// Every service by id, what people did with alerts, and the dashboard's
-/// address for links.
-#[derive(Default)]
-pub struct World {
-    pub services: BTreeMap<String, ServiceNow>,
-    pub handling: HashMap<String, Handling>,
-    pub link_base: String,
-}
-
-impl World {
-    /// Failing services whose root cause is `id`.
-    fn impacted_by(&self, id: &str) -> Vec<String> {
-        self.services
-            .iter()
-            .filter(|(_, s)| s.root_cause.as_deref() == Some(id))
-            .map(|(k, _)| k.clone())
-            .collect()
-    }
-}
 
 /// What one evaluation decided.
 #[derive(Default)]
@@ -65,6 +32,17 @@ pub struct Step {
     pub dropped: Vec<String>,
     /// Messages to send, with the channels to send them to.
     pub messages: Vec<(Message, Vec<String>)>,
+    /// Messages a silence holds back (recorded, not sent), and its id.
+    pub suppressed: Vec<(Message, Vec<String>, String)>,
+}
+
+impl Step {
+    fn say(&mut self, m: Message, channels: Vec<String>, silence: Option<String>) {
+        match silence {
+            Some(s) => self.suppressed.push((m, channels, s)),
+            None => self.messages.push((m, channels)),
+        }
+    }
 }
 
 type Key = (String, String);
@@ -202,11 +180,15 @@ impl Engine {
             if a.notified
                 && let Some(rule) = rule
             {
-                self.sent.entry(key).or_default().push_back(now_ms);
-                step.messages.push((
+                let silence = world.silence(&a.rule_id, &a.service_id, now_ms);
+                if silence.is_none() {
+                    self.sent.entry(key).or_default().push_back(now_ms);
+                }
+                step.say(
                     message(rule, &a, Event::Resolved, world),
                     rule.channels.clone(),
-                ));
+                    silence,
+                );
             }
             step.changed.push(a);
         }
@@ -241,6 +223,7 @@ impl Engine {
                 escalations: 0,
                 last_escalation_ms: None,
                 flapping: false,
+                silenced_by: None,
             };
             step.changed.push(a.clone());
             a
@@ -313,6 +296,20 @@ impl Engine {
                 return;
             }
         }
+        if let Some(silence) = world.silence(&rule.rule_id, &a.service_id, now_ms) {
+            // Recorded once per silence; notified when it ends, if still firing.
+            if a.silenced_by.as_deref() != Some(&silence) {
+                a.silenced_by = Some(silence.clone());
+                a.impacted = world.impacted_by(&a.service_id);
+                step.say(
+                    message(rule, a, Event::Firing, world),
+                    rule.channels.clone(),
+                    Some(silence),
+                );
+                step.changed.push(a.clone());
+            }
+            return;
+        }
         let sent = self.sent.entry(key.clone()).or_default();
         while sent
             .front()
@@ -330,6 +327,7 @@ impl Engine {
         }
         sent.push_back(now_ms);
         a.flapping = false;
+        a.silenced_by = None;
         a.root_cause = None;
         a.notified = true;
         a.impacted = world.impacted_by(&a.service_id);
@@ -345,6 +343,13 @@ impl Engine {
     fn escalate(&mut self, rule: &Rule, key: &Key, world: &World, now_ms: i64, step: &mut Step) {
         let a = self.active.get_mut(key).expect("firing");
         if !a.notified || a.acknowledged_by.is_some() || rule.escalation.is_empty() {
+            return;
+        }
+        // Held while silenced; overdue steps go out when the silence ends.
+        if world
+            .silence(&rule.rule_id, &a.service_id, now_ms)
+            .is_some()
+        {
             return;
         }
         let fired = a.fired_ms.unwrap_or(a.since_ms);

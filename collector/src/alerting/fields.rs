@@ -12,9 +12,6 @@ use super::model::{
 use crate::catalog::fields::{Body, required};
 use crate::{Error, Result};
 
-/// The longest duration a rule may name.
-const MAX_FOR_MS: i64 = 86_400_000;
-
 /// A rule from `body`; `id` is the path's id when replacing one.
 /// `channel_exists` tells whether a channel id is known.
 pub fn rule(
@@ -161,8 +158,11 @@ pub fn rule(
     })
 }
 
-/// A duration field (`2m`), in ms, at most a day.
-fn duration(body: &mut Body, key: &str) -> Result<Option<i64>> {
+/// The longest any duration may be (a recurring window's, too).
+pub(super) const MAX_WINDOW_MS: i64 = 7 * 86_400_000;
+
+/// A duration field (`2m`), in ms, at most a week.
+pub(super) fn duration(body: &mut Body, key: &str) -> Result<Option<i64>> {
     let field = body.field(key);
     let Some(text) = body.string(key)? else {
         return Ok(None);
@@ -170,8 +170,8 @@ fn duration(body: &mut Body, key: &str) -> Result<Option<i64>> {
     let ms = lightbulb_common::time::parse_duration(&text)
         .map_err(|e| Error::invalid(&field, e))?
         .as_millis() as i64;
-    if ms > MAX_FOR_MS {
-        return Err(Error::invalid(&field, "must be at most 1d"));
+    if ms > MAX_WINDOW_MS {
+        return Err(Error::invalid(&field, "must be at most 7d"));
     }
     Ok(Some(ms))
 }

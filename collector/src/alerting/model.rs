@@ -270,6 +270,9 @@ pub struct Alert {
     /// Its service changed too often: recorded, not notified.
     #[serde(default)]
     pub flapping: bool,
+    /// The silence or maintenance window its notifications are held back by.
+    #[serde(default)]
+    pub silenced_by: Option<String>,
 }
 
 impl Alert {
@@ -349,6 +352,8 @@ pub enum Delivery {
     Sent,
     /// Attempts kept failing for a day; the log says why.
     GaveUp,
+    /// Held back by a silence or maintenance window: recorded, not sent.
+    Suppressed,
 }
 
 /// One message to one channel: written to the outbox before it is sent.

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use super::model::{Channel, Handling, Rule};
 use super::outbox::Outbox;
+use super::silence::Silence;
 use super::store::{AlertStore, Doc, DocKind, load};
 use crate::Result;
 
@@ -18,6 +19,7 @@ pub struct Alerting {
     channels: RwLock<BTreeMap<String, Channel>>,
     /// What people did with alerts, by alert id.
     handling: RwLock<HashMap<String, Handling>>,
+    silences: RwLock<BTreeMap<String, Silence>>,
     pub outbox: Outbox,
 }
 
@@ -29,6 +31,7 @@ impl Alerting {
             rules: RwLock::default(),
             channels: RwLock::default(),
             handling: RwLock::default(),
+            silences: RwLock::default(),
         };
         alerting.reload().await?;
         Ok(alerting)
@@ -39,6 +42,11 @@ impl Alerting {
         let rules: Vec<Rule> = load(self.store.as_ref(), DocKind::Rule).await?;
         let channels: Vec<Channel> = load(self.store.as_ref(), DocKind::Channel).await?;
         let handling: Vec<Handling> = load(self.store.as_ref(), DocKind::Handling).await?;
+        let silences: Vec<Silence> = load(self.store.as_ref(), DocKind::Silence).await?;
+        *self.silences.write().unwrap_or_else(|e| e.into_inner()) = silences
+            .into_iter()
+            .map(|s| (s.silence_id.clone(), s))
+            .collect();
         *self.handling.write().unwrap_or_else(|e| e.into_inner()) = handling
             .into_iter()
             .map(|h| (h.alert_id.clone(), h))
@@ -84,6 +92,45 @@ impl Alerting {
             .unwrap_or_else(|e| e.into_inner())
             .get(id)
             .cloned()
+    }
+
+    pub fn silences(&self) -> Vec<Silence> {
+        self.silences
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn silence(&self, id: &str) -> Option<Silence> {
+        self.silences
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub async fn put_silence(&self, s: Silence) -> Result<()> {
+        self.store
+            .put_alert_docs(vec![Doc::of(DocKind::Silence, &s.silence_id, &s)])
+            .await?;
+        self.silences
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(s.silence_id.clone(), s);
+        Ok(())
+    }
+
+    pub async fn delete_silence(&self, id: &str) -> Result<()> {
+        self.store
+            .put_alert_docs(vec![Doc::deleted(DocKind::Silence, id)])
+            .await?;
+        self.silences
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        Ok(())
     }
 
     pub fn handling(&self) -> HashMap<String, Handling> {

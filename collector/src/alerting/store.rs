@@ -17,6 +17,7 @@ pub enum DocKind {
     Notification,
     Handling,
     Lease,
+    Silence,
 }
 
 impl DocKind {
@@ -28,6 +29,7 @@ impl DocKind {
             DocKind::Notification => "notification",
             DocKind::Handling => "handling",
             DocKind::Lease => "lease",
+            DocKind::Silence => "silence",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! and their notifications are `alerts/handling.rs`.
 
 pub(super) mod handling;
+pub(super) mod silences;
 
 use std::sync::Arc;
 

@@ -23,7 +23,8 @@ fn object(catalog: &Catalog, kind: ObjectKind, id: &str) -> Option<Value> {
         | ObjectKind::Session
         | ObjectKind::AlertRule
         | ObjectKind::AlertChannel
-        | ObjectKind::Alert => None,
+        | ObjectKind::Alert
+        | ObjectKind::Silence => None,
     }
 }
 
@@ -105,6 +106,7 @@ fn kind_name(kind: ObjectKind) -> &'static str {
         ObjectKind::AlertRule => "alert rule",
         ObjectKind::AlertChannel => "alert channel",
         ObjectKind::Alert => "alert",
+        ObjectKind::Silence => "silence",
     }
 }
 

@@ -356,6 +356,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/alerts/silences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_silences"];
+        put?: never;
+        post: operations["create_silence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/silences/{silence_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["delete_silence"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/alerts/{alert_id}/acknowledge": {
         parameters: {
             query?: never;
@@ -831,6 +863,8 @@ export interface components {
             rule_id: string;
             service_id: string;
             severity: components["schemas"]["Severity"];
+            /** @description The silence or maintenance window its notifications are held back by. */
+            silenced_by?: string | null;
             /** Format: int64 */
             since_ms: number;
             state: components["schemas"]["AlertState"];
@@ -955,7 +989,7 @@ export interface components {
             deleted: string;
         };
         /** @enum {string} */
-        Delivery: "queued" | "sent" | "gave_up";
+        Delivery: "queued" | "sent" | "gave_up" | "suppressed";
         Edge: {
             enabled: boolean;
             relation_id: string;
@@ -1168,6 +1202,15 @@ export interface components {
             password: string;
             username: string;
         };
+        /** @description Which alerts a silence holds back; an empty list or map matches all. */
+        Matchers: {
+            /** @description Every label here must be on the service with this value. */
+            labels?: {
+                [key: string]: string;
+            };
+            rules?: string[];
+            services?: string[];
+        };
         /** @description The caller as the collector sees them. */
         Me: {
             identity?: components["schemas"]["Identity"] | null;
@@ -1252,7 +1295,7 @@ export interface components {
          * @description What kind of object a change touched.
          * @enum {string}
          */
-        ObjectKind: "service" | "relation" | "token" | "session" | "alert_rule" | "alert_channel" | "alert";
+        ObjectKind: "service" | "relation" | "token" | "session" | "alert_rule" | "alert_channel" | "alert" | "silence";
         Page_ServiceResponse: {
             items: (components["schemas"]["ServiceDef"] & {
                 created_at: string;
@@ -1423,6 +1466,21 @@ export interface components {
             service_types?: string[];
             services?: string[];
         };
+        Schedule: {
+            /** Format: int64 */
+            ends_ms: number;
+            /** @enum {string} */
+            kind: "once";
+            /** Format: int64 */
+            starts_ms: number;
+        } | {
+            cron: string;
+            /** Format: int64 */
+            duration_ms: number;
+            /** @enum {string} */
+            kind: "recurring";
+            timezone: string;
+        };
         /**
          * @description What an API token may do.
          * @enum {string}
@@ -1495,6 +1553,47 @@ export interface components {
         SignedOut: {
             /** @description The provider's end-session page (RP-initiated logout). */
             redirect: string;
+        };
+        Silence: {
+            comment: string;
+            created_by: string;
+            /** Format: int64 */
+            created_ms: number;
+            /**
+             * @description A maintenance window: shown on the dashboard, excluded from
+             *     availability reports.
+             */
+            maintenance: boolean;
+            matchers: components["schemas"]["Matchers"];
+            schedule: components["schemas"]["Schedule"];
+            silence_id: string;
+        };
+        /**
+         * @description A silence or maintenance window: one-off (`starts` and `ends` or
+         *     `duration`) or `recurring`.
+         */
+        SilenceInput: {
+            comment?: string | null;
+            /** @description Instead of `ends` (`2h`). */
+            duration?: string | null;
+            ends?: string | null;
+            /**
+             * @description A maintenance window: shown on the dashboard, left out of
+             *     availability reports. Default false.
+             */
+            maintenance?: boolean | null;
+            /** @description `{"services": [], "labels": {}, "rules": []}`: at least one. */
+            matchers: Record<string, never>;
+            /** @description `{"cron": "0 2 * * SAT", "duration": "2h", "timezone": "Europe/Berlin"}`. */
+            recurring?: Record<string, never> | null;
+            /** @description Default: made up. */
+            silence_id?: string | null;
+            /** @description RFC 3339 (`2026-12-01T02:00:00Z`). Default: now. */
+            starts?: string | null;
+        };
+        /** @description A silence, and whether its window is open now. */
+        SilenceView: components["schemas"]["Silence"] & {
+            open: boolean;
         };
         /**
          * @description How SMTP is secured.
@@ -2796,6 +2895,92 @@ export interface operations {
             header?: never;
             path: {
                 rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_silences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceView"][];
+                };
+            };
+        };
+    };
+    create_silence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SilenceInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Breaks a rule; the error names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_silence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                silence_id: string;
             };
             cookie?: never;
         };

@@ -385,3 +385,59 @@ fn resolved_by_hand_ends_the_alert_until_the_condition_ends() {
         "a new failure alerts again"
     );
 }
+
+#[test]
+fn a_silence_records_the_notifications_it_holds_back_and_the_alert_notifies_after_it() {
+    use crate::alerting::silence::{Matchers, Schedule};
+    let rules = [rule("down", 0)];
+    let window = crate::alerting::silence::Silence {
+        silence_id: "upgrade".into(),
+        comment: "cache upgrade".into(),
+        created_by: "user:ann".into(),
+        created_ms: 0,
+        maintenance: true,
+        matchers: Matchers {
+            services: vec!["cache".into()],
+            ..Matchers::default()
+        },
+        schedule: Schedule::Once {
+            starts_ms: 0,
+            ends_ms: 10_000,
+        },
+    };
+    let silenced = |status| World {
+        silences: vec![window.clone()],
+        ..cache(status, [])
+    };
+    let mut e = Engine::default();
+    let step = e.evaluate(&rules, &silenced(Status::Failed), 1_000);
+    assert!(step.messages.is_empty());
+    assert_eq!(step.suppressed.len(), 1, "recorded");
+    assert_eq!(step.suppressed[0].2, "upgrade");
+    assert_eq!(
+        step.changed.last().unwrap().silenced_by.as_deref(),
+        Some("upgrade")
+    );
+    let step = e.evaluate(&rules, &silenced(Status::Failed), 5_000);
+    assert!(
+        step.messages.is_empty() && step.suppressed.is_empty(),
+        "once per silence"
+    );
+    // The window closes with the service still failing: notified then.
+    let step = e.evaluate(&rules, &silenced(Status::Failed), 10_000);
+    assert_eq!(events(&step), [(Event::Firing, vec!["ops".to_string()])]);
+    // A window opening later holds back the resolution, recorded.
+    let later = World {
+        silences: vec![crate::alerting::silence::Silence {
+            schedule: Schedule::Once {
+                starts_ms: 20_000,
+                ends_ms: 30_000,
+            },
+            ..window.clone()
+        }],
+        ..cache(Status::Ok, [])
+    };
+    let step = e.evaluate(&rules, &later, 25_000);
+    assert!(step.messages.is_empty());
+    assert_eq!(step.suppressed[0].0.event, Event::Resolved);
+}

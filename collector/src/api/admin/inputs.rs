@@ -140,3 +140,26 @@ pub struct ChannelInput {
     pub from: Option<String>,
     pub to: Option<Vec<String>>,
 }
+
+/// A silence or maintenance window: one-off (`starts` and `ends` or
+/// `duration`) or `recurring`.
+#[derive(ToSchema)]
+pub struct SilenceInput {
+    /// Default: made up.
+    pub silence_id: Option<String>,
+    pub comment: Option<String>,
+    /// A maintenance window: shown on the dashboard, left out of
+    /// availability reports. Default false.
+    pub maintenance: Option<bool>,
+    /// `{"services": [], "labels": {}, "rules": []}`: at least one.
+    #[schema(value_type = Object)]
+    pub matchers: serde_json::Value,
+    /// RFC 3339 (`2026-12-01T02:00:00Z`). Default: now.
+    pub starts: Option<String>,
+    pub ends: Option<String>,
+    /// Instead of `ends` (`2h`).
+    pub duration: Option<String>,
+    /// `{"cron": "0 2 * * SAT", "duration": "2h", "timezone": "Europe/Berlin"}`.
+    #[schema(value_type = Option<Object>)]
+    pub recurring: Option<serde_json::Value>,
+}

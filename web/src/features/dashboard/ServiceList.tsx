@@ -4,6 +4,7 @@ import { Link } from "react-router-dom";
 import type { LatestStatus } from "../../api/types";
 import { StatusBadge } from "../../status/StatusBadge";
 import { freshness, useNow } from "../../status/freshness";
+import { MaintenanceBadge, maintenanceOf, useMaintenance } from "../alerts/maintenance";
 
 const ROW = 56;
 
@@ -11,6 +12,7 @@ const ROW = 56;
 export function ServiceList({ services }: { services: LatestStatus[] }) {
   const parent = useRef<HTMLDivElement>(null);
   const now = useNow();
+  const windows = useMaintenance().data;
   const rows = useVirtualizer({
     count: services.length,
     getScrollElement: () => parent.current,
@@ -26,6 +28,7 @@ export function ServiceList({ services }: { services: LatestStatus[] }) {
         {rows.getVirtualItems().map((row) => {
           const s = services[row.index];
           const fresh = freshness(s, now);
+          const maintenance = maintenanceOf(windows, s);
           return (
             <li
               key={s.service_id}
@@ -43,6 +46,7 @@ export function ServiceList({ services }: { services: LatestStatus[] }) {
                 >
                   {s.service_id}
                   {s.label && s.label !== s.service_id && <span className="ml-2 text-xs font-normal text-slate-600">{s.label}</span>}
+                  {maintenance && <MaintenanceBadge comment={maintenance} />}
                 </Link>
                 <p className="truncate text-xs text-slate-600" title={s.message}>
                   {s.message || "—"}

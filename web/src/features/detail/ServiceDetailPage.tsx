@@ -8,6 +8,9 @@ import { RANGES, type Range, detailKeys, history } from "./api";
 import type { LatestStatus } from "../../api/types";
 import { STATUS_KEY, statuses } from "../live/api";
 import { StatusBadge } from "../../status/StatusBadge";
+import { useAuth } from "../auth/useAuth";
+import { MaintenanceBadge, maintenanceOf, useMaintenance } from "../alerts/maintenance";
+import { SilenceForm } from "../alerts/SilenceForm";
 import { HistoryCharts } from "./Charts";
 
 export default function ServiceDetailPage({ services }: { services: LatestStatus[] | undefined }) {
@@ -27,6 +30,9 @@ export default function ServiceDetailPage({ services }: { services: LatestStatus
     }
   };
   const current = services?.find((s) => s.service_id === id);
+  const { can } = useAuth();
+  const windows = useMaintenance().data;
+  const maintenance = current && maintenanceOf(windows, current);
   const buckets = useQuery({ queryKey: detailKeys.buckets(id, range.name), queryFn: ({ signal }) => history.buckets(id, range, signal), refetchInterval: 60_000 });
   const summary = useQuery({ queryKey: detailKeys.summary(id, range.name), queryFn: ({ signal }) => history.summary(id, range, signal), refetchInterval: 60_000 });
   const gaps = useQuery({ queryKey: detailKeys.gaps(id, range.name), queryFn: ({ signal }) => history.gaps(id, range, signal), refetchInterval: 60_000 });
@@ -48,8 +54,10 @@ export default function ServiceDetailPage({ services }: { services: LatestStatus
         <div className="flex flex-wrap items-center gap-3">
           {current && <StatusBadge code={current.status_code} />}
           <h2 className="text-lg font-semibold">{id}</h2>
+          {maintenance && <MaintenanceBadge comment={maintenance} />}
           <span className="text-sm text-slate-600">{current?.service_type}</span>
           <span className="flex-1" />
+          {can("catalog_write") && <SilenceForm service={id} />}
           <button type="button" onClick={refresh} disabled={refreshing} className="rounded-md border border-slate-300 px-3 py-1 text-sm hover:bg-slate-100 disabled:opacity-50">
             {refreshing ? "Refreshing…" : "Refresh"}
           </button>

@@ -1,0 +1,52 @@
+//! What the engine evaluates: every service with its status, labels and
+//! root cause, what people did with alerts, and the silences.
+
+use std::collections::{BTreeMap, HashMap};
+
+use lightbulb_common::Status;
+
+use super::model::Handling;
+use super::silence::Silence;
+
+/// One service as the engine sees it.
+#[derive(Debug, Clone)]
+pub struct ServiceNow {
+    pub label: String,
+    pub service_type: String,
+    pub labels: BTreeMap<String, String>,
+    pub status: Status,
+    pub message: String,
+    /// The failing dependency at the end of its `caused_by` chain.
+    pub root_cause: Option<String>,
+}
+
+/// Every service by id, what people did with alerts, and the dashboard's
+/// address for links.
+#[derive(Default)]
+pub struct World {
+    pub services: BTreeMap<String, ServiceNow>,
+    pub handling: HashMap<String, Handling>,
+    pub silences: Vec<Silence>,
+    pub link_base: String,
+}
+
+impl World {
+    /// The open silence holding back `rule`'s notifications for `service_id`.
+    pub(super) fn silence(&self, rule_id: &str, service_id: &str, now_ms: i64) -> Option<String> {
+        let none = BTreeMap::new();
+        let labels = self.services.get(service_id).map_or(&none, |s| &s.labels);
+        self.silences
+            .iter()
+            .find(|s| s.matches(rule_id, service_id, labels) && s.open(now_ms))
+            .map(|s| s.silence_id.clone())
+    }
+
+    /// Failing services whose root cause is `id`.
+    pub(super) fn impacted_by(&self, id: &str) -> Vec<String> {
+        self.services
+            .iter()
+            .filter(|(_, s)| s.root_cause.as_deref() == Some(id))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
