@@ -1,5 +1,6 @@
 use super::*;
-use crate::alerting::model::{Condition, EscalationStep, RuleScope, Severity};
+use crate::alerting::model::{Condition, EscalationStep, Handling, RuleScope, Severity};
+use lightbulb_common::Status;
 
 fn rule(id: &str, for_ms: i64) -> Rule {
     Rule {
