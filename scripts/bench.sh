@@ -6,6 +6,8 @@
 #  4. agent idle RSS with 100 checks configured
 #  5. agent CPU and memory running 500 mixed checks every 10 s
 #  6. the dashboard in Chromium with 10,000 services and 30,000 relations
+#  7. alert evaluation at 10,000 services x 3 rules, and the time from a
+#     failing check to its webhook notification arriving
 # ONLY="5" (or "2 4", …) runs just those sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -139,3 +141,58 @@ if want 6; then
 echo "== 6. dashboard: 10,000 services, 30,000 relations (Chromium)"
 (cd web && npm run bench)
 fi
+
+if want 7; then
+echo "== 7. alerting"
+cargo bench -p lightbulb-collector --bench alerting --locked 2>/dev/null | grep '^alerting'
+# A webhook receiver noting when each notification arrives, and a TCP
+# service whose check fails when it is stopped.
+RECEIVER=$(port); SERVICE=$(port)
+python3 -u -c '
+import http.server, json, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        b = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        print(json.dumps({"at": time.time() * 1000, "event": b["event"], "alert": b["alert_id"]}), flush=True)
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$RECEIVER" >"$WORK/received" &
+pids+=($!)
+listen() {
+    python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
+while True: s.accept()[0].close()' "$SERVICE" &
+    LISTENER=$!
+}
+listen
+{
+    agent_toml alerting
+    printf '[[checks]]\nservice_id = "alerting-target"\nservice_type = "api_endpoint"\ninterval = "1s"\n[checks.status_config]\nurl = "tcp://127.0.0.1:%d"\n' "$SERVICE"
+} >"$WORK/agent-alerting.toml"
+RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent-alerting.toml" &
+pids+=($!)
+api() { curl -fs -X POST -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$HTTP$1" >/dev/null; }
+api /api/alerts/channels "{\"channel_id\": \"hook\", \"kind\": \"webhook\", \"url\": \"http://127.0.0.1:$RECEIVER/\"}"
+api /api/alerts/rules '{"rule_id": "target-down", "condition": {"kind": "status", "statuses": ["FAILED"]}, "scope": {"services": ["alerting-target"]}, "channels": ["hook"], "flap_limit": 0}'
+sleep 5
+for run in $(seq 10); do
+    kill "$LISTENER"; wait "$LISTENER" 2>/dev/null || true
+    until [ "$(grep -c firing "$WORK/received")" -ge "$run" ]; do sleep 0.1; done
+    listen
+    until [ "$(grep -c resolved "$WORK/received")" -ge "$run" ]; do sleep 0.1; done
+done
+# Latency: from the first failing check (its time, as the agent stamped it)
+# to the notification's arrival at the receiver.
+curl -fs "http://127.0.0.1:$HTTP/api/services/alerting-target/history?limit=1000" >"$WORK/history.json"
+python3 - "$WORK/received" "$WORK/history.json" <<'PY'
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+points = sorted(json.load(open(sys.argv[2]))["points"], key=lambda p: p["timestamp"])
+from datetime import datetime
+def ms(t): return datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000
+changes = [ms(p["timestamp"]) for i, p in enumerate(points) if p["status"] == "FAILED" and (i == 0 or points[i - 1]["status"] != "FAILED")]
+firing = sorted(g["at"] for g in got if g["event"] == "firing")
+lat = sorted(f - max(c for c in changes if c <= f) for f in firing)
+print(f"alerting check failed -> webhook received: p50 {lat[len(lat) // 2]:.0f} ms, max {lat[-1]:.0f} ms ({len(lat)} outages)")
+PY
+fi
+
