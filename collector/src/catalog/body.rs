@@ -52,28 +52,37 @@ impl Body {
         }
     }
 
-    /// A list of strings.
-    pub fn strings(&mut self, key: &str) -> Result<Option<Vec<String>>> {
+    /// A list, each item read by `item` with its name (`key[i]`).
+    fn list<T>(
+        &mut self,
+        key: &str,
+        item: impl Fn(Value, String) -> Result<T>,
+    ) -> Result<Option<Vec<T>>> {
         let field = self.field(key);
         match self.0.remove(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Array(items)) => items
                 .into_iter()
                 .enumerate()
-                .map(|(i, v)| match v {
-                    Value::String(s) => Ok(s),
-                    other => Err(Error::invalid(
-                        &format!("{field}[{i}]"),
-                        format!("must be a string, not {}", kind(&other)),
-                    )),
-                })
+                .map(|(i, v)| item(v, format!("{field}[{i}]")))
                 .collect::<Result<_>>()
                 .map(Some),
             Some(other) => Err(Error::invalid(
                 &field,
-                format!("must be a list of strings, not {}", kind(&other)),
+                format!("must be a list, not {}", kind(&other)),
             )),
         }
+    }
+
+    /// A list of strings.
+    pub fn strings(&mut self, key: &str) -> Result<Option<Vec<String>>> {
+        self.list(key, |v, field| match v {
+            Value::String(s) => Ok(s),
+            other => Err(Error::invalid(
+                &field,
+                format!("must be a string, not {}", kind(&other)),
+            )),
+        })
     }
 
     /// A whole number in `range`.
@@ -105,26 +114,13 @@ impl Body {
 
     /// A list of objects, their fields named `key[i].field` in errors.
     pub fn objects(&mut self, key: &str) -> Result<Option<Vec<Body>>> {
-        let field = self.field(key);
-        match self.0.remove(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Array(items)) => items
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| match v {
-                    Value::Object(map) => Ok(Body(map, format!("{field}[{i}]."))),
-                    other => Err(Error::invalid(
-                        &format!("{field}[{i}]"),
-                        format!("must be an object, not {}", kind(&other)),
-                    )),
-                })
-                .collect::<Result<_>>()
-                .map(Some),
-            Some(other) => Err(Error::invalid(
+        self.list(key, |v, field| match v {
+            Value::Object(map) => Ok(Body(map, format!("{field}."))),
+            other => Err(Error::invalid(
                 &field,
-                format!("must be a list of objects, not {}", kind(&other)),
+                format!("must be an object, not {}", kind(&other)),
             )),
-        }
+        })
     }
 
     /// A nested object, its fields named `key.field` in errors.
