@@ -76,10 +76,15 @@ impl DenyList {
         };
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        if loaded.modified != modified || modified.is_none() {
+        // A write within the clock's granularity of the last read may leave
+        // the time unchanged: a file changed this recently is read again.
+        let recent = modified
+            .and_then(|m| m.elapsed().ok())
+            .is_none_or(|age| age < std::time::Duration::from_secs(2));
+        if loaded.modified != modified || recent {
             match std::fs::read_to_string(path) {
                 Ok(text) => {
-                    loaded.entries = text
+                    let entries: Vec<String> = text
                         .lines()
                         .map(|l| {
                             l.split('#')
@@ -90,11 +95,16 @@ impl DenyList {
                         })
                         .filter(|l| !l.is_empty())
                         .collect();
-                    info!(file = %path.display(), denied = loaded.entries.len(), "agent deny list read");
+                    if entries != loaded.entries || loaded.modified.is_none() {
+                        info!(file = %path.display(), denied = entries.len(), "agent deny list read");
+                    }
+                    loaded.entries = entries;
                 }
                 // Kept as it was: a file being replaced is briefly missing.
                 Err(e) => {
-                    warn!(file = %path.display(), error = %e, "cannot read the agent deny list")
+                    if modified.is_some() {
+                        warn!(file = %path.display(), error = %e, "cannot read the agent deny list");
+                    }
                 }
             }
             loaded.modified = modified;
