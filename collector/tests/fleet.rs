@@ -6,23 +6,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use support::{InProcess, eventually, get_json, http};
-
-async fn send(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    body: Value,
-) -> (u16, Value) {
-    let r = client
-        .request(method, url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
+use serde_json::json;
+use support::{InProcess, eventually, get_json, http, send};
 
 async fn total(client: &reqwest::Client, server: &InProcess, id: &str) -> u64 {
     get_json(

@@ -3,6 +3,7 @@
 //! the stores under test. The peers themselves are in `lightbulb-testkit`.
 #![allow(dead_code)]
 
+pub mod alerts;
 pub mod api;
 pub mod sse;
 pub mod stores;
@@ -328,4 +329,23 @@ impl Drop for InProcess {
     fn drop(&mut self) {
         self.stop.cancel();
     }
+}
+
+/// A JSON request; the status and the JSON answer (null if none).
+pub async fn send(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let r = client
+        .request(method, url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (
+        r.status().as_u16(),
+        r.json().await.unwrap_or(serde_json::Value::Null),
+    )
 }
