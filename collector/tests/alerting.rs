@@ -5,16 +5,20 @@
 //! one notification naming the ten, and one when it recovers; a service
 //! failing on its own sends its own. A receiver that is down, or a
 //! collector killed meanwhile, delays notifications but loses none and
-//! doubles none.
+//! doubles none. Escalation stops on a notification's one-click link; a
+//! maintenance window holds notifications back; a service going up and
+//! down every few checks sends at most its rule's flap limit and shows
+//! flapping.
 
 mod support;
 
+use std::process::Command;
 use std::time::Duration;
 
 use lightbulb_testkit::receivers::{HttpReceiver, SmtpSink};
 use serde_json::{Value, json};
 use support::alerts::*;
-use support::{eventually, get_json, http, send};
+use support::{Proc, eventually, get_json, http, send};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_sends_one_notification_naming_its_ten_dependants() {
@@ -511,4 +515,81 @@ async fn a_maintenance_window_records_what_it_holds_back_and_the_alert_notifies_
         ["delete silence", "create maintenance window"],
         "{audit}"
     );
+}
+
+/// A TCP service on `port` that is up and down in turn, `period` each.
+fn flapping_service(port: u16, period: Duration) -> Proc {
+    let mut cmd = Command::new("python3");
+    cmd.args(["-u", "-c", "import socket, sys, time\nport, period = int(sys.argv[1]), float(sys.argv[2])\nprint('flapping', flush=True)\nwhile True:\n    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n    s.bind(('127.0.0.1', port)); s.listen(64); s.settimeout(0.05)\n    end = time.time() + period\n    while time.time() < end:\n        try: s.accept()[0].close()\n        except OSError: pass\n    s.close(); time.sleep(period)"])
+        .arg(port.to_string())
+        .arg(period.as_secs_f64().to_string());
+    let p = Proc::spawn("flapping service", cmd);
+    p.wait_for_line("flapping", Duration::from_secs(20));
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flapping_service_sends_at_most_its_limit_and_shows_flapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = HttpReceiver::start(dir.path(), SECRET);
+    let db_port = support::free_port();
+    let _db = database(db_port);
+    let s = setup(dir.path(), db_port, &hook, None).await;
+    let port = support::free_port();
+    let _flapping = flapping_service(port, Duration::from_millis(700));
+    let (code, body) = send(
+        &s.client,
+        reqwest::Method::POST,
+        s.collector.url("/api/admin/services"),
+        json!({"service_id": "flappy", "label": "flappy", "service_type": "api_endpoint", "labels": {"role": "alerting"},
+               "status_config": {"url": format!("tcp://127.0.0.1:{port}"), "interval": "300ms"}}),
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = send(
+        &s.client,
+        reqwest::Method::PUT,
+        s.collector.url("/api/alerts/rules/down"),
+        json!({"condition": {"kind": "status", "statuses": ["FAILED"]}, "scope": {"services": ["flappy"]},
+               "channels": ["hook"], "flap_limit": 2, "flap_window": "10m"}),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    // It goes on failing and recovering; past two notifications it is flapping.
+    let flapping = eventually(
+        Duration::from_secs(30),
+        "an alert shown flapping",
+        || async {
+            let (_, alerts) =
+                get_json(&s.client, &s.collector.url("/api/alerts?service_id=flappy")).await;
+            alerts
+                .as_array()?
+                .iter()
+                .find(|a| a["flapping"] == true)
+                .cloned()
+        },
+    )
+    .await;
+    assert_eq!(flapping["rule_id"], "down");
+    let changes = |alerts: &Value| alerts.as_array().map_or(0, Vec::len);
+    let (_, alerts) = get_json(&s.client, &s.collector.url("/api/alerts?service_id=flappy")).await;
+    let seen = changes(&alerts);
+    // Let it flap on for several more alerts.
+    eventually(Duration::from_secs(30), "more flaps", || async {
+        let (_, alerts) =
+            get_json(&s.client, &s.collector.url("/api/alerts?service_id=flappy")).await;
+        (changes(&alerts) >= seen + 4).then_some(())
+    })
+    .await;
+    let sent = hook
+        .requests()
+        .iter()
+        .filter(|r| r["body"]["service_id"] == "flappy")
+        .count();
+    assert!(
+        sent <= 2,
+        "at most flap_limit notifications: {:?}",
+        hook.requests()
+    );
+    assert!(sent >= 1, "the first failure was notified");
 }
