@@ -6,6 +6,9 @@
 //! start, fire, group under their databases, and their messages are
 //! composed into outbox notifications).
 //!
+//! Then the judging of metric thresholds where results arrive: a batch of
+//! 10,000 results against their services' windows.
+//!
 //! `cargo bench -p lightbulb-collector --bench alerting`
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,7 +18,10 @@ use lightbulb_collector::alerting::engine::{Engine, ServiceNow, World};
 use lightbulb_collector::alerting::model::{Condition, Rule, RuleScope, Severity};
 use lightbulb_collector::alerting::outbox::Outbox;
 use lightbulb_collector::alerting::silence::{Matchers, Schedule, Silence};
-use lightbulb_common::Status;
+use lightbulb_collector::catalog::model::{Catalog, Service};
+use lightbulb_collector::store::Sequenced;
+use lightbulb_collector::thresholds::{Aggregate, Windows};
+use lightbulb_common::{CheckResult, Metrics, ServiceType, Status};
 
 const SERVICES: usize = 10_000;
 const DATABASES: usize = 100;
@@ -79,6 +85,8 @@ fn world(failing: &[usize]) -> World {
                     "200 in 12 ms".into()
                 },
                 root_cause: root,
+                last_result_ms: None,
+                interval_ms: 30_000,
             },
         );
     }
@@ -105,7 +113,64 @@ fn world(failing: &[usize]) -> World {
         handling: HashMap::new(),
         silences,
         link_base: "https://lightbulb.example.com".into(),
+        verdicts: HashMap::new(),
     }
+}
+
+/// Judging at ingest: 10,000 services, each with its own p95 threshold
+/// over 5 m and under a p95 metric rule, reporting every 10 s. Times each
+/// batch of 10,000 results once the windows hold 5 m (30 results each).
+fn judging() {
+    let mut catalog = Catalog::default();
+    for i in 0..SERVICES {
+        let id = format!("svc-{i}");
+        let mut s = Service::new(&id, ServiceType::ApiEndpoint, 0);
+        s.metric_config = serde_json::json!({
+            "response_time_ms": {"degraded": 500, "failed": 2000, "aggregate": "p95"},
+            "window": "5m"
+        });
+        catalog.services.insert(id, s);
+    }
+    let mut slow = rule("slow", "", 0, &[]);
+    slow.condition = Condition::Metric {
+        metric: "response_time_ms".into(),
+        aggregate: Aggregate::P95,
+        below: false,
+        threshold: 800.0,
+        window_ms: 300_000,
+    };
+    let rules = [slow];
+    let windows = Windows::default();
+    let mut times = Vec::new();
+    for round in 0..60i64 {
+        let mut rows: Vec<Sequenced> = (0..SERVICES)
+            .map(|i| Sequenced {
+                seq: round as u64,
+                result: CheckResult {
+                    service_id: format!("svc-{i}"),
+                    service_type: ServiceType::ApiEndpoint,
+                    timestamp_ms: 1_700_000_000_000 + round * 10_000,
+                    status: Status::Ok,
+                    message: "HTTP 200".into(),
+                    metrics: Metrics {
+                        response_time_ms: Some(((i as i64 * 7 + round * 13) % 1000) as f64),
+                        ..Metrics::default()
+                    },
+                    details: serde_json::Value::Null,
+                },
+            })
+            .collect();
+        let started = Instant::now();
+        windows.judge(&mut rows, &catalog, &rules);
+        if round >= 30 {
+            times.push(started.elapsed());
+        }
+    }
+    report(
+        "judging a batch of 10,000 results (own p95 threshold and a p95 rule, 5 m windows)",
+        times,
+    );
+    println!("alerting results kept in windows: {}", windows.samples());
 }
 
 fn report(name: &str, mut times: Vec<Duration>) {
@@ -164,4 +229,5 @@ fn main() {
     println!(
         "alerting notifications per such round: {messages} (two channels each; dependants grouped)"
     );
+    judging();
 }

@@ -49,6 +49,7 @@ pub async fn run(state: Arc<AppState>) {
             _ = state.shutdown.cancelled() => break,
             _ = tokio::time::sleep(interval) => {}
         }
+        share_verdicts(&state).await;
         if reloaded.elapsed() >= RELOAD {
             reloaded = tokio::time::Instant::now();
             if let Err(e) = alerting.reload().await {
@@ -92,6 +93,23 @@ pub async fn run(state: Arc<AppState>) {
         }
     }
     let _ = outbox.await;
+}
+
+/// Stores the metric verdicts that turned here, for whichever collector
+/// evaluates alerts; kept for the next round if the store refuses.
+async fn share_verdicts(state: &AppState) {
+    let changed = state.windows.take_changed();
+    if changed.is_empty() {
+        return;
+    }
+    let docs = changed
+        .iter()
+        .map(|v| Doc::of(DocKind::Verdict, &v.key(), v))
+        .collect();
+    if let Err(e) = state.alerting.store.put_alert_docs(docs).await {
+        error!(error = %e, "cannot store metric verdicts; trying again next round");
+        state.windows.keep_changed(changed);
+    }
 }
 
 /// Shortest lease: a leader that dies is replaced after this long.
@@ -216,6 +234,7 @@ fn world(state: &AppState) -> World {
                 let def = c.services.get(id);
                 let mut shown = s.clone();
                 crate::staleness::stop_if_disabled(&mut shown, def);
+                let (interval, grace) = crate::staleness::cadence(state, c, &s.agent_id, id);
                 out.insert(
                     id.clone(),
                     ServiceNow {
@@ -225,6 +244,9 @@ fn world(state: &AppState) -> World {
                         status: shown.status,
                         message: shown.message,
                         root_cause: impact::root_cause(&edges, statuses, id),
+                        // A silence mark is stored once the grace has passed.
+                        last_result_ms: s.is_silence().then(|| s.last_check_ms - grace as i64),
+                        interval_ms: interval as i64,
                     },
                 );
             }
@@ -236,5 +258,6 @@ fn world(state: &AppState) -> World {
         handling: state.alerting.handling(),
         silences: state.alerting.silences(),
         link_base,
+        verdicts: state.alerting.verdicts(state.windows.verdicts()),
     }
 }

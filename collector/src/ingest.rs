@@ -292,6 +292,10 @@ async fn reader(
                 }
             }
         }
+        let rules = state.alerting.rules();
+        state
+            .catalog
+            .read(|c| state.windows.judge(&mut rows, c, &rules));
         // Both are queued now, in order; the ack waits for both.
         let record_gaps = (!gaps.is_empty()).then(|| state.store.record_gaps(gaps));
         let insert = state.store.insert(&agent_id, rows);

@@ -20,6 +20,7 @@ pub mod staleness;
 pub mod state;
 pub mod stats;
 pub mod store;
+pub mod thresholds;
 
 use std::sync::Arc;
 

@@ -48,14 +48,29 @@ pub fn grace_ms(state: &AppState, catalog: &Catalog, s: &LatestStatus) -> Option
     if s.agent_id == OWN_AGENT_ID || s.service_type == ServiceType::Application {
         return None;
     }
-    let def = catalog.services.get(&s.service_id);
-    if def.is_some_and(|d| !d.enabled) {
+    if catalog
+        .services
+        .get(&s.service_id)
+        .is_some_and(|d| !d.enabled)
+    {
         return None;
     }
+    Some(cadence(state, catalog, &s.agent_id, &s.service_id).1)
+}
+
+/// A service's interval and grace (ms), as its agent runs it, else as the
+/// catalog says, else the defaults.
+pub fn cadence(
+    state: &AppState,
+    catalog: &Catalog,
+    agent_id: &str,
+    service_id: &str,
+) -> (u64, u64) {
     let (interval, grace) = state
-        .local_cadence(&s.agent_id, &s.service_id)
+        .local_cadence(agent_id, service_id)
         .or_else(|| {
-            let schedule = crate::catalog::schedule::schedule(&def?.status_config).ok()?;
+            let def = catalog.services.get(service_id)?;
+            let schedule = crate::catalog::schedule::schedule(&def.status_config).ok()?;
             let ms = |d: Duration| d.as_millis() as u64;
             Some((ms(schedule.interval), schedule.grace.map_or(0, ms)))
         })
@@ -64,12 +79,13 @@ pub fn grace_ms(state: &AppState, catalog: &Catalog, s: &LatestStatus) -> Option
             0,
         ));
     let heartbeat = state.config.agents.heartbeat.as_millis() as u64;
-    Some(grace_for(
+    let grace = grace_for(
         interval,
         grace,
         heartbeat,
         state.config.status.grace_intervals,
-    ))
+    );
+    (interval, grace)
 }
 
 /// "disabled at …", naming the file or discovery that owns it.

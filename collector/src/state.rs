@@ -38,6 +38,8 @@ pub struct AppState {
     /// Alert rules, channels and the notification outbox.
     pub alerting: Arc<crate::alerting::Alerting>,
     pub metrics: Metrics,
+    /// Recent results of services with metric thresholds or metric rules.
+    pub windows: crate::thresholds::Windows,
     pub events: broadcast::Sender<StatusEvent>,
     /// Ids of services deleted from the catalog, for live clients to drop.
     pub removals: broadcast::Sender<String>,
@@ -103,6 +105,7 @@ impl AppState {
             auth,
             alerting,
             metrics: Metrics::default(),
+            windows: Default::default(),
             events: broadcast::channel(EVENT_BUFFER).0,
             removals: broadcast::channel(EVENT_BUFFER).0,
             last_event_id: AtomicI64::new(store.last_event_id().await?),

@@ -214,9 +214,24 @@ async fn bad_rules_and_channels_are_refused_naming_the_field() {
         |path: &str, body: Value| send(&client, reqwest::Method::POST, server.url(path), body);
     for (body, field, says) in [
         (
-            json!({"rule_id": "r", "condition": {"kind": "metric"}}),
+            json!({"rule_id": "r", "condition": {"kind": "telepathy"}}),
             "condition.kind",
-            "metric",
+            "telepathy",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "metric", "metric": "latency", "above": 1}}),
+            "condition.metric",
+            "`latency` is not a metric",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "metric", "metric": "cpu_usage"}}),
+            "condition.above",
+            "exactly one of `above` and `below`",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "metric", "metric": "cpu_usage", "above": 90, "window": "3h"}}),
+            "condition.window",
+            "at most 1h",
         ),
         (
             json!({"rule_id": "r", "condition": {"kind": "status", "statuses": ["BROKEN"]}}),
@@ -252,6 +267,19 @@ async fn bad_rules_and_channels_are_refused_naming_the_field() {
             "{got}"
         );
     }
+    // A service's own thresholds are checked the same way.
+    let (code, got) = post(
+        "/api/admin/services",
+        json!({"service_id": "web", "label": "Web", "service_type": "api_endpoint",
+               "status_config": {"url": "http://127.0.0.1:1/"},
+               "metric_config": {"response_time_ms": {"failed": "slow"}}}),
+    )
+    .await;
+    assert_eq!(code, 422, "{got}");
+    assert_eq!(
+        got["error"]["field"], "metric_config.response_time_ms.failed",
+        "{got}"
+    );
     for (body, field) in [
         (json!({"channel_id": "c", "kind": "pager"}), "kind"),
         (

@@ -5,6 +5,7 @@
 //! is not installed, unless `LIGHTBULB_TEST_<PEER>=1` (set by
 //! scripts/test.sh) demands it.
 
+pub mod certs;
 pub mod clickhouse;
 pub mod kubernetes;
 pub mod openbao;

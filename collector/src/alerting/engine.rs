@@ -87,32 +87,31 @@ impl Engine {
             .filter(|r| r.enabled)
             .map(|r| (r.rule_id.as_str(), r))
             .collect();
-        let mut holding = HashSet::new();
+        let mut holding: HashMap<Key, String> = HashMap::new();
         for rule in rules.values() {
             for (id, s) in &world.services {
-                if rule.scope.matches(id, &s.service_type, &s.labels)
-                    && rule.condition.holds(s.status)
-                {
-                    holding.insert((rule.rule_id.clone(), id.clone()));
+                if let Some(why) = world.holds(rule, id, s, now_ms) {
+                    holding.insert((rule.rule_id.clone(), id.clone()), why);
                 }
             }
         }
-        self.held_down.retain(|k| holding.contains(k));
+        self.held_down.retain(|k| holding.contains_key(k));
         self.end(&rules, &holding, world, now_ms, &mut step);
-        let mut keys: Vec<Key> = holding
+        let mut keys: Vec<(Key, String)> = holding
             .into_iter()
-            .filter(|k| !self.held_down.contains(k))
+            .filter(|(k, _)| !self.held_down.contains(k))
             .collect();
         keys.sort();
-        for key in &keys {
+        for (key, why) in &keys {
             self.start_or_fire(
                 rules[key.0.as_str()],
                 key,
-                &world.services[&key.1],
+                (&world.services[&key.1], why),
                 now_ms,
                 &mut step,
             );
         }
+        let keys: Vec<Key> = keys.into_iter().map(|(k, _)| k).collect();
         let alerting: HashSet<String> =
             self.active.values().map(|a| a.service_id.clone()).collect();
         for key in &keys {
@@ -135,7 +134,7 @@ impl Engine {
     fn end(
         &mut self,
         rules: &BTreeMap<&str, &Rule>,
-        holding: &HashSet<Key>,
+        holding: &HashMap<Key, String>,
         world: &World,
         now_ms: i64,
         step: &mut Step,
@@ -148,7 +147,7 @@ impl Engine {
                 .get(&a.alert_id)
                 .and_then(|h| h.resolved_by.clone());
             let rule = rules.get(key.0.as_str());
-            if holding.contains(&key) && by_hand.is_none() && rule.is_some() {
+            if holding.contains_key(&key) && by_hand.is_none() && rule.is_some() {
                 self.clear_since.remove(&a.alert_id);
                 continue;
             }
@@ -167,7 +166,7 @@ impl Engine {
                 step.dropped.push(a.alert_id);
                 continue;
             }
-            if by_hand.is_some() && holding.contains(&key) {
+            if by_hand.is_some() && holding.contains_key(&key) {
                 self.held_down.insert(key.clone());
             }
             a.state = AlertState::Resolved;
@@ -198,7 +197,7 @@ impl Engine {
         &mut self,
         rule: &Rule,
         key: &Key,
-        s: &ServiceNow,
+        (s, why): (&ServiceNow, &str),
         now_ms: i64,
         step: &mut Step,
     ) {
@@ -213,7 +212,7 @@ impl Engine {
                 fired_ms: None,
                 resolved_ms: None,
                 status: s.status.name().to_string(),
-                message: s.message.clone(),
+                message: why.to_string(),
                 root_cause: None,
                 notified: false,
                 impacted: Vec::new(),
@@ -232,7 +231,7 @@ impl Engine {
             a.state = AlertState::Firing;
             a.fired_ms = Some(now_ms);
             a.status = s.status.name().to_string();
-            a.message = s.message.clone();
+            a.message = why.to_string();
             step.changed.push(a.clone());
         }
     }
@@ -398,5 +397,7 @@ fn message(rule: &Rule, a: &Alert, event: Event, world: &World) -> Message {
     }
 }
 
+#[cfg(test)]
+mod condition_tests;
 #[cfg(test)]
 mod tests;

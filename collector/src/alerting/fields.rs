@@ -10,6 +10,7 @@ use super::model::{
     default_flap_limit, default_flap_window,
 };
 use crate::catalog::fields::{Body, required};
+use crate::thresholds::{self, Aggregate};
 use crate::{Error, Result};
 
 /// A rule from `body`; `id` is the path's id when replacing one.
@@ -45,10 +46,24 @@ pub fn rule(
             }
             Condition::Status { statuses }
         }
+        "metric" => metric_condition(&mut c)?,
+        "cert_expiry" => {
+            let days = required(c.number("days")?, "condition.days")?;
+            if !(0.0..=3650.0).contains(&days) {
+                return Err(Error::invalid("condition.days", "must be from 0 to 3650"));
+            }
+            Condition::CertExpiry { days }
+        }
+        "absent" => {
+            let intervals = c.integer("intervals", 1..=1000)?.unwrap_or(3) as u32;
+            Condition::Absent { intervals }
+        }
         other => {
             return Err(Error::invalid(
                 "condition.kind",
-                format!("`{other}` is not a condition this collector knows (status)"),
+                format!(
+                    "`{other}` is not a condition this collector knows (status, metric, cert_expiry, absent)"
+                ),
             ));
         }
     };
@@ -155,6 +170,32 @@ pub fn rule(
         repeat_ms,
         flap_limit,
         flap_window_ms,
+    })
+}
+
+/// `{"metric": "response_time_ms", "aggregate": "p95", "above": 500,
+/// "window": "5m"}` (or `below`).
+fn metric_condition(c: &mut Body) -> Result<Condition> {
+    let name = required(c.string("metric")?, "condition.metric")?;
+    let metric = thresholds::metric(&name, "condition.metric")?;
+    let aggregate = thresholds::aggregate(c, &metric)?.unwrap_or(Aggregate::Avg);
+    let (below, threshold) = match (c.number("above")?, c.number("below")?) {
+        (Some(t), None) => (false, t),
+        (None, Some(t)) => (true, t),
+        _ => {
+            return Err(Error::invalid(
+                "condition.above",
+                "give exactly one of `above` and `below`",
+            ));
+        }
+    };
+    let window_ms = thresholds::window(c, "window")?.unwrap_or(thresholds::DEFAULT_WINDOW_MS);
+    Ok(Condition::Metric {
+        metric,
+        aggregate,
+        below,
+        threshold,
+        window_ms,
     })
 }
 

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use lightbulb_common::Status;
 use serde::{Deserialize, Serialize};
+
+use crate::thresholds::{Aggregate, Test};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
@@ -42,12 +43,47 @@ pub enum Condition {
     /// The service's status is one of `statuses` (`FAILED`, `DEGRADED`,
     /// `UNKNOWN`: silent past its grace).
     Status { statuses: Vec<String> },
+    /// A metric over a window is above (or `below`) `threshold`: judged
+    /// where the results arrive (`thresholds.rs`).
+    Metric {
+        metric: String,
+        aggregate: Aggregate,
+        below: bool,
+        threshold: f64,
+        window_ms: i64,
+    },
+    /// The certificate expires in fewer than `days` (`cert_days_left`).
+    CertExpiry { days: f64 },
+    /// No result for `intervals` times the check's interval: the service
+    /// (or its agent) is silent.
+    Absent { intervals: u32 },
 }
 
 impl Condition {
-    pub fn holds(&self, status: Status) -> bool {
+    /// The metric test of a metric or certificate condition.
+    pub fn test(&self) -> Option<Test> {
         match self {
-            Condition::Status { statuses } => statuses.iter().any(|s| s == status.name()),
+            Condition::Metric {
+                metric,
+                aggregate,
+                below,
+                threshold,
+                window_ms,
+            } => Some(Test {
+                metric: metric.clone(),
+                aggregate: *aggregate,
+                below: *below,
+                threshold: *threshold,
+                window_ms: *window_ms,
+            }),
+            Condition::CertExpiry { days } => Some(Test {
+                metric: "cert_days_left".into(),
+                aggregate: Aggregate::Last,
+                below: true,
+                threshold: *days,
+                window_ms: 0,
+            }),
+            Condition::Status { .. } | Condition::Absent { .. } => None,
         }
     }
 }

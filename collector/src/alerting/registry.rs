@@ -12,6 +12,7 @@ use super::outbox::Outbox;
 use super::silence::Silence;
 use super::store::{AlertStore, Doc, DocKind, load};
 use crate::Result;
+use crate::thresholds::Verdict;
 
 pub struct Alerting {
     pub store: Arc<dyn AlertStore>,
@@ -20,6 +21,8 @@ pub struct Alerting {
     /// What people did with alerts, by alert id.
     handling: RwLock<HashMap<String, Handling>>,
     silences: RwLock<BTreeMap<String, Silence>>,
+    /// Metric verdicts as stored (by whichever collector judged them).
+    verdicts: RwLock<HashMap<(String, String), Verdict>>,
     pub outbox: Outbox,
 }
 
@@ -32,6 +35,7 @@ impl Alerting {
             channels: RwLock::default(),
             handling: RwLock::default(),
             silences: RwLock::default(),
+            verdicts: RwLock::default(),
         };
         alerting.reload().await?;
         Ok(alerting)
@@ -43,6 +47,11 @@ impl Alerting {
         let channels: Vec<Channel> = load(self.store.as_ref(), DocKind::Channel).await?;
         let handling: Vec<Handling> = load(self.store.as_ref(), DocKind::Handling).await?;
         let silences: Vec<Silence> = load(self.store.as_ref(), DocKind::Silence).await?;
+        let verdicts: Vec<Verdict> = load(self.store.as_ref(), DocKind::Verdict).await?;
+        *self.verdicts.write().unwrap_or_else(|e| e.into_inner()) = verdicts
+            .into_iter()
+            .map(|v| ((v.rule_id.clone(), v.service_id.clone()), v))
+            .collect();
         *self.silences.write().unwrap_or_else(|e| e.into_inner()) = silences
             .into_iter()
             .map(|s| (s.silence_id.clone(), s))
@@ -58,6 +67,24 @@ impl Alerting {
             .map(|c| (c.channel_id.clone(), c))
             .collect();
         Ok(())
+    }
+
+    /// The stored verdicts with `own` (judged here) over them where newer.
+    pub fn verdicts(
+        &self,
+        own: HashMap<(String, String), Verdict>,
+    ) -> HashMap<(String, String), Verdict> {
+        let mut all = self
+            .verdicts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for (k, v) in own {
+            if all.get(&k).is_none_or(|old| old.at_ms <= v.at_ms) {
+                all.insert(k, v);
+            }
+        }
+        all
     }
 
     pub fn rules(&self) -> Vec<Rule> {

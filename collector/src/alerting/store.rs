@@ -18,6 +18,8 @@ pub enum DocKind {
     Handling,
     Lease,
     Silence,
+    /// A metric rule's verdict on a service (`thresholds::Verdict`).
+    Verdict,
 }
 
 impl DocKind {
@@ -30,6 +32,7 @@ impl DocKind {
             DocKind::Handling => "handling",
             DocKind::Lease => "lease",
             DocKind::Silence => "silence",
+            DocKind::Verdict => "verdict",
         }
     }
 }

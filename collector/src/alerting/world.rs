@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use lightbulb_common::Status;
 
-use super::model::Handling;
+use super::model::{Condition, Handling, Rule};
 use super::silence::Silence;
+use crate::thresholds::Verdict;
 
 /// One service as the engine sees it.
 #[derive(Debug, Clone)]
@@ -18,6 +19,10 @@ pub struct ServiceNow {
     pub message: String,
     /// The failing dependency at the end of its `caused_by` chain.
     pub root_cause: Option<String>,
+    /// When it is silent (UNKNOWN for want of results): its last result.
+    pub last_result_ms: Option<i64>,
+    /// How often it is checked, ms.
+    pub interval_ms: i64,
 }
 
 /// Every service by id, what people did with alerts, and the dashboard's
@@ -28,9 +33,39 @@ pub struct World {
     pub handling: HashMap<String, Handling>,
     pub silences: Vec<Silence>,
     pub link_base: String,
+    /// Metric conditions as last judged, by rule and service id.
+    pub verdicts: HashMap<(String, String), Verdict>,
 }
 
 impl World {
+    /// Why `rule` holds for the service `id` now, if it does.
+    pub(super) fn holds(
+        &self,
+        rule: &Rule,
+        id: &str,
+        s: &ServiceNow,
+        now_ms: i64,
+    ) -> Option<String> {
+        if !rule.scope.matches(id, &s.service_type, &s.labels) {
+            return None;
+        }
+        match &rule.condition {
+            Condition::Status { statuses } => statuses
+                .iter()
+                .any(|x| x == s.status.name())
+                .then(|| s.message.clone()),
+            Condition::Absent { intervals } => {
+                let last = s.last_result_ms?;
+                (now_ms - last >= i64::from(*intervals) * s.interval_ms).then(|| s.message.clone())
+            }
+            Condition::Metric { .. } | Condition::CertExpiry { .. } => self
+                .verdicts
+                .get(&(rule.rule_id.clone(), id.to_string()))
+                .filter(|v| v.holds)
+                .map(|v| v.reason.clone()),
+        }
+    }
+
     /// The open silence holding back `rule`'s notifications for `service_id`.
     pub(super) fn silence(&self, rule_id: &str, service_id: &str, now_ms: i64) -> Option<String> {
         let none = BTreeMap::new();

@@ -112,6 +112,31 @@ impl Body {
         }
     }
 
+    /// Any finite number.
+    pub fn number(&mut self, key: &str) -> Result<Option<f64>> {
+        match self.0.remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => match n.as_f64().filter(|f| f.is_finite()) {
+                Some(f) => Ok(Some(f)),
+                None => Err(Error::invalid(&self.field(key), "must be a finite number")),
+            },
+            Some(other) => Err(Error::invalid(
+                &self.field(key),
+                format!("must be a number, not {}", kind(&other)),
+            )),
+        }
+    }
+
+    /// The fields not yet read.
+    pub fn keys(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+
+    /// An object whose fields are named `prefix.field` in errors.
+    pub fn nested(map: Map<String, Value>, prefix: &str) -> Body {
+        Body(map, format!("{prefix}."))
+    }
+
     /// A list of objects, their fields named `key[i].field` in errors.
     pub fn objects(&mut self, key: &str) -> Result<Option<Vec<Body>>> {
         self.list(key, |v, field| match v {

@@ -31,6 +31,8 @@ fn service(status: Status, root: Option<&str>) -> ServiceNow {
         status,
         message: format!("{status}"),
         root_cause: root.map(str::to_string),
+        last_result_ms: None,
+        interval_ms: 10_000,
     }
 }
 

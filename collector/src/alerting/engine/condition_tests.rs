@@ -1,0 +1,124 @@
+//! Metric, certificate and absence conditions through the engine.
+
+use super::*;
+use crate::alerting::model::{Condition, RuleScope, Severity};
+use crate::thresholds::{Aggregate, Verdict};
+use lightbulb_common::Status;
+
+fn rule(id: &str, condition: Condition) -> Rule {
+    Rule {
+        rule_id: id.into(),
+        name: id.into(),
+        condition,
+        scope: RuleScope::default(),
+        severity: Severity::Warning,
+        for_ms: 0,
+        channels: vec!["ops".into()],
+        enabled: true,
+        updated_ms: 0,
+        resolve_after_ms: 0,
+        escalation: Vec::new(),
+        repeat_ms: None,
+        flap_limit: 0,
+        flap_window_ms: 600_000,
+    }
+}
+
+fn web(status: Status, last_result_ms: Option<i64>) -> World {
+    let s = ServiceNow {
+        label: "Web".into(),
+        service_type: "api_endpoint".into(),
+        labels: Default::default(),
+        status,
+        message: "no result for 40s; agent `a1` disconnected".into(),
+        root_cause: None,
+        last_result_ms,
+        interval_ms: 10_000,
+    };
+    World {
+        services: [("web".to_string(), s)].into(),
+        ..World::default()
+    }
+}
+
+fn verdict(rule_id: &str, holds: bool, reason: &str) -> Verdict {
+    Verdict {
+        rule_id: rule_id.into(),
+        service_id: "web".into(),
+        holds,
+        reason: reason.into(),
+        at_ms: 0,
+    }
+}
+
+#[test]
+fn a_metric_rule_fires_on_its_verdict_with_the_measured_value_as_message() {
+    let slow = rule(
+        "slow",
+        Condition::Metric {
+            metric: "response_time_ms".into(),
+            aggregate: Aggregate::P95,
+            below: false,
+            threshold: 500.0,
+            window_ms: 300_000,
+        },
+    );
+    let mut w = web(Status::Ok, None);
+    let reason = "response_time_ms p95 812 over 5m is above 500";
+    w.verdicts
+        .insert(("slow".into(), "web".into()), verdict("slow", true, reason));
+    let mut e = Engine::default();
+    let step = e.evaluate(std::slice::from_ref(&slow), &w, 1_000);
+    assert_eq!(step.messages.len(), 1, "fires although the status is OK");
+    assert_eq!(step.messages[0].0.message, reason);
+    // A verdict of another rule, or one that no longer holds, resolves it.
+    w.verdicts.insert(
+        ("slow".into(), "web".into()),
+        verdict(
+            "slow",
+            false,
+            "response_time_ms p95 120 over 5m is above 500",
+        ),
+    );
+    let step = e.evaluate(&[slow], &w, 2_000);
+    assert_eq!(step.messages[0].0.event, Event::Resolved);
+}
+
+#[test]
+fn a_certificate_rule_reads_the_verdict_of_its_own_rule_only() {
+    let cert = rule("cert", Condition::CertExpiry { days: 14.0 });
+    let mut w = web(Status::Ok, None);
+    w.verdicts.insert(
+        ("other".into(), "web".into()),
+        verdict("other", true, "cert_days_left 3 is below 14"),
+    );
+    let mut e = Engine::default();
+    assert!(
+        e.evaluate(std::slice::from_ref(&cert), &w, 0)
+            .messages
+            .is_empty()
+    );
+    w.verdicts.insert(
+        ("cert".into(), "web".into()),
+        verdict("cert", true, "cert_days_left 3 is below 14"),
+    );
+    let step = e.evaluate(&[cert], &w, 1_000);
+    assert_eq!(step.messages[0].0.message, "cert_days_left 3 is below 14");
+}
+
+#[test]
+fn an_absence_rule_waits_for_its_intervals_of_silence() {
+    let absent = rule("absent", Condition::Absent { intervals: 5 });
+    let rules = [absent];
+    let mut e = Engine::default();
+    // Checked every 10 s, silent since 0: not yet 5 intervals at 40 s.
+    let step = e.evaluate(&rules, &web(Status::Unknown, Some(0)), 40_000);
+    assert!(step.messages.is_empty() && step.changed.is_empty());
+    let step = e.evaluate(&rules, &web(Status::Unknown, Some(0)), 50_000);
+    assert_eq!(step.messages.len(), 1);
+    assert!(step.messages[0].0.message.contains("disconnected"));
+    // A service that is UNKNOWN by its own check is not absent.
+    let mut e = Engine::default();
+    let step = e.evaluate(&rules, &web(Status::Unknown, None), 90_000);
+    assert!(step.changed.is_empty());
+}
