@@ -826,6 +826,11 @@ export interface components {
             version: string;
         };
         /**
+         * @description How a window's values become one number.
+         * @enum {string}
+         */
+        Aggregate: "last" | "avg" | "min" | "max" | "p50" | "p95" | "p99";
+        /**
          * @description One rule's alert for one service, from the moment its condition held
          *     until it stopped holding.
          */
@@ -984,6 +989,26 @@ export interface components {
             /** @enum {string} */
             kind: "status";
             statuses: string[];
+        } | {
+            aggregate: components["schemas"]["Aggregate"];
+            below: boolean;
+            /** @enum {string} */
+            kind: "metric";
+            metric: string;
+            /** Format: double */
+            threshold: number;
+            /** Format: int64 */
+            window_ms: number;
+        } | {
+            /** Format: double */
+            days: number;
+            /** @enum {string} */
+            kind: "cert_expiry";
+        } | {
+            /** Format: int32 */
+            intervals: number;
+            /** @enum {string} */
+            kind: "absent";
         };
         Deleted: {
             deleted: string;

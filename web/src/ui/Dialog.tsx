@@ -38,3 +38,17 @@ export const button = {
 };
 
 export const input = "w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm";
+
+/** A labelled form field with its error (from the form or the API) under
+ *  it, outside the label so the field's name stays its label. */
+export function Field({ label, error, children }: { label: string; error?: string; children: ReactNode }) {
+  return (
+    <div>
+      <label className="block text-sm font-medium text-slate-800">
+        {label}
+        <div className="mt-1">{children}</div>
+      </label>
+      {error && <p className="mt-1 text-xs font-normal text-red-800" role="alert">{error}</p>}
+    </div>
+  );
+}

@@ -7,7 +7,7 @@ import { useState } from "react";
 import { useForm } from "react-hook-form";
 import { SERVICE_TYPES, type ServiceResponse, admin, adminKeys } from "./api";
 import { ApiError } from "../../api/client";
-import { Dialog, button, input } from "../../ui/Dialog";
+import { Dialog, Field, button, input } from "../../ui/Dialog";
 import { useToast } from "../../ui/toast";
 import { type Basic, EXAMPLES, basicSchema, checkConfig, formatLabels, toService } from "./serviceForm";
 
@@ -141,15 +141,5 @@ export function ServiceDialog({ open, onClose, editing }: { open: boolean; onClo
         </div>
       </form>
     </Dialog>
-  );
-}
-
-function Field({ label, error, children }: { label: string; error?: string; children: React.ReactNode }) {
-  return (
-    <label className="block text-sm font-medium text-slate-800">
-      {label}
-      <div className="mt-1">{children}</div>
-      {error && <p className="mt-1 text-xs font-normal text-red-800" role="alert">{error}</p>}
-    </label>
   );
 }

@@ -9,6 +9,7 @@ import { useAuth } from "../auth/useAuth";
 import { button } from "../../ui/Dialog";
 import { useToast } from "../../ui/toast";
 import { type Alert, type Notification, alertKeys, alerts } from "./api";
+import { RulesPanel } from "./RulesPanel";
 
 const when = (ms?: number | null) => (ms == null ? "" : new Date(ms).toLocaleString());
 
@@ -134,6 +135,7 @@ export default function AlertsPage() {
           </tbody>
         </table>
       )}
+      <RulesPanel />
       {can("catalog_read") && <Notifications />}
     </section>
   );

@@ -32,3 +32,27 @@ export const alerts = {
   acknowledgeByLink: (id: string, expires: number, signature: string) =>
     request<Handling>("POST", path(id, "acknowledge-link"), { expires, signature }),
 };
+
+export type { Channel, Rule } from "./ruleForm";
+
+export const configKeys = {
+  rules: ["alerts", "rules"] as const,
+  channels: ["alerts", "channels"] as const,
+};
+
+const one = (kind: string, id: string) => `/api/alerts/${kind}/${encodeURIComponent(id)}`;
+
+/** Rules and channels: listed, created (POST), replaced (PUT), deleted; a channel tested. */
+export const config = {
+  rules: (signal?: AbortSignal) => api.get<Schemas["Rule"][]>("/api/alerts/rules", signal),
+  channels: (signal?: AbortSignal) => api.get<Schemas["Channel"][]>("/api/alerts/channels", signal),
+  saveRule: (body: Record<string, unknown>, existing: boolean) =>
+    existing ? request<Schemas["Rule"]>("PUT", one("rules", String(body.rule_id)), body) : request<Schemas["Rule"]>("POST", "/api/alerts/rules", body),
+  deleteRule: (id: string) => request<unknown>("DELETE", one("rules", id)),
+  saveChannel: (body: Record<string, unknown>, existing: boolean) =>
+    existing
+      ? request<Schemas["Channel"]>("PUT", one("channels", String(body.channel_id)), body)
+      : request<Schemas["Channel"]>("POST", "/api/alerts/channels", body),
+  deleteChannel: (id: string) => request<unknown>("DELETE", one("channels", id)),
+  testChannel: (id: string) => request<Schemas["TestAnswer"]>("POST", `${one("channels", id)}/test`),
+};

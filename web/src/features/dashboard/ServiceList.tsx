@@ -5,6 +5,7 @@ import type { LatestStatus } from "../../api/types";
 import { StatusBadge } from "../../status/StatusBadge";
 import { freshness, useNow } from "../../status/freshness";
 import { MaintenanceBadge, maintenanceOf, useMaintenance } from "../alerts/maintenance";
+import { AlertBadge, useAlertStates } from "../alerts/alertState";
 
 const ROW = 56;
 
@@ -13,6 +14,7 @@ export function ServiceList({ services }: { services: LatestStatus[] }) {
   const parent = useRef<HTMLDivElement>(null);
   const now = useNow();
   const windows = useMaintenance().data;
+  const alerting = useAlertStates();
   const rows = useVirtualizer({
     count: services.length,
     getScrollElement: () => parent.current,
@@ -29,6 +31,7 @@ export function ServiceList({ services }: { services: LatestStatus[] }) {
           const s = services[row.index];
           const fresh = freshness(s, now);
           const maintenance = maintenanceOf(windows, s);
+          const alert = alerting?.get(s.service_id);
           return (
             <li
               key={s.service_id}
@@ -47,6 +50,7 @@ export function ServiceList({ services }: { services: LatestStatus[] }) {
                   {s.service_id}
                   {s.label && s.label !== s.service_id && <span className="ml-2 text-xs font-normal text-slate-600">{s.label}</span>}
                   {maintenance && <MaintenanceBadge comment={maintenance} />}
+                  {alert && <AlertBadge state={alert} />}
                 </Link>
                 <p className="truncate text-xs text-slate-600" title={s.message}>
                   {s.message || "—"}

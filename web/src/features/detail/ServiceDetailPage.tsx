@@ -10,6 +10,7 @@ import { STATUS_KEY, statuses } from "../live/api";
 import { StatusBadge } from "../../status/StatusBadge";
 import { useAuth } from "../auth/useAuth";
 import { MaintenanceBadge, maintenanceOf, useMaintenance } from "../alerts/maintenance";
+import { AlertBadge, useAlertStates } from "../alerts/alertState";
 import { SilenceForm } from "../alerts/SilenceForm";
 import { HistoryCharts } from "./Charts";
 
@@ -33,6 +34,7 @@ export default function ServiceDetailPage({ services }: { services: LatestStatus
   const { can } = useAuth();
   const windows = useMaintenance().data;
   const maintenance = current && maintenanceOf(windows, current);
+  const alert = useAlertStates()?.get(id);
   const buckets = useQuery({ queryKey: detailKeys.buckets(id, range.name), queryFn: ({ signal }) => history.buckets(id, range, signal), refetchInterval: 60_000 });
   const summary = useQuery({ queryKey: detailKeys.summary(id, range.name), queryFn: ({ signal }) => history.summary(id, range, signal), refetchInterval: 60_000 });
   const gaps = useQuery({ queryKey: detailKeys.gaps(id, range.name), queryFn: ({ signal }) => history.gaps(id, range, signal), refetchInterval: 60_000 });
@@ -55,6 +57,7 @@ export default function ServiceDetailPage({ services }: { services: LatestStatus
           {current && <StatusBadge code={current.status_code} />}
           <h2 className="text-lg font-semibold">{id}</h2>
           {maintenance && <MaintenanceBadge comment={maintenance} />}
+          {alert && <AlertBadge state={alert} />}
           <span className="text-sm text-slate-600">{current?.service_type}</span>
           <span className="flex-1" />
           {can("catalog_write") && <SilenceForm service={id} />}

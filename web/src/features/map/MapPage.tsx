@@ -10,6 +10,7 @@ import { graph as graphApi, graphKeys } from "./api";
 import type { LatestStatus } from "../../api/types";
 import { statusStyle } from "../../status/statuses";
 import { NODE_H, NODE_W, layout, visible } from "./layout";
+import { alertText, useAlertStates } from "../alerts/alertState";
 
 const BORDER: Record<number, string> = { 0: "#16a34a", 1: "#d97706", 2: "#dc2626", 3: "#0284c7", 4: "#475569", 5: "#7c3aed" };
 
@@ -21,6 +22,7 @@ export default function MapPage({ services }: { services: LatestStatus[] | undef
     queryFn: ({ signal }) => graphApi.get(signal),
     refetchInterval: 60_000,
   });
+  const alerting = useAlertStates();
   const live = useMemo(() => new Map((services ?? []).map((s) => [s.service_id, s])), [services]);
   const shown = useMemo(() => (graph.data ? visible(graph.data.nodes, graph.data.edges, search) : null), [graph.data, search]);
   const positions = useMemo(() => (shown && graph.data ? layout(shown.nodes, graph.data.edges) : null), [shown, graph.data]);
@@ -36,6 +38,7 @@ export default function MapPage({ services }: { services: LatestStatus[] | undef
       const impacted = problem && (s?.caused_by.length ?? 0) > 0;
       const root = problem && !impacted;
       const style = statusStyle(code);
+      const alert = alerting?.get(n.service_id);
       return {
         id: n.service_id,
         position: positions.get(n.service_id) ?? { x: 0, y: 0 },
@@ -49,6 +52,12 @@ export default function MapPage({ services }: { services: LatestStatus[] | undef
                 <span aria-hidden="true">{style.icon}</span> {style.label}
                 {impacted ? " · impacted" : root ? " · root cause" : ""}
               </div>
+              {alert && (
+                <div className="truncate text-[11px] font-semibold" data-testid="map-alert" data-severity={alert.severity}>
+                  <span aria-hidden="true">{alert.acknowledged ? "✓ " : "▲ "}</span>
+                  {alertText(alert)}
+                </div>
+              )}
             </div>
           ),
         },
@@ -73,7 +82,7 @@ export default function MapPage({ services }: { services: LatestStatus[] | undef
         markerEnd: { type: MarkerType.ArrowClosed },
       }));
     return { nodes, edges };
-  }, [shown, positions, graph.data, live]);
+  }, [shown, positions, graph.data, live, alerting]);
 
   if (graph.error) return <p className="text-red-800" role="alert">Cannot load the map: {graph.error.message}</p>;
   if (!graph.data) return <p className="text-slate-600">Loading the map…</p>;

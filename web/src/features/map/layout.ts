@@ -22,7 +22,7 @@ export interface GraphEdge {
 
 export const MAX_NODES = 300;
 export const NODE_W = 190;
-export const NODE_H = 56;
+export const NODE_H = 66;
 
 /** The nodes to draw: all when few, else the focus set and its neighbours. */
 export function visible(nodes: GraphNode[], edges: GraphEdge[], search: string): { nodes: GraphNode[]; cut: boolean } {
