@@ -18,9 +18,10 @@ use lightbulb_collector::alerting::engine::{Engine, ServiceNow, World};
 use lightbulb_collector::alerting::model::{Condition, Rule, RuleScope, Severity};
 use lightbulb_collector::alerting::outbox::Outbox;
 use lightbulb_collector::alerting::silence::{Matchers, Schedule, Silence};
+use lightbulb_collector::catalog::metrics::Aggregate;
 use lightbulb_collector::catalog::model::{Catalog, Service};
 use lightbulb_collector::store::Sequenced;
-use lightbulb_collector::thresholds::{Aggregate, Windows};
+use lightbulb_collector::thresholds::Windows;
 use lightbulb_common::{CheckResult, Metrics, ServiceType, Status};
 
 const SERVICES: usize = 10_000;
@@ -161,7 +162,7 @@ fn judging() {
             })
             .collect();
         let started = Instant::now();
-        windows.judge(&mut rows, &catalog, &rules);
+        windows.judge(rows.iter_mut().map(|r| &mut r.result), &catalog, &rules);
         if round >= 30 {
             times.push(started.elapsed());
         }

@@ -30,6 +30,7 @@ pub mod file;
 pub mod graph;
 pub mod history;
 pub mod import;
+pub mod metrics;
 pub mod model;
 pub mod owner;
 pub mod schedule;

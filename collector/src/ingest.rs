@@ -293,9 +293,11 @@ async fn reader(
             }
         }
         let rules = state.alerting.rules();
-        state
-            .catalog
-            .read(|c| state.windows.judge(&mut rows, c, &rules));
+        state.catalog.read(|c| {
+            state
+                .windows
+                .judge(rows.iter_mut().map(|r| &mut r.result), c, &rules)
+        });
         // Both are queued now, in order; the ack waits for both.
         let record_gaps = (!gaps.is_empty()).then(|| state.store.record_gaps(gaps));
         let insert = state.store.insert(&agent_id, rows);

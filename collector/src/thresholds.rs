@@ -1,321 +1,281 @@
-//! Metric thresholds judged over a window of a service's recent results:
-//! the service's own (`metric_config`, which raise its status) and the
-//! metric conditions of alert rules. Both are judged where the results
-//! arrive (`thresholds/window.rs`), before they are stored.
-//!
-//! ```json
-//! {"response_time_ms": {"degraded": 500, "failed": 2000, "aggregate": "p95"},
-//!  "error_rate": {"degraded": 5, "failed": 20},
-//!  "window": "5m"}
-//! ```
+//! Metric thresholds judged where results arrive, over a window of each
+//! watched service's recent results: a `metric_config` raises the status
+//! of the result being stored (the reason in its message, the values
+//! measured in its details), and each metric rule's verdict is kept (its
+//! turns handed to the store, so the collector evaluating alerts sees
+//! those judged by another).
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
-use crate::catalog::body::Body;
-use crate::{Error, Result};
+use lightbulb_common::{CheckResult, Metrics, Status};
+use serde_json::json;
 
-mod window;
-pub use window::{Verdict, Windows};
+use crate::alerting::model::{Rule, Verdict};
+use crate::catalog::metrics::{self, ERROR_RATE, METRICS, Own, Test};
+use crate::catalog::model::Catalog;
 
-/// Every metric a check reports, and `error_rate`: the share (%) of the
-/// window's results that were FAILED.
-pub const METRICS: &[&str] = &[
-    "response_time_ms",
-    "cpu_usage",
-    "memory_usage",
-    "error_rate",
-    "dns_ms",
-    "cert_days_left",
-    "pid",
-    "threads",
-    "uptime_s",
-    "open_fds",
-    "processes",
-    "children",
-    "heartbeat_age_s",
-    "pods",
-    "ready",
-    "desired",
-    "restarts",
-    "running",
-    "completed",
-    "failed",
-    "timed_out",
-    "terminated",
-    "canceled",
-    "failure_rate",
-    "rows",
-    "bytes_on_disk",
-    "compression_ratio",
-];
+/// At most this many results are kept per service, whatever the window.
+const MAX_SAMPLES: usize = 2048;
 
-pub const ERROR_RATE: &str = "error_rate";
-
-/// The longest window a metric is judged over.
-pub const MAX_WINDOW_MS: i64 = 3_600_000;
-pub const DEFAULT_WINDOW_MS: i64 = 300_000;
-
-/// How a window's values become one number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Aggregate {
-    Last,
-    Avg,
-    Min,
-    Max,
-    P50,
-    P95,
-    P99,
+struct Sample {
+    ts: i64,
+    failed: bool,
+    /// Only the metrics someone judges, by index in `METRICS`.
+    values: Vec<(u8, f64)>,
 }
 
-impl Aggregate {
-    pub fn parse(s: &str) -> Option<Aggregate> {
-        Some(match s {
-            "last" => Aggregate::Last,
-            "avg" => Aggregate::Avg,
-            "min" => Aggregate::Min,
-            "max" => Aggregate::Max,
-            "p50" => Aggregate::P50,
-            "p95" => Aggregate::P95,
-            "p99" => Aggregate::P99,
-            _ => return None,
-        })
-    }
+#[derive(Default)]
+struct Inner {
+    series: HashMap<String, VecDeque<Sample>>,
+    /// Each service's `metric_config` read, as of its catalog entry's update.
+    own: HashMap<String, (i64, Option<Arc<Own>>)>,
+    verdicts: HashMap<(String, String), Verdict>,
+    changed: Vec<Verdict>,
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Aggregate::Last => "last",
-            Aggregate::Avg => "avg",
-            Aggregate::Min => "min",
-            Aggregate::Max => "max",
-            Aggregate::P50 => "p50",
-            Aggregate::P95 => "p95",
-            Aggregate::P99 => "p99",
-        }
-    }
+#[derive(Default)]
+pub struct Windows {
+    inner: Mutex<Inner>,
+}
 
-    /// `values` in time order; `None` when there are none.
-    pub fn of(self, values: &mut [f64]) -> Option<f64> {
-        let last = *values.last()?;
-        let n = values.len();
-        let mut rank = |q: f64| {
-            values.sort_by(f64::total_cmp);
-            // Nearest rank.
-            values[((q * n as f64).ceil() as usize).clamp(1, n) - 1]
-        };
-        Some(match self {
-            Aggregate::Last => last,
-            Aggregate::Avg => values.iter().sum::<f64>() / n as f64,
-            Aggregate::Min => values.iter().copied().fold(f64::INFINITY, f64::min),
-            Aggregate::Max => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            Aggregate::P50 => rank(0.50),
-            Aggregate::P95 => rank(0.95),
-            Aggregate::P99 => rank(0.99),
-        })
+fn value(m: &Metrics, name: &str) -> Option<f64> {
+    match name {
+        "response_time_ms" => m.response_time_ms,
+        "cpu_usage" => m.cpu_usage,
+        "memory_usage" => m.memory_usage,
+        other => m.extra.get(other).copied(),
     }
 }
 
-/// One metric judged over a window: "p95 response_time_ms above 500 over 5m".
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Test {
-    pub metric: String,
-    pub aggregate: Aggregate,
-    /// Holds when the value is below the threshold (else above).
-    pub below: bool,
-    pub threshold: f64,
-    pub window_ms: i64,
+fn index(name: &str) -> Option<u8> {
+    METRICS.iter().position(|m| *m == name).map(|i| i as u8)
 }
 
-impl Test {
-    pub fn holds(&self, value: f64) -> bool {
-        if self.below {
-            value < self.threshold
-        } else {
-            value > self.threshold
-        }
+/// `metric` over the `window_ms` up to `at`: the share of FAILED results
+/// for `error_rate`, else its aggregate.
+fn measure(samples: &VecDeque<Sample>, t: &Test, at: i64) -> Option<f64> {
+    let within = samples
+        .iter()
+        .filter(|s| s.ts <= at && s.ts >= at - t.window_ms);
+    if t.metric == ERROR_RATE {
+        let (n, failed) = within.fold((0, 0), |(n, f), s| (n + 1, f + usize::from(s.failed)));
+        return (n > 0).then(|| 100.0 * failed as f64 / n as f64);
     }
-
-    /// "response_time_ms p95 812 over 5m is above 500".
-    pub fn describe(&self, value: f64) -> String {
-        let side = if self.below { "below" } else { "above" };
-        format!(
-            "{} is {side} {}",
-            measured(&self.metric, self.aggregate, self.window_ms, value),
-            number(self.threshold)
-        )
-    }
+    let i = index(&t.metric)?;
+    let mut values: Vec<f64> = within
+        .filter_map(|s| s.values.iter().find(|(k, _)| *k == i).map(|(_, v)| *v))
+        .collect();
+    t.aggregate.of(&mut values)
 }
 
-/// "response_time_ms p95 812 over 5m".
-fn measured(metric: &str, aggregate: Aggregate, window_ms: i64, value: f64) -> String {
-    let how = if metric == ERROR_RATE {
-        format!("{}%", number(value))
-    } else if aggregate == Aggregate::Last {
-        return format!("{metric} {}", number(value));
-    } else {
-        format!("{} {}", aggregate.as_str(), number(value))
-    };
-    format!(
-        "{metric} {how} over {}",
-        lightbulb_common::time::format_ms(window_ms)
-    )
-}
-
-fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-/// A metric named in a rule or `metric_config`, checked against `METRICS`.
-pub fn metric(name: &str, field: &str) -> Result<String> {
-    if METRICS.contains(&name) {
-        Ok(name.to_string())
-    } else {
-        Err(Error::invalid(
-            field,
-            format!(
-                "`{name}` is not a metric any check reports (known: {})",
-                METRICS.join(", ")
-            ),
-        ))
-    }
-}
-
-/// One metric's levels in `metric_config`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Level {
-    pub metric: String,
-    pub aggregate: Aggregate,
-    pub below: bool,
-    pub degraded: Option<f64>,
-    pub failed: Option<f64>,
-}
-
-impl Level {
-    /// The status this value reaches (FAILED, DEGRADED) and the threshold.
-    fn reached(&self, value: f64) -> Option<(lightbulb_common::Status, f64)> {
-        use lightbulb_common::Status;
-        let past = |t: f64| if self.below { value <= t } else { value >= t };
-        match (self.failed, self.degraded) {
-            (Some(f), _) if past(f) => Some((Status::Failed, f)),
-            (_, Some(d)) if past(d) => Some((Status::Degraded, d)),
-            _ => None,
-        }
-    }
-}
-
-/// A service's `metric_config`, read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Own {
-    pub window_ms: i64,
-    pub levels: Vec<Level>,
-}
-
-/// Reads `metric_config` (null or `{}`: none). Errors name the field
-/// (`metric_config.response_time_ms.failed`).
-pub fn own(config: &Value) -> Result<Option<Own>> {
-    let map = match config {
-        Value::Null => return Ok(None),
-        Value::Object(map) if map.is_empty() => return Ok(None),
-        Value::Object(map) => map.clone(),
-        _ => {
-            return Err(Error::invalid(
-                "metric_config",
-                "must be an object (or null)",
-            ));
-        }
-    };
-    let mut body = Body::nested(map, "metric_config");
-    let window_ms = window(&mut body, "window")?.unwrap_or(DEFAULT_WINDOW_MS);
-    let mut levels = Vec::new();
-    for key in body.keys() {
-        let field = body.field(&key);
-        let name = metric(&key, &field)?;
-        let mut m = body
-            .object(&key)?
-            .ok_or_else(|| Error::invalid(&field, "must be an object like {\"degraded\": 500}"))?;
-        let aggregate = aggregate(&mut m, &name)?.unwrap_or(Aggregate::Avg);
-        let degraded = m.number("degraded")?;
-        let failed = m.number("failed")?;
-        let direction = m.string("direction")?;
-        let dfield = m.field("direction");
-        m.finish()?;
-        if degraded.is_none() && failed.is_none() {
-            return Err(Error::invalid(&field, "needs `degraded`, `failed` or both"));
-        }
-        let inferred = match (degraded, failed) {
-            (Some(d), Some(f)) if d != f => Some(d > f),
-            _ => None,
-        };
-        let below = match direction.as_deref() {
-            None => inferred.unwrap_or(false),
-            Some(d @ ("above" | "below")) => {
-                let below = d == "below";
-                if inferred.is_some_and(|i| i != below) {
-                    return Err(Error::invalid(
-                        &dfield,
-                        format!(
-                            "`{d}` contradicts the levels: `failed` must be further {d} than `degraded`"
+impl Windows {
+    /// Takes in a batch before it is stored: raises statuses past their
+    /// service's `metric_config` and judges the metric `rules`.
+    pub fn judge<'a>(
+        &self,
+        rows: impl IntoIterator<Item = &'a mut CheckResult>,
+        catalog: &Catalog,
+        rules: &[Rule],
+    ) {
+        let metric_rules: Vec<(&Rule, Test)> = rules
+            .iter()
+            .filter(|rule| rule.enabled)
+            .filter_map(|rule| Some((rule, rule.condition.test()?)))
+            .collect();
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for r in rows {
+            let def = catalog.services.get(&r.service_id);
+            let own = match def {
+                None => None,
+                Some(d) => match inner.own.get(&d.service_id) {
+                    Some((at, own)) if *at == d.updated_at_ms => own.clone(),
+                    _ => {
+                        let own = metrics::own(&d.metric_config).ok().flatten().map(Arc::new);
+                        inner
+                            .own
+                            .insert(d.service_id.clone(), (d.updated_at_ms, own.clone()));
+                        own
+                    }
+                },
+            };
+            let none = Default::default();
+            let labels = def.map_or(&none, |d| &d.labels);
+            let kind = r.service_type.as_str();
+            let tests: Vec<(&str, &Test)> = metric_rules
+                .iter()
+                .filter(|(rule, _)| rule.scope.matches(&r.service_id, kind, labels))
+                .map(|(rule, t)| (rule.rule_id.as_str(), t))
+                .collect();
+            if own.is_none() && tests.is_empty() {
+                inner.series.remove(&r.service_id);
+                continue;
+            }
+            let levels = own.iter().flat_map(|o| &o.levels);
+            let wanted: Vec<u8> = levels
+                .map(|l| l.metric.as_str())
+                .chain(tests.iter().map(|(_, t)| t.metric.as_str()))
+                .filter_map(index)
+                .collect();
+            let keep = own
+                .iter()
+                .map(|o| o.window_ms)
+                .chain(tests.iter().map(|(_, t)| t.window_ms))
+                .max()
+                .unwrap_or(0);
+            let sample = Sample {
+                ts: r.timestamp_ms,
+                failed: r.status == Status::Failed,
+                values: wanted
+                    .iter()
+                    .filter_map(|i| Some((*i, value(&r.metrics, METRICS[*i as usize])?)))
+                    .collect(),
+            };
+            let series = inner.series.entry(r.service_id.clone()).or_default();
+            add(series, sample, keep);
+            if let Some(own) = &own {
+                raise(r, own, series);
+            }
+            let series = &inner.series[&r.service_id];
+            let judged: Vec<(&str, Option<f64>, &Test)> = tests
+                .iter()
+                .map(|(rule_id, t)| (*rule_id, measure(series, t, r.timestamp_ms), *t))
+                .collect();
+            for (rule_id, value, t) in judged {
+                let holds = value.is_some_and(|v| t.holds(v));
+                let key = (rule_id.to_string(), r.service_id.clone());
+                let turned = match inner.verdicts.get_mut(&key) {
+                    // A result replayed from a spool does not undo a newer one.
+                    Some(old) if old.at_ms > r.timestamp_ms => continue,
+                    Some(old) if old.holds == holds => {
+                        old.at_ms = r.timestamp_ms;
+                        // The message of an alert firing later shows the latest value.
+                        if let Some(v) = value.filter(|_| holds) {
+                            old.reason = t.describe(v);
+                        }
+                        false
+                    }
+                    _ => true,
+                };
+                if turned {
+                    let v = Verdict {
+                        rule_id: key.0.clone(),
+                        service_id: key.1.clone(),
+                        holds,
+                        reason: value.map_or_else(
+                            || format!("{} not reported", t.metric),
+                            |v| t.describe(v),
                         ),
-                    ));
+                        at_ms: r.timestamp_ms,
+                    };
+                    inner.changed.push(v.clone());
+                    inner.verdicts.insert(key, v);
                 }
-                below
             }
-            Some(other) => {
-                return Err(Error::invalid(
-                    &dfield,
-                    format!("`{other}` is not one of above, below"),
-                ));
-            }
+        }
+    }
+
+    /// Every verdict judged here, by rule and service.
+    pub fn verdicts(&self) -> HashMap<(String, String), Verdict> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.verdicts.clone()
+    }
+
+    /// Verdicts that turned since the last call, to share.
+    pub fn take_changed(&self) -> Vec<Verdict> {
+        std::mem::take(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()).changed)
+    }
+
+    /// Puts back verdicts that could not be shared (older than any newer change).
+    pub fn keep_changed(&self, mut verdicts: Vec<Verdict>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        verdicts.append(&mut inner.changed);
+        inner.changed = verdicts;
+    }
+
+    /// Results kept, across services (for `/metrics` and the benchmark).
+    pub fn samples(&self) -> usize {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.series.values().map(VecDeque::len).sum()
+    }
+}
+
+/// Adds `s` in time order (once per instant) and drops what no window needs.
+fn add(series: &mut VecDeque<Sample>, s: Sample, keep_ms: i64) {
+    let at = series.partition_point(|x| x.ts <= s.ts);
+    if at > 0 && series[at - 1].ts == s.ts {
+        return;
+    }
+    series.insert(at, s);
+    let newest = series.back().map_or(0, |x| x.ts);
+    while series
+        .front()
+        .is_some_and(|x| x.ts < newest - keep_ms || series.len() > MAX_SAMPLES)
+    {
+        series.pop_front();
+    }
+}
+
+/// Raises `r` to the worst level its metrics reach, saying why in the
+/// message and what was measured in `details.metric_thresholds`. Only an
+/// OK or DEGRADED result is raised: the check's own verdict comes first.
+fn raise(r: &mut CheckResult, own: &Own, series: &VecDeque<Sample>) {
+    if !matches!(r.status, Status::Ok | Status::Degraded) {
+        return;
+    }
+    let mut worst = r.status;
+    let mut reasons = Vec::new();
+    let mut measured = Vec::new();
+    for l in &own.levels {
+        let t = Test {
+            metric: l.metric.clone(),
+            aggregate: l.aggregate,
+            below: l.below,
+            threshold: 0.0,
+            window_ms: own.window_ms,
         };
-        levels.push(Level {
-            metric: name,
-            aggregate,
-            below,
-            degraded,
-            failed,
-        });
+        let Some(v) = measure(series, &t, r.timestamp_ms) else {
+            continue;
+        };
+        let reached = l.reached(v);
+        measured.push(json!({
+            "metric": l.metric,
+            "aggregate": if l.metric == ERROR_RATE { "share_failed" } else { l.aggregate.as_str() },
+            "value": v,
+            "window_ms": own.window_ms,
+            "status": reached.map(|(s, _)| s.name()),
+        }));
+        if let Some((status, threshold)) = reached {
+            let t = Test { threshold, ..t };
+            reasons.push(format!("{} ({})", t.describe(v), status.name()));
+            if status == Status::Failed {
+                worst = Status::Failed;
+            } else if worst == Status::Ok {
+                worst = Status::Degraded;
+            }
+        }
     }
-    Ok(Some(Own { window_ms, levels }))
-}
-
-/// An optional `aggregate`; `error_rate` takes none.
-pub fn aggregate(body: &mut Body, metric: &str) -> Result<Option<Aggregate>> {
-    let field = body.field("aggregate");
-    let Some(text) = body.string("aggregate")? else {
-        return Ok(None);
+    if measured.is_empty() {
+        return;
+    }
+    let check_status = r.status;
+    let mut details = match std::mem::take(&mut r.details) {
+        serde_json::Value::Object(map) => map,
+        serde_json::Value::Null => serde_json::Map::new(),
+        other => serde_json::Map::from_iter([("check".to_string(), other)]),
     };
-    if metric == ERROR_RATE {
-        return Err(Error::invalid(
-            &field,
-            "error_rate is the share of FAILED results in the window; it takes no aggregate",
-        ));
+    details.insert("metric_thresholds".into(), measured.into());
+    if worst != check_status {
+        details.insert("check_status".into(), check_status.name().into());
+        let check = if r.message.is_empty() {
+            String::new()
+        } else {
+            format!("; check: {}", r.message)
+        };
+        r.message = format!("{}{check}", reasons.join("; "));
+        r.status = worst;
     }
-    Aggregate::parse(&text).map(Some).ok_or_else(|| {
-        Error::invalid(
-            &field,
-            format!("`{text}` is not one of last, avg, min, max, p50, p95, p99"),
-        )
-    })
-}
-
-/// A window duration, at most an hour.
-pub fn window(body: &mut Body, key: &str) -> Result<Option<i64>> {
-    let field = body.field(key);
-    let Some(text) = body.string(key)? else {
-        return Ok(None);
-    };
-    let ms = lightbulb_common::time::parse_duration(&text)
-        .map_err(|e| Error::invalid(&field, e))?
-        .as_millis() as i64;
-    if ms > MAX_WINDOW_MS {
-        return Err(Error::invalid(&field, "must be at most 1h"));
-    }
-    Ok(Some(ms))
+    r.details = serde_json::Value::Object(details);
 }
 
 #[cfg(test)]

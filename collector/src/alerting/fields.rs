@@ -10,7 +10,7 @@ use super::model::{
     default_flap_limit, default_flap_window,
 };
 use crate::catalog::fields::{Body, required};
-use crate::thresholds::{self, Aggregate};
+use crate::catalog::metrics::{self as thresholds, Aggregate};
 use crate::{Error, Result};
 
 /// A rule from `body`; `id` is the path's id when replacing one.

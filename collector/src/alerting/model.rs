@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::thresholds::{Aggregate, Test};
+use crate::catalog::metrics::{Aggregate, Test};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
@@ -419,4 +419,21 @@ pub struct Attempt {
     /// The receiver's answer (HTTP status, SMTP reply code), if any.
     pub code: Option<u16>,
     pub detail: String,
+}
+
+/// A metric rule's verdict on one service, as of the result `at_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub rule_id: String,
+    pub service_id: String,
+    pub holds: bool,
+    /// "response_time_ms p95 812 over 5m is above 500".
+    pub reason: String,
+    pub at_ms: i64,
+}
+
+impl Verdict {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.rule_id, self.service_id)
+    }
 }

@@ -7,12 +7,12 @@ use std::sync::{Arc, RwLock};
 
 use std::collections::HashMap;
 
+use super::model::Verdict;
 use super::model::{Channel, Handling, Rule};
 use super::outbox::Outbox;
 use super::silence::Silence;
 use super::store::{AlertStore, Doc, DocKind, load};
 use crate::Result;
-use crate::thresholds::Verdict;
 
 pub struct Alerting {
     pub store: Arc<dyn AlertStore>,

@@ -18,7 +18,7 @@ pub enum DocKind {
     Handling,
     Lease,
     Silence,
-    /// A metric rule's verdict on a service (`thresholds::Verdict`).
+    /// A metric rule's verdict on a service (`model::Verdict`).
     Verdict,
 }
 

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use lightbulb_common::Status;
 
+use super::model::Verdict;
 use super::model::{Condition, Handling, Rule};
 use super::silence::Silence;
-use crate::thresholds::Verdict;
 
 /// One service as the engine sees it.
 #[derive(Debug, Clone)]

@@ -22,7 +22,7 @@ pub fn service(s: &Service) -> Result<()> {
         return Err(Error::invalid("label", "must be at most 200 characters"));
     }
     status_config(s.service_type, &s.status_config)?;
-    crate::thresholds::own(&s.metric_config)?;
+    super::metrics::own(&s.metric_config)?;
     for (k, v) in &s.labels {
         if k.is_empty() || k.len() > 63 || v.len() > 253 {
             return Err(Error::invalid(

@@ -1,85 +1,23 @@
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 use crate::alerting::model::{Condition, Rule, RuleScope, Severity};
+use crate::catalog::metrics::Aggregate;
 use crate::catalog::model::{Catalog, Service};
-use crate::store::Sequenced;
 use lightbulb_common::{CheckResult, Metrics, ServiceType, Status};
 
-fn field_of(config: Value) -> String {
-    match own(&config) {
-        Err(Error::Invalid { field, .. }) => field.expect("named"),
-        other => panic!("expected a field error, got {other:?}"),
-    }
-}
-
-#[test]
-fn metric_config_errors_name_the_field() {
-    assert_eq!(
-        field_of(json!({"latency": {"failed": 1}})),
-        "metric_config.latency"
-    );
-    assert_eq!(
-        field_of(json!({"response_time_ms": {"failed": "2s"}})),
-        "metric_config.response_time_ms.failed"
-    );
-    assert_eq!(
-        field_of(json!({"response_time_ms": {"failed": 1, "aggregate": "p90"}})),
-        "metric_config.response_time_ms.aggregate"
-    );
-    assert_eq!(
-        field_of(json!({"response_time_ms": {"degraded": 5, "failed": 1, "direction": "above"}})),
-        "metric_config.response_time_ms.direction"
-    );
-    assert_eq!(
-        field_of(json!({"error_rate": {"failed": 10, "aggregate": "p95"}})),
-        "metric_config.error_rate.aggregate"
-    );
-    assert_eq!(field_of(json!({"window": "2h"})), "metric_config.window");
-    assert_eq!(
-        field_of(json!({"cpu_usage": {}})),
-        "metric_config.cpu_usage"
-    );
-    assert_eq!(
-        field_of(json!({"cpu_usage": {"failed": 90, "warn": 80}})),
-        "metric_config.cpu_usage.warn"
-    );
-    assert_eq!(field_of(json!([1])), "metric_config");
-    assert!(own(&json!(null)).unwrap().is_none());
-    // Falling values are worse when `failed` is below `degraded`.
-    let o = own(&json!({"cert_days_left": {"degraded": 14, "failed": 3}}))
-        .unwrap()
-        .unwrap();
-    assert!(o.levels[0].below);
-    assert_eq!(o.window_ms, DEFAULT_WINDOW_MS);
-}
-
-#[test]
-fn aggregates_use_the_nearest_rank() {
-    let mut v: Vec<f64> = (1..=100).map(f64::from).rev().collect();
-    assert_eq!(Aggregate::P95.of(&mut v.clone()), Some(95.0));
-    assert_eq!(Aggregate::P50.of(&mut v.clone()), Some(50.0));
-    assert_eq!(Aggregate::Last.of(&mut v.clone()), Some(1.0));
-    assert_eq!(Aggregate::Avg.of(&mut v.clone()), Some(50.5));
-    assert_eq!(Aggregate::Max.of(&mut v), Some(100.0));
-    assert_eq!(Aggregate::Min.of(&mut []), None);
-}
-
-fn result(ts: i64, status: Status, ms: f64) -> Sequenced {
-    Sequenced {
-        seq: ts as u64,
-        result: CheckResult {
-            service_id: "web".into(),
-            service_type: ServiceType::ApiEndpoint,
-            timestamp_ms: ts,
-            status,
-            message: "200 OK".into(),
-            metrics: Metrics {
-                response_time_ms: Some(ms),
-                ..Metrics::default()
-            },
-            details: Value::Null,
+fn result(ts: i64, status: Status, ms: f64) -> CheckResult {
+    CheckResult {
+        service_id: "web".into(),
+        service_type: ServiceType::ApiEndpoint,
+        timestamp_ms: ts,
+        status,
+        message: "200 OK".into(),
+        metrics: Metrics {
+            response_time_ms: Some(ms),
+            ..Metrics::default()
         },
+        details: Value::Null,
     }
 }
 
@@ -104,9 +42,9 @@ fn metric_config_raises_the_status_over_its_window_with_the_reason() {
         result(20_000, Status::Ok, 1000.0),
     ];
     w.judge(&mut rows, &c, &[]);
-    assert_eq!(rows[0].result.status, Status::Ok, "avg 100");
-    assert_eq!(rows[1].result.status, Status::Degraded, "avg 550");
-    let r = &rows[2].result;
+    assert_eq!(rows[0].status, Status::Ok, "avg 100");
+    assert_eq!(rows[1].status, Status::Degraded, "avg 550");
+    let r = &rows[2];
     assert_eq!(r.status, Status::Degraded);
     assert_eq!(
         r.message,
@@ -117,22 +55,19 @@ fn metric_config_raises_the_status_over_its_window_with_the_reason() {
     // The slow results leave the window: OK again, the values still shown.
     let mut later = vec![result(90_000, Status::Ok, 100.0)];
     w.judge(&mut later, &c, &[]);
-    assert_eq!(later[0].result.status, Status::Ok);
-    assert_eq!(
-        later[0].result.details["metric_thresholds"][0]["value"],
-        100.0
-    );
+    assert_eq!(later[0].status, Status::Ok);
+    assert_eq!(later[0].details["metric_thresholds"][0]["value"], 100.0);
     // A FAILED check stays FAILED with its own message.
     let mut failed = vec![result(95_000, Status::Failed, 5000.0)];
     w.judge(&mut failed, &c, &[]);
-    assert_eq!(failed[0].result.message, "200 OK");
+    assert_eq!(failed[0].message, "200 OK");
 }
 
 #[test]
 fn error_rate_is_the_share_of_failed_results() {
     let c = catalog(json!({"error_rate": {"degraded": 20, "failed": 50}, "window": "5m"}));
     let w = Windows::default();
-    let mut rows: Vec<Sequenced> = (0..10)
+    let mut rows: Vec<CheckResult> = (0..10)
         .map(|i| {
             let s = if i % 3 == 0 {
                 Status::Failed
@@ -144,15 +79,14 @@ fn error_rate_is_the_share_of_failed_results() {
         .collect();
     w.judge(&mut rows, &c, &[]);
     // At the ninth, 3 of 9 failed (33 %): DEGRADED; the failed ones stay FAILED.
-    assert_eq!(rows[9].result.status, Status::Failed);
-    assert_eq!(rows[8].result.status, Status::Degraded);
+    assert_eq!(rows[9].status, Status::Failed);
+    assert_eq!(rows[8].status, Status::Degraded);
     assert!(
         rows[8]
-            .result
             .message
             .starts_with("error_rate 33.33% over 5m is above 20 (DEGRADED)"),
         "{}",
-        rows[8].result.message
+        rows[8].message
     );
 }
 

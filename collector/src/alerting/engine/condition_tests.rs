@@ -1,8 +1,9 @@
 //! Metric, certificate and absence conditions through the engine.
 
 use super::*;
+use crate::alerting::model::Verdict;
 use crate::alerting::model::{Condition, RuleScope, Severity};
-use crate::thresholds::{Aggregate, Verdict};
+use crate::catalog::metrics::Aggregate;
 use lightbulb_common::Status;
 
 fn rule(id: &str, condition: Condition) -> Rule {
