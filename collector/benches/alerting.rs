@@ -52,6 +52,7 @@ fn rule(id: &str, status: &str, for_ms: i64, labels: &[(&str, &str)]) -> Rule {
         repeat_ms: None,
         flap_limit: 6,
         flap_window_ms: 600_000,
+        managed_by: None,
     }
 }
 

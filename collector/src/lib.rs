@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod evaluator;
+pub mod file_alerting;
 pub mod fleet;
 pub mod https;
 pub mod ingest;
@@ -164,13 +165,15 @@ async fn serve_with(
     tokio::spawn(evaluator::run(state.clone()));
     if let Some(file) = &state.catalog_file {
         // An invalid catalog file stops the start, naming file, item and key.
-        file.apply(&state.catalog)
+        file.apply(&state.catalog, &file_alerting::FileAlerting(&state))
             .await
             .map_err(StartError::CatalogFile)?;
         let watched = state.clone();
         tokio::spawn(async move {
             if let Some(file) = &watched.catalog_file {
-                file.watch(&watched.catalog, watched.shutdown.clone()).await;
+                let rules = file_alerting::FileAlerting(&watched);
+                file.watch(&watched.catalog, &rules, watched.shutdown.clone())
+                    .await;
             }
         });
     }

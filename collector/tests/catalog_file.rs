@@ -219,3 +219,172 @@ fn an_invalid_catalog_file_stops_the_start_naming_file_item_and_key() {
         "{out}"
     );
 }
+
+/// A failing service, a webhook channel whose URL the collector reads from
+/// a file, and a rule notifying it when the service FAILS.
+fn alerting_file(url_file: &Path, closed: u16, severity: &str, metric: &str) -> String {
+    format!(
+        r#"
+[[services]]
+service_id = "checkout"
+label = "Checkout"
+service_type = "api_endpoint"
+labels = {{ role = "edge" }}
+status_config = {{ url = "tcp://127.0.0.1:{closed}", interval = "300ms" }}
+
+[[alert_channels]]
+channel_id = "hook"
+kind = "webhook"
+url = "secret://file{url}"
+
+[[alert_rules]]
+rule_id = "down"
+severity = "{severity}"
+channels = ["hook"]
+condition = {{ kind = "status", statuses = ["FAILED"] }}
+
+[[alert_rules]]
+rule_id = "slow"
+condition = {{ kind = "metric", metric = "{metric}", aggregate = "p95", above = 500 }}
+"#,
+        url = url_file.display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_channels_and_rules_in_the_catalog_file_notify_and_are_held_by_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = lightbulb_testkit::receivers::HttpReceiver::start(dir.path(), "");
+    let url_file = dir.path().join("hook-url");
+    std::fs::write(&url_file, format!("{}\n", hook.url("/file"))).unwrap();
+    let closed = support::free_port();
+    let file = dir.path().join("services.toml");
+    std::fs::write(
+        &file,
+        alerting_file(&url_file, closed, "critical", "response_time_ms"),
+    )
+    .unwrap();
+    let certs = certs(dir.path(), &["node-a"]);
+    let any = "127.0.0.1:0".parse().unwrap();
+    let collector = Collector::start_on(
+        dir.path(),
+        &certs,
+        any,
+        any,
+        StoreSpec::Sqlite(dir.path().join("data/lightbulb.db")),
+        &format!(
+            "[catalog]\nfile = \"{}\"\n[alerting]\ninterval = \"200ms\"\n",
+            file.display()
+        ),
+    );
+    let config = support::agent_config(
+        dir.path(),
+        &certs,
+        "node-a",
+        collector.grpc,
+        "[labels]\nrole = \"edge\"\n",
+    );
+    let mut cmd = std::process::Command::new(support::agent_bin());
+    cmd.arg("--config").arg(&config);
+    let _agent = support::Proc::spawn("agent", cmd);
+    let client = http();
+    let owner = format!("file:{}", file.display());
+
+    // The file's rule notifies the file's channel: the receiver gets it.
+    let fired = eventually(Duration::from_secs(30), "the notification", || async {
+        hook.requests()
+            .into_iter()
+            .map(|r| r["body"].clone())
+            .find(|b| b["service_id"] == "checkout" && b["event"] == "firing")
+    })
+    .await;
+    assert_eq!(fired["rule_id"], "down");
+    assert_eq!(fired["severity"], "critical");
+    let (_, channels) = get_json(&client, &collector.url("/api/alerts/channels")).await;
+    assert_eq!(channels[0]["managed_by"], owner.as_str(), "{channels}");
+    assert_eq!(channels[0]["target"]["url"], hook.url("/file"));
+
+    // Held by the file: the API may not change or delete them.
+    for (method, path, body) in [
+        (
+            "PUT",
+            "/api/alerts/rules/down",
+            json!({"condition": {"kind": "status", "statuses": ["DEGRADED"]}}),
+        ),
+        ("DELETE", "/api/alerts/rules/slow", Value::Null),
+        ("DELETE", "/api/alerts/channels/hook", Value::Null),
+    ] {
+        let (code, got) = support::send(
+            &client,
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            collector.url(path),
+            body,
+        )
+        .await;
+        assert_eq!(code, 409, "{method} {path}: {got}");
+        assert!(
+            got["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("is managed by file:"),
+            "{got}"
+        );
+    }
+
+    // A changed rule is drift until applied; SIGHUP applies it, audited.
+    std::fs::write(
+        &file,
+        alerting_file(&url_file, closed, "warning", "response_time_ms"),
+    )
+    .unwrap();
+    let (_, standing) = get_json(&client, &collector.url("/api/admin/catalog-file")).await;
+    assert_eq!(
+        standing["drift"],
+        json!(["update alert rule `down`"]),
+        "{standing}"
+    );
+    collector.proc.signal("HUP");
+    eventually(Duration::from_secs(10), "the new severity", || async {
+        let (_, rules) = get_json(&client, &collector.url("/api/alerts/rules")).await;
+        rules
+            .as_array()?
+            .iter()
+            .any(|r| r["rule_id"] == "down" && r["severity"] == "warning")
+            .then_some(())
+    })
+    .await;
+    let (_, audit) = get_json(
+        &client,
+        &collector.url("/api/audit?action=apply%20catalog%20file%20alerting"),
+    )
+    .await;
+    assert_eq!(audit["records"][0]["actor"], owner.as_str(), "{audit}");
+    assert_eq!(
+        audit["records"][0]["changes"][0]["after"]["severity"],
+        "warning"
+    );
+
+    // A rule the API would refuse is refused in the file, naming item and
+    // field; nothing changes.
+    std::fs::write(&file, alerting_file(&url_file, closed, "info", "latency")).unwrap();
+    collector.proc.signal("HUP");
+    let error = eventually(Duration::from_secs(10), "the error reported", || async {
+        let (_, s) = get_json(&client, &collector.url("/api/admin/catalog-file")).await;
+        s["last_error"].as_str().map(str::to_string)
+    })
+    .await;
+    assert!(
+        error.contains("services.toml")
+            && error.contains("alert_rules[1] (slow): condition.metric: `latency` is not a metric"),
+        "{error}"
+    );
+    let (_, rules) = get_json(&client, &collector.url("/api/alerts/rules")).await;
+    assert!(
+        rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["rule_id"] == "down" && r["severity"] == "warning"),
+        "{rules}"
+    );
+}

@@ -170,6 +170,7 @@ pub fn rule(
         repeat_ms,
         flap_limit,
         flap_window_ms,
+        managed_by: None,
     })
 }
 
@@ -346,6 +347,7 @@ pub fn channel(
         name,
         target,
         updated_ms: now_ms,
+        managed_by: None,
     })
 }
 

@@ -140,6 +140,10 @@ pub struct Rule {
     pub flap_limit: u32,
     #[serde(default = "default_flap_window")]
     pub flap_window_ms: i64,
+    /// `file:<path>` for a rule the catalog file holds (changed only
+    /// there); none for one made through the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<String>,
 }
 
 pub fn default_flap_limit() -> u32 {
@@ -175,6 +179,9 @@ pub struct Channel {
     pub name: String,
     pub target: Target,
     pub updated_ms: i64,
+    /// `file:<path>` for a channel the catalog file holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<String>,
 }
 
 /// How SMTP is secured.

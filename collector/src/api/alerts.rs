@@ -18,8 +18,8 @@ use super::audit;
 use crate::alerting::fields;
 use crate::alerting::model::{Channel, Event, Message, Rule, Severity};
 use crate::audit::{ObjectChange, ObjectKind};
-use crate::catalog::Actor;
 use crate::catalog::fields::Body;
+use crate::catalog::{Actor, owner};
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -76,7 +76,7 @@ pub(super) async fn create_rule(
     ))
 }
 
-#[utoipa::path(put, path = "/api/alerts/rules/{rule_id}", tag = "alerts", request_body = crate::api::inputs::RuleInput, responses((status = 200, body = Rule), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/alerts/rules/{rule_id}", tag = "alerts", request_body = crate::api::inputs::RuleInput, responses((status = 200, body = Rule), (status = 404, body = crate::error::ErrorBody), (status = 409, description = "The catalog file holds it", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub(super) async fn put_rule(
     State(state): State<Arc<AppState>>,
     actor: Actor,
@@ -87,6 +87,7 @@ pub(super) async fn put_rule(
     let before = alerting
         .rule(&rule_id)
         .ok_or_else(|| Error::not_found(format!("no rule `{rule_id}`")))?;
+    owner::may_change("rule", &rule_id, before.managed_by.as_deref(), None)?;
     let rule = fields::rule(
         Body::parse(&bytes)?,
         Some(&rule_id),
@@ -104,7 +105,7 @@ pub(super) async fn put_rule(
     Ok(audit::audited(Some(id), Json(rule).into_response()))
 }
 
-#[utoipa::path(delete, path = "/api/alerts/rules/{rule_id}", tag = "alerts", responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/alerts/rules/{rule_id}", tag = "alerts", responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, description = "The catalog file holds it", body = crate::error::ErrorBody)))]
 pub(super) async fn delete_rule(
     State(state): State<Arc<AppState>>,
     actor: Actor,
@@ -114,6 +115,7 @@ pub(super) async fn delete_rule(
         .alerting
         .rule(&rule_id)
         .ok_or_else(|| Error::not_found(format!("no rule `{rule_id}`")))?;
+    owner::may_change("rule", &rule_id, before.managed_by.as_deref(), None)?;
     state.alerting.delete_rule(&rule_id).await?;
     let id = audit::record(
         &state,
@@ -173,7 +175,7 @@ pub(super) async fn create_channel(
     ))
 }
 
-#[utoipa::path(put, path = "/api/alerts/channels/{channel_id}", tag = "alerts", request_body = crate::api::inputs::ChannelInput, responses((status = 200, body = Channel), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/alerts/channels/{channel_id}", tag = "alerts", request_body = crate::api::inputs::ChannelInput, responses((status = 200, body = Channel), (status = 404, body = crate::error::ErrorBody), (status = 409, description = "The catalog file holds it", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub(super) async fn put_channel(
     State(state): State<Arc<AppState>>,
     actor: Actor,
@@ -184,6 +186,7 @@ pub(super) async fn put_channel(
         .alerting
         .channel(&channel_id)
         .ok_or_else(|| Error::not_found(format!("no channel `{channel_id}`")))?;
+    owner::may_change("channel", &channel_id, before.managed_by.as_deref(), None)?;
     let channel = fields::channel(
         Body::parse(&bytes)?,
         Some(&channel_id),
@@ -202,7 +205,7 @@ pub(super) async fn put_channel(
     Ok(audit::audited(Some(id), Json(shown).into_response()))
 }
 
-#[utoipa::path(delete, path = "/api/alerts/channels/{channel_id}", tag = "alerts", responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, description = "Rules still notify it", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/alerts/channels/{channel_id}", tag = "alerts", responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, description = "Rules still notify it, or the catalog file holds it", body = crate::error::ErrorBody)))]
 pub(super) async fn delete_channel(
     State(state): State<Arc<AppState>>,
     actor: Actor,
@@ -212,6 +215,7 @@ pub(super) async fn delete_channel(
         .alerting
         .channel(&channel_id)
         .ok_or_else(|| Error::not_found(format!("no channel `{channel_id}`")))?;
+    owner::may_change("channel", &channel_id, before.managed_by.as_deref(), None)?;
     let users: Vec<String> = state
         .alerting
         .rules()

@@ -16,19 +16,39 @@
 //! source_service_id = "shop"
 //! target_service_id = "web"
 //! relation_type = "dependency"
+//!
+//! [[alert_channels]]
+//! channel_id = "ops"
+//! kind = "slack"
+//! url = "secret://env/SLACK_OPS_WEBHOOK"
+//!
+//! [[alert_rules]]
+//! rule_id = "web-slow"
+//! for = "2m"
+//! channels = ["ops"]
+//! condition = { kind = "metric", metric = "response_time_ms", aggregate = "p95", above = 500 }
+//! scope = { services = ["web"] }
 //! ```
+//!
+//! Alert channels and rules take the same fields as `POST
+//! /api/alerts/channels` and `/rules` and are checked the same way (a
+//! channel's values may be `secret://env/…` or `secret://file/…`,
+//! read by the collector); alerting applies them (`Alerts`), all or
+//! nothing with the rest of the file.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 use tracing::{error, info};
 
 use super::import::{self, Document};
 use super::model::{Catalog, CatalogChange};
 use super::targets::Targets;
 use super::{Actor, Registry};
+use crate::BoxFuture;
 
 /// How the file stands against the catalog.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -44,15 +64,54 @@ pub struct FileState {
     pub drift: Vec<String>,
 }
 
-/// Reads the file into a document; errors name the file.
-pub fn read(path: &Path) -> Result<Document, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("catalog file `{}`: {e}", path.display()))?;
-    let value: toml::Value =
-        toml::from_str(&text).map_err(|e| format!("catalog file `{}`: {e}", path.display()))?;
-    let json = serde_json::to_value(value)
-        .map_err(|e| format!("catalog file `{}`: {e}", path.display()))?;
-    import::from_json(json).map_err(|e| format!("catalog file `{}`: {e}", path.display()))
+/// The file's `alert_channels` and `alert_rules`, each as written.
+#[derive(Debug, Default)]
+pub struct AlertItems {
+    pub channels: Vec<Map<String, Value>>,
+    pub rules: Vec<Map<String, Value>>,
+}
+
+/// What the catalog file says besides services and relations: alert
+/// channels and rules, which alerting checks and applies (the catalog
+/// does not know alerting).
+pub trait Alerts: Send + Sync {
+    /// Every problem, each naming item and field
+    /// (`alert_rules[1] (slow): condition.metric: …`); none if they are fine.
+    fn check(&self, items: &AlertItems, owner: &str) -> Vec<String>;
+    /// Puts them in force, replacing what `owner` held; how many changed.
+    fn apply<'a>(
+        &'a self,
+        items: AlertItems,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<usize, String>>;
+    /// What applying them now would change, one line each.
+    fn drift(&self, items: &AlertItems, owner: &str) -> Vec<String>;
+}
+
+/// Reads the file into a document and its alerting part; errors name the file.
+pub fn read(path: &Path) -> Result<(Document, AlertItems), String> {
+    let named = |e: String| format!("catalog file `{}`: {e}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| named(e.to_string()))?;
+    let value: toml::Value = toml::from_str(&text).map_err(|e| named(e.to_string()))?;
+    let mut json = serde_json::to_value(value).map_err(|e| named(e.to_string()))?;
+    let mut tables = |key: &str| match json.as_object_mut().and_then(|top| top.remove(key)) {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::Object(m) => Ok(m),
+                _ => Err(named(format!("{key}[{i}] must be a table"))),
+            })
+            .collect(),
+        Some(_) => Err(named(format!("`{key}` must be an array of tables"))),
+    };
+    let alerts = AlertItems {
+        channels: tables("alert_channels")?,
+        rules: tables("alert_rules")?,
+    };
+    let doc = import::from_json(json).map_err(named)?;
+    Ok((doc, alerts))
 }
 
 fn describe(problems: &[import::Problem], path: &Path) -> String {
@@ -117,28 +176,16 @@ impl CatalogFile {
     }
 
     /// Applies the file all or nothing; the error lists every problem.
-    pub async fn apply(&self, catalog: &Registry) -> Result<(), String> {
+    pub async fn apply(&self, catalog: &Registry, alerts: &dyn Alerts) -> Result<(), String> {
         let owner = super::owner::file(&self.path);
         let outcome = match read(&self.path) {
             Err(e) => Err(e),
-            Ok(doc) => {
-                let actor = Actor::named(owner.clone());
-                match catalog
-                    .import(&actor, "apply catalog file", doc, Some(&owner), false)
-                    .await
-                {
-                    Err(e) => Err(e.to_string()),
-                    Ok(plan) if !plan.problems.is_empty() => {
-                        Err(describe(&plan.problems, &self.path))
-                    }
-                    Ok(plan) => Ok((plan.created, plan.updated, plan.deleted)),
-                }
-            }
+            Ok((doc, items)) => self.apply_read(catalog, alerts, &owner, doc, items).await,
         };
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match outcome {
-            Ok((created, updated, deleted)) => {
-                info!(file = %self.path.display(), created, updated, deleted, "catalog file applied");
+            Ok((created, updated, deleted, alerting)) => {
+                info!(file = %self.path.display(), created, updated, deleted, alerting, "catalog file applied");
                 state.last_applied = Some(lightbulb_common::time::format_iso(
                     lightbulb_common::time::now_ms(),
                 ));
@@ -152,13 +199,42 @@ impl CatalogFile {
         }
     }
 
+    async fn apply_read(
+        &self,
+        catalog: &Registry,
+        alerts: &dyn Alerts,
+        owner: &str,
+        doc: Document,
+        items: AlertItems,
+    ) -> Result<(usize, usize, usize, usize), String> {
+        let named: Vec<String> = alerts
+            .check(&items, owner)
+            .into_iter()
+            .map(|p| format!("catalog file `{}`: {p}", self.path.display()))
+            .collect();
+        if !named.is_empty() {
+            return Err(named.join("\n"));
+        }
+        let actor = Actor::named(owner.to_string());
+        let plan = catalog
+            .import(&actor, "apply catalog file", doc, Some(owner), false)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !plan.problems.is_empty() {
+            return Err(describe(&plan.problems, &self.path));
+        }
+        let changed = alerts.apply(items, owner).await?;
+        Ok((plan.created, plan.updated, plan.deleted, changed))
+    }
+
     /// The file's standing now, drift included.
-    pub fn status(&self, catalog: &Registry) -> FileState {
+    pub fn status(&self, catalog: &Registry, alerts: &dyn Alerts) -> FileState {
         let mut out = self.state.lock().unwrap_or_else(|e| e.into_inner()).clone();
         match read(&self.path) {
-            Ok(doc) => {
+            Ok((doc, items)) => {
                 let targets = catalog.targets();
                 out.drift = catalog.read(|c| drift(c, doc, &out.owner, targets));
+                out.drift.extend(alerts.drift(&items, &out.owner));
             }
             Err(e) => out.last_error = Some(e),
         }
@@ -166,7 +242,12 @@ impl CatalogFile {
     }
 
     /// Re-applies the file on SIGHUP and when its modification time changes.
-    pub async fn watch(&self, catalog: &Registry, shutdown: tokio_util::sync::CancellationToken) {
+    pub async fn watch(
+        &self,
+        catalog: &Registry,
+        alerts: &dyn Alerts,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
         use tokio::signal::unix::{SignalKind, signal};
         let mut hangup = match signal(SignalKind::hangup()) {
             Ok(s) => Some(s),
@@ -190,7 +271,7 @@ impl CatalogFile {
                 }
             };
             info!(file = %self.path.display(), reason, "re-reading the catalog file");
-            if let Err(e) = self.apply(catalog).await {
+            if let Err(e) = self.apply(catalog, alerts).await {
                 error!(error = %e, "catalog file not applied; the catalog stays as it was");
             }
         }

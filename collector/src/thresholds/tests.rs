@@ -113,6 +113,7 @@ fn rule_verdicts_change_only_on_turns_and_ignore_replayed_results() {
         repeat_ms: None,
         flap_limit: 0,
         flap_window_ms: 1,
+        managed_by: None,
     };
     let rules = [slow];
     let c = catalog(Value::Null);

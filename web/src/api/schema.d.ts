@@ -944,6 +944,8 @@ export interface components {
         /** @description Where notifications go. */
         Channel: {
             channel_id: string;
+            /** @description `file:<path>` for a channel the catalog file holds. */
+            managed_by?: string | null;
             name: string;
             target: components["schemas"]["Target"];
             /** Format: int64 */
@@ -1444,6 +1446,11 @@ export interface components {
              * @description How long the condition must hold before the alert fires, ms.
              */
             for_ms: number;
+            /**
+             * @description `file:<path>` for a rule the catalog file holds (changed only
+             *     there); none for one made through the API.
+             */
+            managed_by?: string | null;
             name: string;
             /**
              * Format: int64
@@ -2695,6 +2702,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The catalog file holds it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2730,7 +2746,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Rules still notify it */
+            /** @description Rules still notify it, or the catalog file holds it */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2904,6 +2920,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The catalog file holds it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2932,6 +2957,15 @@ export interface operations {
                 content?: never;
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The catalog file holds it */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -22,6 +22,7 @@ fn rule(id: &str, condition: Condition) -> Rule {
         repeat_ms: None,
         flap_limit: 0,
         flap_window_ms: 600_000,
+        managed_by: None,
     }
 }
 

@@ -20,6 +20,7 @@ fn rule(id: &str, for_ms: i64) -> Rule {
         repeat_ms: None,
         flap_limit: 0,
         flap_window_ms: 600_000,
+        managed_by: None,
     }
 }
 

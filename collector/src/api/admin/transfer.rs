@@ -163,7 +163,10 @@ pub(in crate::api) async fn export_json(
 #[utoipa::path(get, path = "/api/admin/catalog-file", tag = "admin", responses((status = 200, body = crate::catalog::file::FileState), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn catalog_file(State(state): State<Arc<AppState>>) -> Result<Response> {
     match &state.catalog_file {
-        Some(file) => Ok(axum::Json(file.status(&state.catalog)).into_response()),
+        Some(file) => {
+            let rules = crate::file_alerting::FileAlerting(&state);
+            Ok(axum::Json(file.status(&state.catalog, &rules)).into_response())
+        }
         None => Err(Error::not_found(
             "no catalog file is configured ([catalog] file)",
         )),

@@ -28,6 +28,15 @@ export function describeCondition(r: Rule): string {
 
 type Editing<T> = { item?: T } | null;
 
+/** Held by the catalog file: changed there, not here. */
+function Held({ by }: { by: string }) {
+  return (
+    <span className="ml-1 text-xs text-slate-600" title={by}>
+      · from {by.startsWith("file:") ? "the catalog file" : by}
+    </span>
+  );
+}
+
 export function RulesPanel() {
   const { can } = useAuth();
   const toast = useToast();
@@ -67,12 +76,13 @@ export function RulesPanel() {
             <li key={r.rule_id} className="flex items-start justify-between gap-2" data-testid="rule">
               <div>
                 <span className="font-medium">{r.name}</span> <span className="text-slate-600">({r.rule_id}, {r.severity}{r.enabled ? "" : ", disabled"})</span>
+                {r.managed_by && <Held by={r.managed_by} />}
                 <div className="text-slate-700">
                   {describeCondition(r)}
                   {r.for_ms > 0 && ` for ${duration(r.for_ms)}`} → {r.channels.join(", ") || "no channel"}
                 </div>
               </div>
-              {can("catalog_write") && (
+              {can("catalog_write") && !r.managed_by && (
                 <div className="flex shrink-0 gap-1">
                   <button type="button" className={button.secondary} onClick={() => setRule({ item: r })} aria-label={`Edit rule ${r.rule_id}`}>
                     Edit
@@ -102,18 +112,23 @@ export function RulesPanel() {
               <li key={c.channel_id} className="flex items-center justify-between gap-2" data-testid="channel">
                 <span>
                   <span className="font-medium">{c.name}</span> <span className="text-slate-600">({c.channel_id}, {c.target.kind})</span>
+                  {c.managed_by && <Held by={c.managed_by} />}
                 </span>
                 {can("admin") && (
                   <div className="flex shrink-0 gap-1">
                     <button type="button" className={button.secondary} onClick={() => test.mutate(c.channel_id)} aria-label={`Test channel ${c.channel_id}`}>
                       Test
                     </button>
-                    <button type="button" className={button.secondary} onClick={() => setChannel({ item: c })} aria-label={`Edit channel ${c.channel_id}`}>
-                      Edit
-                    </button>
-                    <button type="button" className={button.secondary} onClick={() => remove.mutate({ kind: "channel", id: c.channel_id })} aria-label={`Delete channel ${c.channel_id}`}>
-                      Delete
-                    </button>
+                    {!c.managed_by && (
+                      <>
+                        <button type="button" className={button.secondary} onClick={() => setChannel({ item: c })} aria-label={`Edit channel ${c.channel_id}`}>
+                          Edit
+                        </button>
+                        <button type="button" className={button.secondary} onClick={() => remove.mutate({ kind: "channel", id: c.channel_id })} aria-label={`Delete channel ${c.channel_id}`}>
+                          Delete
+                        </button>
+                      </>
+                    )}
                   </div>
                 )}
               </li>
