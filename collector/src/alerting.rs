@@ -1,4 +1,4 @@
-//! Alerting: rules over the services' statuses; one alert per rule and
+//! Alerting: rules over the services' statuses and metrics; one alert per rule and
 //! service while its condition holds (pending, then firing after the
 //! rule's `for`, then resolved); one notification per root cause, the
 //! services impacted by a failing dependency grouped under its alert; and
@@ -6,6 +6,7 @@
 //! retrying with backoff and logging each attempt.
 
 pub mod channels;
+pub mod condition;
 pub mod cron;
 pub mod engine;
 pub mod fields;

@@ -4,7 +4,8 @@
 //! receiver for the webhook. A slow service turns DEGRADED by its own
 //! `metric_config` (the live status says why) and its p95 rule notifies
 //! once, and once when it recovers; a certificate expiring in five days
-//! and a service left silent each raise their rule.
+//! and a service left silent each raise their rule. Rules and channels the
+//! API cannot take are refused naming the field.
 
 mod support;
 
@@ -230,4 +231,145 @@ async fn a_certificate_near_expiry_and_a_silent_service_each_raise_their_rule() 
     let said = gone["message"].as_str().unwrap_or_default();
     assert!(said.starts_with("no result for "), "{gone}");
     assert_eq!(gone["status"], "UNKNOWN");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rules_and_channels_are_refused_naming_the_field() {
+    let server = support::InProcess::start(&[]).await;
+    let client = http();
+    let post =
+        |path: &str, body: Value| send(&client, reqwest::Method::POST, server.url(path), body);
+    for (body, field, says) in [
+        (
+            json!({"rule_id": "r", "condition": {"kind": "telepathy"}}),
+            "condition.kind",
+            "telepathy",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "metric", "metric": "latency", "above": 1}}),
+            "condition.metric",
+            "`latency` is not a metric",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "metric", "metric": "cpu_usage"}}),
+            "condition.above",
+            "exactly one of `above` and `below`",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "metric", "metric": "cpu_usage", "above": 90, "window": "3h"}}),
+            "condition.window",
+            "at most 1h",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "status", "statuses": ["BROKEN"]}}),
+            "condition.statuses[0]",
+            "BROKEN",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "status", "statuses": ["FAILED"]}, "for": "soon"}),
+            "for",
+            "",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "status", "statuses": ["FAILED"]}, "channels": ["nope"]}),
+            "channels[0]",
+            "no channel `nope`",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "status", "statuses": ["FAILED"]}, "scope": {"service_types": ["mainframe"]}}),
+            "scope.service_types[0]",
+            "mainframe",
+        ),
+        (
+            json!({"rule_id": "Bad Id", "condition": {"kind": "status", "statuses": ["FAILED"]}}),
+            "rule_id",
+            "",
+        ),
+    ] {
+        let (code, got) = post("/api/alerts/rules", body).await;
+        assert_eq!(code, 422, "{got}");
+        assert_eq!(got["error"]["field"], field, "{got}");
+        assert!(
+            got["error"]["message"].as_str().unwrap().contains(says),
+            "{got}"
+        );
+    }
+    // A service's own thresholds are checked the same way.
+    let (code, got) = post(
+        "/api/admin/services",
+        json!({"service_id": "web", "label": "Web", "service_type": "api_endpoint",
+               "status_config": {"url": "http://127.0.0.1:1/"},
+               "metric_config": {"response_time_ms": {"failed": "slow"}}}),
+    )
+    .await;
+    assert_eq!(code, 422, "{got}");
+    assert_eq!(
+        got["error"]["field"], "metric_config.response_time_ms.failed",
+        "{got}"
+    );
+    for (body, field) in [
+        (json!({"channel_id": "c", "kind": "pager"}), "kind"),
+        (
+            json!({"channel_id": "c", "kind": "webhook", "url": "ftp://x"}),
+            "url",
+        ),
+        (
+            json!({"channel_id": "c", "kind": "email", "host": "h", "from": "not an address", "to": ["a@b.c"]}),
+            "from",
+        ),
+        (
+            json!({"channel_id": "c", "kind": "email", "host": "h", "from": "a@b.c", "to": []}),
+            "to",
+        ),
+        (
+            json!({"channel_id": "c", "kind": "email", "host": "h", "port": 70000, "from": "a@b.c", "to": ["a@b.c"]}),
+            "port",
+        ),
+    ] {
+        let (code, got) = post("/api/alerts/channels", body).await;
+        assert_eq!(code, 422, "{got}");
+        assert_eq!(got["error"]["field"], field, "{got}");
+    }
+    // An unreachable SMTP server: the test says so, and the log keeps it.
+    let dead = support::free_port();
+    let (code, _) = post(
+        "/api/alerts/channels",
+        json!({"channel_id": "mail", "kind": "email", "host": "127.0.0.1", "port": dead, "tls": "none",
+               "from": "lightbulb@example.com", "to": ["ops@example.com"]}),
+    )
+    .await;
+    assert_eq!(code, 201);
+    let r = client
+        .post(server.url("/api/alerts/channels/mail/test"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("127.0.0.1:{dead}")),
+        "{answer}"
+    );
+    // A channel a rule uses cannot be deleted.
+    let (code, _) = post(
+        "/api/alerts/rules",
+        json!({"rule_id": "r", "condition": {"kind": "status", "statuses": ["FAILED"]}, "channels": ["mail"]}),
+    )
+    .await;
+    assert_eq!(code, 201);
+    let r = client
+        .delete(server.url("/api/alerts/channels/mail"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let got: Value = r.json().await.unwrap();
+    assert!(
+        got["error"]["message"].as_str().unwrap().contains("r"),
+        "{got}"
+    );
 }

@@ -65,6 +65,22 @@ async fn alerting_documents_are_replaced_deleted_and_kept_apart_by_kind(store: &
             .unwrap()
             .is_empty()
     );
+    // A metric verdict is keyed by rule and service (`slow/web`); a newer
+    // one from another collector replaces it.
+    for holds in [true, false] {
+        store
+            .put_alert_docs(vec![doc(
+                DocKind::Verdict,
+                "slow/web",
+                &format!(r#"{{"holds":{holds}}}"#),
+            )])
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.alert_docs(DocKind::Verdict).await.unwrap(),
+        [r#"{"holds":false}"#]
+    );
 }
 
 async fn delivery_attempts_are_logged_and_read_newest_first(store: &dyn Store) {

@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 use lightbulb_common::{ServiceType, validate_service_id};
 
 use super::model::{
-    Channel, Condition, EscalationStep, REDACTED, Rule, RuleScope, Severity, SmtpTls, Target,
+    Channel, EscalationStep, REDACTED, Rule, RuleScope, Severity, SmtpTls, Target,
     default_flap_limit, default_flap_window,
 };
 use crate::catalog::fields::{Body, required};
-use crate::catalog::metrics::{self as thresholds, Aggregate};
 use crate::{Error, Result};
 
 /// A rule from `body`; `id` is the path's id when replacing one.
@@ -27,46 +26,7 @@ pub fn rule(
         return Err(Error::invalid("name", "must be 1–200 characters"));
     }
     let mut c = required(body.object("condition")?, "condition")?;
-    let condition = match required(c.string("kind")?, "condition.kind")?.as_str() {
-        "status" => {
-            let statuses = required(c.strings("statuses")?, "condition.statuses")?;
-            if statuses.is_empty() {
-                return Err(Error::invalid(
-                    "condition.statuses",
-                    "must name at least one status",
-                ));
-            }
-            for (i, s) in statuses.iter().enumerate() {
-                if !matches!(s.as_str(), "FAILED" | "DEGRADED" | "UNKNOWN") {
-                    return Err(Error::invalid(
-                        &format!("condition.statuses[{i}]"),
-                        format!("`{s}` is not one of FAILED, DEGRADED, UNKNOWN"),
-                    ));
-                }
-            }
-            Condition::Status { statuses }
-        }
-        "metric" => metric_condition(&mut c)?,
-        "cert_expiry" => {
-            let days = required(c.number("days")?, "condition.days")?;
-            if !(0.0..=3650.0).contains(&days) {
-                return Err(Error::invalid("condition.days", "must be from 0 to 3650"));
-            }
-            Condition::CertExpiry { days }
-        }
-        "absent" => {
-            let intervals = c.integer("intervals", 1..=1000)?.unwrap_or(3) as u32;
-            Condition::Absent { intervals }
-        }
-        other => {
-            return Err(Error::invalid(
-                "condition.kind",
-                format!(
-                    "`{other}` is not a condition this collector knows (status, metric, cert_expiry, absent)"
-                ),
-            ));
-        }
-    };
+    let condition = super::condition::read(&mut c)?;
     c.finish()?;
     let scope = match body.object("scope")? {
         None => RuleScope::default(),
@@ -171,32 +131,6 @@ pub fn rule(
         flap_limit,
         flap_window_ms,
         managed_by: None,
-    })
-}
-
-/// `{"metric": "response_time_ms", "aggregate": "p95", "above": 500,
-/// "window": "5m"}` (or `below`).
-fn metric_condition(c: &mut Body) -> Result<Condition> {
-    let name = required(c.string("metric")?, "condition.metric")?;
-    let metric = thresholds::metric(&name, "condition.metric")?;
-    let aggregate = thresholds::aggregate(c, &metric)?.unwrap_or(Aggregate::Avg);
-    let (below, threshold) = match (c.number("above")?, c.number("below")?) {
-        (Some(t), None) => (false, t),
-        (None, Some(t)) => (true, t),
-        _ => {
-            return Err(Error::invalid(
-                "condition.above",
-                "give exactly one of `above` and `below`",
-            ));
-        }
-    };
-    let window_ms = thresholds::window(c, "window")?.unwrap_or(thresholds::DEFAULT_WINDOW_MS);
-    Ok(Condition::Metric {
-        metric,
-        aggregate,
-        below,
-        threshold,
-        window_ms,
     })
 }
 

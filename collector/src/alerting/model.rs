@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::metrics::{Aggregate, Test};
-
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
 )]
@@ -36,57 +34,7 @@ impl Severity {
     }
 }
 
-/// When a rule holds for a service.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Condition {
-    /// The service's status is one of `statuses` (`FAILED`, `DEGRADED`,
-    /// `UNKNOWN`: silent past its grace).
-    Status { statuses: Vec<String> },
-    /// A metric over a window is above (or `below`) `threshold`: judged
-    /// where the results arrive (`thresholds.rs`).
-    Metric {
-        metric: String,
-        aggregate: Aggregate,
-        below: bool,
-        threshold: f64,
-        window_ms: i64,
-    },
-    /// The certificate expires in fewer than `days` (`cert_days_left`).
-    CertExpiry { days: f64 },
-    /// No result for `intervals` times the check's interval: the service
-    /// (or its agent) is silent.
-    Absent { intervals: u32 },
-}
-
-impl Condition {
-    /// The metric test of a metric or certificate condition.
-    pub fn test(&self) -> Option<Test> {
-        match self {
-            Condition::Metric {
-                metric,
-                aggregate,
-                below,
-                threshold,
-                window_ms,
-            } => Some(Test {
-                metric: metric.clone(),
-                aggregate: *aggregate,
-                below: *below,
-                threshold: *threshold,
-                window_ms: *window_ms,
-            }),
-            Condition::CertExpiry { days } => Some(Test {
-                metric: "cert_days_left".into(),
-                aggregate: Aggregate::Last,
-                below: true,
-                threshold: *days,
-                window_ms: 0,
-            }),
-            Condition::Status { .. } | Condition::Absent { .. } => None,
-        }
-    }
-}
+pub use super::condition::{Condition, Verdict};
 
 /// Which services a rule watches; an empty list or map matches all.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -426,21 +374,4 @@ pub struct Attempt {
     /// The receiver's answer (HTTP status, SMTP reply code), if any.
     pub code: Option<u16>,
     pub detail: String,
-}
-
-/// A metric rule's verdict on one service, as of the result `at_ms`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    pub rule_id: String,
-    pub service_id: String,
-    pub holds: bool,
-    /// "response_time_ms p95 812 over 5m is above 500".
-    pub reason: String,
-    pub at_ms: i64,
-}
-
-impl Verdict {
-    pub fn key(&self) -> String {
-        format!("{}/{}", self.rule_id, self.service_id)
-    }
 }
