@@ -120,7 +120,7 @@ fn document() -> Value {
             {"service_id": "web", "label": "Web", "service_type": "api_endpoint",
              "status_config": {"url": "http://web.internal/health", "interval": "10s"}, "labels": {"zone": "eu"}},
             {"service_id": "db", "label": "Database, primary", "service_type": "api_endpoint",
-             "status_config": {"url": "tcp://db.internal:5432"}, "metric_config": {"keep": ["latency"]}},
+             "status_config": {"url": "tcp://db.internal:5432"}, "metric_config": {"response_time_ms": {"degraded": 400, "failed": 2000}, "window": "10m"}},
             {"service_id": "shop", "label": "Shop", "service_type": "application", "enabled": false,
              "status_config": {"on_dependency_failed": "failed"}},
         ],

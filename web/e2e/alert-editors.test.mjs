@@ -3,7 +3,7 @@
 // then created and tested (the receiver gets the test); a metric rule for a
 // service starts from that service's own threshold and is edited; a status
 // rule fires for a failing check, and the alert shows on the dashboard, the
-// map and the service page.
+// map and the service page, and is found by the Alerts page's filters.
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import http from "node:http";
@@ -113,6 +113,16 @@ test("rules and channels through their dialogs; a firing alert shows on the dash
   await page.screenshot({ path: path.join(ARTIFACTS, "map-alert.png") });
   await page.goto(`${lb.url}/services/checkout`);
   await page.getByTestId("alert-badge").filter({ hasText: "critical alert" }).waitFor();
+  // The Alerts page filters by text and by what people did with them.
+  await page.goto(`${lb.url}/alerts`);
+  const filter = page.getByLabel("Filter alerts");
+  await filter.fill("checkout");
+  await page.getByTestId("alert-row").filter({ hasText: "checkout" }).waitFor();
+  await filter.fill("no such service");
+  await page.getByText("No firing alerts match.").waitFor();
+  await filter.fill("");
+  await page.getByRole("tab", { name: "Acknowledged" }).click();
+  await page.getByText("No acknowledged alerts.").waitFor();
   // The two refusals above are the only errors the browser saw.
   const refused = page.errors.filter((e) => e.includes("status of 422"));
   assert.equal(refused.length, 2, page.errors.join("\n"));

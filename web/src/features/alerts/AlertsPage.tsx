@@ -15,10 +15,22 @@ const when = (ms?: number | null) => (ms == null ? "" : new Date(ms).toLocaleStr
 
 const STATES: [string, string][] = [
   ["firing", "Firing"],
+  ["acknowledged", "Acknowledged"],
+  ["silenced", "Silenced"],
   ["pending", "Pending"],
   ["resolved", "Resolved"],
   ["", "All"],
 ];
+
+/** The server's state filter for a tab (acknowledged and silenced alerts are firing ones). */
+const asked = (tab: string) => (tab === "acknowledged" || tab === "silenced" ? "firing" : tab);
+
+function shown(a: Alert, tab: string, text: string): boolean {
+  if (tab === "acknowledged" && !a.acknowledged_by) return false;
+  if (tab === "silenced" && !a.silenced_by) return false;
+  const t = text.trim().toLowerCase();
+  return t === "" || [a.service_id, a.rule_id, a.severity, a.message].some((x) => x?.toLowerCase().includes(t));
+}
 
 const SEVERITY: Record<string, string> = {
   critical: "bg-red-100 text-red-900 ring-red-300",
@@ -36,20 +48,23 @@ function standing(a: Alert): string {
   if (a.acknowledged_by) parts.push(`acknowledged by ${a.acknowledged_by}`);
   if (a.resolved_by) parts.push(`resolved by ${a.resolved_by}`);
   if (a.flapping) parts.push("flapping");
+  if (a.silenced_by) parts.push(`silenced by ${a.silenced_by}`);
   if (a.root_cause) parts.push(`grouped under ${a.root_cause}`);
   return parts.join(" · ");
 }
 
 export default function AlertsPage() {
   const [state, setState] = useState("firing");
+  const [text, setText] = useState("");
   const { can } = useAuth();
   const toast = useToast();
   const client = useQueryClient();
   const list = useQuery({
-    queryKey: alertKeys.list(state),
-    queryFn: ({ signal }) => alerts.list(state, signal),
+    queryKey: alertKeys.list(asked(state)),
+    queryFn: ({ signal }) => alerts.list(asked(state), signal),
     refetchInterval: 5_000,
   });
+  const rows = (list.data ?? []).filter((a) => shown(a, state, text));
   const act = useMutation({
     mutationFn: ({ a, action }: { a: Alert; action: "acknowledge" | "unacknowledge" | "resolve" }) => alerts[action](a.alert_id),
     onSuccess: (_, { a, action }) => {
@@ -61,23 +76,33 @@ export default function AlertsPage() {
   const editable = can("catalog_write");
   return (
     <section className="flex flex-col gap-4">
-      <div role="tablist" aria-label="Alert state" className="flex gap-1">
-        {STATES.map(([value, label]) => (
-          <button
-            key={label}
-            type="button"
-            role="tab"
-            aria-selected={state === value}
-            className={state === value ? button.primary : button.secondary}
-            onClick={() => setState(value)}
-          >
-            {label}
-          </button>
-        ))}
+      <div className="flex flex-wrap items-center gap-2">
+        <div role="tablist" aria-label="Alert state" className="flex flex-wrap gap-1">
+          {STATES.map(([value, label]) => (
+            <button
+              key={label}
+              type="button"
+              role="tab"
+              aria-selected={state === value}
+              className={state === value ? button.primary : button.secondary}
+              onClick={() => setState(value)}
+            >
+              {label}
+            </button>
+          ))}
+        </div>
+        <input
+          type="search"
+          aria-label="Filter alerts"
+          placeholder="Service, rule, severity or message"
+          className="ml-auto w-72 rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+        />
       </div>
       {list.error && <p className="text-red-700">{list.error.message}</p>}
-      {list.data && list.data.length === 0 && <p className="text-slate-700">No {state || ""} alerts.</p>}
-      {list.data && list.data.length > 0 && (
+      {list.data && rows.length === 0 && <p className="text-slate-700">No {state || ""} alerts{text ? " match" : ""}.</p>}
+      {rows.length > 0 && (
         <table className="w-full border-collapse rounded-lg bg-white text-left text-sm shadow-sm">
           <thead className="border-b border-slate-200 text-slate-700">
             <tr>
@@ -91,7 +116,7 @@ export default function AlertsPage() {
             </tr>
           </thead>
           <tbody>
-            {list.data.map((a) => (
+            {rows.map((a) => (
               <tr key={a.alert_id} className="border-b border-slate-100" data-testid="alert-row" data-alert={a.alert_id}>
                 <td className="p-2">
                   <Link className="font-medium text-slate-900 underline" to={`/services/${encodeURIComponent(a.service_id)}`}>
