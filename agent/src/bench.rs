@@ -80,6 +80,7 @@ pub async fn run(
         assignments: None,
         discovered: None,
         lateness: Default::default(),
+        stats: Default::default(),
     };
     let stop_shipper = shutdown.child_token();
     let shipping = tokio::spawn(shipper.run(stop_shipper.clone()));

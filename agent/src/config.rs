@@ -47,6 +47,8 @@ pub struct AgentConfig {
     pub discovery: crate::discovery::DiscoveryConfig,
     /// Where `secret://` references in checks are read (`[secrets]`).
     pub secrets: crate::secrets::SecretsConfig,
+    /// The local health listener (`[health]`).
+    pub health: crate::health::HealthConfig,
     /// Locally configured checks.
     pub checks: Vec<CheckConfig>,
 }
@@ -65,6 +67,7 @@ impl Default for AgentConfig {
             scheduler: SchedulerConfig::default(),
             discovery: Default::default(),
             secrets: Default::default(),
+            health: Default::default(),
             checks: Vec::new(),
         }
     }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod fleet;
+pub mod health;
 pub mod plan;
 pub mod scheduler;
 pub mod secrets;
@@ -34,8 +35,11 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
     let discovering = kubernetes
         .enabled
         .then(|| tokio::spawn(discovery::run(kubernetes, found, shutdown.clone())));
+    let stats = Arc::new(health::Stats::default());
     let sink_spool = spool.clone();
+    let counted = stats.clone();
     let sink: scheduler::Sink = Arc::new(move |result| {
+        counted.checked(result.service_type.as_str(), result.status.name());
         if let Err(e) = sink_spool.append(&[lightbulb_proto::v1::CheckResult::from(&result)]) {
             error!(service_id = %result.service_id, error = %e, "cannot spool result");
         }
@@ -56,7 +60,20 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
         spool: spool.clone(),
         assignments: Some(assignments),
         discovered: discovering.is_some().then_some(discovered),
+        stats: stats.clone(),
     };
+    let probes = tokio::spawn(health::serve(
+        config.health.clone(),
+        health::Health {
+            stats,
+            spool: spool.clone(),
+            spool_dir: config.spool_dir.clone(),
+            max_bytes: config.spool.max_bytes,
+            grace: config.health.ready_grace,
+            started: std::time::Instant::now(),
+        },
+        shutdown.clone(),
+    ));
     info!(
         agent_id = %config.agent_id,
         collector = %config.collector,
@@ -84,6 +101,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
     info!("shutting down: flushing the spool");
     checks.join().await;
     let _ = shipping.await;
+    let _ = probes.await;
     if let Some(d) = discovering {
         let _ = d.await;
     }

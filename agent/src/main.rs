@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 use lightbulb_agent::config::AgentConfig;
@@ -58,9 +60,12 @@ fn main() -> ExitCode {
         }
     };
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    runtime.block_on(async move {
+    let reload = Arc::new(AtomicBool::new(false));
+    let hangup = reload.clone();
+    let code = runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         tokio::spawn(lightbulb_common::signal::cancel_on_signal(shutdown.clone()));
+        tokio::spawn(stop_on_hangup(shutdown.clone(), hangup));
         let max_bytes = config.spool.max_bytes;
         let mut allow = false;
         let result = match cli.command.unwrap_or(Command::Run) {
@@ -108,5 +113,33 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
-    })
+    });
+    if reload.load(Ordering::Acquire) && code == ExitCode::SUCCESS {
+        return ExitCode::from(RELOAD_EXIT);
+    }
+    code
+}
+
+/// Exit status after SIGHUP: the service manager starts the agent again
+/// (`RestartForceExitStatus=75`), which then reads its configuration anew.
+const RELOAD_EXIT: u8 = 75;
+
+/// SIGHUP stops the agent cleanly (results stay spooled) to be started
+/// again with the configuration as it is now.
+async fn stop_on_hangup(shutdown: CancellationToken, reload: Arc<AtomicBool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot watch SIGHUP");
+        return;
+    };
+    tokio::select! {
+        _ = hangup.recv() => {}
+        _ = shutdown.cancelled() => return,
+    }
+    tracing::info!(
+        exit = RELOAD_EXIT,
+        "SIGHUP: stopping to be started again with the configuration re-read"
+    );
+    reload.store(true, Ordering::Release);
+    shutdown.cancel();
 }

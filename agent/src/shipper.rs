@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use lightbulb_common::backoff::Backoff;
@@ -111,6 +112,8 @@ pub struct Shipper {
     pub discovered: Option<tokio::sync::watch::Receiver<Option<Vec<v1::DiscoveredService>>>>,
     /// Checks behind their schedule, reported in heartbeats.
     pub lateness: crate::scheduler::Lateness,
+    /// Connected or not, and reconnects, for `/metrics` and `/readyz`.
+    pub stats: std::sync::Arc<crate::health::Stats>,
 }
 
 /// Sends the discovered set at the start of a session and on every change.
@@ -202,6 +205,8 @@ impl Shipper {
                 r = self.session(&mut backoff) => r,
                 _ = shutdown.cancelled() => return,
             };
+            self.stats.connected.store(false, Ordering::Relaxed);
+            self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
             let e = match result {
                 Ok(()) => continue,
                 Err(e) => e,
@@ -268,6 +273,7 @@ impl Shipper {
             "connected to collector"
         );
         backoff.reset();
+        self.stats.connected.store(true, Ordering::Relaxed);
         let heartbeat_every = match registered.heartbeat_interval_ms {
             0 => self.config.heartbeat,
             ms => Duration::from_millis(u64::from(ms)),
