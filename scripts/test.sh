@@ -61,6 +61,9 @@ export LIGHTBULB_TEST_CLICKHOUSE=1 LIGHTBULB_TEST_TEMPORAL=1 LIGHTBULB_TEST_KUBE
 export LIGHTBULB_TEST_WEB=1
 
 cargo build --workspace --bins --locked
+# The .deb and .rpm packages: built from those binaries, installed with
+# dpkg, run, purged (scripts/test-packages.sh; dpkg needs root).
+if [ "$(id -u)" -eq 0 ]; then ./scripts/test-packages.sh; else sudo ./scripts/test-packages.sh; fi
 # The dashboard's API types must be what the collector's OpenAPI document says.
 (cd web && npm run gen:api -- --check)
 cargo test --workspace --locked

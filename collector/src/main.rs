@@ -56,17 +56,38 @@ enum CertsCommand {
         #[arg(long = "host", value_name = "NAME")]
         hosts: Vec<String>,
     },
+    /// Issue certificates for more agents from the CA `certs init` made:
+    /// agent-NAME.crt, agent-NAME.key and a copy of ca.crt, for the agent's
+    /// host (/etc/lightbulb/certs/ there).
+    Issue {
+        /// Directory holding the CA's ca.crt and ca.key.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// Agent id to issue a client certificate for (repeatable; at least one).
+        #[arg(long = "agent", value_name = "NAME", required = true)]
+        agents: Vec<String>,
+        /// Directory to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lightbulb_common::logging::init(cli.log_json);
     lightbulb_common::tls::install_crypto_provider();
-    if let Some(Command::Certs {
-        command: CertsCommand::Init { out, agents, hosts },
-    }) = &cli.command
-    {
-        return match lightbulb_common::certs::init(out, agents, hosts) {
+    if let Some(Command::Certs { command }) = &cli.command {
+        let written = match command {
+            CertsCommand::Init { out, agents, hosts } => {
+                lightbulb_common::certs::init(out, agents, hosts)
+            }
+            CertsCommand::Issue {
+                ca_dir,
+                agents,
+                out,
+            } => lightbulb_common::certs::issue(ca_dir, agents, out),
+        };
+        return match written {
             Ok(files) => {
                 for f in files {
                     println!("wrote {}", f.display());

@@ -1,0 +1,5 @@
+# lightbulb-agent: stopped and disabled when removed (not on upgrade).
+if [ "$1" -eq 0 ] && [ -x /usr/bin/systemctl ]; then
+    systemctl disable --now lightbulb-agent.service >/dev/null 2>&1 || true
+fi
+exit 0
