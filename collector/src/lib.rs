@@ -7,6 +7,7 @@ pub mod api;
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod catalog;
 pub mod config;
 pub mod error;

@@ -32,6 +32,29 @@ enum Command {
     },
     /// Print the effective configuration and exit.
     PrintConfig,
+    /// Back up the store while the collector runs: a consistent copy of a
+    /// SQLite store (catalog, results, alerting, audit), or the catalog as
+    /// JSON (`--catalog-only`; the only kind for ClickHouse, whose results
+    /// ClickHouse's BACKUP keeps).
+    Backup {
+        /// File to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Only the catalog (services and relations), as import JSON.
+        #[arg(long)]
+        catalog_only: bool,
+    },
+    /// Restore a backup into the configured store: a SQLite copy replaces
+    /// the store's file (stop the collector first); a catalog backup is
+    /// imported into any store.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace an existing SQLite store.
+        #[arg(long)]
+        force: bool,
+    },
     /// Read a password from standard input and print its argon2 hash, for
     /// `[auth.local_admin] password_hash`.
     HashPassword,
@@ -131,6 +154,39 @@ fn main() -> ExitCode {
             toml::to_string_pretty(&config).expect("config serializes")
         );
         return ExitCode::SUCCESS;
+    }
+    if let Some(Command::Backup { .. } | Command::Restore { .. }) = &cli.command {
+        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+        let done = runtime.block_on(async {
+            match &cli.command {
+                Some(Command::Backup { out, catalog_only }) => {
+                    lightbulb_collector::backup::backup(&config, out, *catalog_only)
+                        .await
+                        .map(|s| format!("backed up {s} to {}", out.display()))
+                }
+                Some(Command::Restore { from, force }) => {
+                    lightbulb_collector::backup::restore(&config, from, *force)
+                        .await
+                        .map(|s| format!("restored {s} from {}", from.display()))
+                }
+                _ => unreachable!("matched above"),
+            }
+        });
+        return match done {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                let field = e.field().map(|f| format!("{f}: ")).unwrap_or_default();
+                eprintln!("lightbulb-collector: {field}{e}");
+                ExitCode::from(if e.code() == lightbulb_collector::ErrorCode::Invalid {
+                    64
+                } else {
+                    1
+                })
+            }
+        };
     }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(async move {

@@ -248,7 +248,10 @@ mod tests {
         std::fs::write(other.join("ca.key"), &foreign.key_pem).unwrap();
         let refused = dir.path().join("refused");
         let e = issue(&other, &["node-c".into()], &refused).unwrap_err();
-        assert!(e.to_string().contains("was not made by `certs init`"), "{e}");
+        assert!(
+            e.to_string().contains("was not made by `certs init`"),
+            "{e}"
+        );
         assert!(!refused.join("agent-node-c.crt").exists());
     }
 

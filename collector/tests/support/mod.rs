@@ -98,7 +98,7 @@ impl Collector {
         (cmd, config)
     }
 
-    fn write_config(
+    pub fn write_config(
         dir: &Path,
         certs: &Path,
         http: SocketAddr,
