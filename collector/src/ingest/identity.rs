@@ -36,12 +36,23 @@ pub fn peer<T>(request: &Request<T>) -> Result<Peer, Status> {
     })
 }
 
-/// Whether a certificate naming `names` may speak as `agent_id`.
+/// Whether a certificate naming `names` may speak as `agent_id`. A name
+/// `*.SUFFIX` (one certificate shared by a DaemonSet's agents, each
+/// `<node>.SUFFIX`) covers every id that ends in `.SUFFIX`.
 pub fn authorize(names: &[String], agent_id: &str) -> Result<(), Status> {
     if agent_id.is_empty() {
         return Err(Status::invalid_argument("agent_id is empty"));
     }
-    if names.iter().any(|n| n == agent_id) {
+    let covers = |name: &String| match name.strip_prefix('*') {
+        Some(suffix) => {
+            suffix.starts_with('.')
+                && suffix.len() > 1
+                && agent_id.len() > suffix.len()
+                && agent_id.ends_with(suffix)
+        }
+        None => name == agent_id,
+    };
+    if names.iter().any(covers) {
         Ok(())
     } else {
         Err(Status::permission_denied(format!(
@@ -174,6 +185,26 @@ mod tests {
             lightbulb_common::tls::certificate_serial_hex(b"not a certificate"),
             None
         );
+    }
+
+    #[test]
+    fn a_wildcard_name_covers_the_ids_under_its_suffix_only() {
+        let names = vec!["*.agents.lightbulb".to_string()];
+        assert!(authorize(&names, "node-1.agents.lightbulb").is_ok());
+        assert!(authorize(&names, "ip-10-0-0-1.ec2.internal.agents.lightbulb").is_ok());
+        for id in [
+            "agents.lightbulb",
+            ".agents.lightbulb",
+            "node-1.agents.lightbulb.evil",
+            "node-1xagents.lightbulb",
+        ] {
+            assert!(authorize(&names, id).is_err(), "{id}");
+        }
+        assert!(
+            authorize(&["*".to_string()], "anything").is_err(),
+            "a bare * covers nothing"
+        );
+        assert!(authorize(&["node-1".to_string()], "node-1").is_ok());
     }
 
     #[test]
