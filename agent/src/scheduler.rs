@@ -401,8 +401,10 @@ mod tests {
         let shutdown = CancellationToken::new();
         let scheduler = spawn(checks, 1, Arc::new(|_| {}), shutdown.clone());
         let lateness = scheduler.lateness.clone();
-        // Wait until the hog holds the slot (its first run starts within a minute).
-        let deadline = Instant::now() + Duration::from_secs(61);
+        // Wait until the hog holds the slot (its first run starts within a
+        // minute, at a random point of it) and the starved check is over a
+        // second late.
+        let deadline = Instant::now() + Duration::from_secs(70);
         let late = loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
             let late = lateness.late(Instant::now());

@@ -8,12 +8,11 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Collector, Proc, StoreSpec, agent_bin, agent_config, certs, eventually, free_port};
+use support::{Collector, Proc, agent_bin, agent_config, certs, eventually, free_port};
 
 /// Makes a directory immutable while alive (`chattr +i`), and mutable again when dropped.
 struct Immutable(PathBuf);
@@ -47,15 +46,7 @@ async fn get(client: &reqwest::Client, url: &str) -> (u16, String) {
 async fn readiness_follows_the_spool_and_metrics_count_checks() {
     let dir = tempfile::tempdir().unwrap();
     let certs = certs(dir.path(), &["node-a"]);
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let collector = Collector::start_on(
-        dir.path(),
-        &certs,
-        any,
-        any,
-        StoreSpec::Sqlite(dir.path().join("data/lightbulb.db")),
-        "",
-    );
+    let collector = Collector::sqlite(dir.path(), &certs, "");
     let port = free_port();
     let closed = free_port();
     let config = agent_config(

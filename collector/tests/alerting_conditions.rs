@@ -9,7 +9,6 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -17,7 +16,7 @@ use std::time::Duration;
 use lightbulb_testkit::receivers::HttpReceiver;
 use serde_json::{Value, json};
 use support::alerts::*;
-use support::{Collector, Proc, StoreSpec, agent_bin, agent_config, certs, free_port, http, send};
+use support::{Collector, Proc, agent_bin, agent_config, certs, free_port, http, send};
 
 const SERVER: &str = r#"
 import http.server, ssl, sys, time
@@ -82,13 +81,9 @@ impl Setup {
 /// an agent running the services labelled `role = edge`.
 async fn start(dir: &Path, hook: &HttpReceiver, extra: &str) -> Setup {
     let certs = certs(dir, &["node-a"]);
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let collector = Collector::start_on(
+    let collector = Collector::sqlite(
         dir,
         &certs,
-        any,
-        any,
-        StoreSpec::Sqlite(dir.join("data/lightbulb.db")),
         &format!("[alerting]\ninterval = \"200ms\"\n{extra}"),
     );
     let config = agent_config(

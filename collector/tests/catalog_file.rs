@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Collector, StoreSpec, certs, eventually, get_json, http};
+use support::{Collector, certs, eventually, get_json, http};
 
 const FIRST: &str = r#"
 [[services]]
@@ -48,16 +48,8 @@ status_config = { url = "http://api.internal/" }
 
 fn start(dir: &Path, file: &Path) -> Collector {
     let certs = certs(dir, &[]);
-    let any = "127.0.0.1:0".parse().unwrap();
     let extra = format!("[catalog]\nfile = \"{}\"\n", file.display());
-    Collector::start_on(
-        dir,
-        &certs,
-        any,
-        any,
-        StoreSpec::Sqlite(dir.join("data/lightbulb.db")),
-        &extra,
-    )
+    Collector::sqlite(dir, &certs, &extra)
 }
 
 async fn ids(client: &reqwest::Client, c: &Collector) -> Vec<String> {
@@ -265,13 +257,9 @@ async fn alert_channels_and_rules_in_the_catalog_file_notify_and_are_held_by_it(
     )
     .unwrap();
     let certs = certs(dir.path(), &["node-a"]);
-    let any = "127.0.0.1:0".parse().unwrap();
-    let collector = Collector::start_on(
+    let collector = Collector::sqlite(
         dir.path(),
         &certs,
-        any,
-        any,
-        StoreSpec::Sqlite(dir.path().join("data/lightbulb.db")),
         &format!(
             "[catalog]\nfile = \"{}\"\n[alerting]\ninterval = \"200ms\"\n",
             file.display()

@@ -6,32 +6,15 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { after, test } from "node:test";
-import { ARTIFACTS, BIN, browserPage, freePort, startLightbulb, stopAll, until } from "./harness.mjs";
+import { ARTIFACTS, BIN, browserPage, freePort, startLightbulb, startReceiver, stopAll, until } from "./harness.mjs";
 
 let receiver = null;
 after(async () => {
   receiver?.close();
   await stopAll();
 });
-
-/** An HTTP receiver on a free port; `got` holds each JSON body POSTed to it. */
-async function startReceiver() {
-  const got = [];
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      got.push(JSON.parse(body));
-      res.writeHead(200).end();
-    });
-  });
-  const port = await freePort();
-  await new Promise((r) => server.listen(port, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${port}/hook`, got, close: () => server.close() };
-}
 
 test("an alert is acknowledged by its link without signing in, and handled on the Alerts page", async () => {
   mkdirSync(ARTIFACTS, { recursive: true });

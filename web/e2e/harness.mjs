@@ -4,6 +4,7 @@
 // is killed by `stopAll`, which the tests call in `after` even on failure.
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -102,4 +103,20 @@ export async function stopAll() {
   for (const c of children.splice(0)) {
     if (c.exitCode === null) c.kill("SIGKILL");
   }
+}
+
+/** An HTTP receiver on a free port; `got` holds each JSON body POSTed to it. */
+export async function startReceiver() {
+  const got = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      got.push(JSON.parse(body));
+      res.writeHead(200).end();
+    });
+  });
+  const port = await freePort();
+  await new Promise((r) => server.listen(port, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${port}/hook`, got, close: () => server.close() };
 }

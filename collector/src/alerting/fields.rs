@@ -139,17 +139,7 @@ pub(super) const MAX_WINDOW_MS: i64 = 7 * 86_400_000;
 
 /// A duration field (`2m`), in ms, at most a week.
 pub(super) fn duration(body: &mut Body, key: &str) -> Result<Option<i64>> {
-    let field = body.field(key);
-    let Some(text) = body.string(key)? else {
-        return Ok(None);
-    };
-    let ms = lightbulb_common::time::parse_duration(&text)
-        .map_err(|e| Error::invalid(&field, e))?
-        .as_millis() as i64;
-    if ms > MAX_WINDOW_MS {
-        return Err(Error::invalid(&field, "must be at most 7d"));
-    }
-    Ok(Some(ms))
+    body.duration(key, MAX_WINDOW_MS, "7d")
 }
 
 /// A channel from `body`. A secret sent back as `<redacted>` (as it was

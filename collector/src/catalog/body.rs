@@ -127,6 +127,21 @@ impl Body {
         }
     }
 
+    /// A duration (`2m`) in ms, at most `max_ms` (`max` says it in words).
+    pub fn duration(&mut self, key: &str, max_ms: i64, max: &str) -> Result<Option<i64>> {
+        let field = self.field(key);
+        let Some(text) = self.string(key)? else {
+            return Ok(None);
+        };
+        let ms = lightbulb_common::time::parse_duration(&text)
+            .map_err(|e| Error::invalid(&field, e))?
+            .as_millis() as i64;
+        if ms > max_ms {
+            return Err(Error::invalid(&field, format!("must be at most {max}")));
+        }
+        Ok(Some(ms))
+    }
+
     /// The fields not yet read.
     pub fn keys(&self) -> Vec<String> {
         self.0.keys().cloned().collect()

@@ -302,17 +302,7 @@ pub fn aggregate(body: &mut Body, metric: &str) -> Result<Option<Aggregate>> {
 
 /// A window duration, at most an hour.
 pub fn window(body: &mut Body, key: &str) -> Result<Option<i64>> {
-    let field = body.field(key);
-    let Some(text) = body.string(key)? else {
-        return Ok(None);
-    };
-    let ms = lightbulb_common::time::parse_duration(&text)
-        .map_err(|e| Error::invalid(&field, e))?
-        .as_millis() as i64;
-    if ms > MAX_WINDOW_MS {
-        return Err(Error::invalid(&field, "must be at most 1h"));
-    }
-    Ok(Some(ms))
+    body.duration(key, MAX_WINDOW_MS, "1h")
 }
 
 #[cfg(test)]

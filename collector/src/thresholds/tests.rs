@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::alerting::model::{Condition, Rule, RuleScope, Severity};
+use crate::alerting::model::{Condition, Rule};
 use crate::catalog::metrics::Aggregate;
 use crate::catalog::model::{Catalog, Service};
 use lightbulb_common::{CheckResult, Metrics, ServiceType, Status};
@@ -92,29 +92,16 @@ fn error_rate_is_the_share_of_failed_results() {
 
 #[test]
 fn rule_verdicts_change_only_on_turns_and_ignore_replayed_results() {
-    let slow = Rule {
-        rule_id: "slow".into(),
-        name: "slow".into(),
-        condition: Condition::Metric {
+    let slow = Rule::sample(
+        "slow",
+        Condition::Metric {
             metric: "response_time_ms".into(),
             aggregate: Aggregate::Max,
             below: false,
             threshold: 500.0,
             window_ms: 60_000,
         },
-        scope: RuleScope::default(),
-        severity: Severity::Warning,
-        for_ms: 0,
-        channels: Vec::new(),
-        enabled: true,
-        updated_ms: 0,
-        resolve_after_ms: 0,
-        escalation: Vec::new(),
-        repeat_ms: None,
-        flap_limit: 0,
-        flap_window_ms: 1,
-        managed_by: None,
-    };
+    );
     let rules = [slow];
     let c = catalog(Value::Null);
     let w = Windows::default();

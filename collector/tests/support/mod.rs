@@ -123,6 +123,13 @@ impl Collector {
     }
 
     /// Starts a collector with `extra` TOML appended to its config.
+    /// On free ports with a SQLite store in `dir/data`, plus `extra` configuration.
+    pub fn sqlite(dir: &Path, certs: &Path, extra: &str) -> Collector {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let store = StoreSpec::Sqlite(dir.join("data/lightbulb.db"));
+        Collector::start_on(dir, certs, any, any, store, extra)
+    }
+
     pub fn start_on(
         dir: &Path,
         certs: &Path,

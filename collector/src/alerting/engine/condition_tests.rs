@@ -1,29 +1,13 @@
 //! Metric, certificate and absence conditions through the engine.
 
 use super::*;
+use crate::alerting::model::Condition;
 use crate::alerting::model::Verdict;
-use crate::alerting::model::{Condition, RuleScope, Severity};
 use crate::catalog::metrics::Aggregate;
 use lightbulb_common::Status;
 
 fn rule(id: &str, condition: Condition) -> Rule {
-    Rule {
-        rule_id: id.into(),
-        name: id.into(),
-        condition,
-        scope: RuleScope::default(),
-        severity: Severity::Warning,
-        for_ms: 0,
-        channels: vec!["ops".into()],
-        enabled: true,
-        updated_ms: 0,
-        resolve_after_ms: 0,
-        escalation: Vec::new(),
-        repeat_ms: None,
-        flap_limit: 0,
-        flap_window_ms: 600_000,
-        managed_by: None,
-    }
+    Rule::sample(id, condition)
 }
 
 fn web(status: Status, last_result_ms: Option<i64>) -> World {

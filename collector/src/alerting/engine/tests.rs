@@ -1,26 +1,16 @@
 use super::*;
-use crate::alerting::model::{Condition, EscalationStep, Handling, RuleScope, Severity};
+use crate::alerting::model::{Condition, EscalationStep, Handling, Severity};
 use lightbulb_common::Status;
 
 fn rule(id: &str, for_ms: i64) -> Rule {
+    let failed = Condition::Status {
+        statuses: vec!["FAILED".into()],
+    };
     Rule {
-        rule_id: id.into(),
         name: format!("{id} rule"),
-        condition: Condition::Status {
-            statuses: vec!["FAILED".into()],
-        },
-        scope: RuleScope::default(),
         severity: Severity::Critical,
         for_ms,
-        channels: vec!["ops".into()],
-        enabled: true,
-        updated_ms: 0,
-        resolve_after_ms: 0,
-        escalation: Vec::new(),
-        repeat_ms: None,
-        flap_limit: 0,
-        flap_window_ms: 600_000,
-        managed_by: None,
+        ..Rule::sample(id, failed)
     }
 }
 
