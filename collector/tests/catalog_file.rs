@@ -64,6 +64,15 @@ async fn ids(client: &reqwest::Client, c: &Collector) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The catalog file's error, once the collector reports one.
+async fn reported_error(client: &reqwest::Client, collector: &Collector) -> String {
+    eventually(Duration::from_secs(10), "the error reported", || async {
+        let (_, s) = get_json(client, &collector.url("/api/admin/catalog-file")).await;
+        s["last_error"].as_str().map(str::to_string)
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catalog_file_is_applied_guarded_reloaded_and_exported() {
     let dir = tempfile::tempdir().unwrap();
@@ -139,11 +148,7 @@ async fn the_catalog_file_is_applied_guarded_reloaded_and_exported() {
     let broken = SECOND.replace("http://api.internal/", "nope");
     std::fs::write(&file, &broken).unwrap();
     collector.proc.signal("HUP");
-    let error = eventually(Duration::from_secs(10), "the error reported", || async {
-        let (_, s) = get_json(&client, &collector.url("/api/admin/catalog-file")).await;
-        s["last_error"].as_str().map(str::to_string)
-    })
-    .await;
+    let error = reported_error(&client, &collector).await;
     assert!(
         error.contains("services.toml")
             && error.contains("`api`")
@@ -356,11 +361,7 @@ async fn alert_channels_and_rules_in_the_catalog_file_notify_and_are_held_by_it(
     // field; nothing changes.
     std::fs::write(&file, alerting_file(&url_file, closed, "info", "latency")).unwrap();
     collector.proc.signal("HUP");
-    let error = eventually(Duration::from_secs(10), "the error reported", || async {
-        let (_, s) = get_json(&client, &collector.url("/api/admin/catalog-file")).await;
-        s["last_error"].as_str().map(str::to_string)
-    })
-    .await;
+    let error = reported_error(&client, &collector).await;
     assert!(
         error.contains("services.toml")
             && error.contains("alert_rules[1] (slow): condition.metric: `latency` is not a metric"),
