@@ -3,9 +3,10 @@
 //!
 //! - An alert whose service fails only because a dependency does (its root
 //!   cause has an alert of its own) is grouped under that alert and named
-//!   in its notification instead of sending one; an alert that leaves its
-//!   group waits `max(for, REGROUP_MS)` before notifying on its own, so
-//!   dependants recovering a check after their dependency do not page.
+//!   in its notification instead of sending one (a pending alert joins the
+//!   group too); an alert that leaves its group waits `max(for, REGROUP_MS)`
+//!   before notifying on its own, so dependants recovering a check after
+//!   their dependency do not page.
 //! - A firing alert resolves once its condition has been absent for the
 //!   rule's `resolve_after` (hysteresis).
 //! - More than `flap_limit` notifications of one rule and service within
@@ -114,6 +115,20 @@ impl Engine {
         let keys: Vec<Key> = keys.into_iter().map(|(k, _)| k).collect();
         let alerting: HashSet<String> =
             self.active.values().map(|a| a.service_id.clone()).collect();
+        // A pending alert whose failing dependency has an alert is in that
+        // group already: should the group end just as it fires, it waits
+        // like any alert leaving a group, instead of paging on its own.
+        for key in &keys {
+            let root = world.services[&key.1].root_cause.as_ref();
+            if let Some(a) = self.active.get_mut(key)
+                && a.state == AlertState::Pending
+                && root.is_some_and(|r| alerting.contains(r))
+                && a.root_cause.as_ref() != root
+            {
+                a.root_cause = root.cloned();
+                step.changed.push(a.clone());
+            }
+        }
         for key in &keys {
             let rule = rules[key.0.as_str()];
             if self
@@ -126,6 +141,11 @@ impl Engine {
                 self.escalate(rule, key, world, now_ms, &mut step);
             }
         }
+        // An alert changed twice in a round is stored once, as it ends up.
+        let mut seen = HashSet::new();
+        step.changed.reverse();
+        step.changed.retain(|a| seen.insert(a.alert_id.clone()));
+        step.changed.reverse();
         step
     }
 

@@ -187,6 +187,43 @@ fn cache<const N: usize>(status: Status, handling: [Handling; N]) -> World {
     w
 }
 
+#[test]
+fn dependants_still_pending_when_their_root_cause_recovers_do_not_page() {
+    let rules = [rule("down", 1_000)];
+    let mut e = Engine::default();
+    // The database fails first; its dependants' checks notice 200 ms later.
+    let mut first = world(true, Status::Ok);
+    for (id, s) in first.services.iter_mut() {
+        if id.starts_with("app-") {
+            s.status = Status::Ok;
+            s.root_cause = None;
+        }
+    }
+    e.evaluate(&rules, &first, 0);
+    e.evaluate(&rules, &world(true, Status::Ok), 200);
+    let step = e.evaluate(&rules, &world(true, Status::Ok), 1_000);
+    assert_eq!(events(&step), [(Event::Firing, vec!["ops".to_string()])]);
+    // The database is back before the dependants' checks are: their alerts
+    // fire (1 s since 200) with no failing dependency left to group under.
+    let mut back = world(true, Status::Ok);
+    back.services.get_mut("db").unwrap().status = Status::Ok;
+    for s in back.services.values_mut() {
+        s.root_cause = None;
+    }
+    let step = e.evaluate(&rules, &back, 1_200);
+    assert_eq!(
+        step.messages
+            .iter()
+            .map(|(m, _)| (m.service_id.as_str(), m.event))
+            .collect::<Vec<_>>(),
+        [("db", Event::Resolved)],
+        "the dependants wait as ones leaving a group"
+    );
+    // Their checks recover within the wait: nothing more is sent.
+    let step = e.evaluate(&rules, &world(false, Status::Ok), 1_500);
+    assert!(step.messages.is_empty(), "{:?}", events(&step));
+}
+
 fn events(step: &Step) -> Vec<(Event, Vec<String>)> {
     step.messages
         .iter()
