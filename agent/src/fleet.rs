@@ -17,6 +17,9 @@ use crate::scheduler::Scheduler;
 pub struct Fleet {
     local: HashSet<String>,
     assigned: HashMap<String, (v1::CheckDefinition, CancellationToken)>,
+    /// Whether the first assignment (the one at agent start) was taken up:
+    /// checks assigned or changed after it run at once, not spread.
+    assigned_once: bool,
 }
 
 impl Fleet {
@@ -32,6 +35,7 @@ impl Fleet {
     /// Makes the assigned checks exactly `defs`: new ones start, changed
     /// ones restart, missing ones stop.
     pub fn assign(&mut self, scheduler: &mut Scheduler, defs: Vec<v1::CheckDefinition>) {
+        let soon = std::mem::replace(&mut self.assigned_once, true);
         let wanted: HashSet<String> = defs.iter().map(|d| d.service_id.clone()).collect();
         self.assigned.retain(|id, (_, stop)| {
             let keep = wanted.contains(id);
@@ -59,7 +63,11 @@ impl Fleet {
             match planned(&def) {
                 Ok(p) => {
                     let stop = scheduler.stopper();
-                    scheduler.start(p, stop.clone());
+                    if soon {
+                        scheduler.start_soon(p, stop.clone());
+                    } else {
+                        scheduler.start(p, stop.clone());
+                    }
                     self.assigned.insert(def.service_id.clone(), (def, stop));
                 }
                 Err(problems) => {

@@ -19,6 +19,9 @@ use crate::checks::{self, Check, Outcome};
 use crate::plan::PlannedCheck;
 use crate::secrets::{Secrets, WithSecrets};
 
+/// How soon a check started with `start_soon` first runs, at the latest.
+const SOON: Duration = Duration::from_secs(1);
+
 /// Where finished results go (the spool, or a channel in tests).
 pub type Sink = Arc<dyn Fn(CheckResult) + Send + Sync>;
 
@@ -55,8 +58,22 @@ impl Scheduler {
         self.shutdown.child_token()
     }
 
-    /// Runs `plan`'s check until `stop`.
+    /// Runs `plan`'s check until `stop`, its first run at a random point of
+    /// one interval: checks starting together (at agent start) do not all
+    /// fire at once.
     pub fn start(&mut self, plan: PlannedCheck, stop: CancellationToken) {
+        let first = jitter(plan.interval);
+        self.start_after(plan, stop, first);
+    }
+
+    /// The same, its first run within a second: a check just assigned or
+    /// changed, which its user is waiting to see.
+    pub fn start_soon(&mut self, plan: PlannedCheck, stop: CancellationToken) {
+        let first = jitter(plan.interval.min(SOON));
+        self.start_after(plan, stop, first);
+    }
+
+    fn start_after(&mut self, plan: PlannedCheck, stop: CancellationToken, first: Duration) {
         let check: Box<dyn Check> = match &plan.secret_config {
             Some(config) => Box::new(WithSecrets::new(
                 plan.service_type,
@@ -65,13 +82,20 @@ impl Scheduler {
             )),
             None => checks::build(&plan.spec),
         };
-        self.run(plan, check, stop);
+        self.run(plan, check, stop, first);
     }
 
-    fn run(&mut self, plan: PlannedCheck, check: Box<dyn Check>, stop: CancellationToken) {
-        info!(service_id = %plan.service_id, service_type = %plan.service_type, interval = ?plan.interval, "check scheduled");
+    fn run(
+        &mut self,
+        plan: PlannedCheck,
+        check: Box<dyn Check>,
+        stop: CancellationToken,
+        first: Duration,
+    ) {
+        info!(service_id = %plan.service_id, service_type = %plan.service_type, interval = ?plan.interval, first_run_in = ?first, "check scheduled");
         self.tasks.spawn(run_check(
             plan,
+            first,
             check,
             self.permits.clone(),
             self.sink.clone(),
@@ -164,14 +188,14 @@ impl Drop for Tracked<'_> {
 
 async fn run_check(
     plan: PlannedCheck,
+    first: Duration,
     mut check: Box<dyn Check>,
     permits: Arc<Semaphore>,
     sink: Sink,
     lateness: Lateness,
     shutdown: CancellationToken,
 ) {
-    // Spread the first runs over one interval so checks don't fire together.
-    let mut next = Instant::now() + jitter(plan.interval);
+    let mut next = Instant::now() + first;
     lateness.0.lock().unwrap_or_else(|e| e.into_inner()).insert(
         plan.service_id.clone(),
         Track {
@@ -257,7 +281,8 @@ mod tests {
         let mut scheduler = Scheduler::new(max_concurrency, secrets, sink, shutdown);
         for (plan, check) in checks {
             let stop = scheduler.stopper();
-            scheduler.run(plan, check, stop);
+            let first = jitter(plan.interval);
+            scheduler.run(plan, check, stop, first);
         }
         scheduler
     }

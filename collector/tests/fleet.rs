@@ -1,6 +1,7 @@
 //! Checks assigned from the catalog: a service created through the API is
 //! run by the matching agent (real agent code, in-process) without a
-//! restart, and stops when disabled.
+//! restart, at once even with a long interval (and again at once when
+//! changed), and stops when disabled.
 
 mod support;
 
@@ -98,6 +99,39 @@ async fn an_api_created_service_runs_on_the_matching_agent_until_disabled() {
             .any(|s| s["service_id"] == "fleet-us")
     );
 
+    // Once the agent runs, a new check runs at once (not at a random point
+    // of its interval, as at agent start), and so does a changed one.
+    let mut slow = create("fleet-slow", "eu");
+    slow["status_config"]["interval"] = json!("5m");
+    let (code, body) = send(
+        &client,
+        reqwest::Method::POST,
+        server.url("/api/admin/services"),
+        slow,
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+    eventually(
+        Duration::from_secs(5),
+        "a check with a 5 minute interval run within 5 s of its creation",
+        || async { (total(&client, &server, "fleet-slow").await == 1).then_some(()) },
+    )
+    .await;
+    let (code, body) = send(
+        &client,
+        reqwest::Method::PUT,
+        server.url("/api/admin/services/fleet-slow"),
+        json!({"status_config": {"url": format!("tcp://{}", server.grpc), "interval": "5m"}}),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    eventually(
+        Duration::from_secs(5),
+        "the changed check run within 5 s",
+        || async { (total(&client, &server, "fleet-slow").await == 2).then_some(()) },
+    )
+    .await;
+
     let (code, _) = send(
         &client,
         reqwest::Method::PUT,
@@ -108,7 +142,7 @@ async fn an_api_created_service_runs_on_the_matching_agent_until_disabled() {
     assert_eq!(code, 200);
     eventually(Duration::from_secs(5), "check unassigned", || async {
         let (_, agents) = get_json(&client, &server.url("/api/agents")).await;
-        (agents[0]["assigned_checks"] == json!([])).then_some(())
+        (agents[0]["assigned_checks"] == json!(["fleet-slow"])).then_some(())
     })
     .await;
     // A result already running may still land; after that, none.
