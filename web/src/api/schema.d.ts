@@ -1827,14 +1827,12 @@ export interface operations {
                     "application/json": components["schemas"]["FileState"];
                 };
             };
-            /** @description Not found */
-            404: {
+            /** @description No catalog file is configured ([catalog] file) */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
+                content?: never;
             };
         };
     };

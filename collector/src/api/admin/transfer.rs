@@ -160,16 +160,14 @@ pub(in crate::api) async fn export_json(
 }
 
 /// The catalog file's standing: last applied, last error, drift.
-#[utoipa::path(get, path = "/api/admin/catalog-file", tag = "admin", responses((status = 200, body = crate::catalog::file::FileState), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/admin/catalog-file", tag = "admin", responses((status = 200, body = crate::catalog::file::FileState), (status = 204, description = "No catalog file is configured ([catalog] file)")))]
 pub(in crate::api) async fn catalog_file(State(state): State<Arc<AppState>>) -> Result<Response> {
     match &state.catalog_file {
         Some(file) => {
             let rules = crate::file_alerting::FileAlerting(&state);
             Ok(axum::Json(file.status(&state.catalog, &rules)).into_response())
         }
-        None => Err(Error::not_found(
-            "no catalog file is configured ([catalog] file)",
-        )),
+        None => Ok(axum::http::StatusCode::NO_CONTENT.into_response()),
     }
 }
 

@@ -8,6 +8,7 @@ import { StatusBadge } from "../../status/StatusBadge";
 import { STATUSES } from "../../status/statuses";
 import { button, input } from "../../ui/Dialog";
 import { useToast } from "../../ui/toast";
+import { CatalogFilePanel } from "./CatalogFilePanel";
 import { DeleteServiceDialog } from "./DeleteServiceDialog";
 import { ServiceDialog } from "./ServiceDialog";
 
@@ -74,6 +75,7 @@ export default function AdminServicesPage() {
 
   return (
     <section className="space-y-3">
+      <CatalogFilePanel />
       <div className="flex flex-wrap items-center gap-2">
         <input type="search" aria-label="Search services" placeholder="Search id or label" className={`${input} max-w-xs`} value={q.search} onChange={(e) => setQ({ ...q, search: e.target.value, page: 1 })} />
         <select aria-label="Filter by type" className={`${input} max-w-48`} value={q.service_type} onChange={(e) => setQ({ ...q, service_type: e.target.value, page: 1 })}>
