@@ -204,7 +204,7 @@ impl Engine {
                     self.sent.entry(key).or_default().push_back(now_ms);
                 }
                 step.say(
-                    message(rule, &a, Event::Resolved, world),
+                    world.message(rule, &a, Event::Resolved),
                     rule.channels.clone(),
                     silence,
                 );
@@ -321,7 +321,7 @@ impl Engine {
                 a.silenced_by = Some(silence.clone());
                 a.impacted = world.impacted_by(&a.service_id);
                 step.say(
-                    message(rule, a, Event::Firing, world),
+                    world.message(rule, a, Event::Firing),
                     rule.channels.clone(),
                     Some(silence),
                 );
@@ -350,10 +350,8 @@ impl Engine {
         a.root_cause = None;
         a.notified = true;
         a.impacted = world.impacted_by(&a.service_id);
-        step.messages.push((
-            message(rule, a, Event::Firing, world),
-            rule.channels.clone(),
-        ));
+        step.messages
+            .push((world.message(rule, a, Event::Firing), rule.channels.clone()));
         step.changed.push(a.clone());
     }
 
@@ -383,37 +381,10 @@ impl Engine {
         let Some(due) = due else { return };
         a.escalations += 1;
         a.last_escalation_ms = Some(now_ms);
-        let mut m = message(rule, a, Event::Escalated, world);
+        let mut m = world.message(rule, a, Event::Escalated);
         m.escalation = Some(a.escalations);
         step.messages.push((m, due.channels.clone()));
         step.changed.push(a.clone());
-    }
-}
-
-fn message(rule: &Rule, a: &Alert, event: Event, world: &World) -> Message {
-    let label = world
-        .services
-        .get(&a.service_id)
-        .map_or_else(|| a.service_id.clone(), |s| s.label.clone());
-    Message {
-        event,
-        alert_id: a.alert_id.clone(),
-        rule_id: rule.rule_id.clone(),
-        rule_name: rule.name.clone(),
-        severity: a.severity,
-        service_id: a.service_id.clone(),
-        service_label: label,
-        status: a.status.clone(),
-        message: a.message.clone(),
-        since_ms: a.since_ms,
-        impacted: a.impacted.clone(),
-        link: format!(
-            "{}/services/{}",
-            world.link_base.trim_end_matches('/'),
-            a.service_id
-        ),
-        escalation: None,
-        acknowledge_link: None,
     }
 }
 

@@ -1,12 +1,13 @@
 //! What the engine evaluates: every service with its status, labels and
-//! root cause, what people did with alerts, and the silences.
+//! root cause, what people did with alerts, and the silences; and what a
+//! notification says.
 
 use std::collections::{BTreeMap, HashMap};
 
 use lightbulb_common::Status;
 
 use super::model::Verdict;
-use super::model::{Condition, Handling, Rule};
+use super::model::{Alert, Condition, Event, Handling, Message, Rule};
 use super::silence::Silence;
 
 /// One service as the engine sees it.
@@ -83,5 +84,33 @@ impl World {
             .filter(|(_, s)| s.root_cause.as_deref() == Some(id))
             .map(|(k, _)| k.clone())
             .collect()
+    }
+
+    /// What a notification of `a` (of `rule`) says about `event`.
+    pub(super) fn message(&self, rule: &Rule, a: &Alert, event: Event) -> Message {
+        let label = self
+            .services
+            .get(&a.service_id)
+            .map_or_else(|| a.service_id.clone(), |s| s.label.clone());
+        Message {
+            event,
+            alert_id: a.alert_id.clone(),
+            rule_id: rule.rule_id.clone(),
+            rule_name: rule.name.clone(),
+            severity: a.severity,
+            service_id: a.service_id.clone(),
+            service_label: label,
+            status: a.status.clone(),
+            message: a.message.clone(),
+            since_ms: a.since_ms,
+            impacted: a.impacted.clone(),
+            link: format!(
+                "{}/services/{}",
+                self.link_base.trim_end_matches('/'),
+                a.service_id
+            ),
+            escalation: None,
+            acknowledge_link: None,
+        }
     }
 }
