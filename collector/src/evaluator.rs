@@ -234,7 +234,12 @@ fn world(state: &AppState) -> World {
                 let def = c.services.get(id);
                 let mut shown = s.clone();
                 crate::staleness::stop_if_disabled(&mut shown, def);
-                let (interval, grace) = crate::staleness::cadence(state, c, &s.agent_id, id);
+                // Only a silent service's cadence matters (to the absence rules).
+                let (interval, grace) = if s.is_silence() {
+                    crate::staleness::cadence(state, c, &s.agent_id, id)
+                } else {
+                    (0, 0)
+                };
                 out.insert(
                     id.clone(),
                     ServiceNow {

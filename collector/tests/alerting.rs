@@ -319,14 +319,6 @@ async fn a_maintenance_window_records_what_it_holds_back_and_the_alert_notifies_
     let db_port = support::free_port();
     let mut db = database(db_port);
     let s = setup(dir.path(), db_port, &hook, None).await;
-    let post = |path: &str, body: Value| {
-        send(
-            &s.client,
-            reqwest::Method::POST,
-            s.collector.url(path),
-            body,
-        )
-    };
     for (body, field) in [
         (
             json!({"matchers": {"services": ["db"]}, "recurring": {"cron": "0 25 * * *", "duration": "1h"}}),
@@ -342,11 +334,11 @@ async fn a_maintenance_window_records_what_it_holds_back_and_the_alert_notifies_
             "starts",
         ),
     ] {
-        let (code, got) = post("/api/alerts/silences", body).await;
+        let (code, got) = s.post("/api/alerts/silences", body).await;
         assert_eq!(code, 422, "{got}");
         assert_eq!(got["error"]["field"], field, "{got}");
     }
-    let (code, window) = post(
+    let (code, window) = s.post(
         "/api/alerts/silences",
         json!({"silence_id": "db-upgrade", "comment": "upgrading the database", "maintenance": true,
                "matchers": {"services": ["db"]}, "duration": "1h"}),

@@ -97,14 +97,6 @@ async fn slack_teams_pagerduty_and_servicenow_get_what_their_services_accept() {
     let db_port = support::free_port();
     let mut db = database(db_port);
     let s = setup(dir.path(), db_port, &hook, None).await;
-    let post = |path: &str, body: Value| {
-        send(
-            &s.client,
-            reqwest::Method::POST,
-            s.collector.url(path),
-            body,
-        )
-    };
     let routing_key = "R0123456789abcdefghijklmnopqrstu";
     for channel in [
         json!({"channel_id": "slack", "kind": "slack", "url": chat.url("/slack")}),
@@ -113,7 +105,7 @@ async fn slack_teams_pagerduty_and_servicenow_get_what_their_services_accept() {
         json!({"channel_id": "snow", "kind": "servicenow", "instance": format!("http://127.0.0.1:{}", servicenow.port),
                "username": "lightbulb", "password": "snow-pass"}),
     ] {
-        let (code, body) = post("/api/alerts/channels", channel).await;
+        let (code, body) = s.post("/api/alerts/channels", channel).await;
         assert_eq!(code, 201, "{body}");
         assert!(
             !body.to_string().contains("snow-pass") && !body.to_string().contains(routing_key),

@@ -1,8 +1,9 @@
 // The map's colours and markings, and the catalog file's standing, as a
 // user sees them: a database failing on its own is the root cause (red,
 // solid thick border), the web service failing because of it is impacted
-// (red, dashed), a healthy API is green; the Services page shows the
-// catalog file in sync, then why an edited file is not applied.
+// (red, dashed), a healthy API is green; the file's alert rule is listed
+// as the file's on the Alerts page; the Services page shows the catalog
+// file in sync, then why an edited file is not applied.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +20,8 @@ function catalog(closed, open) {
     service("db", closed) +
     service("web", closed) +
     service("api", open) +
-    `[[relations]]\nsource_service_id = "web"\ntarget_service_id = "db"\nrelation_type = "dependency"\n`
+    `[[relations]]\nsource_service_id = "web"\ntarget_service_id = "db"\nrelation_type = "dependency"\n` +
+    `[[alert_rules]]\nrule_id = "db-down"\ncondition = { kind = "status", statuses = ["FAILED"] }\nscope = { services = ["db"] }\n`
   );
 }
 
@@ -51,6 +53,12 @@ test("the map tells root causes from impacted services by colour and border, and
   await page.locator('[data-map-node="db"]').getByText("root cause").waitFor();
   await page.locator('[data-map-node="web"]').getByText("impacted").waitFor();
   await page.screenshot({ path: path.join(ARTIFACTS, "map-root-cause.png") });
+
+  // The file's alert rule is listed as the file's, with nothing to edit.
+  await page.goto(`${lb.url}/alerts`);
+  const rule = page.getByTestId("rule").filter({ hasText: "db-down" });
+  await rule.getByText("· from the catalog file").waitFor();
+  assert.equal(await page.getByRole("button", { name: "Edit rule db-down" }).count(), 0);
 
   await page.goto(`${lb.url}/admin/services`);
   const panel = page.getByTestId("catalog-file");

@@ -22,7 +22,7 @@ pub struct ServiceNow {
     pub root_cause: Option<String>,
     /// When it is silent (UNKNOWN for want of results): its last result.
     pub last_result_ms: Option<i64>,
-    /// How often it is checked, ms.
+    /// How often it is checked, ms (known when it is silent; else 0).
     pub interval_ms: i64,
 }
 

@@ -119,6 +119,19 @@ pub async fn setup(
     }
 }
 
+impl Setup {
+    /// POSTs `body` as JSON: the status and the answer.
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        send(
+            &self.client,
+            reqwest::Method::POST,
+            self.collector.url(path),
+            body,
+        )
+        .await
+    }
+}
+
 /// Webhook bodies for `service_id` and `event`.
 pub fn hooks(hook: &HttpReceiver, service_id: &str, event: &str) -> Vec<Value> {
     hook.requests()
