@@ -6,6 +6,7 @@ pub mod database;
 pub mod grpc;
 pub mod http;
 pub mod kubernetes;
+pub mod ping;
 pub mod process;
 pub(crate) mod support;
 pub mod temporal;
@@ -111,6 +112,7 @@ pub fn build(spec: &CheckSpec) -> Box<dyn Check> {
         CheckSpec::Process(s) => Box::new(process::ProcessCheck::new(s.clone())),
         CheckSpec::Database(s) => Box::new(database::DatabaseCheck::new(s.clone())),
         CheckSpec::Grpc(s) => Box::new(grpc::GrpcCheck::new(s.clone())),
+        CheckSpec::Ping(s) => Box::new(ping::PingCheck::new(s.clone())),
         CheckSpec::Temporal(s) => Box::new(temporal::TemporalCheck::new(s.clone())),
         CheckSpec::Kubernetes(s) => Box::new(kubernetes::KubernetesCheck::new(s.clone())),
     }

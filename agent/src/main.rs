@@ -46,12 +46,63 @@ enum Command {
     },
     /// Print the effective configuration and exit.
     PrintConfig,
+    /// Run one check once, here, and print its result as JSON; for trying a
+    /// `status_config` before adding the service. Exit status 0 OK,
+    /// 1 DEGRADED, 2 FAILED, 3 any other status (as monitoring plugins do).
+    Check {
+        /// Service type: api_endpoint, python_process, database,
+        /// temporal_workflow or kubernetes_pod.
+        service_type: String,
+        /// The `status_config` as JSON, e.g. '{"url": "ping://10.0.0.1"}'.
+        status_config: String,
+    },
+}
+
+/// `lightbulb-agent check`: the result, or why the definition is invalid.
+fn check_once(service_type: &str, config: &str) -> ExitCode {
+    use lightbulb_common::{ServiceType, Status, spec::CheckSpec};
+    let Some(service_type) = ServiceType::parse(service_type) else {
+        eprintln!("error: SERVICE_TYPE: `{service_type}` is not a service type");
+        return ExitCode::from(64);
+    };
+    let spec = serde_json::from_str(config)
+        .map_err(|e| ("".to_string(), format!("is not JSON: {e}")))
+        .and_then(|v| CheckSpec::parse(service_type, &v));
+    let spec = match spec {
+        Ok(s) => s,
+        Err((key, why)) => {
+            eprintln!("error: STATUS_CONFIG {key}: {why}");
+            return ExitCode::from(64);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let outcome = runtime.block_on(lightbulb_agent::checks::build(&spec).run());
+    let shown = serde_json::json!({
+        "status": outcome.status.name(),
+        "message": outcome.message,
+        "metrics": outcome.metrics,
+        "details": outcome.details,
+    });
+    println!("{}", serde_json::to_string_pretty(&shown).expect("JSON"));
+    ExitCode::from(match outcome.status {
+        Status::Ok => 0,
+        Status::Degraded => 1,
+        Status::Failed => 2,
+        _ => 3,
+    })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lightbulb_common::logging::init(cli.log_json);
     lightbulb_common::tls::install_crypto_provider();
+    if let Some(Command::Check {
+        service_type,
+        status_config,
+    }) = &cli.command
+    {
+        return check_once(service_type, status_config);
+    }
     let config = match AgentConfig::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -85,6 +136,7 @@ fn main() -> ExitCode {
                 }
                 lightbulb_agent::bench::run(&config, results, services, &prefix, shutdown).await
             }
+            Command::Check { .. } => unreachable!("run before the configuration is read"),
             Command::PrintConfig => {
                 print!(
                     "{}",

@@ -164,7 +164,11 @@ pub fn service(state: &AppState, id: &str) -> Option<ServiceStatus> {
 /// saying whether any agent runs it.
 fn not_yet_checked(state: &AppState, def: &Service) -> ServiceStatus {
     let runners = state.runners(&def.service_id);
-    let message = if runners.is_empty() {
+    let message = if def.labels.is_empty() {
+        "no agent runs this check: a service without labels is assigned to no agent; \
+         give it labels an agent has (every agent has `agent_id`)"
+            .to_string()
+    } else if runners.is_empty() {
         format!(
             "no connected agent runs this check: no agent's labels include {}",
             serde_json::to_string(&def.labels).unwrap_or_default()
