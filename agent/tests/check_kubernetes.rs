@@ -196,3 +196,120 @@ async fn unreachable_api_server_is_failed() {
         o.details
     );
 }
+
+/// A pod with a readiness probe that waits `delay` seconds.
+async fn create_probed_pod(pods: &Api<Pod>, name: &str, delay: i32) {
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {"app": "boot"}},
+        "spec": {"nodeName": "node-a", "containers": [{"name": "app", "image": "example/app:1",
+            "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "initialDelaySeconds": delay}}]},
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+}
+
+#[tokio::test]
+async fn starting_pods_are_starting_and_a_deployment_scaled_to_zero_is_stopped() {
+    let Some(k) = Kubernetes::start().await else {
+        return;
+    };
+    let client = k.client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    // Scheduled, its container still being created.
+    create_probed_pod(&pods, "boot-1", 300).await;
+    let creating = json!({"status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}],
+        "containerStatuses": [{"name": "app", "ready": false, "restartCount": 0, "image": "example/app:1", "imageID": "",
+            "state": {"waiting": {"reason": "ContainerCreating"}}}]}});
+    pods.patch_status(
+        "boot-1",
+        &Default::default(),
+        &kube::api::Patch::Merge(&creating),
+    )
+    .await
+    .unwrap();
+    let mut c = check(&k, json!({"selector": "app=boot"}));
+    let pending = run_until(&mut c, "a pending pod", |o| {
+        o.metrics.extra.get("pods") == Some(&1.0)
+    })
+    .await;
+    assert_eq!(pending.status, Status::Starting, "{}", pending.message);
+    assert_eq!(
+        pending.message,
+        "pod boot-1 is starting: Pending (scheduled, not yet running)"
+    );
+
+    // Running but unready, within the probe's 300 s initial delay.
+    let just_now = lightbulb_common::time::format_iso(lightbulb_common::time::now_ms());
+    set_status(
+        &pods,
+        "boot-1",
+        false,
+        json!({"state": {"running": {"startedAt": just_now}}}),
+    )
+    .await;
+    let running = run_until(&mut c, "a running, unready pod", |o| {
+        o.message.contains("started")
+    })
+    .await;
+    assert_eq!(running.status, Status::Starting, "{}", running.message);
+    assert!(
+        running.message.contains("container app started")
+            && running.message.contains("within its probes' 300 s"),
+        "{}",
+        running.message
+    );
+
+    // Past its delay and still not ready: no longer starting, FAILED.
+    create_probed_pod(&pods, "boot-2", 5).await;
+    set_status(&pods, "boot-2", false, json!({})).await;
+    let mut late = check(&k, json!({"pod": "boot-2"}));
+    let failed = run_until(&mut late, "a pod past its delay", |o| {
+        o.message.contains("0 of 1")
+    })
+    .await;
+    assert_eq!(failed.status, Status::Failed, "{}", failed.message);
+
+    // Unschedulable is not starting.
+    create_probed_pod(&pods, "boot-3", 300).await;
+    let stuck = json!({"status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+        "reason": "Unschedulable", "message": "0/3 nodes are available: insufficient cpu"}]}});
+    pods.patch_status(
+        "boot-3",
+        &Default::default(),
+        &kube::api::Patch::Merge(&stuck),
+    )
+    .await
+    .unwrap();
+    let mut unschedulable = check(&k, json!({"pod": "boot-3"}));
+    let o = run_until(&mut unschedulable, "an unschedulable pod", |o| {
+        o.message.contains("Unschedulable")
+    })
+    .await;
+    assert_eq!(o.status, Status::Failed, "{}", o.message);
+    assert!(
+        o.message
+            .contains("pod boot-3 is Pending: Unschedulable: 0/3 nodes"),
+        "{}",
+        o.message
+    );
+
+    // A deployment scaled to zero on purpose.
+    let idle: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "idle"},
+        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "idle"}},
+            "template": {"metadata": {"labels": {"app": "idle"}},
+                "spec": {"containers": [{"name": "app", "image": "example/idle:1"}]}}},
+    }))
+    .unwrap();
+    Api::<Deployment>::namespaced(client.clone(), "default")
+        .create(&PostParams::default(), &idle)
+        .await
+        .unwrap();
+    let stopped = check(&k, json!({"deployment": "idle"})).run().await;
+    assert_eq!(stopped.status, Status::Stopped, "{}", stopped.message);
+    assert_eq!(stopped.message, "deployment default/idle is scaled to 0");
+
+    // A selector nothing matches, with no count to expect: FAILED, not OK.
+    let nothing = check(&k, json!({"selector": "app=nothing"})).run().await;
+    assert_eq!(nothing.status, Status::Failed, "{}", nothing.message);
+}

@@ -130,7 +130,7 @@ async fn unreachable_frontend_is_failed() {
 }
 
 #[tokio::test]
-async fn stuck_and_timed_out_runs_and_late_paused_schedules() {
+async fn stuck_and_timed_out_runs_and_late_paused_schedules_and_a_schedule_alone() {
     let Some(t) = Temporal::start() else { return };
     let _worker = t.worker("slow");
     t.run(&["start", "Sleepy", "slow", "1"]);
@@ -174,6 +174,21 @@ async fn stuck_and_timed_out_runs_and_late_paused_schedules() {
         schedule["overlap_skipped"].as_i64().unwrap() > 0,
         "{schedule}"
     );
+    // A check of this schedule alone: DEGRADED while it runs late.
+    let mut only = check(
+        &t.address,
+        json!({"schedule_id": "nightly", "schedule_grace": "1s"}),
+    );
+    let alone = run_until(&mut only, "the schedule alone, late", |o| {
+        o.status == Status::Degraded
+    })
+    .await;
+    assert!(
+        alone.message.contains("schedule nightly is late"),
+        "{}",
+        alone.message
+    );
+    assert_eq!(alone.details["schedule"]["id"], "nightly");
 
     t.run(&["schedule", "nightly", "slow", "pause"]);
     let paused = run_until(&mut c, "a paused schedule", |o| {
@@ -184,6 +199,24 @@ async fn stuck_and_timed_out_runs_and_late_paused_schedules() {
     .await;
     assert_eq!(paused.status, Status::Degraded);
     assert_eq!(paused.details["schedules"][0]["paused"], true);
+
+    // Paused on purpose: the schedule-only check is STOPPED, not failing.
+    let stopped = run_until(&mut only, "the paused schedule alone", |o| {
+        o.status == Status::Stopped
+    })
+    .await;
+    assert_eq!(
+        stopped.message,
+        "schedule nightly is paused: paused by the test"
+    );
+    let absent = check(&t.address, json!({"schedule_id": "weekly"}))
+        .run()
+        .await;
+    assert_eq!(absent.status, Status::Failed);
+    assert_eq!(
+        absent.message,
+        "schedule weekly does not exist in namespace `default`"
+    );
 }
 
 #[tokio::test]

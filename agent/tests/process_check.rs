@@ -1,6 +1,6 @@
 //! `python_process` against real Python processes: several workers against
-//! `min_processes`, a virtualenv, children, a heartbeat file and a
-//! liveness URL. Every process started here is killed when the test ends.
+//! `min_processes`, a virtualenv, children, a heartbeat file, a liveness
+//! URL and the startup grace. Every process started here is killed when the test ends.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -159,6 +159,70 @@ async fn a_stale_heartbeat_file_and_a_dead_liveness_port_fail() {
             .contains(&format!("liveness http://{closed}/ failed")),
         "{}",
         o.message
+    );
+}
+
+/// Binds a port and prints it, then serves HTTP on it only once the file
+/// named by its argument exists: until then connections are refused.
+const LATE_SERVER: &str = "import http.server, os, socket, sys, time\nsock = socket.socket()\nsock.bind(('127.0.0.1', 0))\nprint(sock.getsockname()[1], flush=True)\nwhile not os.path.exists(sys.argv[1]): time.sleep(0.05)\ns = http.server.HTTPServer(('127.0.0.1', 0), http.server.SimpleHTTPRequestHandler, bind_and_activate=False)\ns.socket = sock\nsock.listen()\ns.serve_forever()";
+
+#[tokio::test]
+async fn a_young_process_is_starting_until_its_liveness_url_answers_or_the_grace_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    let (server, port) = python("python3", LATE_SERVER, &[go.to_str().unwrap()]);
+    let pidfile = dir.path().join("server.pid");
+    std::fs::write(&pidfile, server.0.id().to_string()).unwrap();
+    let config = json!({"pidfile": pidfile, "startup_grace": "60s",
+        "liveness_url": format!("http://127.0.0.1:{port}/")});
+    let starting = check(config.clone()).await;
+    assert_eq!(starting.status, Status::Starting, "{}", starting.message);
+    assert!(
+        starting.message.starts_with("starting: up ")
+            && starting.message.contains("of startup_grace 1m; process ")
+            && starting.message.contains("liveness http://127.0.0.1:"),
+        "{}",
+        starting.message
+    );
+    // Without a liveness URL, nothing says it is ready before the grace ends.
+    let unready = check(json!({"pidfile": pidfile, "startup_grace": "60s"})).await;
+    assert_eq!(unready.status, Status::Starting, "{}", unready.message);
+
+    std::fs::write(&go, "").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let ready = loop {
+        let o = check(config.clone()).await;
+        if o.status != Status::Starting || std::time::Instant::now() > deadline {
+            break o;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(ready.status, Status::Ok, "{}", ready.message);
+
+    // A grace that ends while the URL is still refused: STARTING, then FAILED.
+    let (late, port) = python(
+        "python3",
+        LATE_SERVER,
+        &[dir.path().join("never").to_str().unwrap()],
+    );
+    std::fs::write(&pidfile, late.0.id().to_string()).unwrap();
+    let config = json!({"pidfile": pidfile, "startup_grace": "5s",
+        "liveness_url": format!("http://127.0.0.1:{port}/")});
+    let first = check(config.clone()).await;
+    assert_eq!(first.status, Status::Starting, "{}", first.message);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let failed = loop {
+        let o = check(config.clone()).await;
+        if o.status != Status::Starting || std::time::Instant::now() > deadline {
+            break o;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(failed.status, Status::Failed, "{}", failed.message);
+    assert!(
+        failed.message.contains("liveness http://127.0.0.1:"),
+        "{}",
+        failed.message
     );
 }
 

@@ -75,7 +75,11 @@ async fn a_ping_service_shows_rtt_and_loss_in_the_live_status() {
         message.starts_with("ping 127.0.0.1: 4/4 replies (0% loss), rtt min/avg/max"),
         "{message}"
     );
-    let (_, history) = get_json(&client, &server.url("/api/services/gateway/history?limit=1")).await;
+    let (_, history) = get_json(
+        &client,
+        &server.url("/api/services/gateway/history?limit=1"),
+    )
+    .await;
     let point = &history["points"][0];
     let metrics = &point["metrics"];
     assert_eq!(metrics["packet_loss"], 0.0, "{point}");
@@ -125,7 +129,12 @@ fn the_datagram_socket_pings_loopback_and_an_unanswered_address_is_failed() {
 fn without_the_ping_group_or_cap_net_raw_the_check_says_what_to_change() {
     // A new namespace starts with ping_group_range `1 0` (no group), and
     // the unprivileged user holds no CAP_NET_RAW.
-    let nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+    let nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
     let (code, denied) = check_in_namespace("", &nobody, json!({"url": "ping://127.0.0.1"}));
     assert_eq!((code, &denied["status"]), (2, &json!("FAILED")), "{denied}");
     let message = denied["message"].as_str().unwrap();

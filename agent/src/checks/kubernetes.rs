@@ -295,6 +295,21 @@ impl KubernetesCheck {
             || format!("{} of {} pods ready", seen.ready, seen.desired),
             &mut details,
         );
+        if seen.pods == 0 {
+            // Scaled to zero on purpose, or nothing to say how many there should be.
+            (outcome.status, outcome.message) = match (desired, &self.spec.deployment) {
+                (Some(0), Some(d)) => (
+                    Status::Stopped,
+                    format!("deployment {}/{d} is scaled to 0", self.spec.namespace),
+                ),
+                (Some(0), None) => (Status::Stopped, "no pod is desired (desired = 0)".into()),
+                (None, _) => (
+                    Status::Failed,
+                    format!("no pod matches in namespace {}", self.spec.namespace),
+                ),
+                _ => (outcome.status, std::mem::take(&mut outcome.message)),
+            };
+        }
         if outcome.status == Status::Failed
             && let Some((pod, container)) = seen.failing
         {

@@ -30,6 +30,9 @@ pub struct ProcessCheck {
     last: Option<Sample>,
     /// Built only for a `liveness_url`, shared with other checks.
     client: Option<Result<reqwest::Client, String>>,
+    /// Set by a run that found a live process younger than `startup_grace`:
+    /// its uptime in seconds.
+    young: Option<f64>,
 }
 
 impl ProcessCheck {
@@ -48,10 +51,12 @@ impl ProcessCheck {
             cmdline,
             last: None,
             client,
+            young: None,
         }
     }
 
     fn observe(&mut self) -> Outcome {
+        self.young = None;
         let found = match select::matching(&self.spec, self.cmdline.as_ref()) {
             Ok(found) => found,
             // `last` is kept so a process that comes back is reported as restarted.
@@ -103,6 +108,9 @@ impl ProcessCheck {
             at: now,
         });
         let rss = stat.rss * procfs::page_size();
+        if stat.state != 'Z' && uptime_s < self.spec.startup_grace.as_secs_f64() {
+            self.young = Some(uptime_s);
+        }
         let mut outcome = if stat.state == 'Z' {
             Outcome::failed(format!("process {pid} is a zombie"))
         } else {
@@ -205,6 +213,22 @@ impl ProcessCheck {
     }
 }
 
+impl ProcessCheck {
+    /// Within `startup_grace`: STARTING, unless the liveness URL already
+    /// answers (then the run stands as it is).
+    fn starting(&self, outcome: &mut Outcome, uptime_s: f64) {
+        if self.spec.liveness_url.is_some() && outcome.status != Status::Failed {
+            return;
+        }
+        outcome.status = Status::Starting;
+        outcome.message = format!(
+            "starting: up {uptime_s:.0} s of startup_grace {}; {}",
+            humantime::format_duration(self.spec.startup_grace),
+            outcome.message
+        );
+    }
+}
+
 /// Makes `outcome` at least `status`, adding the reason to the message.
 fn worsen(outcome: &mut Outcome, status: Status, reason: String) {
     outcome.status = outcome.status.worst(status);
@@ -235,8 +259,11 @@ impl Check for ProcessCheck {
         Box::pin(async move {
             // procfs reads are quick local file reads; only liveness awaits.
             let mut outcome = self.observe();
-            if outcome.status != Status::Failed {
+            if outcome.status != Status::Failed || self.young.is_some() {
                 self.liveness(&mut outcome).await;
+            }
+            if let Some(uptime) = self.young {
+                self.starting(&mut outcome, uptime);
             }
             outcome
         })

@@ -155,6 +155,9 @@ impl TemporalCheck {
             Ok(c) => c,
             Err(e) => return Outcome::failed(format!("temporal_workflow: {e}")),
         };
+        if let Some(id) = self.spec.schedule_id.clone() {
+            return self.schedule_only(&mut c, &id).await;
+        }
         let now = now_ms();
         let since = format_iso(now - self.spec.window.as_millis() as i64);
         let tf = self.type_filter();

@@ -104,7 +104,28 @@ fn combine(parts: &[(Status, &str)], on_failed: &str) -> (Status, String) {
                 named(Status::Starting).join(", ")
             ),
         ),
-        _ => (Status::Ok, format!("all {} dependencies OK", parts.len())),
+        _ => {
+            let stopped = named(Status::Stopped);
+            if stopped.len() == parts.len() {
+                (
+                    Status::Stopped,
+                    format!("every dependency is STOPPED: {}", stopped.join(", ")),
+                )
+            } else if stopped.is_empty() {
+                (Status::Ok, format!("all {} dependencies OK", parts.len()))
+            } else {
+                // Stopped on purpose is not a fault of the dependant.
+                (
+                    Status::Ok,
+                    format!(
+                        "{} of {} dependencies OK; STOPPED on purpose: {}",
+                        parts.len() - stopped.len(),
+                        parts.len(),
+                        stopped.join(", ")
+                    ),
+                )
+            }
+        }
     }
 }
 
@@ -125,6 +146,15 @@ mod tests {
             combine(&[ok, (Status::Degraded, "q")], "failed").0,
             Status::Degraded
         );
+        let stopped = (Status::Stopped, "batch");
+        assert_eq!(
+            combine(&[ok, stopped], "failed"),
+            (
+                Status::Ok,
+                "1 of 2 dependencies OK; STOPPED on purpose: batch".into()
+            )
+        );
+        assert_eq!(combine(&[stopped], "failed").0, Status::Stopped);
         assert_eq!(
             combine(&[ok, ok], "failed"),
             (Status::Ok, "all 2 dependencies OK".into())

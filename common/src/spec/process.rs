@@ -45,6 +45,11 @@ pub struct ProcessSpec {
     /// A local HTTP URL the process serves; not answering 2xx is FAILED.
     #[serde(default)]
     pub liveness_url: Option<String>,
+    /// A process younger than this is STARTING (its heartbeat, liveness and
+    /// limits are not held against it yet), or OK once its `liveness_url`
+    /// answers. Default `0s`: none.
+    #[serde(default, with = "crate::time::serde_duration")]
+    pub startup_grace: std::time::Duration,
 }
 
 fn one() -> u32 {

@@ -49,6 +49,11 @@ pub struct TemporalSpec {
     /// spec says, or runs skipped since the last check: DEGRADED. Default true.
     #[serde(default = "yes")]
     pub schedules: bool,
+    /// Watch this one schedule only (its pause, lateness and skipped runs),
+    /// not the namespace's runs: paused on purpose is STOPPED, a schedule
+    /// that does not exist FAILED.
+    #[serde(default)]
+    pub schedule_id: Option<String>,
     /// A scheduled run may be this late before it counts as missed. Default `1m`.
     #[serde(default = "one_minute", with = "serde_duration")]
     pub schedule_grace: Duration,
@@ -139,6 +144,9 @@ impl TemporalSpec {
         }
         if self.namespace.is_empty() {
             return Err(("namespace".into(), "must not be empty".into()));
+        }
+        if self.schedule_id.as_ref().is_some_and(|s| s.is_empty()) {
+            return Err(("schedule_id".into(), "must not be empty".into()));
         }
         for (key, v) in [
             ("failure_rate_degraded", self.failure_rate_degraded),

@@ -31,6 +31,9 @@ pub struct Seen {
     pub ready: u32,
     pub desired: u32,
     pub restarts: u32,
+    /// Pods not ready yet but within their start: scheduled and being
+    /// created, or before their probes' initial delay.
+    pub starting: u32,
     /// The first failing (pod, container), for its log tail.
     pub failing: Option<(String, String)>,
 }
@@ -104,11 +107,26 @@ pub fn evaluate(
                     format!("pod {name} failed {why}").trim_end().to_string(),
                 ));
             }
-            "Pending" | "Unknown" => findings.push(Finding::new(
+            "Unknown" => findings.push(Finding::new(
                 Status::Degraded,
                 format!("pod {name} is {phase}"),
             )),
+            "Pending" => {
+                if let Some(why) = unschedulable(&status) {
+                    findings.push(Finding::new(
+                        Status::Degraded,
+                        format!("pod {name} is Pending: {why}"),
+                    ));
+                }
+            }
             _ => {}
+        }
+        if !ready && let Some(why) = starting(pod, &phase) {
+            seen.starting += 1;
+            findings.push(Finding::new(
+                Status::Starting,
+                format!("pod {name} is starting: {why}"),
+            ));
         }
         let mut containers = Vec::new();
         for c in status.container_statuses.iter().flatten() {
@@ -190,13 +208,14 @@ pub fn evaluate(
     }
     *last_restarts = restarts_now;
     if seen.desired > 0 {
-        let ratio = f64::from(seen.ready) / f64::from(seen.desired);
+        // A starting replica is not held against the ratio.
+        let ratio = f64::from(seen.ready + seen.starting) / f64::from(seen.desired);
         let what = if pods.is_empty() {
             format!("no pod matches in namespace {}", spec.namespace)
         } else {
             format!("{} of {} pods ready", seen.ready, seen.desired)
         };
-        if seen.ready == 0 || ratio < spec.failed_ready_ratio {
+        if seen.ready + seen.starting == 0 || ratio < spec.failed_ready_ratio {
             findings.push(Finding::new(Status::Failed, what));
         } else if ratio < spec.degraded_ready_ratio {
             findings.push(Finding::new(Status::Degraded, what));
@@ -207,6 +226,89 @@ pub fn evaluate(
     details.insert("ready".into(), json!(seen.ready));
     details.insert("pods".into(), Value::Array(shown));
     seen
+}
+
+/// Why a Pending pod cannot be scheduled, if the scheduler said so.
+fn unschedulable(status: &k8s_openapi::api::core::v1::PodStatus) -> Option<String> {
+    let c = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False")?;
+    Some(
+        [c.reason.as_deref(), c.message.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(": "),
+    )
+}
+
+/// Waiting reasons of a container that is being set up.
+const CREATING: &[&str] = &["ContainerCreating", "PodInitializing"];
+
+/// Why an unready pod counts as starting: Pending (and schedulable),
+/// a container being created, or a running container younger than its
+/// probes allow for its start (`initialDelaySeconds`, and a startup
+/// probe's `failureThreshold` × `periodSeconds`).
+fn starting(pod: &Pod, phase: &str) -> Option<String> {
+    let status = pod.status.as_ref()?;
+    if phase == "Pending" {
+        return unschedulable(status)
+            .is_none()
+            .then(|| "Pending (scheduled, not yet running)".to_string());
+    }
+    if phase != "Running" {
+        return None;
+    }
+    let now = now_ms();
+    let specs = pod.spec.as_ref().map(|s| &s.containers[..]).unwrap_or(&[]);
+    for c in status
+        .container_statuses
+        .iter()
+        .flatten()
+        .filter(|c| !c.ready)
+    {
+        let state = c.state.as_ref();
+        if let Some(reason) = state
+            .and_then(|s| s.waiting.as_ref())
+            .and_then(|w| w.reason.as_deref())
+            .filter(|r| CREATING.contains(r))
+        {
+            return Some(format!("container {} is {reason}", c.name));
+        }
+        let Some(started) = state
+            .and_then(|s| s.running.as_ref())
+            .and_then(|r| r.started_at.as_ref())
+        else {
+            continue;
+        };
+        let allowed = specs
+            .iter()
+            .find(|s| s.name == c.name)
+            .map_or(0, startup_allowance);
+        let age_s = (now - started.0.as_millisecond()) / 1000;
+        if age_s < allowed {
+            return Some(format!(
+                "container {} started {age_s} s ago, within its probes' {allowed} s",
+                c.name
+            ));
+        }
+    }
+    None
+}
+
+/// Seconds a container's probes give it to become ready.
+fn startup_allowance(c: &k8s_openapi::api::core::v1::Container) -> i64 {
+    let delay = |p: Option<&k8s_openapi::api::core::v1::Probe>| {
+        p.map_or(0, |p| i64::from(p.initial_delay_seconds.unwrap_or(0)))
+    };
+    let startup = c.startup_probe.as_ref().map_or(0, |p| {
+        i64::from(p.initial_delay_seconds.unwrap_or(0))
+            + i64::from(p.failure_threshold.unwrap_or(3))
+                * i64::from(p.period_seconds.unwrap_or(10))
+    });
+    delay(c.readiness_probe.as_ref()).max(startup)
 }
 
 /// Warning events about these pods within the window, newest first.
