@@ -25,6 +25,7 @@ pub mod commands;
 pub mod csv;
 pub mod derive;
 pub mod discovery;
+pub mod environments;
 pub mod fields;
 pub mod file;
 pub mod graph;

@@ -88,10 +88,14 @@ impl Default for LimitsConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CatalogConfig {
-    /// Services and relations declared in a TOML file, applied at start, on
+    /// Services and relations declared in a TOML or YAML file, applied at start, on
     /// SIGHUP and when the file changes; what it declares is read-only
     /// through the API. Default: none. Env `LIGHTBULB_CATALOG__FILE`.
     pub file: Option<PathBuf>,
+    /// The file's environment to apply: its `environments.<name>`
+    /// overrides are merged in. Default none: the file as written.
+    /// Env `LIGHTBULB_CATALOG__ENVIRONMENT`.
+    pub environment: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -114,62 +114,85 @@ fn plan<T: Clone + PartialEq>(
     changes
 }
 
+/// Every problem of the file's alerting part, judged on its own (for
+/// `catalog check`: no channel or rule exists yet).
+pub fn check_alone(items: &AlertItems, owner: &str) -> Vec<String> {
+    read(items, owner, |_| None, |_| None)
+        .err()
+        .unwrap_or_default()
+}
+
+/// Reads both parts with the API's readers; `channel` and `rule` look up
+/// what exists already (who holds it, and a channel's secrets kept).
+fn read(
+    items: &AlertItems,
+    owner: &str,
+    channel: impl Fn(&str) -> Option<Channel>,
+    rule: impl Fn(&str) -> Option<Rule>,
+) -> std::result::Result<Read, Vec<String>> {
+    let now = lightbulb_common::time::now_ms();
+    let mut problems = Vec::new();
+    let mut channels: Vec<Channel> = Vec::new();
+    for (i, item) in items.channels.iter().enumerate() {
+        let at = place("alert_channels", i, item, "channel_id");
+        let read = fill(item).and_then(|filled| {
+            let id = filled
+                .get("channel_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let previous = channel(id);
+            let mut c = fields::channel(Body::from_map(filled), None, previous.as_ref(), now)?;
+            let held = previous.and_then(|p| p.managed_by);
+            owner::may_change("channel", &c.channel_id, held.as_deref(), Some(owner))?;
+            c.managed_by = Some(owner.to_string());
+            Ok(c)
+        });
+        match read {
+            Ok(c) if channels.iter().any(|x| x.channel_id == c.channel_id) => {
+                problems.push(format!(
+                    "{at}: channel_id: `{}` is listed twice",
+                    c.channel_id
+                ));
+            }
+            Ok(c) => channels.push(c),
+            Err(e) => problems.push(problem(&at, e)),
+        }
+    }
+    let known = |c: &str| channels.iter().any(|x| x.channel_id == c) || channel(c).is_some();
+    let mut rules: Vec<Rule> = Vec::new();
+    for (i, item) in items.rules.iter().enumerate() {
+        let at = place("alert_rules", i, item, "rule_id");
+        let read =
+            fields::rule(Body::from_map(item.clone()), None, known, now).and_then(|mut r| {
+                let held = rule(&r.rule_id).and_then(|old| old.managed_by);
+                owner::may_change("rule", &r.rule_id, held.as_deref(), Some(owner))?;
+                r.managed_by = Some(owner.to_string());
+                Ok(r)
+            });
+        match read {
+            Ok(r) if rules.iter().any(|x| x.rule_id == r.rule_id) => {
+                problems.push(format!("{at}: rule_id: `{}` is listed twice", r.rule_id));
+            }
+            Ok(r) => rules.push(r),
+            Err(e) => problems.push(problem(&at, e)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(Read { channels, rules })
+    } else {
+        Err(problems)
+    }
+}
+
 impl FileAlerting<'_> {
     fn read(&self, items: &AlertItems, owner: &str) -> std::result::Result<Read, Vec<String>> {
         let alerting = &self.0.alerting;
-        let now = lightbulb_common::time::now_ms();
-        let mut problems = Vec::new();
-        let mut channels: Vec<Channel> = Vec::new();
-        for (i, item) in items.channels.iter().enumerate() {
-            let at = place("alert_channels", i, item, "channel_id");
-            let read = fill(item).and_then(|filled| {
-                let id = filled
-                    .get("channel_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let previous = alerting.channel(id);
-                let mut c = fields::channel(Body::from_map(filled), None, previous.as_ref(), now)?;
-                let held = previous.and_then(|p| p.managed_by);
-                owner::may_change("channel", &c.channel_id, held.as_deref(), Some(owner))?;
-                c.managed_by = Some(owner.to_string());
-                Ok(c)
-            });
-            match read {
-                Ok(c) if channels.iter().any(|x| x.channel_id == c.channel_id) => {
-                    problems.push(format!(
-                        "{at}: channel_id: `{}` is listed twice",
-                        c.channel_id
-                    ));
-                }
-                Ok(c) => channels.push(c),
-                Err(e) => problems.push(problem(&at, e)),
-            }
-        }
-        let known =
-            |c: &str| channels.iter().any(|x| x.channel_id == c) || alerting.channel(c).is_some();
-        let mut rules: Vec<Rule> = Vec::new();
-        for (i, item) in items.rules.iter().enumerate() {
-            let at = place("alert_rules", i, item, "rule_id");
-            let read =
-                fields::rule(Body::from_map(item.clone()), None, known, now).and_then(|mut r| {
-                    let held = alerting.rule(&r.rule_id).and_then(|old| old.managed_by);
-                    owner::may_change("rule", &r.rule_id, held.as_deref(), Some(owner))?;
-                    r.managed_by = Some(owner.to_string());
-                    Ok(r)
-                });
-            match read {
-                Ok(r) if rules.iter().any(|x| x.rule_id == r.rule_id) => {
-                    problems.push(format!("{at}: rule_id: `{}` is listed twice", r.rule_id));
-                }
-                Ok(r) => rules.push(r),
-                Err(e) => problems.push(problem(&at, e)),
-            }
-        }
-        if problems.is_empty() {
-            Ok(Read { channels, rules })
-        } else {
-            Err(problems)
-        }
+        read(
+            items,
+            owner,
+            |id| alerting.channel(id),
+            |id| alerting.rule(id),
+        )
     }
 
     fn changes(&self, read: Read, owner: &str) -> (Vec<Change<Channel>>, Vec<Change<Rule>>) {

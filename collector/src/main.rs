@@ -55,12 +55,36 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The catalog file, checked without a running collector (for CI).
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// Read a password from standard input and print its argon2 hash, for
     /// `[auth.local_admin] password_hash`.
     HashPassword,
     /// Print the OpenAPI document of the REST API (what /api/openapi.json
     /// serves) and exit; the dashboard's types are generated from it.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Read the catalog file as the collector would apply it (to an empty
+    /// catalog), with an environment's overrides: every problem names the
+    /// item and field, exit status 64; valid, a summary and exit 0.
+    Check {
+        /// The file (TOML, or YAML by its .yaml/.yml name). Default
+        /// `[catalog] file` of the configuration.
+        file: Option<PathBuf>,
+        /// The environment whose `environments.<name>` overrides apply.
+        /// Default `[catalog] environment` of the configuration.
+        #[arg(long, short)]
+        environment: Option<String>,
+        /// Also print the effective catalog as a TOML catalog file.
+        #[arg(long)]
+        print: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -148,6 +172,17 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
+    if let Some(Command::Catalog {
+        command:
+            CatalogCommand::Check {
+                file,
+                environment,
+                print,
+            },
+    }) = &cli.command
+    {
+        return check_catalog(&config, file.as_ref(), environment.as_deref(), *print);
+    }
     if let Some(Command::PrintConfig) = cli.command {
         print!(
             "{}",
@@ -201,4 +236,50 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// `lightbulb-collector catalog check`.
+fn check_catalog(
+    config: &CollectorConfig,
+    file: Option<&PathBuf>,
+    environment: Option<&str>,
+    print: bool,
+) -> ExitCode {
+    let Some(file) = file.or(config.catalog.file.as_ref()) else {
+        eprintln!("lightbulb-collector: no catalog file: name one, or set [catalog] file");
+        return ExitCode::from(64);
+    };
+    let environment = environment.or(config.catalog.environment.as_deref());
+    let targets =
+        lightbulb_collector::catalog::targets::Targets::new(config.checks.deny_networks.clone())
+            .unwrap_or_default();
+    let checked = lightbulb_collector::catalog::file::check(
+        file,
+        environment,
+        &targets,
+        lightbulb_collector::file_alerting::check_alone,
+    );
+    match checked {
+        Ok(c) => {
+            if print {
+                print!("{}", c.effective);
+            }
+            eprintln!(
+                "catalog file `{}`{} is valid: {} services, {} relations, {} alert channels, {} alert rules",
+                file.display(),
+                environment
+                    .map(|e| format!(" (environment {e})"))
+                    .unwrap_or_default(),
+                c.services,
+                c.relations,
+                c.channels,
+                c.rules
+            );
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            eprintln!("{problems}");
+            ExitCode::from(64)
+        }
+    }
 }

@@ -91,11 +91,9 @@ impl AppState {
             .with_targets(targets);
         let auth = crate::auth::Auth::new(&config, store.clone()).await?;
         let alerting = Arc::new(crate::alerting::Alerting::load(store.clone()).await?);
-        let catalog_file = config
-            .catalog
-            .file
-            .clone()
-            .map(crate::catalog::file::CatalogFile::new);
+        let catalog_file = config.catalog.file.clone().map(|path| {
+            crate::catalog::file::CatalogFile::new(path, config.catalog.environment.clone())
+        });
         let state = Arc::new(AppState {
             config,
             shutdown,

@@ -1,5 +1,6 @@
-//! Configuration as code: services and relations declared in a TOML file
-//! (`[catalog] file`). The collector applies it at start (refusing to
+//! Configuration as code: services and relations declared in a TOML or
+//! YAML file (`[catalog] file`), with per-environment overrides
+//! (`environments.rs`). The collector applies it at start (refusing to
 //! start if it is invalid), again on SIGHUP and when the file changes
 //! (keeping the current catalog if the new file is invalid), and reports
 //! drift: what applying the file now would change.
@@ -57,6 +58,8 @@ pub struct FileState {
     pub file: PathBuf,
     /// `managed_by` of what the file owns.
     pub owner: String,
+    /// The environment whose overrides are applied (`[catalog] environment`).
+    pub environment: Option<String>,
     pub last_applied: Option<String>,
     /// Why the file on disk is not applied (it is invalid), if so.
     pub last_error: Option<String>,
@@ -88,12 +91,13 @@ pub trait Alerts: Send + Sync {
     fn drift(&self, items: &AlertItems, owner: &str) -> Vec<String>;
 }
 
-/// Reads the file into a document and its alerting part; errors name the file.
-pub fn read(path: &Path) -> Result<(Document, AlertItems), String> {
+/// Reads the file into a document and its alerting part, with the
+/// overrides of `environment` merged in; errors name the file.
+pub fn read(path: &Path, environment: Option<&str>) -> Result<(Document, AlertItems), String> {
     let named = |e: String| format!("catalog file `{}`: {e}", path.display());
     let text = std::fs::read_to_string(path).map_err(|e| named(e.to_string()))?;
-    let value: toml::Value = toml::from_str(&text).map_err(|e| named(e.to_string()))?;
-    let mut json = serde_json::to_value(value).map_err(|e| named(e.to_string()))?;
+    let mut json = super::environments::parse(path, &text).map_err(named)?;
+    super::environments::select(&mut json, environment).map_err(named)?;
     let mut tables = |key: &str| match json.as_object_mut().and_then(|top| top.remove(key)) {
         None => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -112,6 +116,69 @@ pub fn read(path: &Path) -> Result<(Document, AlertItems), String> {
     };
     let doc = import::from_json(json).map_err(named)?;
     Ok((doc, alerts))
+}
+
+/// A file judged by `catalog check`: what it declares once in force.
+#[derive(Debug)]
+pub struct Checked {
+    pub services: usize,
+    pub relations: usize,
+    pub channels: usize,
+    pub rules: usize,
+    /// The effective catalog (the environment's overrides merged) as a
+    /// catalog file, in TOML.
+    pub effective: String,
+}
+
+/// Judges the file as the collector would apply it to an empty catalog;
+/// `alerts` judges the alerting part. The error lists every problem.
+pub fn check(
+    path: &Path,
+    environment: Option<&str>,
+    targets: &Targets,
+    alerts: impl Fn(&AlertItems, &str) -> Vec<String>,
+) -> Result<Checked, String> {
+    let (doc, items) = read(path, environment)?;
+    let owner = super::owner::file(path);
+    let mut problems: Vec<String> = alerts(&items, &owner)
+        .into_iter()
+        .map(|p| format!("catalog file `{}`: {p}", path.display()))
+        .collect();
+    let now = lightbulb_common::time::now_ms();
+    let plan = import::plan(&Catalog::default(), doc, Some(&owner), targets, now);
+    if !plan.problems.is_empty() {
+        problems.push(describe(&plan.problems, path));
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("\n"));
+    }
+    let mut after = Catalog::default();
+    after.apply(&plan.changes);
+    let mut effective = import::export(&after);
+    effective["alert_channels"] = Value::from(items.channels.clone());
+    effective["alert_rules"] = Value::from(items.rules.clone());
+    let effective = toml::to_string_pretty(&without_nulls(effective))
+        .map_err(|e| format!("cannot write TOML: {e}"))?;
+    Ok(Checked {
+        services: after.services.len(),
+        relations: after.relations.len(),
+        channels: items.channels.len(),
+        rules: items.rules.len(),
+        effective,
+    })
+}
+
+/// TOML has no null: absent keys stand for it.
+pub fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => m
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k, without_nulls(v)))
+            .collect(),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
 }
 
 fn describe(problems: &[import::Problem], path: &Path) -> String {
@@ -160,25 +227,32 @@ fn drift(catalog: &Catalog, doc: Document, owner: &str, targets: &Targets) -> Ve
 
 pub struct CatalogFile {
     path: PathBuf,
+    environment: Option<String>,
     state: Mutex<FileState>,
 }
 
 impl CatalogFile {
-    pub fn new(path: PathBuf) -> CatalogFile {
+    pub fn new(path: PathBuf, environment: Option<String>) -> CatalogFile {
         CatalogFile {
             state: Mutex::new(FileState {
                 file: path.clone(),
                 owner: super::owner::file(&path),
+                environment: environment.clone(),
                 ..FileState::default()
             }),
             path,
+            environment,
         }
+    }
+
+    fn read(&self) -> Result<(Document, AlertItems), String> {
+        read(&self.path, self.environment.as_deref())
     }
 
     /// Applies the file all or nothing; the error lists every problem.
     pub async fn apply(&self, catalog: &Registry, alerts: &dyn Alerts) -> Result<(), String> {
         let owner = super::owner::file(&self.path);
-        let outcome = match read(&self.path) {
+        let outcome = match self.read() {
             Err(e) => Err(e),
             Ok((doc, items)) => self.apply_read(catalog, alerts, &owner, doc, items).await,
         };
@@ -230,7 +304,7 @@ impl CatalogFile {
     /// The file's standing now, drift included.
     pub fn status(&self, catalog: &Registry, alerts: &dyn Alerts) -> FileState {
         let mut out = self.state.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        match read(&self.path) {
+        match self.read() {
             Ok((doc, items)) => {
                 let targets = catalog.targets();
                 out.drift = catalog.read(|c| drift(c, doc, &out.owner, targets));

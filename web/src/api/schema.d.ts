@@ -1051,6 +1051,8 @@ export interface components {
         FileState: {
             /** @description What applying the file now would change (empty: in sync). */
             drift: string[];
+            /** @description The environment whose overrides are applied (`[catalog] environment`). */
+            environment?: string | null;
             file: string;
             last_applied?: string | null;
             /** @description Why the file on disk is not applied (it is invalid), if so. */

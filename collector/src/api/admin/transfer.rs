@@ -125,19 +125,6 @@ pub(in crate::api) struct ExportParams {
     format: Option<String>,
 }
 
-/// Drops `null` members (TOML has no null).
-fn without_nulls(v: serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Object(m) => m
-            .into_iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k, without_nulls(v)))
-            .collect(),
-        serde_json::Value::Array(a) => a.into_iter().map(without_nulls).collect(),
-        other => other,
-    }
-}
-
 /// The catalog as JSON, or with `?format=toml` as a catalog file.
 #[utoipa::path(get, path = "/api/admin/export", tag = "admin", params(("format" = Option<String>, Query, description = "json (default) or toml (a catalog file)")), responses((status = 200, body = crate::api::inputs::ImportDocument), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn export_json(
@@ -148,7 +135,7 @@ pub(in crate::api) async fn export_json(
     match p.format.as_deref() {
         None | Some("json") => Ok(axum::Json(doc).into_response()),
         Some("toml") => {
-            let text = toml::to_string_pretty(&without_nulls(doc))
+            let text = toml::to_string_pretty(&crate::catalog::file::without_nulls(doc))
                 .map_err(|e| Error::internal(format!("cannot write TOML: {e}")))?;
             Ok(([(header::CONTENT_TYPE, "application/toml")], text).into_response())
         }

@@ -21,6 +21,7 @@ export function CatalogFilePanel() {
     <div className="rounded-lg border border-slate-200 bg-white p-4 text-sm shadow-sm" data-testid="catalog-file">
       <h2 className="font-semibold">
         Catalog file <code className="font-normal">{s.file}</code>
+        {s.environment && <span className="font-normal"> (environment <code>{s.environment}</code>)</span>}
       </h2>
       <p className="text-slate-700">
         Services and relations it declares are managed by it ({s.owner}) and read-only here.
