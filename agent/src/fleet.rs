@@ -83,6 +83,7 @@ fn planned(def: &v1::CheckDefinition) -> Result<PlannedCheck, Vec<(String, Strin
     let status_config = serde_json::from_str(&def.status_config_json)
         .map_err(|e| vec![("status_config".to_string(), e.to_string())])?;
     plan(&CheckConfig {
+        label: None,
         service_id: def.service_id.clone(),
         service_type: def.service_type.clone(),
         interval: Duration::from_millis(u64::from(def.interval_ms)),

@@ -15,6 +15,9 @@ use crate::checks::CheckSpec;
 pub struct CheckConfig {
     pub service_id: String,
     pub service_type: String,
+    /// Shown in the collector's catalog. Default: the service id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     /// Time between runs. Default `30s`.
     #[serde(with = "serde_duration", default = "default_interval")]
     pub interval: Duration,

@@ -35,6 +35,8 @@ pub struct Hello {
     pub local_checks: Vec<String>,
     /// Interval and grace of each local check, for the collector to judge silence by.
     pub cadence: BTreeMap<String, v1::CheckCadence>,
+    /// Type and label of each local check, for the collector's catalog.
+    pub services: BTreeMap<String, v1::LocalService>,
 }
 
 impl Hello {
@@ -53,6 +55,17 @@ impl Hello {
                         grace_ms: c.grace.map_or(0, millis_u32),
                     };
                     (c.service_id.clone(), cadence)
+                })
+                .collect(),
+            services: config
+                .checks
+                .iter()
+                .map(|c| {
+                    let service = v1::LocalService {
+                        service_type: c.service_type.clone(),
+                        label: c.label.clone().unwrap_or_default(),
+                    };
+                    (c.service_id.clone(), service)
                 })
                 .collect(),
         }
@@ -239,6 +252,7 @@ impl Shipper {
                 labels: hello.labels.clone().into_iter().collect(),
                 local_checks: hello.local_checks.clone(),
                 local_check_cadence: hello.cadence.clone().into_iter().collect(),
+                local_services: hello.services.clone().into_iter().collect(),
             })
             .await?
             .into_inner();

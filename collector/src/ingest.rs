@@ -75,6 +75,12 @@ impl Ingest for IngestService {
         }
         self.state.agent_registered(record);
         info!(agent_id = %hello.agent_id, "agent registered");
+        let local: Vec<(String, String, String)> = hello
+            .local_services
+            .into_iter()
+            .map(|(id, s)| (id, s.service_type, s.label))
+            .collect();
+        crate::catalog::discovery::sync_local(&self.state.catalog, &hello.agent_id, local).await;
         Ok(Response::new(v1::RegisterResponse {
             collector_version: env!("CARGO_PKG_VERSION").into(),
             heartbeat_interval_ms: self.state.config.agents.heartbeat.as_millis() as u32,

@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 use support::api::Api;
 use support::{InProcess, http};
 
-/// Real checks from a real agent (in-process): `web` connects to the
-/// collector's HTTP port (OK), `db` to a closed port (FAILED).
+/// Real checks from a real agent's own configuration (in-process): `web`
+/// connects to the collector's HTTP port (OK), `db` to a closed port
+/// (FAILED). The agent registers them in the catalog as its own.
 async fn checked_services(
     api: &Api,
     spool: &std::path::Path,
@@ -22,6 +23,7 @@ async fn checked_services(
         config.checks.push(lightbulb_agent::plan::CheckConfig {
             service_id: id.into(),
             service_type: "api_endpoint".into(),
+            label: None,
             interval: std::time::Duration::from_millis(200),
             timeout: None,
             grace: None,
@@ -54,9 +56,27 @@ async fn applications_roll_up_their_dependencies_and_statuses_name_their_cause()
     };
     let spool = tempfile::tempdir().unwrap();
     let agent = checked_services(&api, spool.path()).await;
+    // The agent's own checks are in the catalog as its own, read-only.
+    for id in ["web", "db"] {
+        let def = support::eventually(
+            std::time::Duration::from_secs(10),
+            &format!("{id} registered by the agent"),
+            || async {
+                let (code, s) = api.get(&format!("/api/admin/services/{id}")).await;
+                (code == 200).then_some(s)
+            },
+        )
+        .await;
+        assert_eq!(def["managed_by"], "agent:node-a", "{def}");
+        let (code, body) = api
+            .put(
+                &format!("/api/admin/services/{id}"),
+                json!({"label": "mine"}),
+            )
+            .await;
+        assert_eq!(code, 409, "{body}");
+    }
     for (id, kind, config) in [
-        ("web", "api_endpoint", json!({"url": "tcp://127.0.0.1:1"})),
-        ("db", "api_endpoint", json!({"url": "tcp://127.0.0.1:1"})),
         (
             "shop",
             "application",
@@ -72,6 +92,14 @@ async fn applications_roll_up_their_dependencies_and_statuses_name_their_cause()
     for (s, t) in [("shop", "web"), ("shop", "db"), ("portal", "shop")] {
         assert_eq!(api.relation(s, t, "dependency").await.0, 201);
     }
+    // An import may name them too.
+    let (code, body) = api
+        .post(
+            "/api/admin/import?dry_run=true",
+            json!({"relations": [{"source_service_id": "portal", "target_service_id": "db", "relation_type": "communication"}]}),
+        )
+        .await;
+    assert_eq!((code, &body["created"]), (200, &json!(1)), "{body}");
 
     let shop = wait_status(&api, "shop", "FAILED").await;
     assert_eq!(shop["message"], "dependency FAILED: db");

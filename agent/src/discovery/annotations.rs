@@ -125,6 +125,7 @@ pub fn service(
     };
     // The same rules as agent.toml's checks, so the collector gets valid ones.
     plan(&CheckConfig {
+        label: None,
         service_id: service_id.clone(),
         service_type: service_type.into(),
         interval,

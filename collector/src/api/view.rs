@@ -164,7 +164,15 @@ pub fn service(state: &AppState, id: &str) -> Option<ServiceStatus> {
 /// saying whether any agent runs it.
 fn not_yet_checked(state: &AppState, def: &Service) -> ServiceStatus {
     let runners = state.runners(&def.service_id);
-    let message = if def.labels.is_empty() {
+    let message = if let Some(agent) = def
+        .managed_by
+        .as_deref()
+        .and_then(|m| m.strip_prefix("agent:"))
+    {
+        format!(
+            "waiting for the first result from agent {agent}, which runs this check from its own configuration"
+        )
+    } else if def.labels.is_empty() {
         "no agent runs this check: a service without labels is assigned to no agent; \
          give it labels an agent has (every agent has `agent_id`)"
             .to_string()

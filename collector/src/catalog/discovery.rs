@@ -1,8 +1,12 @@
-//! Services an agent discovered (`Discover`): the agent's whole current set
-//! replaces what it registered before. They are owned by
-//! `discovery:<agent_id>`, labelled `agent_id=<agent_id>` so the fleet
-//! assigns them back to that agent, and never take over a service someone
-//! else manages.
+//! Services an agent brings: those it discovered (`Discover`), owned by
+//! `discovery:<agent_id>` and labelled `agent_id=<agent_id>` so the fleet
+//! assigns them back to that agent; and the checks of its own agent.toml
+//! (sent at registration), owned by `agent:<agent_id>`, without labels or
+//! settings (the agent runs them and keeps their settings, which may hold
+//! credentials): they are in the catalog so relations, applications and
+//! imports can name them. Each time the agent's whole current set replaces
+//! what it registered before, and never takes over a service someone else
+//! manages.
 
 use lightbulb_proto::v1;
 use serde_json::{Map, Value, json};
@@ -47,9 +51,60 @@ pub async fn sync(
             doc.services.push(item);
         }
     });
-    let actor = Actor::named(owner.clone());
+    apply(registry, agent_id, &owner, doc, &mut out).await;
+    out
+}
+
+/// Registers the checks of an agent's own configuration: `(service_id,
+/// service_type, label)`.
+pub async fn sync_local(
+    registry: &Registry,
+    agent_id: &str,
+    services: Vec<(String, String, String)>,
+) -> v1::DiscoverResponse {
+    let owner = super::owner::agent(agent_id);
+    let mut out = v1::DiscoverResponse::default();
+    let mut doc = Document::default();
+    registry.read(|catalog| {
+        for (id, service_type, label) in services {
+            let by = catalog.services.get(&id).map(|s| s.managed_by.as_deref());
+            if let Some(Err(e)) =
+                by.map(|by| super::owner::may_change("service", &id, by, Some(&owner)))
+            {
+                out.problems.push(e.to_string());
+                continue;
+            }
+            let label = if label.is_empty() { id.clone() } else { label };
+            doc.services.push(
+                json!({"service_id": id, "service_type": service_type, "label": label,
+                       "status_config": {}, "labels": {}})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            );
+        }
+    });
+    apply(registry, agent_id, &owner, doc, &mut out).await;
+    out
+}
+
+/// Imports `doc` as `owner`'s whole set, counting what changed into `out`.
+async fn apply(
+    registry: &Registry,
+    agent_id: &str,
+    owner: &str,
+    doc: Document,
+    out: &mut v1::DiscoverResponse,
+) {
+    let actor = Actor::named(owner.to_string());
     let result = registry
-        .import(&actor, "discover services", doc, Some(&owner), false)
+        .import(
+            &actor,
+            "register the agent's services",
+            doc,
+            Some(owner),
+            false,
+        )
         .await
         .map_err(|e| e.to_string())
         .and_then(|plan| match plan.problems.is_empty() {
@@ -67,13 +122,12 @@ pub async fn sync(
             out.updated = updated as u32;
             out.deleted = deleted as u32;
             if created + updated + deleted > 0 {
-                info!(%agent_id, created, updated, deleted, "discovered services applied");
+                info!(%agent_id, %owner, created, updated, deleted, "the agent's services applied");
             }
         }
         Err(e) => {
-            warn!(%agent_id, error = %e, "discovered services refused");
+            warn!(%agent_id, %owner, error = %e, "the agent's services refused");
             out.problems.push(e);
         }
     }
-    out
 }

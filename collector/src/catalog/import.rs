@@ -124,8 +124,33 @@ pub fn plan(
     };
     let mut listed_services = std::collections::HashSet::new();
     let mut listed_relations = std::collections::HashSet::new();
-    for (i, item) in doc.services.into_iter().enumerate() {
+    for (i, mut item) in doc.services.into_iter().enumerate() {
         let name = label("services", i, item.get("service_id"));
+        // An agent's own check (as exported): kept as the agent registered
+        // it, or held for it until it does, so relations can name it.
+        let agents = item
+            .get("managed_by")
+            .and_then(Value::as_str)
+            .filter(|m| super::owner::is_agent(Some(m)))
+            .map(str::to_string);
+        if agents.is_some() {
+            item.remove("managed_by");
+            let id = item.get("service_id").and_then(Value::as_str).unwrap_or("");
+            if let Some(held) = after.services.get(id) {
+                listed_services.insert(id.to_string());
+                if held.managed_by != agents {
+                    let by = held.managed_by.as_deref().unwrap_or("the API");
+                    out.problems.push(problem(
+                        name,
+                        crate::Error::invalid(
+                            "managed_by",
+                            format!("service `{id}` is managed by {by}"),
+                        ),
+                    ));
+                }
+                continue;
+            }
+        }
         let mut body = Body::from_map(item);
         let made = (|| {
             let id = body
@@ -142,7 +167,7 @@ pub fn plan(
                 }
                 None => fields.create(&id, now_ms)?,
             };
-            def.managed_by = owner.map(str::to_string);
+            def.managed_by = agents.clone().or(owner.map(str::to_string));
             validate::service(&def)?;
             targets.check(&def)?;
             if existing.as_ref() != Some(&def) {
@@ -316,7 +341,7 @@ pub fn export(catalog: &Catalog) -> Value {
         .services
         .values()
         .map(|s| {
-            serde_json::json!({
+            let mut item = serde_json::json!({
                 "service_id": s.service_id,
                 "label": s.label,
                 "service_type": s.service_type,
@@ -324,7 +349,11 @@ pub fn export(catalog: &Catalog) -> Value {
                 "metric_config": s.metric_config,
                 "enabled": s.enabled,
                 "labels": s.labels,
-            })
+            });
+            if super::owner::is_agent(s.managed_by.as_deref()) {
+                item["managed_by"] = serde_json::json!(s.managed_by);
+            }
+            item
         })
         .collect();
     let relations: Vec<Value> = catalog

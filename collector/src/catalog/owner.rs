@@ -1,7 +1,8 @@
 //! Who owns a catalog object, and who may change it. The API owns what it
 //! creates; a catalog file owns what it lists (`file:<path>`) and takes over
 //! what the API made; an agent's discovery owns what it found
-//! (`discovery:<agent>`). Nobody changes what another owner holds, and the
+//! (`discovery:<agent>`), and an agent the checks of its own agent.toml
+//! (`agent:<agent>`). Nobody changes what another owner holds, and the
 //! refusal is a conflict (409) wherever it is met: a single change, bulk,
 //! an import, the catalog file or discovery.
 
@@ -15,6 +16,17 @@ pub fn file(path: &std::path::Path) -> String {
 /// `managed_by` of what an agent discovered.
 pub fn discovery(agent_id: &str) -> String {
     format!("discovery:{agent_id}")
+}
+
+/// `managed_by` of the checks an agent's own configuration defines.
+pub fn agent(agent_id: &str) -> String {
+    format!("agent:{agent_id}")
+}
+
+/// Whether `managed_by` is an agent's own configuration: such a service's
+/// settings stay on the agent.
+pub fn is_agent(managed_by: Option<&str>) -> bool {
+    managed_by.is_some_and(|m| m.starts_with("agent:"))
 }
 
 /// Whether `acting` (None: the API) may change `what` `id`, now owned by

@@ -21,7 +21,10 @@ pub fn service(s: &Service) -> Result<()> {
     if s.label.chars().count() > 200 {
         return Err(Error::invalid("label", "must be at most 200 characters"));
     }
-    status_config(s.service_type, &s.status_config)?;
+    // An agent's own check keeps its settings on the agent.
+    if !super::owner::is_agent(s.managed_by.as_deref()) {
+        status_config(s.service_type, &s.status_config)?;
+    }
     super::metrics::own(&s.metric_config)?;
     for (k, v) in &s.labels {
         if k.is_empty() || k.len() > 63 || v.len() > 253 {
