@@ -52,6 +52,11 @@ impl Proc {
         }
     }
 
+    /// The process id (0 once it was reaped).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// Output lines so far.
     pub fn lines(&self) -> Vec<String> {
         self.output.lock().unwrap().clone()
