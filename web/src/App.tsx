@@ -8,6 +8,7 @@ import { AuthProvider, authOf, useAuth, useMe } from "./features/auth/useAuth";
 import { DashboardPage } from "./features/dashboard/DashboardPage";
 import { ConnectionIndicator } from "./features/live/ConnectionIndicator";
 import { useLiveStatus } from "./features/live/useLiveStatus";
+import { ThemeContext, ThemeToggle, useTheme } from "./ui/theme";
 
 // Charts and the map load only when their pages open.
 const ServiceDetailPage = lazy(() => import("./features/detail/ServiceDetailPage"));
@@ -85,48 +86,58 @@ function Account() {
 function Shell() {
   const live = useLiveStatus();
   const { can } = useAuth();
+  const theme = useTheme();
   return (
-    <div className="mx-auto max-w-7xl p-3 sm:p-6">
-      <header className="mb-4 flex flex-wrap items-center justify-between gap-3">
-        <div className="flex flex-col items-start gap-2 sm:flex-row sm:items-center sm:gap-4">
-          <h1 className="flex items-center gap-2 text-xl font-bold">
-            <svg viewBox="0 0 16 16" className="h-5 w-5" aria-hidden="true">
-              <circle cx="8" cy="6" r="5" fill="#f59e0b" />
-              <rect x="6" y="11" width="4" height="4" fill="#475569" />
-            </svg>
-            lightbulb
-          </h1>
-          <nav className="flex flex-wrap gap-1" aria-label="Main">
-            {NAV.filter(([, , needs]) => can(needs)).map(([to, name]) => (
-              <NavLink key={to} to={to} end={to === "/"} className={nav}>
-                {name}
-              </NavLink>
-            ))}
-          </nav>
-        </div>
-        <div className="flex items-center gap-3">
-          <ConnectionIndicator state={live.connection} lastUpdate={live.lastUpdate} />
-          <Account />
-        </div>
-      </header>
-      <main>
-        <Routes>
-          <Route
-            path="/"
-            element={<DashboardPage services={live.query.data} loading={live.query.isPending} error={live.query.error} />}
-          />
-          <Route path="/services/:id" element={later(<ServiceDetailPage services={live.query.data} />)} />
-          <Route path="/map" element={later(<MapPage services={live.query.data} />)} />
-          <Route path="/agents" element={<AgentsPage />} />
-          <Route path="/alerts" element={later(<AlertsPage />)} />
-          <Route path="/admin/services" element={later(<AdminServicesPage />)} />
-          <Route path="/admin/relations" element={later(<RelationsPage />)} />
-          <Route path="/admin/transfer" element={later(<TransferPage />)} />
-          <Route path="/admin/audit" element={later(<AuditPage />)} />
-          <Route path="/admin/tokens" element={later(<TokensPage />)} />
-          <Route path="*" element={<p className="text-slate-700">This page does not exist.</p>} />
-        </Routes>
-      </main>
-    </div>
+    <ThemeContext.Provider value={theme.applied}>
+      <div className="mx-auto max-w-7xl p-3 sm:p-6">
+        <header className="mb-4 flex flex-wrap items-center justify-between gap-3">
+          <div className="flex flex-col items-start gap-2 sm:flex-row sm:items-center sm:gap-4">
+            <h1 className="flex items-center gap-2 text-xl font-bold">
+              <svg viewBox="0 0 16 16" className="h-5 w-5" aria-hidden="true">
+                <circle cx="8" cy="6" r="5" fill="#f59e0b" />
+                <rect x="6" y="11" width="4" height="4" fill="#475569" />
+              </svg>
+              lightbulb
+            </h1>
+            <nav className="flex flex-wrap gap-1" aria-label="Main">
+              {NAV.filter(([, , needs]) => can(needs)).map(([to, name]) => (
+                <NavLink key={to} to={to} end={to === "/"} className={nav}>
+                  {name}
+                </NavLink>
+              ))}
+            </nav>
+          </div>
+          <div className="flex items-center gap-3">
+            <ConnectionIndicator state={live.connection} lastUpdate={live.lastUpdate} />
+            <ThemeToggle choice={theme.choice} choose={theme.choose} />
+            <Account />
+          </div>
+        </header>
+        {/* Status changes, announced politely (the list itself updates silently). */}
+        <p className="sr-only" role="status" aria-live="polite" data-testid="status-announcer">
+          {live.announcements.map((a) => (
+            <span key={a.id}>{a.text}. </span>
+          ))}
+        </p>
+        <main>
+          <Routes>
+            <Route
+              path="/"
+              element={<DashboardPage services={live.query.data} loading={live.query.isPending} error={live.query.error} />}
+            />
+            <Route path="/services/:id" element={later(<ServiceDetailPage services={live.query.data} />)} />
+            <Route path="/map" element={later(<MapPage services={live.query.data} />)} />
+            <Route path="/agents" element={<AgentsPage />} />
+            <Route path="/alerts" element={later(<AlertsPage />)} />
+            <Route path="/admin/services" element={later(<AdminServicesPage />)} />
+            <Route path="/admin/relations" element={later(<RelationsPage />)} />
+            <Route path="/admin/transfer" element={later(<TransferPage />)} />
+            <Route path="/admin/audit" element={later(<AuditPage />)} />
+            <Route path="/admin/tokens" element={later(<TokensPage />)} />
+            <Route path="*" element={<p className="text-slate-700">This page does not exist.</p>} />
+          </Routes>
+        </main>
+      </div>
+    </ThemeContext.Provider>
   );
 }

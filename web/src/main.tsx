@@ -5,6 +5,10 @@ import { BrowserRouter } from "react-router-dom";
 import { App } from "./App";
 import { UndoToastProvider } from "./features/audit/undo";
 import "./index.css";
+import { applyTheme, storedChoice } from "./ui/theme";
+
+// Before the first paint: no flash of the other theme.
+applyTheme(storedChoice());
 
 const client = new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } });
 

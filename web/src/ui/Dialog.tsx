@@ -1,18 +1,37 @@
-// A modal dialog on the native <dialog> element: focus is trapped, Esc closes.
-import { type ReactNode, useEffect, useRef } from "react";
+// A modal dialog on the native <dialog> element: focus is trapped, Esc
+// closes, and focus goes back to where it was (the button that opened it)
+// when it closes or is removed.
+import { type KeyboardEvent, type ReactNode, useEffect, useRef } from "react";
 
 export function Dialog({ title, open, onClose, children }: { title: string; open: boolean; onClose: () => void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
+  // Read while rendering: by the first effect, autoFocus or showModal has
+  // already moved focus into the dialog.
+  const opener = useRef<HTMLElement | null>(null);
+  if (open && !opener.current && document.activeElement instanceof HTMLElement) opener.current = document.activeElement;
+  useEffect(() => {
+    if (!open) return;
+    return () => {
+      const back = opener.current;
+      opener.current = null;
+      if (back?.isConnected) back.focus();
+    };
+  }, [open]);
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
-    if (open && !d.open) d.showModal();
+    if (open && !d.open) {
+      d.showModal();
+      // Into the first field, rather than the Close button showModal picks.
+      d.querySelector<HTMLElement>("input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled])")?.focus();
+    }
     if (!open && d.open) d.close();
   }, [open]);
   return (
     <dialog
       ref={ref}
       onClose={onClose}
+      onKeyDown={(e) => e.key === "Tab" && ref.current && wrapTab(ref.current, e)}
       aria-label={title}
       className="m-auto w-full max-w-xl rounded-lg p-0 shadow-xl backdrop:bg-slate-900/40"
     >
@@ -29,6 +48,24 @@ export function Dialog({ title, open, onClose, children }: { title: string; open
       )}
     </dialog>
   );
+}
+
+const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+
+/** Tab from the last control goes to the first, Shift+Tab from the first to
+ *  the last: focus never leaves an open dialog (not even for the browser's
+ *  own controls). */
+function wrapTab(d: HTMLDialogElement, e: KeyboardEvent<HTMLDialogElement>) {
+  const all = [...d.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((el) => el.offsetParent !== null);
+  if (all.length === 0) return;
+  const [first, last] = [all[0], all[all.length - 1]];
+  if (e.shiftKey && document.activeElement === first) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && document.activeElement === last) {
+    e.preventDefault();
+    first.focus();
+  }
 }
 
 export const button = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { LatestStatus, StatusEvent } from "../../api/types";
 import { statusFixture } from "../../status/fixture";
-import { applyEvent, removeService } from "./useLiveStatus";
+import { announce, applyEvent, removeService } from "./useLiveStatus";
 
 const base: LatestStatus = statusFixture;
 
@@ -64,5 +64,25 @@ describe("removeService", () => {
     const other = { ...base, service_id: "db" };
     expect(removeService([base, other], "web")).toEqual([other]);
     expect(removeService([other], "web")).toEqual([other]);
+  });
+});
+
+describe("announce", () => {
+  const e: StatusEvent = {
+    id: 7,
+    service_id: "web",
+    status_code: 2,
+    status: "FAILED",
+    previous_status_code: 0,
+    message: "connection refused",
+    last_check: "2026-01-01T00:00:05.000Z",
+    response_time_ms: null,
+    agent_id: "a",
+  };
+  it("tells a change of status by name, and stays quiet otherwise", () => {
+    const web = { ...base, service_id: "web", label: "Web front end", status_code: 0 as const, status: "OK" };
+    expect(announce([web], e)).toBe("Web front end is now FAILED (was OK): connection refused");
+    expect(announce([{ ...web, status_code: 2 as const, status: "FAILED" }], e)).toBeNull();
+    expect(announce([web], { ...e, service_id: "db" })).toBeNull();
   });
 });

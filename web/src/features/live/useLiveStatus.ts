@@ -36,6 +36,14 @@ export function applyEvent(list: LatestStatus[], e: StatusEvent): LatestStatus[]
   return next;
 }
 
+/** What a screen reader is told of a status change (none when the status stays). */
+export function announce(list: LatestStatus[], e: StatusEvent): string | null {
+  const old = list.find((s) => s.service_id === e.service_id);
+  if (!old || old.status_code === e.status_code) return null;
+  const name = old.label || old.service_id;
+  return `${name} is now ${e.status} (was ${old.status})${e.message ? `: ${e.message}` : ""}`;
+}
+
 /** `list` without a deleted service. */
 export function removeService(list: LatestStatus[], serviceId: string): LatestStatus[] {
   return list.filter((s) => s.service_id !== serviceId);
@@ -45,6 +53,8 @@ export function useLiveStatus() {
   const client = useQueryClient();
   const [connection, setConnection] = useState<ConnectionState>("connecting");
   const [lastEvent, setLastEvent] = useState<number | null>(null);
+  // The last few, so changes close together are all read out.
+  const [announcements, setAnnouncements] = useState<{ id: number; text: string }[]>([]);
   const query = useQuery({
     queryKey: STATUS_KEY,
     queryFn: ({ signal }) => statuses.list(signal),
@@ -57,6 +67,8 @@ export function useLiveStatus() {
       onState: setConnection,
       onEvent: (e) => {
         const list = client.getQueryData<LatestStatus[]>(STATUS_KEY);
+        const said = list ? announce(list, e) : null;
+        if (said) setAnnouncements((a) => [...a.slice(-2), { id: e.id, text: said }]);
         const next = list ? applyEvent(list, e) : null;
         if (next) client.setQueryData(STATUS_KEY, next);
         else void client.invalidateQueries({ queryKey: STATUS_KEY });
@@ -71,5 +83,5 @@ export function useLiveStatus() {
     return () => stream.close();
   }, [client]);
   const lastUpdate = Math.max(lastEvent ?? 0, query.dataUpdatedAt || 0) || null;
-  return { query, connection, lastUpdate };
+  return { query, connection, lastUpdate, announcements };
 }

@@ -4,18 +4,20 @@
 import { useQuery } from "@tanstack/react-query";
 import { Background, Controls, type Edge, MarkerType, type Node, Position, ReactFlow } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { useMemo, useState } from "react";
+import { useContext, useMemo, useState } from "react";
 import { useNavigate } from "react-router-dom";
 import { graph as graphApi, graphKeys } from "./api";
 import type { LatestStatus } from "../../api/types";
 import { statusStyle } from "../../status/statuses";
 import { NODE_H, NODE_W, layout, visible } from "./layout";
 import { alertText, useAlertStates } from "../alerts/alertState";
+import { ThemeContext } from "../../ui/theme";
 
 const BORDER: Record<number, string> = { 0: "#16a34a", 1: "#d97706", 2: "#dc2626", 3: "#0284c7", 4: "#475569", 5: "#7c3aed" };
 
 export default function MapPage({ services }: { services: LatestStatus[] | undefined }) {
   const navigate = useNavigate();
+  const theme = useContext(ThemeContext);
   const [search, setSearch] = useState("");
   const graph = useQuery({
     queryKey: graphKeys.all,
@@ -65,7 +67,7 @@ export default function MapPage({ services }: { services: LatestStatus[] | undef
           width: NODE_W,
           height: NODE_H,
           border: `${root ? 3 : 2}px ${impacted ? "dashed" : "solid"} ${BORDER[code] ?? BORDER[5]}`,
-          background: "white",
+          background: "var(--color-white)",
           opacity: n.enabled ? 1 : 0.5,
         },
       };
@@ -94,7 +96,7 @@ export default function MapPage({ services }: { services: LatestStatus[] | undef
         {shown?.cut && <span className="font-medium">Showing {nodes.length} of {graph.data.nodes.length} services (problems and their neighbours; search to focus).</span>}
       </div>
       <div className="h-[calc(100vh-12rem)] min-h-96 rounded-lg border border-slate-200 bg-white" data-testid="service-map">
-        <ReactFlow nodes={nodes} edges={edges} fitView fitViewOptions={{ maxZoom: 1 }} nodesConnectable={false} onNodeClick={(_, n) => navigate(`/services/${encodeURIComponent(n.id)}`)} proOptions={{ hideAttribution: true }}>
+        <ReactFlow colorMode={theme} nodes={nodes} edges={edges} fitView fitViewOptions={{ maxZoom: 1 }} nodesConnectable={false} onNodeClick={(_, n) => navigate(`/services/${encodeURIComponent(n.id)}`)} proOptions={{ hideAttribution: true }}>
           <Background />
           <Controls />
         </ReactFlow>

@@ -1,0 +1,114 @@
+// Every page checked with axe-core (WCAG 2 A and AA rules) in the light and
+// the dark theme, as the system setting picks them, with no serious or
+// critical violation; screenshots of each page in both themes and at phone
+// width go to web/test-results/. The theme toggle overrides the system
+// setting and is remembered.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { ARTIFACTS, browserPage, freePort, startLightbulb, stopAll, until } from "./harness.mjs";
+
+const AXE = readFileSync(path.join(import.meta.dirname, "../node_modules/axe-core/axe.min.js"), "utf8");
+
+// Each page, with what shows it has loaded.
+const PAGES = [
+  ["dashboard", "/", '[data-testid="service-list"] >> text=db'],
+  ["map", "/map", ".react-flow__node"],
+  ["service", "/services/web", '[data-testid="detail-message"]'],
+  ["agents", "/agents", "table"],
+  ["alerts", "/alerts", '[data-testid="rule"]'],
+  ["services", "/admin/services", '[data-testid="catalog-file"]'],
+  ["relations", "/admin/relations", "table"],
+  ["transfer", "/admin/transfer", "textarea, input[type=file]"],
+  ["audit", "/admin/audit", "table"],
+  ["tokens", "/admin/tokens", "form, table"],
+];
+
+let lb;
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const dir = mkdtempSync(path.join(tmpdir(), "lightbulb-e2e-a11y-"));
+  const closed = await freePort();
+  const httpPort = await freePort();
+  const file = path.join(dir, "services.toml");
+  const service = (id, port) =>
+    `[[services]]\nservice_id = "${id}"\nlabel = "${id}"\nservice_type = "api_endpoint"\nlabels = { agent_id = "e2e-agent" }\nstatus_config = { url = "tcp://127.0.0.1:${port}", interval = "1s" }\n`;
+  writeFileSync(
+    file,
+    service("web", httpPort) +
+      service("db", closed) +
+      `[[services]]\nservice_id = "shop"\nlabel = "Shop"\nservice_type = "application"\n` +
+      `[[relations]]\nsource_service_id = "shop"\ntarget_service_id = "web"\nrelation_type = "dependency"\n` +
+      `[[relations]]\nsource_service_id = "web"\ntarget_service_id = "db"\nrelation_type = "dependency"\n` +
+      `[[alert_rules]]\nrule_id = "db-down"\ncondition = { kind = "status", statuses = ["FAILED"] }\nscope = { services = ["db"] }\n`,
+  );
+  lb = await startLightbulb("", `[catalog]\nfile = "${file}"\n`, httpPort);
+  await until("checked services", async () => {
+    const s = await (await fetch(`${lb.url}/api/status/db`)).json();
+    return s.status === "FAILED";
+  }, 30_000);
+});
+after(stopAll);
+
+/** Serious and critical axe violations on the page, one line each. */
+async function violations(page) {
+  await page.addScriptTag({ content: AXE });
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
+  });
+  return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.join(", ")}`);
+}
+
+for (const scheme of ["light", "dark"]) {
+  test(`every page passes axe in the ${scheme} theme`, async () => {
+    // axe is injected as an inline script, which the collector's CSP forbids.
+    const page = await browserPage({ colorScheme: scheme, bypassCSP: true });
+    const problems = [];
+    for (const [name, url, ready] of PAGES) {
+      await page.goto(`${lb.url}${url}`);
+      await page.locator(ready).first().waitFor({ timeout: 20_000 });
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), scheme, `${name} follows the system theme`);
+      // Let transitions and live data settle before judging colours.
+      await page.waitForTimeout(300);
+      for (const v of await violations(page)) problems.push(`${name}: ${v}`);
+      await page.screenshot({ path: path.join(ARTIFACTS, `page-${name}-${scheme}.png`), fullPage: true });
+    }
+    assert.deepEqual(problems, [], problems.join("\n"));
+    await page.close();
+  });
+}
+
+test("every page at phone width, in both themes", async () => {
+  for (const scheme of ["light", "dark"]) {
+    const page = await browserPage({ colorScheme: scheme, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    for (const [name, url, ready] of PAGES) {
+      await page.goto(`${lb.url}${url}`);
+      await page.locator(ready).first().waitFor({ timeout: 20_000 });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 1, `${name} at phone width scrolls sideways by ${overflow}px`);
+      await page.screenshot({ path: path.join(ARTIFACTS, `page-${name}-phone-${scheme}.png`), fullPage: true });
+    }
+    await page.close();
+  }
+});
+
+test("the theme toggle overrides the system setting and is remembered", async () => {
+  const page = await browserPage({ colorScheme: "light" });
+  await page.goto(`${lb.url}/`);
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const light = await background();
+  await page.getByLabel("Theme").selectOption("dark");
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+  const dark = await background();
+  assert.notEqual(dark, light, "the page turns dark");
+  await page.reload();
+  await page.getByLabel("Theme").waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark", "remembered across a reload");
+  assert.equal(await page.getByLabel("Theme").inputValue(), "dark");
+  await page.getByLabel("Theme").selectOption("system");
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "light", "back to the system's");
+  await page.close();
+});
