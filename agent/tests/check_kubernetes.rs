@@ -313,3 +313,96 @@ async fn starting_pods_are_starting_and_a_deployment_scaled_to_zero_is_stopped()
     let nothing = check(&k, json!({"selector": "app=nothing"})).run().await;
     assert_eq!(nothing.status, Status::Failed, "{}", nothing.message);
 }
+
+#[tokio::test]
+async fn probe_failures_claim_volumes_and_restarts_by_reason_are_reported() {
+    let Some(k) = Kubernetes::start().await else {
+        return;
+    };
+    let client = k.client().await;
+    let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        Api::namespaced(client.clone(), "default");
+    let claim = serde_json::from_value(json!({
+        "metadata": {"name": "data-db-0"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }))
+    .unwrap();
+    claims.create(&PostParams::default(), &claim).await.unwrap();
+    // What the volume controller would write once the claim is bound.
+    let bound = json!({"status": {"phase": "Bound", "capacity": {"storage": "1Gi"}}});
+    claims
+        .patch_status(
+            "data-db-0",
+            &Default::default(),
+            &kube::api::Patch::Merge(&bound),
+        )
+        .await
+        .unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "db-0", "labels": {"app": "db"}},
+        "spec": {"nodeName": "node-a", "containers": [{"name": "app", "image": "example/db:1"}],
+            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data-db-0"}},
+                        {"name": "cache", "persistentVolumeClaim": {"claimName": "cache-db-0"}}]},
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    set_status(
+        &pods,
+        "db-0",
+        true,
+        json!({"restartCount": 3,
+        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}),
+    )
+    .await;
+    let now = lightbulb_common::time::format_iso(lightbulb_common::time::now_ms());
+    let unhealthy: Event = serde_json::from_value(json!({
+        "metadata": {"name": "db-0.liveness"},
+        "involvedObject": {"kind": "Pod", "name": "db-0", "namespace": "default", "fieldPath": "spec.containers{app}"},
+        "type": "Warning", "reason": "Unhealthy", "count": 4, "lastTimestamp": now,
+        "message": "Liveness probe failed: HTTP probe failed with statuscode: 500",
+    }))
+    .unwrap();
+    Api::<Event>::namespaced(client.clone(), "default")
+        .create(&PostParams::default(), &unhealthy)
+        .await
+        .unwrap();
+
+    let mut c = check(&k, json!({"selector": "app=db", "max_restarts": 10}));
+    let o = run_until(&mut c, "the probe failure", |o| {
+        o.details["probes"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+    })
+    .await;
+    assert_eq!(o.status, Status::Degraded, "{}", o.message);
+    assert!(
+        o.message.contains("liveness probe of container app of pod db-0 failed 4 time(s): HTTP probe failed with statuscode: 500"),
+        "{}",
+        o.message
+    );
+    assert_eq!(o.details["probes"][0]["probe"], "liveness");
+    assert_eq!(o.details["probes"][0]["container"], "app");
+    // A missing claim is named; the bound one has its capacity; use needs a
+    // kubelet, which this cluster has none of, and the details say so.
+    assert!(
+        o.message
+            .contains("volume cache (claim cache-db-0) of pod db-0: the claim does not exist"),
+        "{}",
+        o.message
+    );
+    let data = &o.details["storage"][0];
+    assert_eq!(
+        (&data["claim"], &data["phase"]),
+        (&json!("data-db-0"), &json!("Bound"))
+    );
+    assert_eq!(data["capacity_bytes"], 1_073_741_824u64);
+    assert!(
+        data["usage"]
+            .as_str()
+            .unwrap()
+            .starts_with("the kubelet stats summary of node node-a is not reachable"),
+        "{data}"
+    );
+    assert_eq!(o.metrics.extra["restarts_oomkilled"], 3.0);
+}

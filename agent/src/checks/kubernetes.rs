@@ -3,7 +3,9 @@
 //! lists. Each run reads the watched state: phase, readiness, container
 //! states, restarts and last termination reasons, ready/desired; CPU and
 //! memory against limits where the metrics API answers; recent Warning
-//! events; and on failure the last log lines of the failing container.
+//! events and probe failures (`probes.rs`); each claim volume's capacity and
+//! use (`storage.rs`); restarts by reason as metrics; and on failure the
+//! last log lines of the failing container.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +26,8 @@ pub use lightbulb_common::spec::KubernetesSpec;
 use super::{BoxFuture, Check, Outcome, summarize, timed};
 
 mod pods;
+mod probes;
+mod storage;
 mod usage;
 
 /// A client from a kubeconfig (and context), or inferred: in-cluster first,
@@ -262,10 +266,24 @@ impl KubernetesCheck {
         ] {
             outcome.metrics.extra.insert(key.into(), v as f64);
         }
+        let events = watch.events.state();
         details.insert(
             "events".into(),
-            pods::warning_events(&self.spec, &watch.events.state(), &pods),
+            pods::warning_events(&self.spec, &events, &pods),
         );
+        let since = lightbulb_common::time::now_ms() - self.spec.events_window.as_millis() as i64;
+        details.insert(
+            "probes".into(),
+            probes::failures(&events, &pods, since, &mut findings),
+        );
+        details.insert(
+            "storage".into(),
+            storage::check(&watch.client, &self.spec, &pods, &mut findings).await,
+        );
+        outcome
+            .metrics
+            .extra
+            .extend(storage::restarts_by_reason(&pods));
         if self.metrics_backoff > 0 {
             self.metrics_backoff -= 1;
             details.insert(

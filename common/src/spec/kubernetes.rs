@@ -48,6 +48,10 @@ pub struct KubernetesSpec {
     /// DEGRADED. Default 90.
     #[serde(default = "ninety")]
     pub max_limit_percent: f64,
+    /// A claim volume fuller than this (%, where the kubelet reports use)
+    /// is DEGRADED. Default 90.
+    #[serde(default = "ninety")]
+    pub max_volume_percent: f64,
     /// Warning events newer than this are shown. Default `15m`.
     #[serde(default = "fifteen_minutes", with = "serde_duration")]
     pub events_window: Duration,

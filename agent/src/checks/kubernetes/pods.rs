@@ -311,6 +311,19 @@ fn startup_allowance(c: &k8s_openapi::api::core::v1::Container) -> i64 {
     delay(c.readiness_probe.as_ref()).max(startup)
 }
 
+/// When an event last happened (ms), by the best time it carries.
+pub(super) fn event_ms(e: &Event) -> Option<i64> {
+    e.last_timestamp
+        .as_ref()
+        .map(|t| t.0.as_millisecond())
+        .or(e.event_time.as_ref().map(|t| t.0.as_millisecond()))
+        .or(e
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| t.0.as_millisecond()))
+}
+
 /// Warning events about these pods within the window, newest first.
 pub fn warning_events(
     spec: &KubernetesSpec,
@@ -331,16 +344,7 @@ pub fn warning_events(
                 .is_some_and(|n| names.contains(n))
         })
         .filter_map(|e| {
-            let at = e
-                .last_timestamp
-                .as_ref()
-                .map(|t| t.0.as_millisecond())
-                .or(e.event_time.as_ref().map(|t| t.0.as_millisecond()))
-                .or(e
-                    .metadata
-                    .creation_timestamp
-                    .as_ref()
-                    .map(|t| t.0.as_millisecond()))?;
+            let at = event_ms(e)?;
             (at >= since).then(|| {
                 (
                     at,

@@ -1,0 +1,216 @@
+//! Per-pod storage: every `persistentVolumeClaim` volume of the pods, with
+//! its claim's phase and capacity and, where the kubelet's stats summary is
+//! reachable through the API server's node proxy, how much of it is used.
+//! A claim that is missing or not bound, or a volume fuller than
+//! `max_volume_percent`, is DEGRADED.
+
+use std::collections::{BTreeMap, HashMap};
+
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::{Api, Client};
+use lightbulb_common::Status;
+use serde_json::{Value, json};
+
+use super::KubernetesSpec;
+use crate::checks::Finding;
+
+/// One claim volume of one pod.
+struct Mount {
+    pod: String,
+    volume: String,
+    claim: String,
+    node: Option<String>,
+}
+
+/// `details.storage`: one entry per claim volume (empty without any).
+pub async fn check(
+    client: &Client,
+    spec: &KubernetesSpec,
+    pods: &[Pod],
+    findings: &mut Vec<Finding>,
+) -> Value {
+    let mounts: Vec<Mount> = pods
+        .iter()
+        .flat_map(|p| {
+            let pod = p.metadata.name.clone().unwrap_or_default();
+            let node = p.spec.as_ref().and_then(|s| s.node_name.clone());
+            p.spec
+                .iter()
+                .flat_map(|s| s.volumes.iter().flatten())
+                .filter_map(move |v| {
+                    let claim = v.persistent_volume_claim.as_ref()?.claim_name.clone();
+                    Some(Mount {
+                        pod: pod.clone(),
+                        volume: v.name.clone(),
+                        claim,
+                        node: node.clone(),
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if mounts.is_empty() {
+        return json!([]);
+    }
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &spec.namespace);
+    let mut usage: HashMap<String, Result<Value, String>> = HashMap::new();
+    let mut shown = Vec::new();
+    for m in mounts {
+        let at = format!("volume {} (claim {}) of pod {}", m.volume, m.claim, m.pod);
+        let mut entry = json!({"pod": m.pod, "volume": m.volume, "claim": m.claim});
+        match claims.get_opt(&m.claim).await {
+            Ok(Some(pvc)) => {
+                let status = pvc.status.unwrap_or_default();
+                let phase = status.phase.unwrap_or_else(|| "Unknown".into());
+                if phase != "Bound" {
+                    findings.push(Finding::new(
+                        Status::Degraded,
+                        format!("{at}: the claim is {phase}"),
+                    ));
+                }
+                entry["phase"] = json!(phase);
+                let capacity = status
+                    .capacity
+                    .unwrap_or_default()
+                    .get("storage")
+                    .and_then(|q| quantity_bytes(&q.0));
+                entry["capacity_bytes"] = json!(capacity);
+            }
+            Ok(None) => {
+                findings.push(Finding::new(
+                    Status::Degraded,
+                    format!("{at}: the claim does not exist"),
+                ));
+                entry["phase"] = json!("Missing");
+            }
+            Err(e) => entry["error"] = json!(format!("cannot read the claim: {e}")),
+        }
+        let Some(node) = m.node.as_deref() else {
+            entry["usage"] = json!("the pod is not on a node yet");
+            shown.push(entry);
+            continue;
+        };
+        if !usage.contains_key(node) {
+            usage.insert(node.to_string(), stats_summary(client, node).await);
+        }
+        match &usage[node] {
+            Err(why) => entry["usage"] = json!(why),
+            Ok(summary) => match used(summary, &spec.namespace, &m.pod, &m.volume) {
+                None => entry["usage"] = json!("the kubelet does not report this volume"),
+                Some((used, capacity)) => {
+                    let percent = used as f64 * 100.0 / capacity.max(1) as f64;
+                    entry["used_bytes"] = json!(used);
+                    entry["used_percent"] = json!((percent * 10.0).round() / 10.0);
+                    if percent > spec.max_volume_percent {
+                        findings.push(Finding::new(
+                            Status::Degraded,
+                            format!(
+                                "{at} is {percent:.0}% full (max {}%)",
+                                spec.max_volume_percent
+                            ),
+                        ));
+                    }
+                }
+            },
+        }
+        shown.push(entry);
+    }
+    Value::Array(shown)
+}
+
+/// The kubelet's `/stats/summary` of `node`, through the API server.
+async fn stats_summary(client: &Client, node: &str) -> Result<Value, String> {
+    let request = http::Request::get(format!("/api/v1/nodes/{node}/proxy/stats/summary"))
+        .body(Vec::new())
+        .map_err(|e| e.to_string())?;
+    client.request::<Value>(request).await.map_err(|e| {
+        format!(
+            "the kubelet stats summary of node {node} is not reachable through the API server: {e}"
+        )
+    })
+}
+
+/// (usedBytes, capacityBytes) of a pod's volume in a stats summary.
+fn used(summary: &Value, namespace: &str, pod: &str, volume: &str) -> Option<(u64, u64)> {
+    let p = summary["pods"]
+        .as_array()?
+        .iter()
+        .find(|p| p["podRef"]["name"] == pod && p["podRef"]["namespace"] == namespace)?;
+    let v = p["volume"]
+        .as_array()?
+        .iter()
+        .find(|v| v["name"] == volume)?;
+    Some((v["usedBytes"].as_u64()?, v["capacityBytes"].as_u64()?))
+}
+
+/// Bytes of a Kubernetes quantity (`10Gi`, `500M`, `1e9`).
+pub fn quantity_bytes(q: &str) -> Option<u64> {
+    const SUFFIXES: &[(&str, f64)] = &[
+        ("Ki", 1024.0),
+        ("Mi", 1048576.0),
+        ("Gi", 1073741824.0),
+        ("Ti", 1099511627776.0),
+        ("Pi", 1125899906842624.0),
+        ("Ei", 1152921504606846976.0),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    let (number, factor) = SUFFIXES
+        .iter()
+        .find_map(|(s, f)| q.strip_suffix(s).map(|n| (n, *f)))
+        .unwrap_or((q, 1.0));
+    let n: f64 = number.parse().ok()?;
+    (n >= 0.0).then(|| (n * factor).round() as u64)
+}
+
+/// Restarts counted by the reason of each container's last termination:
+/// `restarts_oomkilled`, `restarts_error`, … (`restarts_unknown` without one).
+pub fn restarts_by_reason(pods: &[Pod]) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for c in pods
+        .iter()
+        .filter_map(|p| p.status.as_ref())
+        .flat_map(|s| s.container_statuses.iter().flatten())
+        .filter(|c| c.restart_count > 0)
+    {
+        let reason = c
+            .last_state
+            .as_ref()
+            .and_then(|s| s.terminated.as_ref())
+            .and_then(|t| t.reason.clone())
+            .unwrap_or_else(|| "Unknown".into());
+        let key: String = reason
+            .chars()
+            .filter(|ch| ch.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        *out.entry(format!("restarts_{key}")).or_insert(0.0) += f64::from(c.restart_count);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_read_as_bytes() {
+        assert_eq!(quantity_bytes("1Gi"), Some(1073741824));
+        assert_eq!(quantity_bytes("500M"), Some(500_000_000));
+        assert_eq!(quantity_bytes("2048"), Some(2048));
+        assert_eq!(quantity_bytes("1.5Ki"), Some(1536));
+        assert_eq!(quantity_bytes("lots"), None);
+    }
+
+    #[test]
+    fn usage_is_found_by_pod_and_volume() {
+        let summary = json!({"pods": [{"podRef": {"name": "db-0", "namespace": "shop"},
+            "volume": [{"name": "data", "usedBytes": 900, "capacityBytes": 1000}]}]});
+        assert_eq!(used(&summary, "shop", "db-0", "data"), Some((900, 1000)));
+        assert_eq!(used(&summary, "other", "db-0", "data"), None);
+    }
+}
