@@ -213,6 +213,7 @@ pub const ROUTES: &[Route] = &[
     read("/api/services/{service_id}/metrics", Read),
     read("/api/agents", Read),
     read("/api/graph", Read),
+    read("/api/search", Read),
     read("/api/admin/services", CatalogRead),
     read("/api/admin/services/{service_id}", CatalogRead),
     read("/api/admin/relations", CatalogRead),

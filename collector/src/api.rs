@@ -10,6 +10,7 @@ mod headers;
 mod history;
 mod limits;
 pub mod openapi;
+mod search;
 pub use self::admin::inputs;
 mod sse;
 pub mod view;
@@ -56,6 +57,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/audit.csv", get(audit::csv))
         .route("/api/audit/{audit_id}/revert", post(audit::revert))
         .route("/api/graph", get(graph::graph))
+        .route("/api/search", get(search::search))
         .route("/api/alerts", get(alerts::handling::list_alerts))
         .route(
             "/api/alerts/rules",

@@ -18,6 +18,7 @@ pub mod https;
 pub mod ingest;
 pub mod lifecycle;
 pub mod metrics;
+pub mod search;
 pub mod staleness;
 pub mod state;
 pub mod stats;

@@ -167,7 +167,9 @@ impl From<&str> for LocalCheck {
 /// `insert` enqueues its rows when called and the returned future resolves
 /// once they are durably committed; inserts are committed in call order, so a
 /// stream can pipeline batches and ack them in order.
-pub trait Store: CatalogStore + TokenStore + AuditStore + AlertStore {
+pub trait Store:
+    CatalogStore + TokenStore + AuditStore + AlertStore + crate::search::SearchStore
+{
     /// Stores results, dropping any `(agent_id, seq)` already held.
     fn insert(
         &self,

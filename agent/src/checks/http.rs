@@ -60,7 +60,8 @@ impl HttpCheck {
             }
         };
         let code = response.status().as_u16();
-        let body = if self.spec.body_contains.is_some() || !self.spec.json.is_empty() {
+        let wanted = self.spec.body_contains.is_some() || !self.spec.json.is_empty();
+        let body = if wanted || !self.expects(code) {
             read_limited(response).await
         } else {
             drop(response);
@@ -106,19 +107,29 @@ impl HttpCheck {
         Some(start.elapsed().as_secs_f64() * 1000.0)
     }
 
-    fn judge(&self, code: u16, body: Result<String, String>, elapsed_ms: f64) -> Outcome {
-        let expected = if self.spec.expected_status.is_empty() {
+    /// Whether `code` is an answer the check accepts.
+    fn expects(&self, code: u16) -> bool {
+        if self.spec.expected_status.is_empty() {
             (200..300).contains(&code)
         } else {
             self.spec.expected_status.contains(&code)
-        };
-        if !expected {
+        }
+    }
+
+    fn judge(&self, code: u16, body: Result<String, String>, elapsed_ms: f64) -> Outcome {
+        if !self.expects(code) {
             let want = if self.spec.expected_status.is_empty() {
                 "2xx".to_string()
             } else {
                 format!("{:?}", self.spec.expected_status)
             };
-            return Outcome::failed(format!("HTTP {code}, expected {want}"));
+            let mut o = Outcome::failed(format!("HTTP {code}, expected {want}"));
+            // The answer is the evidence (an error page, a stack trace).
+            if let Ok(text) = &body {
+                let cut: String = text.chars().take(BODY_EVIDENCE_CHARS).collect();
+                o.details = serde_json::json!({"status": code, "body": cut});
+            }
+            return o;
         }
         if !self.spec.json.is_empty() {
             let parsed = body.as_ref().map_err(Clone::clone).and_then(|b| {
@@ -184,6 +195,9 @@ impl Check for HttpCheck {
         Box::pin(self.probe())
     }
 }
+
+/// How much of an unexpected answer's body is kept in `details.body`.
+const BODY_EVIDENCE_CHARS: usize = 4096;
 
 pub struct TcpCheck {
     spec: TcpSpec,

@@ -215,7 +215,7 @@ pub(super) struct HistoryParams {
 }
 
 /// `from`/`to` of a range query: ISO 8601 or epoch ms; defaults to the last 24 hours.
-fn time_range(from: &Option<String>, to: &Option<String>) -> Result<(i64, i64)> {
+pub(super) fn time_range(from: &Option<String>, to: &Option<String>) -> Result<(i64, i64)> {
     let parse = |field: &str, v: &str| {
         lightbulb_common::time::parse_instant(v).map_err(|e| Error::bad_field(field, e))
     };

@@ -19,6 +19,7 @@ use utoipa::OpenApi;
         super::one_status,
         super::history::history,
         super::history::service_metrics,
+        super::search::search,
         super::agents,
         super::auth::me,
         super::auth::login,

@@ -1,8 +1,7 @@
-//! ClickHouse store over HTTP(S) with RowBinary (the official `clickhouse`
-//! crate). `schema.rs` holds the tables and migrations, `writer.rs` the
-//! batching writer that decides acks, `query.rs` and `stats.rs` the reads,
-//! `retention.rs` partition dropping, `poll.rs` what other collectors on the
-//! same database wrote.
+//! ClickHouse store over HTTP(S) with RowBinary (the official `clickhouse` crate):
+//! `schema.rs` the tables and migrations, `writer.rs` the batching writer that
+//! decides acks, `query.rs`, `stats.rs` and `search.rs` the reads, `retention.rs`
+//! partition dropping, `poll.rs` what other collectors on the database wrote.
 //!
 //! Several collectors may share one database: each writes its own agents'
 //! results and events, and polls the others' latest statuses and events
@@ -17,6 +16,7 @@ mod query;
 mod records;
 mod retention;
 mod schema;
+mod search;
 mod stats;
 mod tokens;
 mod writer;
@@ -92,11 +92,11 @@ impl ClickHouseStore {
         .await?;
         ch.client = ch.client.with_database(&layout.db);
         migrate(&ch).await?;
+        // Newer servers also expire rows themselves (`expire` drops partitions on all).
         if schema::has_ttl(parsed) {
-            // Newer servers also expire rows themselves; partitions are still
-            // dropped by `expire`, which works on every version.
             retention::set_ttl(&ch, &retention).await?;
         }
+        search::add_indexes(&ch, parsed).await?;
         let latest = query::latest(&ch).await?;
         let last_event_id = query::last_event_id(&ch).await?;
         info!(url = %config.url, version = %version, database = %layout.db,

@@ -28,6 +28,7 @@ mod catalog;
 mod records;
 mod rollup;
 mod schema;
+mod search;
 mod tokens;
 mod writer;
 

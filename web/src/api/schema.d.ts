@@ -639,6 +639,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/services/{service_id}/history": {
         parameters: {
             query?: never;
@@ -1337,6 +1353,11 @@ export interface components {
             per_page: number;
             total: number;
         };
+        /** @description A piece of text; `hit` when it is a match. */
+        Part: {
+            hit?: boolean;
+            text: string;
+        };
         /**
          * @description A permission a route needs.
          * @enum {string}
@@ -1520,6 +1541,30 @@ export interface components {
          * @enum {string}
          */
         Scope: "read" | "write" | "admin";
+        /** @description One matching result. */
+        SearchHit: {
+            agent_id: string;
+            /** @description The part of `details` around its first match, if it has one. */
+            details?: components["schemas"]["Part"][] | null;
+            /** @description The message, cut into parts; `hit` marks the matches. */
+            message: components["schemas"]["Part"][];
+            /** Format: int64 */
+            seq: number;
+            service_id: string;
+            status: string;
+            /** Format: int32 */
+            status_code: number;
+            timestamp: string;
+        };
+        SearchResults: {
+            from: string;
+            hits: components["schemas"]["SearchHit"][];
+            /** @description More results match than `limit`: narrow the range or add words. */
+            more: boolean;
+            /** @description The words looked for, lower-cased. */
+            terms: string[];
+            to: string;
+        };
         /** @description A monitored service. */
         ServiceDef: {
             /** Format: int64 */
@@ -3512,6 +3557,45 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    search: {
+        parameters: {
+            query: {
+                /** @description words, each found anywhere in a message or details, case aside (at least 3 characters each, at most 8) */
+                q: string;
+                /** @description ISO 8601 or epoch ms; default 24 h before `to` */
+                from?: string;
+                /** @description ISO 8601 or epoch ms; default now */
+                to?: string;
+                /** @description only this service's results */
+                service_id?: string;
+                /** @description 1–500, default 50 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResults"];
+                };
+            };
+            /** @description Bad input; the error names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -192,6 +192,7 @@ pub(super) fn summary(
 pub(super) fn expire(tx: &Transaction<'_>, retention: &Retention, now_ms: i64) -> Result<u64> {
     let raw = retention.raw_cutoff(now_ms);
     let mut n = tx.execute("DELETE FROM results WHERE ts < ?1", params![raw])?;
+    tx.execute("DELETE FROM results_fts WHERE ts < ?1", params![raw])?;
     n += tx.execute("DELETE FROM status_events WHERE ts < ?1", params![raw])?;
     n += tx.execute("DELETE FROM spool_gaps WHERE ts < ?1", params![raw])?;
     for (_, name) in TABLES {

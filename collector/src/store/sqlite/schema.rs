@@ -156,6 +156,22 @@ CREATE TABLE alert_attempts (
 );
 CREATE INDEX alert_attempts_notification ON alert_attempts (notification_id, at);
 "#,
+    // Evidence search: messages and details by three-character pieces, so
+    // any part of a word is found; kept with `results` by the trigger and
+    // by `expire`.
+    r#"
+CREATE VIRTUAL TABLE results_fts USING fts5(
+    message, details,
+    service_id UNINDEXED, agent_id UNINDEXED, seq UNINDEXED, ts UNINDEXED,
+    tokenize = 'trigram'
+);
+INSERT INTO results_fts (message, details, service_id, agent_id, seq, ts)
+    SELECT message, coalesce(details, ''), service_id, agent_id, seq, ts FROM results;
+CREATE TRIGGER results_fts_insert AFTER INSERT ON results BEGIN
+    INSERT INTO results_fts (message, details, service_id, agent_id, seq, ts)
+    VALUES (new.message, coalesce(new.details, ''), new.service_id, new.agent_id, new.seq, new.ts);
+END;
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
