@@ -19,6 +19,7 @@ const PAGES = [
   ["service", "/services/web", '[data-testid="detail-message"]'],
   ["agents", "/agents", "table"],
   ["alerts", "/alerts", '[data-testid="rule"]'],
+  ["search", "/search?q=connect", '[data-testid="search-hit"]'],
   ["services", "/admin/services", '[data-testid="catalog-file"]'],
   ["relations", "/admin/relations", "table"],
   ["transfer", "/admin/transfer", "textarea, input[type=file]"],

@@ -19,6 +19,7 @@ const TransferPage = lazy(() => import("./features/admin/TransferPage"));
 const AuditPage = lazy(() => import("./features/audit/AuditPage"));
 const TokensPage = lazy(() => import("./features/tokens/TokensPage"));
 const AlertsPage = lazy(() => import("./features/alerts/AlertsPage"));
+const SearchPage = lazy(() => import("./features/search/SearchPage"));
 const AcknowledgePage = lazy(() => import("./features/alerts/AcknowledgePage"));
 const loading = <p className="text-slate-600">Loading…</p>;
 
@@ -28,6 +29,7 @@ const NAV: [string, string, Permission][] = [
   ["/map", "Map", "read"],
   ["/agents", "Agents", "read"],
   ["/alerts", "Alerts", "read"],
+  ["/search", "Search", "read"],
   ["/admin/services", "Services", "catalog_read"],
   ["/admin/relations", "Relations", "catalog_read"],
   ["/admin/transfer", "Import/Export", "catalog_read"],
@@ -129,6 +131,7 @@ function Shell() {
             <Route path="/map" element={later(<MapPage services={live.query.data} />)} />
             <Route path="/agents" element={<AgentsPage />} />
             <Route path="/alerts" element={later(<AlertsPage />)} />
+            <Route path="/search" element={later(<SearchPage />)} />
             <Route path="/admin/services" element={later(<AdminServicesPage />)} />
             <Route path="/admin/relations" element={later(<RelationsPage />)} />
             <Route path="/admin/transfer" element={later(<TransferPage />)} />
