@@ -214,6 +214,12 @@ pub const ROUTES: &[Route] = &[
     read("/api/agents", Read),
     read("/api/graph", Read),
     read("/api/search", Read),
+    // A user's own views: anyone who may read statuses keeps some.
+    read("/api/views", Read),
+    change("POST", "/api/views", Read, Body::Json),
+    read("/api/views/{view_id}", Read),
+    change("PUT", "/api/views/{view_id}", Read, Body::Json),
+    change("DELETE", "/api/views/{view_id}", Read, Body::None),
     read("/api/admin/services", CatalogRead),
     read("/api/admin/services/{service_id}", CatalogRead),
     read("/api/admin/relations", CatalogRead),

@@ -14,6 +14,7 @@ mod search;
 pub use self::admin::inputs;
 mod sse;
 pub mod view;
+mod views;
 mod web;
 
 use std::sync::Arc;
@@ -58,6 +59,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/audit/{audit_id}/revert", post(audit::revert))
         .route("/api/graph", get(graph::graph))
         .route("/api/search", get(search::search))
+        .route("/api/views", get(views::list).post(views::create))
+        .route(
+            "/api/views/{view_id}",
+            get(views::one).put(views::update).delete(views::remove),
+        )
         .route("/api/alerts", get(alerts::handling::list_alerts))
         .route(
             "/api/alerts/rules",

@@ -21,6 +21,7 @@ pub enum ObjectKind {
     AlertChannel,
     Alert,
     Silence,
+    View,
 }
 
 /// One object as it was before and after (`null`: absent).

@@ -24,6 +24,7 @@ pub mod state;
 pub mod stats;
 pub mod store;
 pub mod thresholds;
+pub mod views;
 
 use std::sync::Arc;
 

@@ -168,7 +168,12 @@ impl From<&str> for LocalCheck {
 /// once they are durably committed; inserts are committed in call order, so a
 /// stream can pipeline batches and ack them in order.
 pub trait Store:
-    CatalogStore + TokenStore + AuditStore + AlertStore + crate::search::SearchStore
+    CatalogStore
+    + TokenStore
+    + AuditStore
+    + AlertStore
+    + crate::search::SearchStore
+    + crate::views::ViewStore
 {
     /// Stores results, dropping any `(agent_id, seq)` already held.
     fn insert(

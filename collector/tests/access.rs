@@ -111,7 +111,8 @@ fn call(client: &Client, route: &Route, creds: &Creds) -> reqwest::RequestBuilde
         .replace("{service_id}", "x")
         .replace("{relation_id}", "x")
         .replace("{token_id}", "x")
-        .replace("{audit_id}", "1");
+        .replace("{audit_id}", "1")
+        .replace("{view_id}", "x");
     let req = client.request(route.method.parse().unwrap(), &path, creds);
     let req = match route.body {
         Body::None => req,
@@ -253,7 +254,8 @@ async fn cross_site_requests_change_nothing() {
             .replace("{service_id}", "web")
             .replace("{relation_id}", "x")
             .replace("{token_id}", "x")
-            .replace("{audit_id}", "1");
+            .replace("{audit_id}", "1")
+            .replace("{view_id}", "x");
         let attempts: [(&str, &str, &str, &str); 3] = [
             (
                 "origin",
@@ -494,4 +496,89 @@ async fn sessions_need_the_right_password_and_an_unaltered_cookie() {
         .send(Method::GET, "/api/status", &Creds::Cookie(cookie), None)
         .await;
     assert_eq!(code, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_views_belong_to_who_saved_them_and_are_shared_by_link() {
+    let client = Client {
+        server: signed_in_only().await,
+        http: http(),
+    };
+    let admin = Creds::Cookie(client.sign_in().await);
+    let alice = Creds::Bearer(client.token(&admin, "read", "1h").await.0);
+    let bob = Creds::Bearer(client.token(&admin, "write", "1h").await.0);
+    let definition = json!({"status": 2, "services": ["web", "db"], "map_focus": "web", "charts": ["web"], "range": "7d"});
+    let (code, first) = client
+        .send(
+            Method::POST,
+            "/api/views",
+            &alice,
+            Some(json!({"name": "On call", "definition": definition, "start": true})),
+        )
+        .await;
+    assert_eq!(code, 201, "a viewer keeps views of their own: {first}");
+    assert_eq!(first["owner"], "token:ci-read");
+    assert_eq!(first["definition"]["charts"], json!(["web"]));
+    let id = first["view_id"].as_str().unwrap().to_string();
+    let path = format!("/api/views/{id}");
+
+    let (_, mine) = client.send(Method::GET, "/api/views", &alice, None).await;
+    assert_eq!(mine.as_array().map(Vec::len), Some(1));
+    let (_, theirs) = client.send(Method::GET, "/api/views", &bob, None).await;
+    assert_eq!(theirs, json!([]), "each lists their own");
+    let (code, shared) = client.send(Method::GET, &path, &bob, None).await;
+    assert_eq!(
+        (code, &shared["name"]),
+        (200, &json!("On call")),
+        "read by its link"
+    );
+    for (method, body) in [
+        (Method::PUT, Some(json!({"name": "Mine now"}))),
+        (Method::DELETE, None),
+    ] {
+        let (code, e) = client.send(method, &path, &bob, body).await;
+        assert_eq!(code, 403, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("belongs to token:ci-read"),
+            "{e}"
+        );
+    }
+
+    // One start page per user.
+    let (_, second) = client
+        .send(
+            Method::POST,
+            "/api/views",
+            &alice,
+            Some(json!({"name": "Payments", "start": true})),
+        )
+        .await;
+    assert_eq!(second["start"], true);
+    let (_, first_now) = client.send(Method::GET, &path, &alice, None).await;
+    assert_eq!(first_now["start"], false);
+
+    let (code, e) = client
+        .send(
+            Method::PUT,
+            &path,
+            &alice,
+            Some(json!({"definition": {"range": "2w"}})),
+        )
+        .await;
+    assert_eq!(
+        (code, &e["error"]["field"]),
+        (422, &json!("definition.range")),
+        "{e}"
+    );
+    let (code, _) = client.send(Method::DELETE, &path, &alice, None).await;
+    assert_eq!(code, 200);
+    let (code, _) = client.send(Method::GET, &path, &alice, None).await;
+    assert_eq!(code, 404);
+    let (_, log) = client
+        .send(Method::GET, "/api/audit?action=save%20view", &admin, None)
+        .await;
+    assert_eq!(log["records"][0]["actor"], "token:ci-read", "{log}");
 }

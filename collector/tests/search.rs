@@ -125,6 +125,10 @@ async fn a_traceback_in_a_checks_evidence_is_found_and_marked() {
         ("/api/search?q=division&from=yesterday", "from"),
     ] {
         let (code, e) = get_json(&client, &server.url(url)).await;
-        assert_eq!((code, &e["error"]["field"]), (400, &json!(field)), "{url}: {e}");
+        assert_eq!(
+            (code, &e["error"]["field"]),
+            (400, &json!(field)),
+            "{url}: {e}"
+        );
     }
 }

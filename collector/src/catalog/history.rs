@@ -24,7 +24,8 @@ fn object(catalog: &Catalog, kind: ObjectKind, id: &str) -> Option<Value> {
         | ObjectKind::AlertRule
         | ObjectKind::AlertChannel
         | ObjectKind::Alert
-        | ObjectKind::Silence => None,
+        | ObjectKind::Silence
+        | ObjectKind::View => None,
     }
 }
 
@@ -107,6 +108,7 @@ fn kind_name(kind: ObjectKind) -> &'static str {
         ObjectKind::AlertChannel => "alert channel",
         ObjectKind::Alert => "alert",
         ObjectKind::Silence => "silence",
+        ObjectKind::View => "view",
     }
 }
 

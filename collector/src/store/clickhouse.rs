@@ -3,9 +3,8 @@
 //! decides acks, `query.rs`, `stats.rs` and `search.rs` the reads, `retention.rs`
 //! partition dropping, `poll.rs` what other collectors on the database wrote.
 //!
-//! Several collectors may share one database: each writes its own agents'
-//! results and events, and polls the others' latest statuses and events
-//! every `store.poll_interval`.
+//! Several collectors may share one database: each writes its own agents' results
+//! and events, and polls the others' latest statuses and events every `store.poll_interval`.
 
 mod alerting;
 mod audit;
@@ -19,6 +18,7 @@ mod schema;
 mod search;
 mod stats;
 mod tokens;
+mod views;
 mod writer;
 
 use std::sync::atomic::{AtomicBool, Ordering};

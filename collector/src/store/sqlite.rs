@@ -30,6 +30,7 @@ mod rollup;
 mod schema;
 mod search;
 mod tokens;
+mod views;
 mod writer;
 
 use std::path::{Path, PathBuf};

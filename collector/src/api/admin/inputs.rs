@@ -85,6 +85,16 @@ pub struct TokenInput {
     pub expires_in: Option<String>,
 }
 
+/// A saved view, as created or changed (PUT changes the fields given).
+#[derive(ToSchema)]
+pub struct ViewInput {
+    /// 1–100 characters.
+    pub name: Option<String>,
+    pub definition: Option<crate::views::ViewDefinition>,
+    /// Make it the caller's start page (their other views stop being it).
+    pub start: Option<bool>,
+}
+
 /// An alert rule, as created or replaced.
 #[derive(ToSchema)]
 pub struct RuleInput {

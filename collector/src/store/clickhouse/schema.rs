@@ -25,6 +25,7 @@
 //! - `audit_log`: who changed what, one row per entry; kept for good.
 //! - `alerting`: rules, channels, alerts and notifications as JSON, newest
 //!   `version` per kind and id wins; `alert_attempts`: the delivery log.
+//! - `saved_views`: users' saved views as JSON, newest `version` per view wins.
 //!
 //! SQL is limited to what ClickHouse 18.16 accepts. TTL (19.6+) is added
 //! where the server has it; day partitions are dropped on every version.
@@ -319,7 +320,15 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         "ORDER BY (notification_id, at, attempt)",
         "cityHash64(notification_id)",
     ));
-    vec![m1, m2, m3, m4, m5, m6, m7]
+    let m8 = l.data_table(
+        "saved_views",
+        "view_id String, owner String, body String, deleted UInt8, version UInt64",
+        "Replacing",
+        "version",
+        "ORDER BY view_id",
+        "cityHash64(view_id)",
+    );
+    vec![m1, m2, m3, m4, m5, m6, m7, m8]
 }
 
 /// Tables partitioned by day or month, with the unit of their partition ids.

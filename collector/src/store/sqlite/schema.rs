@@ -172,6 +172,13 @@ CREATE TRIGGER results_fts_insert AFTER INSERT ON results BEGIN
     VALUES (new.message, coalesce(new.details, ''), new.service_id, new.agent_id, new.seq, new.ts);
 END;
 "#,
+    r#"
+CREATE TABLE saved_views (
+    view_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
