@@ -59,10 +59,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/audit/{audit_id}/revert", post(audit::revert))
         .route("/api/graph", get(graph::graph))
         .route("/api/search", get(search::search))
-        .route("/api/views", get(views::list).post(views::create))
+        .route(
+            "/api/views",
+            get(views::list_views).post(views::create_view),
+        )
         .route(
             "/api/views/{view_id}",
-            get(views::one).put(views::update).delete(views::remove),
+            get(views::get_view)
+                .put(views::update_view)
+                .delete(views::delete_view),
         )
         .route("/api/alerts", get(alerts::handling::list_alerts))
         .route(

@@ -5,7 +5,6 @@ mod support;
 
 use lightbulb_collector::store::Store;
 use lightbulb_collector::views::{SavedView, ViewDefinition};
-use support::stores::*;
 
 conformance!(views_are_kept_changed_and_deleted_per_id);
 

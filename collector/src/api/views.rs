@@ -77,7 +77,7 @@ async fn only_start(state: &AppState, view: &SavedView) -> Result<()> {
 }
 
 #[utoipa::path(get, path = "/api/views", tag = "views", responses((status = 200, description = "The caller's views, by name", body = [SavedView])))]
-pub(super) async fn list(
+pub(super) async fn list_views(
     State(state): State<Arc<AppState>>,
     actor: Actor,
 ) -> Result<Json<Vec<SavedView>>> {
@@ -88,12 +88,12 @@ pub(super) async fn list(
         .into_iter()
         .filter(|v| v.owner == actor.name)
         .collect();
-    mine.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    mine.sort_by_key(|v| v.name.to_lowercase());
     Ok(Json(mine))
 }
 
 #[utoipa::path(get, path = "/api/views/{view_id}", tag = "views", params(("view_id" = String, Path, description = "View id")), responses((status = 200, body = SavedView), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
-pub(super) async fn one(
+pub(super) async fn get_view(
     State(state): State<Arc<AppState>>,
     Path(view_id): Path<String>,
 ) -> Result<Json<SavedView>> {
@@ -101,7 +101,7 @@ pub(super) async fn one(
 }
 
 #[utoipa::path(post, path = "/api/views", tag = "views", request_body = crate::api::inputs::ViewInput, responses((status = 201, body = SavedView), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
-pub(super) async fn create(
+pub(super) async fn create_view(
     State(state): State<Arc<AppState>>,
     actor: Actor,
     bytes: Bytes,
@@ -142,7 +142,7 @@ async fn owned(state: &AppState, actor: &Actor, view_id: &str) -> Result<SavedVi
 }
 
 #[utoipa::path(put, path = "/api/views/{view_id}", tag = "views", params(("view_id" = String, Path, description = "View id")), request_body = crate::api::inputs::ViewInput, responses((status = 200, body = SavedView), (status = 403, description = "Another user's view", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
-pub(super) async fn update(
+pub(super) async fn update_view(
     State(state): State<Arc<AppState>>,
     actor: Actor,
     Path(view_id): Path<String>,
@@ -170,7 +170,7 @@ pub(super) async fn update(
 }
 
 #[utoipa::path(delete, path = "/api/views/{view_id}", tag = "views", params(("view_id" = String, Path, description = "View id")), responses((status = 200, body = SavedView), (status = 403, description = "Another user's view", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
-pub(super) async fn remove(
+pub(super) async fn delete_view(
     State(state): State<Arc<AppState>>,
     actor: Actor,
     Path(view_id): Path<String>,

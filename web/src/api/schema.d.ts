@@ -772,6 +772,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_views"];
+        put?: never;
+        post: operations["create_view"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/views/{view_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_view"];
+        put: operations["update_view"];
+        post?: never;
+        delete: operations["delete_view"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1340,7 +1372,7 @@ export interface components {
          * @description What kind of object a change touched.
          * @enum {string}
          */
-        ObjectKind: "service" | "relation" | "token" | "session" | "alert_rule" | "alert_channel" | "alert" | "silence";
+        ObjectKind: "service" | "relation" | "token" | "session" | "alert_rule" | "alert_channel" | "alert" | "silence" | "view";
         Page_ServiceResponse: {
             items: (components["schemas"]["ServiceDef"] & {
                 created_at: string;
@@ -1520,6 +1552,19 @@ export interface components {
             };
             service_types?: string[];
             services?: string[];
+        };
+        SavedView: {
+            /** Format: int64 */
+            created_ms: number;
+            definition: components["schemas"]["ViewDefinition"];
+            name: string;
+            /** @description Who saved it: the signed-in identity, a token's name, or `anonymous`. */
+            owner: string;
+            /** @description The owner's start page (at most one view per owner). */
+            start: boolean;
+            /** Format: int64 */
+            updated_ms: number;
+            view_id: string;
         };
         Schedule: {
             /** Format: int64 */
@@ -1847,6 +1892,37 @@ export interface components {
         };
         Valid: {
             valid: boolean;
+        };
+        /** @description What a view shows. */
+        ViewDefinition: {
+            /** @description Services whose charts the view shows. */
+            charts?: string[];
+            /** @description A `key=value` label the list is filtered to. */
+            label?: string;
+            /** @description Show the status list (default true). */
+            list?: boolean;
+            /** @description A service the map is focused on. */
+            map_focus?: string | null;
+            /** @description The charts' range: 1h, 24h (default), 7d, 30d or 90d. */
+            range?: string;
+            /** @description Text the service list is filtered by. */
+            search?: string;
+            service_type?: string;
+            /** @description Only these services (none: every service). */
+            services?: string[];
+            /**
+             * Format: int32
+             * @description Status code (0–5) the list is filtered to.
+             */
+            status?: number | null;
+        };
+        /** @description A saved view, as created or changed (PUT changes the fields given). */
+        ViewInput: {
+            definition?: components["schemas"]["ViewDefinition"] | null;
+            /** @description 1–100 characters. */
+            name?: string | null;
+            /** @description Make it the caller's start page (their other views stop being it). */
+            start?: boolean | null;
         };
     };
     responses: never;
@@ -3854,6 +3930,182 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenRecord"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_views: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's views, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedView"][];
+                };
+            };
+        };
+    };
+    create_view: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ViewInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedView"];
+                };
+            };
+            /** @description Breaks a rule; the error names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_view: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description View id */
+                view_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedView"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_view: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description View id */
+                view_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ViewInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedView"];
+                };
+            };
+            /** @description Another user's view */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Breaks a rule; the error names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_view: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description View id */
+                view_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedView"];
+                };
+            };
+            /** @description Another user's view */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not found */
