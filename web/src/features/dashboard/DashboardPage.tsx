@@ -1,12 +1,38 @@
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState } from "react";
+import { Link, useSearchParams } from "react-router-dom";
 import type { LatestStatus } from "../../api/types";
+import { type ViewDefinition, viewKeys, views } from "../views/api";
+import { ViewCharts } from "../views/ViewCharts";
+import { ViewsBar } from "../views/ViewsBar";
 import { STATUSES, SEVERITY_ORDER } from "../../status/statuses";
 import { countByStatus, filterServices, labelPairs, NO_FILTER, type Filter } from "./filter";
 import { ServiceList } from "./ServiceList";
 
 /** Status summary, filters and the list of every service. */
+/** The start page is opened once per visit, not every time the dashboard is. */
+let startOpened = false;
+
 export function DashboardPage({ services, loading, error }: { services: LatestStatus[] | undefined; loading: boolean; error: Error | null }) {
   const [filter, setFilter] = useState<Filter>(NO_FILTER);
+  const [params, setParams] = useSearchParams();
+  const viewId = params.get("view");
+  const open = (id: string | null) => setParams(id ? { view: id } : {});
+  const active = useQuery({ queryKey: viewKeys.one(viewId ?? ""), queryFn: ({ signal }) => views.one(viewId!, signal), enabled: !!viewId });
+  const mine = useQuery({ queryKey: viewKeys.all, queryFn: ({ signal }) => views.mine(signal) });
+  const view = viewId ? active.data : undefined;
+  useEffect(() => {
+    const start = mine.data?.find((v) => v.start);
+    if (!startOpened && mine.data) {
+      startOpened = true;
+      if (!viewId && start) open(start.view_id);
+    }
+  }, [mine.data]);
+  // A view's filters replace the ones set by hand.
+  useEffect(() => {
+    const d = view?.definition;
+    setFilter(d ? { text: d.search ?? "", type: d.service_type ?? "", status: d.status ?? null, label: d.label ?? "" } : NO_FILTER);
+  }, [view]);
   const search = useRef<HTMLInputElement>(null);
   useEffect(() => {
     // `/` focuses the search box, as in most dashboards.
@@ -24,10 +50,32 @@ export function DashboardPage({ services, loading, error }: { services: LatestSt
   const counts = useMemo(() => countByStatus(list), [list]);
   const types = useMemo(() => [...new Set(list.map((s) => s.service_type))].sort(), [list]);
   const pairs = useMemo(() => labelPairs(list), [list]);
-  const shown = useMemo(() => filterServices(list, filter, SEVERITY_ORDER), [list, filter]);
+  const chosen = view?.definition.services ?? [];
+  const shown = useMemo(
+    () => filterServices(chosen.length ? list.filter((s) => chosen.includes(s.service_id)) : list, filter, SEVERITY_ORDER),
+    [list, filter, chosen],
+  );
+  const current: ViewDefinition = {
+    search: filter.text,
+    status: filter.status,
+    service_type: filter.type,
+    label: filter.label,
+    services: chosen,
+    list: true,
+    charts: view?.definition.charts ?? [],
+    map_focus: view?.definition.map_focus ?? null,
+    range: view?.definition.range ?? "24h",
+  };
+  const showList = view?.definition.list ?? true;
 
   return (
     <section className="space-y-4">
+      <ViewsBar active={view} open={open} current={current} shownIds={shown.map((s) => s.service_id)} />
+      {viewId && active.error && (
+        <p className="text-red-800" role="alert">
+          Cannot open view “{viewId}”: {active.error.message}
+        </p>
+      )}
       <div className="grid grid-cols-3 gap-2 sm:grid-cols-6" aria-label="Status summary">
         {STATUSES.map((s) => {
           const active = filter.status === s.code;
@@ -89,6 +137,15 @@ export function DashboardPage({ services, loading, error }: { services: LatestSt
           </select>
         )}
       </div>
+      {view?.definition.map_focus && (
+        <p className="text-sm">
+          <Link className="underline" to={`/map?focus=${encodeURIComponent(view.definition.map_focus)}`}>
+            Map focused on {view.definition.map_focus}
+          </Link>
+        </p>
+      )}
+      {view && (view.definition.charts?.length ?? 0) > 0 && <ViewCharts ids={view.definition.charts ?? []} range={view.definition.range ?? "24h"} />}
+      {showList && (
       <div className="rounded-lg border border-slate-200 bg-white shadow-sm">
         {error ? (
           <p className="p-6 text-red-800" role="alert">
@@ -100,6 +157,7 @@ export function DashboardPage({ services, loading, error }: { services: LatestSt
           <ServiceList services={shown} />
         )}
       </div>
+      )}
       <p className="text-xs text-slate-600">
         {shown.length} of {list.length} services
       </p>

@@ -5,7 +5,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Background, Controls, type Edge, MarkerType, type Node, Position, ReactFlow } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useContext, useMemo, useState } from "react";
-import { useNavigate } from "react-router-dom";
+import { useNavigate, useSearchParams } from "react-router-dom";
 import { graph as graphApi, graphKeys } from "./api";
 import type { LatestStatus } from "../../api/types";
 import { statusStyle } from "../../status/statuses";
@@ -18,7 +18,9 @@ const BORDER: Record<number, string> = { 0: "#16a34a", 1: "#d97706", 2: "#dc2626
 export default function MapPage({ services }: { services: LatestStatus[] | undefined }) {
   const navigate = useNavigate();
   const theme = useContext(ThemeContext);
-  const [search, setSearch] = useState("");
+  // `?focus=<id>` (a saved view's map focus) starts focused on that service.
+  const [params] = useSearchParams();
+  const [search, setSearch] = useState(params.get("focus") ?? "");
   const graph = useQuery({
     queryKey: graphKeys.all,
     queryFn: ({ signal }) => graphApi.get(signal),
