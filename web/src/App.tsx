@@ -9,6 +9,7 @@ import { DashboardPage } from "./features/dashboard/DashboardPage";
 import { ConnectionIndicator } from "./features/live/ConnectionIndicator";
 import { useLiveStatus } from "./features/live/useLiveStatus";
 import { ThemeContext, ThemeToggle, useTheme } from "./ui/theme";
+import { OfflineBanner } from "./features/live/OfflineBanner";
 
 // Charts and the map load only when their pages open.
 const ServiceDetailPage = lazy(() => import("./features/detail/ServiceDetailPage"));
@@ -115,6 +116,7 @@ function Shell() {
             <Account />
           </div>
         </header>
+        <OfflineBanner />
         {/* Status changes, announced politely (the list itself updates silently). */}
         <p className="sr-only" role="status" aria-live="polite" data-testid="status-announcer">
           {live.announcements.map((a) => (

@@ -10,6 +10,11 @@ import { applyTheme, storedChoice } from "./ui/theme";
 // Before the first paint: no flash of the other theme.
 applyTheme(storedChoice());
 
+// Installable, and usable offline with the statuses last known (public/sw.js).
+if ("serviceWorker" in navigator && import.meta.env.PROD) {
+  navigator.serviceWorker.register("/sw.js").catch((e) => console.warn("service worker not registered", e));
+}
+
 const client = new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } });
 
 createRoot(document.getElementById("root")!).render(

@@ -16,12 +16,33 @@ export class ApiError extends Error {
   }
 }
 
+/** Whether the statuses come from the service worker's cache (the
+ *  collector unreachable): when they were saved, or null while live. */
+let savedAt: string | null = null;
+const offlineListeners = new Set<() => void>();
+export const offline = {
+  savedAt: () => savedAt,
+  subscribe: (f: () => void) => {
+    offlineListeners.add(f);
+    return () => offlineListeners.delete(f);
+  },
+};
+
+function noteOffline(path: string, r: Response) {
+  const saved = r.headers.get("x-lightbulb-saved-at");
+  if (saved === null && path !== "/api/status") return;
+  if (saved === savedAt) return;
+  savedAt = saved;
+  for (const f of offlineListeners) f();
+}
+
 /** One API call: JSON in and out; a 4xx/5xx becomes an ApiError with the field at fault. */
 export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, signal, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (r.status === 401) window.dispatchEvent(new Event(UNAUTHENTICATED));
+  noteOffline(path, r);
   const audited = r.headers.get("lightbulb-audit-id");
   if (r.ok && audited) window.dispatchEvent(new CustomEvent(AUDITED, { detail: Number(audited) }));
   if (!r.ok) {
