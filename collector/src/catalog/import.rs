@@ -128,28 +128,17 @@ pub fn plan(
         let name = label("services", i, item.get("service_id"));
         // An agent's own check (as exported): kept as the agent registered
         // it, or held for it until it does, so relations can name it.
-        let agents = item
-            .get("managed_by")
-            .and_then(Value::as_str)
-            .filter(|m| super::owner::is_agent(Some(m)))
-            .map(str::to_string);
-        if agents.is_some() {
-            item.remove("managed_by");
-            let id = item.get("service_id").and_then(Value::as_str).unwrap_or("");
-            if let Some(held) = after.services.get(id) {
-                listed_services.insert(id.to_string());
-                if held.managed_by != agents {
-                    let by = held.managed_by.as_deref().unwrap_or("the API");
-                    out.problems.push(problem(
-                        name,
-                        crate::Error::invalid(
-                            "managed_by",
-                            format!("service `{id}` is managed by {by}"),
-                        ),
-                    ));
-                }
-                continue;
+        let agents = super::owner::agent_claim(&mut item);
+        let id = item.get("service_id").and_then(Value::as_str).unwrap_or("");
+        if let (Some(_), Some(held)) = (&agents, after.services.get(id)) {
+            listed_services.insert(id.to_string());
+            if held.managed_by != agents {
+                let by = held.managed_by.as_deref().unwrap_or("the API");
+                let why = format!("service `{id}` is managed by {by}");
+                out.problems
+                    .push(problem(name, crate::Error::invalid("managed_by", why)));
             }
+            continue;
         }
         let mut body = Body::from_map(item);
         let made = (|| {

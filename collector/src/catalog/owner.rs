@@ -29,6 +29,19 @@ pub fn is_agent(managed_by: Option<&str>) -> bool {
     managed_by.is_some_and(|m| m.starts_with("agent:"))
 }
 
+/// Takes an import item's `managed_by` when it names an agent (as the
+/// export writes an agent's own checks); anything else stays for the
+/// reader to refuse.
+pub fn agent_claim(item: &mut serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let claimed = item
+        .get("managed_by")
+        .and_then(serde_json::Value::as_str)
+        .filter(|m| is_agent(Some(m)))?
+        .to_string();
+    item.remove("managed_by");
+    Some(claimed)
+}
+
 /// Whether `acting` (None: the API) may change `what` `id`, now owned by
 /// `managed_by` (None: the API).
 pub fn may_change(
