@@ -42,13 +42,7 @@ fn check_in_namespace(setup: &str, run_as: &[&str], config: Value) -> (i32, Valu
 async fn a_ping_service_shows_rtt_and_loss_in_the_live_status() {
     let server = InProcess::start(&["node-a"]).await;
     let client = http();
-    let spool = tempfile::tempdir().unwrap();
-    let agent = tokio_util::sync::CancellationToken::new();
-    let _stop = agent.clone().drop_guard();
-    tokio::spawn(lightbulb_agent::run(
-        server.agent_config("node-a", spool.path()),
-        agent,
-    ));
+    let _agent = server.run_agent("node-a");
     eventually(Duration::from_secs(10), "agent connected", || async {
         let (_, agents) = get_json(&client, &server.url("/api/agents")).await;
         (agents[0]["connected"] == true).then_some(())

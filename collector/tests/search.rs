@@ -68,13 +68,7 @@ async fn a_traceback_in_a_checks_evidence_is_found_and_marked() {
     let server = InProcess::start(&["node-a"]).await;
     let app = failing_server();
     let client = http();
-    let spool = tempfile::tempdir().unwrap();
-    let agent = tokio_util::sync::CancellationToken::new();
-    let _stop = agent.clone().drop_guard();
-    tokio::spawn(lightbulb_agent::run(
-        server.agent_config("node-a", spool.path()),
-        agent,
-    ));
+    let _agent = server.run_agent("node-a");
     let (code, body) = send(
         &client,
         reqwest::Method::POST,

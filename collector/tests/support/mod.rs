@@ -332,6 +332,29 @@ impl InProcess {
     }
 }
 
+/// An agent run in-process until dropped, with its spool.
+pub struct RunningAgent {
+    _stop: tokio_util::sync::DropGuard,
+    _spool: tempfile::TempDir,
+}
+
+impl InProcess {
+    /// Runs agent `agent_id` (real agent code, in-process) against this
+    /// collector until the returned guard is dropped.
+    pub fn run_agent(&self, agent_id: &str) -> RunningAgent {
+        let spool = tempfile::tempdir().unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(lightbulb_agent::run(
+            self.agent_config(agent_id, spool.path()),
+            stop.clone(),
+        ));
+        RunningAgent {
+            _stop: stop.drop_guard(),
+            _spool: spool,
+        }
+    }
+}
+
 impl Drop for InProcess {
     fn drop(&mut self) {
         self.stop.cancel();

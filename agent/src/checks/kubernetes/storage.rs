@@ -73,7 +73,8 @@ pub async fn check(
                     .capacity
                     .unwrap_or_default()
                     .get("storage")
-                    .and_then(|q| quantity_bytes(&q.0));
+                    .and_then(|q| super::usage::quantity(&q.0))
+                    .map(|bytes| bytes.round() as u64);
                 entry["capacity_bytes"] = json!(capacity);
             }
             Ok(None) => {
@@ -143,30 +144,6 @@ fn used(summary: &Value, namespace: &str, pod: &str, volume: &str) -> Option<(u6
     Some((v["usedBytes"].as_u64()?, v["capacityBytes"].as_u64()?))
 }
 
-/// Bytes of a Kubernetes quantity (`10Gi`, `500M`, `1e9`).
-pub fn quantity_bytes(q: &str) -> Option<u64> {
-    const SUFFIXES: &[(&str, f64)] = &[
-        ("Ki", 1024.0),
-        ("Mi", 1048576.0),
-        ("Gi", 1073741824.0),
-        ("Ti", 1099511627776.0),
-        ("Pi", 1125899906842624.0),
-        ("Ei", 1152921504606846976.0),
-        ("k", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-        ("P", 1e15),
-        ("E", 1e18),
-    ];
-    let (number, factor) = SUFFIXES
-        .iter()
-        .find_map(|(s, f)| q.strip_suffix(s).map(|n| (n, *f)))
-        .unwrap_or((q, 1.0));
-    let n: f64 = number.parse().ok()?;
-    (n >= 0.0).then(|| (n * factor).round() as u64)
-}
-
 /// Restarts counted by the reason of each container's last termination:
 /// `restarts_oomkilled`, `restarts_error`, … (`restarts_unknown` without one).
 pub fn restarts_by_reason(pods: &[Pod]) -> BTreeMap<String, f64> {
@@ -196,15 +173,6 @@ pub fn restarts_by_reason(pods: &[Pod]) -> BTreeMap<String, f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantities_read_as_bytes() {
-        assert_eq!(quantity_bytes("1Gi"), Some(1073741824));
-        assert_eq!(quantity_bytes("500M"), Some(500_000_000));
-        assert_eq!(quantity_bytes("2048"), Some(2048));
-        assert_eq!(quantity_bytes("1.5Ki"), Some(1536));
-        assert_eq!(quantity_bytes("lots"), None);
-    }
 
     #[test]
     fn usage_is_found_by_pod_and_volume() {

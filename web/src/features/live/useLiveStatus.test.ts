@@ -5,20 +5,23 @@ import { announce, applyEvent, removeService } from "./useLiveStatus";
 
 const base: LatestStatus = statusFixture;
 
+/** `web` turning FAILED. */
+const failed: StatusEvent = {
+  id: 5,
+  service_id: "web",
+  status_code: 2,
+  status: "FAILED",
+  previous_status_code: 0,
+  message: "connection refused",
+  last_check: "2026-01-01T00:00:05.000Z",
+  response_time_ms: null,
+  agent_id: "a",
+};
+
 describe("applyEvent", () => {
   it("replaces the changed service's status and keeps the rest", () => {
     const other = { ...base, service_id: "db" };
-    const e: StatusEvent = {
-      id: 5,
-      service_id: "web",
-      status_code: 2,
-      status: "FAILED",
-      previous_status_code: 0,
-      message: "connection refused",
-      last_check: "2026-01-01T00:00:05.000Z",
-      response_time_ms: null,
-      agent_id: "a",
-    };
+    const e = failed;
     const list = [base, other];
     const next = applyEvent(list, e)!;
     expect(next[0]).toMatchObject({ status_code: 2, status: "FAILED", message: "connection refused" });
@@ -68,17 +71,7 @@ describe("removeService", () => {
 });
 
 describe("announce", () => {
-  const e: StatusEvent = {
-    id: 7,
-    service_id: "web",
-    status_code: 2,
-    status: "FAILED",
-    previous_status_code: 0,
-    message: "connection refused",
-    last_check: "2026-01-01T00:00:05.000Z",
-    response_time_ms: null,
-    agent_id: "a",
-  };
+  const e = failed;
   it("tells a change of status by name, and stays quiet otherwise", () => {
     const web = { ...base, service_id: "web", label: "Web front end", status_code: 0 as const, status: "OK" };
     expect(announce([web], e)).toBe("Web front end is now FAILED (was OK): connection refused");
