@@ -11,7 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::{
-    Collector, Proc, agent_bin, agent_config, certs, collector_bin, eventually, get_json, http,
+    Collector, Proc, agent_bin, agent_config, certs, collector_bin, eventually, get_json, get_text,
+    http,
 };
 
 fn file(dir: &Path, listening: u16, closed: u16) -> std::path::PathBuf {
@@ -76,14 +77,7 @@ async fn the_configured_environment_decides_what_is_checked() {
         channels.to_string().contains("hooks.prod.example"),
         "{channels}"
     );
-    let exported = client
-        .get(collector.url("/api/admin/export?format=toml"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let exported = get_text(&client, &collector.url("/api/admin/export?format=toml")).await;
     assert!(
         exported.contains(&format!(
             "url = \"tcp://127.0.0.1:{}\"",

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Collector, certs, eventually, get_json, http};
+use support::{Collector, certs, eventually, get_json, get_text, http};
 
 const FIRST: &str = r#"
 [[services]]
@@ -165,14 +165,7 @@ async fn the_catalog_file_is_applied_guarded_reloaded_and_exported() {
     .await;
 
     // The export in file form declares the same catalog for another collector.
-    let toml_text = client
-        .get(collector.url("/api/admin/export?format=toml"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let toml_text = get_text(&client, &collector.url("/api/admin/export?format=toml")).await;
     let other_dir = tempfile::tempdir().unwrap();
     let other_file = other_dir.path().join("exported.toml");
     std::fs::write(&other_file, &toml_text).unwrap();

@@ -5,23 +5,13 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{InProcess, eventually, get_json, http, send};
+use support::{InProcess, Proc, eventually, get_json, http, send};
 
-/// Answers every request 500 with a Python traceback; killed on drop.
-struct Failing(Child, u16);
-
-impl Drop for Failing {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
+/// Answers every request 500 with a Python traceback, after printing its port.
 const SERVER: &str = r#"
 import http.server, traceback
 class H(http.server.BaseHTTPRequestHandler):
@@ -38,18 +28,18 @@ print(s.server_address[1], flush=True)
 s.serve_forever()
 "#;
 
-fn failing_server() -> Failing {
-    let mut child = Command::new("python3")
-        .args(["-c", SERVER])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().parse().expect("port");
-    Failing(child, port)
+/// The server (killed on drop) and its port.
+fn failing_server() -> (Proc, u16) {
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", SERVER]);
+    let server = Proc::spawn("failing server", cmd);
+    // It prints its port first.
+    let port = server
+        .wait_for_line("", Duration::from_secs(10))
+        .trim()
+        .parse()
+        .expect("port");
+    (server, port)
 }
 
 fn text(parts: &Value) -> (String, Vec<String>) {
