@@ -53,6 +53,23 @@ before(async () => {
 });
 after(stopAll);
 
+/** Contrast of each map node's words against its own background: axe
+ *  cannot judge text inside the map's transformed layer. */
+function mapContrast(page) {
+  return page.evaluate(() => {
+    const rgb = (c) => (c.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    return [...document.querySelectorAll(".react-flow__node")].map((node) => {
+      const text = node.querySelector("[data-map-node]");
+      const [a, b] = [lum(rgb(getComputedStyle(text).color)), lum(rgb(getComputedStyle(node).backgroundColor))];
+      return { id: text.dataset.mapNode, ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) };
+    });
+  });
+}
+
 /** Serious and critical axe violations on the page, one line each. */
 async function violations(page) {
   await page.addScriptTag({ content: AXE });
@@ -75,6 +92,11 @@ for (const scheme of ["light", "dark"]) {
       // Let transitions and live data settle before judging colours.
       await page.waitForTimeout(300);
       for (const v of await violations(page)) problems.push(`${name}: ${v}`);
+      if (name === "map") {
+        for (const n of await mapContrast(page)) {
+          if (n.ratio < 4.5) problems.push(`map: node ${n.id} has text contrast ${n.ratio.toFixed(2)} (< 4.5)`);
+        }
+      }
       await page.screenshot({ path: path.join(ARTIFACTS, `page-${name}-${scheme}.png`), fullPage: true });
     }
     assert.deepEqual(problems, [], problems.join("\n"));
