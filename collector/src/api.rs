@@ -10,6 +10,7 @@ mod headers;
 mod history;
 mod limits;
 pub mod openapi;
+mod rejections;
 mod search;
 pub use self::admin::inputs;
 mod sse;
@@ -124,6 +125,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .merge(admin::routes())
         .fallback(web::fallback)
+        .layer(axum::middleware::from_fn(rejections::json_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::guard,

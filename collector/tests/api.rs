@@ -433,3 +433,31 @@ async fn the_dashboard_is_served_with_spa_fallback_and_cached_assets() {
         assert!(r.text().await.unwrap().contains("\"error\""), "{missing}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_refused_before_a_handler_get_the_json_error_naming_the_field() {
+    let server = InProcess::start(&[]).await;
+    let client = http();
+    let r = client
+        .delete(server.url("/api/admin/services/web?cascade=null"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request", "{body}");
+    assert_eq!(body["error"]["field"], "cascade", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("provided string was not `true` or `false`"),
+        "{body}"
+    );
+}
