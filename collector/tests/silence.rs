@@ -320,15 +320,22 @@ async fn disabled_services_are_stopped_and_come_back_when_enabled() {
         "{}",
         v[0]
     );
-    // The change is in the history, as the collector's own STOPPED result.
-    let (_, history) = get_json(&s.client, &s.collector.url("/api/services/central/history")).await;
-    let points = history["points"].as_array().unwrap();
-    assert!(
-        points
-            .iter()
-            .any(|p| p["status"] == "STOPPED" && p["agent_id"] == "lightbulb-collector"),
-        "{history}"
-    );
+    // The change is in the history, as the collector's own STOPPED result
+    // (written just after the live status shows it).
+    support::eventually(
+        Duration::from_secs(5),
+        "the STOPPED mark in the history",
+        || async {
+            let (_, history) =
+                get_json(&s.client, &s.collector.url("/api/services/central/history")).await;
+            history["points"]
+                .as_array()?
+                .iter()
+                .any(|p| p["status"] == "STOPPED" && p["agent_id"] == "lightbulb-collector")
+                .then_some(())
+        },
+    )
+    .await;
     // Stopped stays stopped: no silence mark for a service nobody runs
     // (a window of two graces in which it must not turn UNKNOWN).
     tokio::time::sleep(GRACE * 2).await;
