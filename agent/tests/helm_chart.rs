@@ -303,7 +303,21 @@ async fn the_api_server_accepts_the_manifests_and_the_agent_daemonset() {
         .get("lb-lightbulb-agent")
         .await
         .unwrap();
-    for rule in role.rules.unwrap() {
+    let rules = role.rules.unwrap();
+    // Claim volumes are read; the kubelet's API only when asked for.
+    let resources: Vec<String> = rules
+        .iter()
+        .flat_map(|r| r.resources.clone().unwrap_or_default())
+        .collect();
+    assert!(
+        resources.contains(&"persistentvolumeclaims".to_string()),
+        "{resources:?}"
+    );
+    assert!(
+        !resources.contains(&"nodes/proxy".to_string()),
+        "{resources:?}"
+    );
+    for rule in rules {
         for verb in &rule.verbs {
             assert!(
                 ["get", "list", "watch"].contains(&verb.as_str()),
