@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
@@ -27,6 +27,7 @@ use super::{BoxFuture, Check, Outcome, summarize, timed};
 
 mod pods;
 mod probes;
+mod restarts;
 mod storage;
 mod usage;
 
@@ -109,6 +110,8 @@ struct Watch {
     pods: Store<Pod>,
     events: Store<Event>,
     deployment: Option<Store<Deployment>>,
+    /// The namespace's persistent volume claims, for the pods' claim volumes.
+    claims: Store<PersistentVolumeClaim>,
     tasks: Vec<AbortHandle>,
 }
 
@@ -179,6 +182,12 @@ impl KubernetesCheck {
             last_error.clone(),
         );
         tasks.push(task);
+        let (claims, task) = reflect(
+            Api::<PersistentVolumeClaim>::namespaced(client.clone(), ns),
+            watcher::Config::default(),
+            last_error.clone(),
+        );
+        tasks.push(task);
         let (events, task) = reflect(
             Api::<Event>::namespaced(client.clone(), ns),
             watcher::Config::default().fields("type=Warning,involvedObject.kind=Pod"),
@@ -192,6 +201,7 @@ impl KubernetesCheck {
             pods,
             events,
             deployment,
+            claims,
             tasks,
         })
     }
@@ -276,14 +286,27 @@ impl KubernetesCheck {
             "probes".into(),
             probes::failures(&events, &pods, since, &mut findings),
         );
+        // Not waited for: a check whose role may not list claims still runs.
+        let claims = watch
+            .claims
+            .wait_until_ready()
+            .now_or_never()
+            .map(|_| watch.claims.state());
         details.insert(
             "storage".into(),
-            storage::check(&watch.client, &self.spec, &pods, &mut findings).await,
+            storage::check(
+                &watch.client,
+                &self.spec,
+                &pods,
+                claims.as_deref(),
+                &mut findings,
+            )
+            .await,
         );
         outcome
             .metrics
             .extra
-            .extend(storage::restarts_by_reason(&pods));
+            .extend(restarts::restarts_by_reason(&pods));
         if self.metrics_backoff > 0 {
             self.metrics_backoff -= 1;
             details.insert(

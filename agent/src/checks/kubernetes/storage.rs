@@ -1,13 +1,15 @@
 //! Per-pod storage: every `persistentVolumeClaim` volume of the pods, with
-//! its claim's phase and capacity and, where the kubelet's stats summary is
+//! its claim's phase and capacity (from the check's watch of the
+//! namespace's claims) and, where the kubelet's stats summary is
 //! reachable through the API server's node proxy, how much of it is used.
 //! A claim that is missing or not bound, or a volume fuller than
 //! `max_volume_percent`, is DEGRADED.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
-use kube::{Api, Client};
+use kube::Client;
 use lightbulb_common::Status;
 use serde_json::{Value, json};
 
@@ -27,6 +29,8 @@ pub async fn check(
     client: &Client,
     spec: &KubernetesSpec,
     pods: &[Pod],
+    // `None` while the watch has not listed them (or may not).
+    claims: Option<&[Arc<PersistentVolumeClaim>]>,
     findings: &mut Vec<Finding>,
 ) -> Value {
     let mounts: Vec<Mount> = pods
@@ -52,15 +56,24 @@ pub async fn check(
     if mounts.is_empty() {
         return json!([]);
     }
-    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &spec.namespace);
     let mut usage: HashMap<String, Result<Value, String>> = HashMap::new();
     let mut shown = Vec::new();
     for m in mounts {
         let at = format!("volume {} (claim {}) of pod {}", m.volume, m.claim, m.pod);
         let mut entry = json!({"pod": m.pod, "volume": m.volume, "claim": m.claim});
-        match claims.get_opt(&m.claim).await {
-            Ok(Some(pvc)) => {
-                let status = pvc.status.unwrap_or_default();
+        let claim = claims.map(|all| {
+            all.iter()
+                .find(|c| c.metadata.name.as_deref() == Some(m.claim.as_str()))
+        });
+        match claim {
+            None => {
+                entry["phase"] = json!(format!(
+                    "not known: the claims of namespace {} are not listed (yet); the agent needs list and watch on persistentvolumeclaims",
+                    spec.namespace
+                ));
+            }
+            Some(Some(pvc)) => {
+                let status = pvc.status.clone().unwrap_or_default();
                 let phase = status.phase.unwrap_or_else(|| "Unknown".into());
                 if phase != "Bound" {
                     findings.push(Finding::new(
@@ -77,14 +90,13 @@ pub async fn check(
                     .map(|bytes| bytes.round() as u64);
                 entry["capacity_bytes"] = json!(capacity);
             }
-            Ok(None) => {
+            Some(None) => {
                 findings.push(Finding::new(
                     Status::Degraded,
                     format!("{at}: the claim does not exist"),
                 ));
                 entry["phase"] = json!("Missing");
             }
-            Err(e) => entry["error"] = json!(format!("cannot read the claim: {e}")),
         }
         let Some(node) = m.node.as_deref() else {
             entry["usage"] = json!("the pod is not on a node yet");
@@ -142,32 +154,6 @@ fn used(summary: &Value, namespace: &str, pod: &str, volume: &str) -> Option<(u6
         .iter()
         .find(|v| v["name"] == volume)?;
     Some((v["usedBytes"].as_u64()?, v["capacityBytes"].as_u64()?))
-}
-
-/// Restarts counted by the reason of each container's last termination:
-/// `restarts_oomkilled`, `restarts_error`, … (`restarts_unknown` without one).
-pub fn restarts_by_reason(pods: &[Pod]) -> BTreeMap<String, f64> {
-    let mut out = BTreeMap::new();
-    for c in pods
-        .iter()
-        .filter_map(|p| p.status.as_ref())
-        .flat_map(|s| s.container_statuses.iter().flatten())
-        .filter(|c| c.restart_count > 0)
-    {
-        let reason = c
-            .last_state
-            .as_ref()
-            .and_then(|s| s.terminated.as_ref())
-            .and_then(|t| t.reason.clone())
-            .unwrap_or_else(|| "Unknown".into());
-        let key: String = reason
-            .chars()
-            .filter(|ch| ch.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        *out.entry(format!("restarts_{key}")).or_insert(0.0) += f64::from(c.restart_count);
-    }
-    out
 }
 
 #[cfg(test)]
