@@ -369,10 +369,12 @@ async fn probe_failures_claim_volumes_and_restarts_by_reason_are_reported() {
         .unwrap();
 
     let mut c = check(&k, json!({"selector": "app=db", "max_restarts": 10}));
-    let o = run_until(&mut c, "the probe failure", |o| {
+    // Once the watches have listed the events and the claims.
+    let o = run_until(&mut c, "the probe failure and the claims", |o| {
         o.details["probes"]
             .as_array()
             .is_some_and(|p| !p.is_empty())
+            && o.details["storage"][0]["phase"] == "Bound"
     })
     .await;
     assert_eq!(o.status, Status::Degraded, "{}", o.message);
