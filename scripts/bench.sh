@@ -103,15 +103,20 @@ sleep 40
 grep -E 'VmRSS|VmHWM' "/proc/$AGENT/status"
 fi
 
+# A real HTTP server on $TARGET that doubles as the process the
+# python_process checks watch (its pid in $WORK/NAME.pid).
+www() {
+    TARGET=$(port)
+    mkdir -p "$WORK/$1"
+    python3 -m http.server --bind 127.0.0.1 --directory "$WORK/$1" "$TARGET" >/dev/null 2>&1 &
+    pids+=($!)
+    echo $! >"$WORK/$1.pid"
+    for _ in $(seq 50); do curl -fs "http://127.0.0.1:$TARGET/" >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
 if want 5; then
 echo "== 5. agent running 500 mixed checks every 10 s"
-# A real HTTP server doubles as the process the python_process checks watch.
-TARGET=$(port)
-mkdir -p "$WORK/www"
-python3 -m http.server --bind 127.0.0.1 --directory "$WORK/www" "$TARGET" >/dev/null 2>&1 &
-pids+=($!)
-echo $! >"$WORK/www.pid"
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$TARGET/" >/dev/null 2>&1 && break; sleep 0.1; done
+www www
 {
     agent_toml mixed
     for i in $(seq 0 499); do
@@ -196,3 +201,87 @@ print(f"alerting check failed -> webhook received: p50 {lat[len(lat) // 2]:.0f} 
 PY
 fi
 
+if want 8; then
+echo "== 8. fan-out: 1,000 SSE and 1,000 WebSocket clients"
+# A collector of its own: no per-caller stream or request limits (every
+# client comes from 127.0.0.1), so its RSS is the clients' alone.
+FHTTP=$(port); FGRPC=$(port)
+sed -e "s/127.0.0.1:$HTTP/127.0.0.1:$FHTTP/" -e "s/127.0.0.1:$GRPC/127.0.0.1:$FGRPC/" \
+    -e "s#$WORK/data/#$WORK/fanout-data/#" "$WORK/collector.toml" >"$WORK/fanout.toml"
+printf '[limits]\nstreams_per_caller = 0\nrequests_per_second = 0\n' >>"$WORK/fanout.toml"
+RUST_LOG=warn "$BIN/lightbulb-collector" --config "$WORK/fanout.toml" &
+FANOUT=$!
+pids+=($FANOUT)
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$FHTTP/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+agent_toml fanout | sed "s/127.0.0.1:$GRPC/127.0.0.1:$FGRPC/" >"$WORK/agent-fanout.toml"
+LIGHTBULB_BENCH_URL="http://127.0.0.1:$FHTTP" LIGHTBULB_BENCH_PID=$FANOUT \
+    LIGHTBULB_BENCH_AGENT="$WORK/agent-fanout.toml" LIGHTBULB_BENCH_CLIENTS="${FANOUT_CLIENTS:-1000}" \
+    cargo bench -p lightbulb-collector --bench fanout --locked 2>/dev/null | grep '^fanout'
+fi
+
+if want 9; then
+echo "== 9. one agent at 100 to 50,000 mixed checks"
+www www9
+# checks, interval (s): measured over two intervals after one to settle.
+for pair in ${SCALE:-100:10 1000:10 10000:30 50000:60}; do
+    n=${pair%:*}; every=${pair#*:}
+    HEALTH=$(port)
+    {
+        agent_toml "scale-$n"
+        printf '[health]\nlisten = "127.0.0.1:%d"\n' "$HEALTH"
+        python3 - "$n" "$every" "$TARGET" "$WORK/www9.pid" <<'PY'
+import sys
+n, every, target, pidfile = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+for i in range(n):
+    kind = i % 5
+    if kind in (0, 1):
+        t, cfg = "api_endpoint", f'url = "http://127.0.0.1:{target}/"'
+    elif kind == 2:
+        t, cfg = "api_endpoint", f'url = "tcp://127.0.0.1:{target}"'
+    else:
+        t, cfg = "python_process", f'pidfile = "{pidfile}"'
+    print(f'[[checks]]\nservice_id = "scale-{i}"\nservice_type = "{t}"\ninterval = "{every}s"\n[checks.status_config]\n{cfg}')
+PY
+    } >"$WORK/agent-scale.toml"
+    RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent-scale.toml" &
+    AGENT=$!
+    pids+=($AGENT)
+    sleep "$every"
+    curl -fs "http://127.0.0.1:$HEALTH/metrics" >"$WORK/scale-before"
+    ticks() { awk '{print $14 + $15}' "/proc/$AGENT/stat"; }
+    HZ=$(getconf CLK_TCK)
+    before=$(ticks); sleep $((2 * every)); after=$(ticks)
+    curl -fs "http://127.0.0.1:$HEALTH/metrics" >"$WORK/scale-after"
+    rss=$(awk '/VmRSS/{print $2}' "/proc/$AGENT/status")
+    python3 - "$n" "$every" "$WORK/scale-before" "$WORK/scale-after" "$((after - before))" "$HZ" "$rss" <<'PY'
+import re, sys
+n, every, b, a, ticks, hz, rss = sys.argv[1:]
+def read(path):
+    out = {}
+    for line in open(path):
+        m = re.match(r'(\S+?)(\{[^}]*\})? (\S+)$', line.strip())
+        if m and not line.startswith("#"):
+            out[(m.group(1), m.group(2) or "")] = float(m.group(3))
+    return out
+before, after = read(b), read(a)
+d = lambda k: after.get(k, 0) - before.get(k, 0)
+name = "lightbulb_agent_check_start_delay_seconds"
+buckets = sorted((float(re.search(r'le="([^"]+)"', l).group(1)), d((m, l)))
+                 for (m, l) in after if m == name + "_bucket" and "+Inf" not in l)
+count = d((name + "_count", ""))
+def q(p):
+    for bound, c in buckets:
+        if c >= p * count:
+            return f"<= {bound * 1000:.0f} ms"
+    return "> 30 s"
+runs = sum(d(k) for k in after if k[0] == "lightbulb_agent_checks_total")
+ok = sum(d(k) for k in after if k[0] == "lightbulb_agent_checks_total" and 'status="OK"' in k[1])
+window = 2 * int(every)
+print(f"scale: {int(n)} checks every {every} s: {runs:.0f} runs in {window} s (expected {int(n) * 2}), {ok:.0f} OK; "
+      f"start delay p50 {q(0.5)}, p99 {q(0.99)}, mean {d((name + '_sum', '')) / max(count, 1) * 1000:.1f} ms; "
+      f"skipped {d(('lightbulb_agent_check_runs_skipped_total', '')):.0f}; "
+      f"cpu {int(ticks) / int(hz) / window * 100:.1f}% of a core; RSS {int(rss) / 1024:.0f} MiB")
+PY
+    kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
+done
+fi

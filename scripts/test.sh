@@ -60,6 +60,13 @@ if [ ! -x "$LIGHTBULB_TEST_VENV/bin/aiosmtpd" ]; then
     "$LIGHTBULB_TEST_VENV/bin/pip" install -q aiosmtpd==1.4.6
 fi
 
+# http_ece and cryptography: the push service stand-in decrypts Web Push
+# with Mozilla's reference implementation.
+if ! "$LIGHTBULB_TEST_VENV/bin/python" -c 'import http_ece, cryptography' 2>/dev/null; then
+    echo "installing http_ece and cryptography into $LIGHTBULB_TEST_VENV"
+    "$LIGHTBULB_TEST_VENV/bin/pip" install -q http_ece==1.2.1 cryptography==46.0.3
+fi
+
 # A real kube-apiserver on Debian's etcd, built once from Debian's source
 # package (~16 min the first time) and cached beside the virtualenv.
 LIGHTBULB_TEST_KUBE_APISERVER="$(LIGHTBULB_TEST_CACHE="$cache" ./scripts/kube-apiserver.sh)"
@@ -67,7 +74,7 @@ export LIGHTBULB_TEST_KUBE_APISERVER
 
 # Peer tests (ClickHouse and its cluster, Temporal, Kubernetes) must run,
 # not skip, under this script.
-export LIGHTBULB_TEST_CLICKHOUSE=1 LIGHTBULB_TEST_TEMPORAL=1 LIGHTBULB_TEST_KUBERNETES=1 LIGHTBULB_TEST_OPENBAO=1
+export LIGHTBULB_TEST_CLICKHOUSE=1 LIGHTBULB_TEST_TEMPORAL=1 LIGHTBULB_TEST_KUBERNETES=1 LIGHTBULB_TEST_OPENBAO=1 LIGHTBULB_TEST_PUSH=1
 # The web dashboard: component tests (vitest), then the production build,
 # which the collector serves (its tests check that with LIGHTBULB_TEST_WEB=1).
 (cd web && npm ci --no-audit --no-fund && npm test && npm run build)

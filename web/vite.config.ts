@@ -6,7 +6,7 @@ import tailwindcss from "@tailwindcss/vite";
 export default defineConfig({
   plugins: [react(), tailwindcss()],
   server: {
-    proxy: { "/api": "http://127.0.0.1:8080" },
+    proxy: { "/api": { target: "http://127.0.0.1:8080", ws: true } },
   },
   build: { outDir: "dist", sourcemap: false },
   test: {

@@ -73,6 +73,8 @@ impl Stats {
 #[derive(Clone)]
 pub struct Health {
     pub stats: Arc<Stats>,
+    /// How late checks start (the scheduler's).
+    pub starts: Arc<crate::scheduler::Starts>,
     pub spool: Arc<Spool>,
     pub spool_dir: PathBuf,
     pub max_bytes: u64,
@@ -211,6 +213,13 @@ fn metrics(h: &Health) -> String {
     ] {
         family(name, kind, help, &one(v));
     }
+    family(
+        "lightbulb_agent_check_runs_skipped_total",
+        "counter",
+        "Due runs skipped because the check's previous run overran its interval or waited for a slot.",
+        &one(h.starts.skipped_total() as f64),
+    );
+    h.starts.render(&mut out);
     out
 }
 

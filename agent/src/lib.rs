@@ -66,6 +66,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
         config.health.clone(),
         health::Health {
             stats,
+            starts: checks.lateness.1.clone(),
             spool: spool.clone(),
             spool_dir: config.spool_dir.clone(),
             max_bytes: config.spool.max_bytes,

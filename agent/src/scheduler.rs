@@ -19,6 +19,9 @@ use crate::checks::{self, Check, Outcome};
 use crate::plan::PlannedCheck;
 use crate::secrets::{Secrets, WithSecrets};
 
+mod starts;
+pub use starts::Starts;
+
 /// How soon a check started with `start_soon` first runs, at the latest.
 const SOON: Duration = Duration::from_secs(1);
 
@@ -110,9 +113,10 @@ impl Scheduler {
     }
 }
 
-/// Where each running check stands against its schedule.
+/// Where each running check stands against its schedule, and how late
+/// runs started so far.
 #[derive(Clone, Default)]
-pub struct Lateness(Arc<Mutex<HashMap<String, Track>>>);
+pub struct Lateness(Arc<Mutex<HashMap<String, Track>>>, pub Arc<Starts>);
 
 #[derive(Clone, Copy)]
 struct Track {
@@ -219,7 +223,9 @@ async fn run_check(
                 p = permits.acquire() => p,
             };
             let Ok(_permit) = permit else { return };
-            lateness.update(&plan.service_id, |t| t.running_since = Some(Instant::now()));
+            let now = Instant::now();
+            lateness.1.started(now.saturating_duration_since(next));
+            lateness.update(&plan.service_id, |t| t.running_since = Some(now));
             let timestamp_ms = lightbulb_common::time::now_ms();
             let run = tokio::time::timeout(plan.timeout, check.run());
             // Shutdown does not wait for a slow check to time out.
@@ -251,6 +257,9 @@ async fn run_check(
         next += plan.interval;
         let now = Instant::now();
         if next < now {
+            // Due times passed without a run: counted as skipped.
+            let behind = (now - next).as_nanos() / plan.interval.as_nanos().max(1);
+            lateness.1.skipped(behind as u64 + 1);
             next = now + jitter(plan.interval) / 10;
         }
         lateness.update(&plan.service_id, |t| {

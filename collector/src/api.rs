@@ -13,10 +13,12 @@ pub mod openapi;
 mod rejections;
 mod search;
 pub use self::admin::inputs;
+mod push;
 mod sse;
 pub mod view;
 mod views;
 mod web;
+mod websocket;
 
 use std::sync::Arc;
 
@@ -38,6 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/status", get(all_status))
         .route("/api/status/stream", get(sse::stream))
+        .route("/api/status/websocket", get(websocket::websocket))
         .route("/api/status/{service_id}", get(one_status))
         .route("/api/services/{service_id}/history", get(history::history))
         .route(
@@ -69,6 +72,19 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(views::get_view)
                 .put(views::update_view)
                 .delete(views::delete_view),
+        )
+        .route("/api/push/key", get(push::push_key))
+        .route(
+            "/api/push/subscriptions",
+            get(push::list_subscriptions).put(push::subscribe),
+        )
+        .route(
+            "/api/push/subscriptions/{subscription_id}",
+            delete(push::unsubscribe),
+        )
+        .route(
+            "/api/push/subscriptions/{subscription_id}/test",
+            post(push::test_push),
         )
         .route("/api/alerts", get(alerts::handling::list_alerts))
         .route(
@@ -162,11 +178,14 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
         )
         .into_response();
     }
-    let text = state.metrics.render(
-        state.connected_agents(),
-        state.service_count(),
-        &state.agent_spools(),
-    );
+    let spools = state.agent_spools();
+    let text = state.metrics.render(&crate::metrics::Scrape {
+        agents: state.connected_agents(),
+        services: state.service_count(),
+        outbox_queued: state.alerting.outbox.queued_count(),
+        pushes: state.push.counts(),
+        spools: &spools,
+    });
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

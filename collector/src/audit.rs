@@ -22,6 +22,7 @@ pub enum ObjectKind {
     Alert,
     Silence,
     View,
+    PushSubscription,
 }
 
 /// One object as it was before and after (`null`: absent).

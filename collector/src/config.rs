@@ -378,6 +378,13 @@ impl CollectorConfig {
                 format!("`{url}` is not an http(s):// address"),
             );
         }
+        let contact = &self.alerting.push_contact;
+        if !(contact.starts_with("mailto:") || contact.starts_with("https://")) {
+            problem(
+                "alerting.push_contact",
+                format!("`{contact}` is not a mailto: or https:// address"),
+            );
+        }
         if self.limits.requests_per_second > 0 && self.limits.burst == 0 {
             problem(
                 "limits.burst",

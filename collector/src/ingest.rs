@@ -209,6 +209,9 @@ async fn send_assignments(
 struct Pending {
     last_seq: u64,
     received: Instant,
+    /// Results in the batch, and the check time of its oldest.
+    results: usize,
+    oldest_ms: i64,
     commit: BoxFuture<'static, crate::Result<Inserted>>,
 }
 
@@ -298,6 +301,12 @@ async fn reader(
                 }
             }
         }
+        let results = rows.len();
+        let oldest_ms = rows
+            .iter()
+            .map(|r| r.result.timestamp_ms)
+            .min()
+            .unwrap_or_else(lightbulb_common::time::now_ms);
         let rules = state.alerting.rules();
         state.catalog.read(|c| {
             state
@@ -318,6 +327,8 @@ async fn reader(
             .send(Pending {
                 last_seq,
                 received,
+                results,
+                oldest_ms,
                 commit,
             })
             .await
@@ -338,7 +349,9 @@ async fn acker(
     while let Some(p) = commits.recv().await {
         match p.commit.await {
             Ok(inserted) => {
-                state.metrics.batch_latency(p.received.elapsed());
+                let age = lightbulb_common::time::now_ms() - p.oldest_ms;
+                let age = std::time::Duration::from_millis(age.max(0) as u64);
+                state.metrics.batch(p.received.elapsed(), p.results, age);
                 state.apply(inserted);
                 let ack = v1::CollectorMessage {
                     msg: Some(v1::collector_message::Msg::Ack(v1::Ack {

@@ -18,10 +18,12 @@ pub mod https;
 pub mod ingest;
 pub mod lifecycle;
 pub mod metrics;
+pub mod push;
 pub mod search;
 pub mod staleness;
 pub mod state;
 pub mod stats;
+pub mod status_pushes;
 pub mod store;
 pub mod thresholds;
 pub mod views;
@@ -166,6 +168,22 @@ async fn serve_with(
     tokio::spawn(staleness::run(state.clone()));
     tokio::spawn(lifecycle::run(state.clone()));
     tokio::spawn(evaluator::run(state.clone()));
+    let (leads, names) = (state.clone(), state.clone());
+    tokio::spawn(status_pushes::run(
+        state.push.clone(),
+        state.events.subscribe(),
+        state.shutdown.clone(),
+        move || leads.alerting.outbox.leading(),
+        move |id| {
+            names.catalog.read(|c| {
+                c.services
+                    .get(id)
+                    .map(|s| s.label.clone())
+                    .filter(|l| !l.is_empty())
+                    .unwrap_or_else(|| id.to_string())
+            })
+        },
+    ));
     if let Some(file) = &state.catalog_file {
         // An invalid catalog file stops the start, naming file, item and key.
         file.apply(&state.catalog, &file_alerting::FileAlerting(&state))

@@ -37,6 +37,8 @@ pub struct AppState {
     pub auth: crate::auth::Auth,
     /// Alert rules, channels and the notification outbox.
     pub alerting: Arc<crate::alerting::Alerting>,
+    /// Web Push to subscribed browsers.
+    pub push: Arc<crate::push::Push>,
     pub metrics: Metrics,
     /// Recent results of services with metric thresholds or metric rules.
     pub windows: crate::thresholds::Windows,
@@ -91,6 +93,10 @@ impl AppState {
             .with_targets(targets);
         let auth = crate::auth::Auth::new(&config, store.clone()).await?;
         let alerting = Arc::new(crate::alerting::Alerting::load(store.clone()).await?);
+        let push = Arc::new(
+            crate::push::Push::open(store.clone(), config.alerting.push_contact.clone()).await?,
+        );
+        alerting.outbox.set_push(push.clone());
         let catalog_file = config.catalog.file.clone().map(|path| {
             crate::catalog::file::CatalogFile::new(path, config.catalog.environment.clone())
         });
@@ -102,6 +108,7 @@ impl AppState {
             catalog_file,
             auth,
             alerting,
+            push,
             metrics: Metrics::default(),
             windows: Default::default(),
             events: broadcast::channel(EVENT_BUFFER).0,

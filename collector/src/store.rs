@@ -174,6 +174,7 @@ pub trait Store:
     + AlertStore
     + crate::search::SearchStore
     + crate::views::ViewStore
+    + crate::push::PushStore
 {
     /// Stores results, dropping any `(agent_id, seq)` already held.
     fn insert(

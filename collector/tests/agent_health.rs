@@ -89,6 +89,31 @@ async fn readiness_follows_the_spool_and_metrics_count_checks() {
         metrics.contains("# TYPE lightbulb_agent_spool_dropped_total counter"),
         "{metrics}"
     );
+    // Every run is in the start delay histogram, each within a bucket.
+    let value = |series: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {series} in {metrics}"))
+            .parse()
+            .unwrap()
+    };
+    let runs: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("lightbulb_agent_checks_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    let started = value("lightbulb_agent_check_start_delay_seconds_count");
+    assert!(
+        started >= runs && runs >= 1.0,
+        "{started} starts, {runs} runs: {metrics}"
+    );
+    assert_eq!(
+        value("lightbulb_agent_check_start_delay_seconds_bucket{le=\"30\"}"),
+        started,
+        "no run waited 30 s: {metrics}"
+    );
+    assert_eq!(value("lightbulb_agent_check_runs_skipped_total"), 0.0);
 
     // A spool directory that takes no writes: unready, saying why; then ready again.
     let spool_dir = dir.path().join("spool-node-a");

@@ -313,7 +313,7 @@ async fn sse_resumes_after_last_event_id_and_sends_heartbeats() {
 
     let (code, e) = get_json(&client, &format!("{url}?last_event_id=abc")).await;
     assert_eq!(code, 400);
-    assert_eq!(e["error"]["field"], "Last-Event-ID");
+    assert_eq!(e["error"]["field"], "last_event_id");
 }
 
 /// Every route the collector serves, as (method, path).

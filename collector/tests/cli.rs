@@ -204,6 +204,7 @@ fn security_settings_that_make_no_sense_exit_64_naming_each_key() {
         "`checks.deny_networks`: `169.254.0.0/99`: the prefix must be 0–32",
         "`http.cors_origins`: `https://grafana.example/dashboards` is not an origin",
         "`auth.local_admin.password_hash`: is not an argon2 hash",
+        "`alerting.push_contact`: `ops@example.com` is not a mailto: or https:// address",
     ] {
         assert!(err.contains(key), "`{key}` in {err}");
     }

@@ -8,6 +8,7 @@ pub mod certs;
 pub mod config;
 pub mod error;
 pub mod logging;
+pub mod metrics;
 pub mod result;
 pub mod secret;
 pub mod signal;

@@ -218,3 +218,40 @@ impl ServiceNowTable {
         json_lines(&self.proc)
     }
 }
+
+/// A stand-in for a browser push service (`push_service.py`): hands out
+/// subscriptions, decrypts every push with http_ece and verifies its
+/// VAPID token. `None` when http_ece is not installed (and not required).
+pub struct PushService {
+    pub port: u16,
+    proc: Proc,
+}
+
+impl PushService {
+    pub fn start() -> Option<PushService> {
+        let python = crate::temporal::venv().join("bin/python");
+        let installed = Command::new(&python)
+            .args(["-c", "import http_ece, cryptography"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !crate::peer_enabled("http_ece (PyPI)", "PUSH", installed) {
+            return None;
+        }
+        let mut cmd = Command::new(python);
+        cmd.args(["-u", "-c", include_str!("push_service.py")]);
+        let proc = Proc::spawn("push service", cmd);
+        let line = proc.wait_for_line("push service ready", Duration::from_secs(20));
+        let port = line.rsplit(' ').next().unwrap().trim().parse().unwrap();
+        Some(PushService { port, proc })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Every push so far: `{browser, answered, encoding, ttl, urgency,
+    /// vapid_valid, vapid_key, claims, message | decrypt_error}`.
+    pub fn pushes(&self) -> Vec<Value> {
+        json_lines(&self.proc)
+    }
+}

@@ -4,13 +4,11 @@
 // width go to web/test-results/. The theme toggle overrides the system
 // setting and is remembered.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { ARTIFACTS, browserPage, freePort, startLightbulb, stopAll, until } from "./harness.mjs";
-
-const AXE = readFileSync(path.join(import.meta.dirname, "../node_modules/axe-core/axe.min.js"), "utf8");
+import { ARTIFACTS, browserPage, freePort, startLightbulb, stopAll, until, violations } from "./harness.mjs";
 
 // Each page, with what shows it has loaded.
 const PAGES = [
@@ -68,16 +66,6 @@ function mapContrast(page) {
       return { id: text.dataset.mapNode, ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) };
     });
   });
-}
-
-/** Serious and critical axe violations on the page, one line each. */
-async function violations(page) {
-  await page.addScriptTag({ content: AXE });
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
-  });
-  return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.join(", ")}`);
 }
 
 for (const scheme of ["light", "dark"]) {

@@ -3,7 +3,7 @@
 // and Debian's Chromium driven by playwright-core. Everything started here
 // is killed by `stopAll`, which the tests call in `after` even on failure.
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -120,4 +120,17 @@ export async function startReceiver() {
   const port = await freePort();
   await new Promise((r) => server.listen(port, "127.0.0.1", r));
   return { url: `http://127.0.0.1:${port}/hook`, got, close: () => server.close() };
+}
+
+const AXE = path.join(import.meta.dirname, "../node_modules/axe-core/axe.min.js");
+
+/** Serious and critical axe-core violations (WCAG 2.1 A and AA) on the
+ *  page, one line each. The page must bypass CSP (axe is an inline script). */
+export async function violations(page) {
+  await page.addScriptTag({ content: readFileSync(AXE, "utf8") });
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
+  });
+  return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.join(", ")}`);
 }

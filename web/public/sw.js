@@ -3,6 +3,8 @@
 // are fetched from the network when it answers and kept, and served from
 // the cache when it does not, with `x-lightbulb-saved-at` (the page marks
 // them stale, with their age). Every other API call goes to the network.
+// Web Push messages (status changes, alerts) are shown as notifications;
+// a click opens the page they name.
 const SHELL = "lightbulb-shell-v1";
 const DATA = "lightbulb-data-v1";
 
@@ -67,4 +69,33 @@ self.addEventListener("fetch", (event) => {
   else if (url.pathname.startsWith("/api/")) return;
   else if (url.pathname.startsWith("/assets/")) event.respondWith(cacheFirst(event.request));
   else if (event.request.mode === "navigate") event.respondWith(page(event.request));
+});
+
+self.addEventListener("push", (event) => {
+  let m = {};
+  try {
+    m = event.data ? event.data.json() : {};
+  } catch {
+    m = { title: "lightbulb", body: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil(
+    self.registration.showNotification(m.title || "lightbulb", {
+      body: m.body || "",
+      tag: m.tag,
+      icon: "/icon.svg",
+      data: { url: m.url || "/" },
+    }),
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = new URL(event.notification.data?.url || "/", self.location.origin).href;
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((open) => {
+      const same = open.find((c) => new URL(c.url).origin === self.location.origin);
+      if (same) return same.navigate(url).then((c) => (c || same).focus());
+      return self.clients.openWindow(url);
+    }),
+  );
 });

@@ -10,6 +10,7 @@ import { ConnectionIndicator } from "./features/live/ConnectionIndicator";
 import { useLiveStatus } from "./features/live/useLiveStatus";
 import { ThemeContext, ThemeToggle, useTheme } from "./ui/theme";
 import { OfflineBanner } from "./features/live/OfflineBanner";
+import { PushButton } from "./features/push/PushDialog";
 
 // Charts and the map load only when their pages open.
 const ServiceDetailPage = lazy(() => import("./features/detail/ServiceDetailPage"));
@@ -111,7 +112,8 @@ function Shell() {
             </nav>
           </div>
           <div className="flex items-center gap-3">
-            <ConnectionIndicator state={live.connection} lastUpdate={live.lastUpdate} />
+            <ConnectionIndicator state={live.connection} transport={live.transport} lastUpdate={live.lastUpdate} />
+            <PushButton services={live.query.data ?? []} />
             <ThemeToggle choice={theme.choice} choose={theme.choose} />
             <Account />
           </div>

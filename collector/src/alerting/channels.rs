@@ -35,11 +35,44 @@ impl Answer {
     }
 }
 
+/// Sends to every subscribed browser of `users` following the service;
+/// delivered if one took it, or if none is subscribed.
+async fn web_push(push: &crate::push::Push, users: &[String], m: &Message) -> Answer {
+    match push
+        .send_to_owners(users, &m.service_id, &payloads::web_push(m))
+        .await
+    {
+        Ok((_, 0)) => Answer {
+            ok: true,
+            code: None,
+            detail: "no browser is subscribed for this service".into(),
+            reference: None,
+        },
+        Ok((0, n)) => Answer::failed(None, format!("none of {n} subscribed browsers took it")),
+        Ok((ok, n)) => Answer {
+            ok: true,
+            code: None,
+            detail: format!("pushed to {ok} of {n} subscribed browsers"),
+            reference: None,
+        },
+        Err(e) => Answer::failed(None, format!("cannot read push subscriptions: {e}")),
+    }
+}
+
 /// The longest a receiver may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-pub async fn deliver(http: &reqwest::Client, channel: &Channel, n: &Notification) -> Answer {
+pub async fn deliver(
+    http: &reqwest::Client,
+    push: Option<&crate::push::Push>,
+    channel: &Channel,
+    n: &Notification,
+) -> Answer {
     match &channel.target {
+        Target::WebPush { users } => match push {
+            Some(push) => web_push(push, users, &n.message).await,
+            None => Answer::failed(None, "Web Push is not set up on this collector"),
+        },
         Target::Webhook { url, secret } => webhook(http, url, secret.as_deref(), n).await,
         Target::Slack { url } => post_json(http, url, &payloads::slack(&n.message)).await,
         Target::Teams { url } => post_json(http, url, &payloads::teams(&n.message)).await,

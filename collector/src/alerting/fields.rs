@@ -256,11 +256,14 @@ pub fn channel(
                 to,
             }
         }
+        "web_push" => Target::WebPush {
+            users: body.strings("users")?.unwrap_or_default(),
+        },
         other => {
             return Err(Error::invalid(
                 "kind",
                 format!(
-                    "`{other}` is not one of webhook, slack, teams, pagerduty, servicenow, email"
+                    "`{other}` is not one of webhook, slack, teams, pagerduty, servicenow, email, web_push"
                 ),
             ));
         }

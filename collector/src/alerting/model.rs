@@ -211,6 +211,13 @@ pub enum Target {
         from: String,
         to: Vec<String>,
     },
+    /// Web Push to the browsers subscribed on the dashboard: those of
+    /// `users` (identities as `GET /api/push/subscriptions` shows their
+    /// `owner`; everyone's when empty) that follow the alert's service.
+    WebPush {
+        #[serde(default)]
+        users: Vec<String>,
+    },
 }
 
 pub const REDACTED: &str = "<redacted>";
@@ -234,6 +241,7 @@ impl Channel {
             Target::Servicenow { password, .. } => *password = REDACTED.into(),
             // A chat webhook's URL is its credential.
             Target::Slack { url } | Target::Teams { url } => *url = REDACTED.into(),
+            Target::WebPush { .. } => {}
         }
         c
     }

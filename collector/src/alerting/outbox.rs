@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -30,6 +30,8 @@ pub struct Outbox {
     http: reqwest::Client,
     /// Only the collector leading alert evaluation sends.
     leading: AtomicBool,
+    /// Sends `web_push` channels' notifications (set once the state is built).
+    push: OnceLock<Arc<crate::push::Push>>,
 }
 
 impl Outbox {
@@ -48,6 +50,7 @@ impl Outbox {
             wake: Notify::new(),
             http,
             leading: AtomicBool::new(false),
+            push: OnceLock::new(),
         }
     }
 
@@ -70,6 +73,15 @@ impl Outbox {
         self.leading.store(true, Ordering::Release);
         self.wake.notify_one();
         Ok(())
+    }
+
+    /// Whether this collector sends (it leads alert evaluation).
+    pub fn leading(&self) -> bool {
+        self.leading.load(Ordering::Acquire)
+    }
+
+    pub fn set_push(&self, push: Arc<crate::push::Push>) {
+        let _ = self.push.set(push);
     }
 
     /// Stops sending: another collector leads.
@@ -140,7 +152,10 @@ impl Outbox {
                 .collect();
             for n in due {
                 let answer = match channel(&n.channel_id) {
-                    Some(c) => channels::deliver(&self.http, &c, &n).await,
+                    Some(c) => {
+                        channels::deliver(&self.http, self.push.get().map(|p| p.as_ref()), &c, &n)
+                            .await
+                    }
                     None => Answer::failed(
                         None,
                         format!("channel `{}` does not exist (any more)", n.channel_id),
@@ -224,7 +239,8 @@ impl Outbox {
             },
             reference: None,
         };
-        let answer = channels::deliver(&self.http, channel, &n).await;
+        let answer =
+            channels::deliver(&self.http, self.push.get().map(|p| p.as_ref()), channel, &n).await;
         let attempt = Attempt {
             notification_id: n.notification_id,
             at_ms: now,

@@ -156,3 +156,19 @@ pub fn servicenow_incident(m: &Message, text: &str) -> Value {
         "correlation_display": "lightbulb",
     })
 }
+
+/// A Web Push: the subject as title, the message and what it impacts as
+/// body; one notification per alert (a newer event replaces it).
+pub fn web_push(m: &Message) -> crate::push::PushMessage {
+    let mut body = cut(&m.message, 300);
+    if !m.impacted.is_empty() {
+        body.push_str(&cut(&format!(" Impacted: {}.", m.impacted.join(", ")), 300));
+    }
+    crate::push::PushMessage {
+        title: cut(&m.subject(), 150),
+        body,
+        tag: format!("alert:{}", m.alert_id),
+        url: m.link.clone(),
+        urgent: matches!(m.event, Event::Firing | Event::Escalated),
+    }
+}

@@ -22,6 +22,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::limits::{Limits, StreamSlot};
 use crate::auth::Identity;
+pub(super) use crate::metrics::StreamKind as Kind;
 use crate::state::AppState;
 use crate::store::StatusEvent;
 use crate::{Error, Result};
@@ -33,7 +34,17 @@ const RECENT: usize = 4096;
 
 #[derive(Deserialize)]
 pub struct StreamParams {
-    last_event_id: Option<String>,
+    pub(super) last_event_id: Option<String>,
+}
+
+/// An event id given as text (a header or query parameter named `field`).
+pub(super) fn event_id(text: Option<String>, field: &str) -> Result<Option<i64>> {
+    text.map(|t| {
+        t.trim()
+            .parse::<i64>()
+            .map_err(|_| Error::bad_field(field, format!("`{t}` is not an event id")))
+    })
+    .transpose()
 }
 
 // The store's `StatusEvent` as the stream sends it, under that name in the
@@ -85,29 +96,13 @@ pub async fn stream(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let last_id = match header.or(params.last_event_id) {
-        None => None,
-        Some(text) => Some(text.trim().parse::<i64>().map_err(|_| {
-            Error::bad_field("Last-Event-ID", format!("`{text}` is not an event id"))
-        })?),
+    let field = if header.is_some() {
+        "Last-Event-ID"
+    } else {
+        "last_event_id"
     };
-    // Subscribe before reading the backlog so nothing falls between the two.
-    let rx = state.events.subscribe();
-    let removals = state.removals.subscribe();
-    // A new client starts at the present; a resuming one catches up from its id.
-    let floor = last_id.unwrap_or_else(|| state.last_event_id());
-    let cursor = Cursor {
-        rx,
-        removals,
-        backlog: VecDeque::new(),
-        last_id: Some(floor),
-        floor,
-        sent: (HashSet::new(), VecDeque::new()),
-        catch_up: last_id.is_some(),
-        state: state.clone(),
-        _client: SseClient::new(state.clone()),
-        _slot: slot,
-    };
+    let last_id = event_id(header.or(params.last_event_id), field)?;
+    let cursor = Cursor::open(state.clone(), last_id, slot, Kind::Sse);
     let events = futures_util::stream::unfold(cursor, |mut c| async move {
         let event = match c.next().await? {
             Next::Status(e) => Event::default()
@@ -127,12 +122,14 @@ pub async fn stream(
     ))
 }
 
-enum Next {
+pub(super) enum Next {
     Status(StatusEvent),
     Removed(String),
 }
 
-struct Cursor {
+/// Where a client is in the status events: past ones read from the store,
+/// then live ones, each once.
+pub(super) struct Cursor {
     rx: broadcast::Receiver<StatusEvent>,
     removals: broadcast::Receiver<String>,
     backlog: VecDeque<StatusEvent>,
@@ -150,11 +147,37 @@ struct Cursor {
     /// Counts against the caller's limit of open streams while it lives.
     _slot: StreamSlot,
     state: Arc<AppState>,
-    _client: SseClient,
+    _client: Client,
 }
 
 impl Cursor {
-    async fn next(&mut self) -> Option<Next> {
+    /// From `last_id` (catching up from the store), or from now.
+    pub(super) fn open(
+        state: Arc<AppState>,
+        last_id: Option<i64>,
+        slot: StreamSlot,
+        kind: Kind,
+    ) -> Cursor {
+        // Subscribe before reading the backlog so nothing falls between the two.
+        let rx = state.events.subscribe();
+        let removals = state.removals.subscribe();
+        // A new client starts at the present; a resuming one catches up from its id.
+        let floor = last_id.unwrap_or_else(|| state.last_event_id());
+        Cursor {
+            rx,
+            removals,
+            backlog: VecDeque::new(),
+            last_id: Some(floor),
+            floor,
+            sent: (HashSet::new(), VecDeque::new()),
+            catch_up: last_id.is_some(),
+            _client: Client::new(state.clone(), kind),
+            state,
+            _slot: slot,
+        }
+    }
+
+    pub(super) async fn next(&mut self) -> Option<Next> {
         loop {
             if let Some(e) = self.backlog.pop_front() {
                 self.delivered(e.id);
@@ -215,18 +238,18 @@ impl Cursor {
     }
 }
 
-/// Counts open streams in `/metrics`.
-struct SseClient(Arc<AppState>);
+/// Counts open streams of each kind in `/metrics`.
+struct Client(Arc<AppState>, Kind);
 
-impl SseClient {
-    fn new(state: Arc<AppState>) -> SseClient {
-        state.metrics.sse_client(1);
-        SseClient(state)
+impl Client {
+    fn new(state: Arc<AppState>, kind: Kind) -> Client {
+        state.metrics.stream_client(kind, 1);
+        Client(state, kind)
     }
 }
 
-impl Drop for SseClient {
+impl Drop for Client {
     fn drop(&mut self) {
-        self.0.metrics.sse_client(-1);
+        self.0.metrics.stream_client(self.1, -1);
     }
 }

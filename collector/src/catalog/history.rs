@@ -25,7 +25,8 @@ fn object(catalog: &Catalog, kind: ObjectKind, id: &str) -> Option<Value> {
         | ObjectKind::AlertChannel
         | ObjectKind::Alert
         | ObjectKind::Silence
-        | ObjectKind::View => None,
+        | ObjectKind::View
+        | ObjectKind::PushSubscription => None,
     }
 }
 
@@ -109,6 +110,7 @@ fn kind_name(kind: ObjectKind) -> &'static str {
         ObjectKind::Alert => "alert",
         ObjectKind::Silence => "silence",
         ObjectKind::View => "view",
+        ObjectKind::PushSubscription => "push subscription",
     }
 }
 

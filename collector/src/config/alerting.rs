@@ -1,4 +1,5 @@
-//! `[alerting]`: how often rules are evaluated and where notifications link to.
+//! `[alerting]`: how often rules are evaluated, where notifications link
+//! to, and the contact Web Push names.
 
 use std::time::Duration;
 
@@ -15,6 +16,10 @@ pub struct AlertingConfig {
     /// listener's address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dashboard_url: Option<String>,
+    /// The contact push services are given with every Web Push, should
+    /// they need to reach whoever runs this collector (`mailto:` or
+    /// `https:`). Default `mailto:lightbulb@localhost`.
+    pub push_contact: String,
 }
 
 impl Default for AlertingConfig {
@@ -22,6 +27,7 @@ impl Default for AlertingConfig {
         AlertingConfig {
             interval: Duration::from_secs(1),
             dashboard_url: None,
+            push_contact: "mailto:lightbulb@localhost".into(),
         }
     }
 }

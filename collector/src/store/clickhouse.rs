@@ -3,14 +3,15 @@
 //! decides acks, `query.rs`, `stats.rs` and `search.rs` the reads, `retention.rs`
 //! partition dropping, `poll.rs` what other collectors on the database wrote.
 //!
-//! Several collectors may share one database: each writes its own agents' results
-//! and events, and polls the others' latest statuses and events every `store.poll_interval`.
+//! Several collectors share a database: each writes its own agents' results and
+//! events, and polls the others' every `store.poll_interval`.
 
 mod alerting;
 mod audit;
 mod catalog;
 mod gaps;
 mod poll;
+mod push;
 mod query;
 mod records;
 mod retention;

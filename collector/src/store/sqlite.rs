@@ -14,8 +14,7 @@
 //! - `spool_gaps`: results agents' full spools dropped, per service and
 //!   spool segment (`ts` is the newest dropped result's check time).
 //!
-//! `schema.rs` holds the migrations, `writer.rs` the writer thread,
-//! `rollup.rs` the rollup cells and range aggregates.
+//! `schema.rs` the migrations, `writer.rs` the writer, `rollup.rs` rollups.
 //!
 //! Durability: `synchronous = FULL`, so a committed insert survives a crash of
 //! the collector and of the machine; the insert future resolves only after
@@ -25,6 +24,7 @@
 mod alerting;
 mod audit;
 mod catalog;
+mod push;
 mod records;
 mod rollup;
 mod schema;

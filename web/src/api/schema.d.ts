@@ -639,6 +639,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/push/key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["push_key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_subscriptions"];
+        put: operations["subscribe"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push/subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["unsubscribe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push/subscriptions/{subscription_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["test_push"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/search": {
         parameters: {
             query?: never;
@@ -716,6 +780,22 @@ export interface paths {
             cookie?: never;
         };
         get: operations["stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/status/websocket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["websocket"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1323,6 +1403,10 @@ export interface components {
             since_ms: number;
             status: string;
         };
+        /** @description One of the caller's subscriptions, with how its last push went. */
+        MySubscription: components["schemas"]["PushSubscription"] & {
+            last_push?: components["schemas"]["Outcome"] | null;
+        };
         /** @description A new token: shown here once, never again. */
         NewToken: {
             record: components["schemas"]["TokenRecord"];
@@ -1372,7 +1456,19 @@ export interface components {
          * @description What kind of object a change touched.
          * @enum {string}
          */
-        ObjectKind: "service" | "relation" | "token" | "session" | "alert_rule" | "alert_channel" | "alert" | "silence" | "view";
+        ObjectKind: "service" | "relation" | "token" | "session" | "alert_rule" | "alert_channel" | "alert" | "silence" | "view" | "push_subscription";
+        /** @description How the last push to a subscription went. */
+        Outcome: {
+            /** Format: int64 */
+            at_ms: number;
+            /**
+             * Format: int32
+             * @description The push service's status code, when it answered.
+             */
+            code?: number | null;
+            detail: string;
+            ok: boolean;
+        };
         Page_ServiceResponse: {
             items: (components["schemas"]["ServiceDef"] & {
                 created_at: string;
@@ -1400,6 +1496,56 @@ export interface components {
             /** @description `services[3]` or `relations[0]`, with the id when there is one. */
             item: string;
             message: string;
+        };
+        /** @description What a browser needs to subscribe. */
+        PushKey: {
+            /** @description The VAPID public key (`applicationServerKey`), base64url. */
+            public_key: string;
+        };
+        /** @description The browser's keys, base64url as `PushSubscription.toJSON()` gives them. */
+        PushKeys: {
+            /** @description Its authentication secret (16 bytes). */
+            auth: string;
+            /** @description Its P-256 public key (65 bytes). */
+            p256dh: string;
+        };
+        PushSubscription: {
+            /** Format: int64 */
+            created_ms: number;
+            /**
+             * @description The push service's URL for this browser (it is the credential to
+             *     reach the browser, so the API shows it to its owner only).
+             */
+            endpoint: string;
+            keys: components["schemas"]["PushKeys"];
+            /** @description What the user calls this browser ("work laptop"). */
+            label: string;
+            /** @description Who subscribed: the signed-in identity, a token's name, or `anonymous`. */
+            owner: string;
+            /** @description Services whose status changes are pushed (none: every service). */
+            services: string[];
+            /** @description Made from the endpoint: the same browser subscribing again replaces it. */
+            subscription_id: string;
+            /** Format: int64 */
+            updated_ms: number;
+        };
+        /**
+         * @description A browser's push subscription: what `PushSubscription.toJSON()` gives,
+         *     and which services to push.
+         */
+        PushSubscriptionInput: {
+            /** @description The push service's URL for the browser (https). */
+            endpoint: string;
+            /**
+             * Format: int64
+             * @description Ignored (as the browser sends it).
+             */
+            expirationTime?: number | null;
+            keys: components["schemas"]["PushKeys"];
+            /** @description What the user calls this browser (at most 100 characters). */
+            label?: string | null;
+            /** @description Services whose status changes are pushed; none or absent: every service. */
+            services?: string[] | null;
         };
         Refused: {
             error: components["schemas"]["RefusedError"];
@@ -1854,6 +2000,10 @@ export interface components {
             tls: components["schemas"]["SmtpTls"];
             to: string[];
             username?: string | null;
+        } | {
+            /** @enum {string} */
+            kind: "web_push";
+            users?: string[];
         };
         /** @description How a test message went. */
         TestAnswer: {
@@ -3637,6 +3787,149 @@ export interface operations {
             };
         };
     };
+    push_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushKey"];
+                };
+            };
+        };
+    };
+    list_subscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's subscribed browsers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MySubscription"][];
+                };
+            };
+        };
+    };
+    subscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscriptionInput"];
+            };
+        };
+        responses: {
+            /** @description This browser's subscription replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"];
+                };
+            };
+            /** @description Subscribed */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"];
+                };
+            };
+            /** @description Breaks a rule; the error names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unsubscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subscription id */
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unsubscribed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_push: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subscription id */
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How the push went */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Outcome"];
+                };
+            };
+            /** @description Not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     search: {
         parameters: {
             query: {
@@ -3818,6 +4111,36 @@ export interface operations {
                 content: {
                     "text/event-stream": components["schemas"]["StatusEvent"];
                 };
+            };
+            /** @description Bad input; the error names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    websocket: {
+        parameters: {
+            query?: {
+                /** @description resume after this event id */
+                last_event_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A WebSocket: the client subscribes (`{"type":"subscribe","service_ids":[…]}`, `"labels":["k=v"]` or `"all":true`) and gets one `status_update` message (a `StatusEvent` with `"type"`) per change */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad input; the error names the field */
             400: {

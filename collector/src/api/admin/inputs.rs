@@ -95,6 +95,22 @@ pub struct ViewInput {
     pub start: Option<bool>,
 }
 
+/// A browser's push subscription: what `PushSubscription.toJSON()` gives,
+/// and which services to push.
+#[derive(ToSchema)]
+#[allow(non_snake_case)]
+pub struct PushSubscriptionInput {
+    /// The push service's URL for the browser (https).
+    pub endpoint: String,
+    pub keys: crate::push::PushKeys,
+    /// Ignored (as the browser sends it).
+    pub expirationTime: Option<i64>,
+    /// Services whose status changes are pushed; none or absent: every service.
+    pub services: Option<Vec<String>>,
+    /// What the user calls this browser (at most 100 characters).
+    pub label: Option<String>,
+}
+
 /// An alert rule, as created or replaced.
 #[derive(ToSchema)]
 pub struct RuleInput {

@@ -26,6 +26,8 @@
 //! - `alerting`: rules, channels, alerts and notifications as JSON, newest
 //!   `version` per kind and id wins; `alert_attempts`: the delivery log.
 //! - `saved_views`: users' saved views as JSON, newest `version` per view wins.
+//! - `push_subscriptions`: browsers' Web Push subscriptions, likewise;
+//!   `vapid_keys`: the key pushes are signed with (the oldest is used).
 //!
 //! SQL is limited to what ClickHouse 18.16 accepts. TTL (19.6+) is added
 //! where the server has it; day partitions are dropped on every version.
@@ -328,7 +330,23 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         "ORDER BY view_id",
         "cityHash64(view_id)",
     );
-    vec![m1, m2, m3, m4, m5, m6, m7, m8]
+    let mut m9 = l.data_table(
+        "push_subscriptions",
+        "subscription_id String, owner String, body String, deleted UInt8, version UInt64",
+        "Replacing",
+        "version",
+        "ORDER BY subscription_id",
+        "cityHash64(subscription_id)",
+    );
+    m9.extend(l.data_table(
+        "vapid_keys",
+        "pkcs8 String, created_ms Int64",
+        "",
+        "",
+        "ORDER BY created_ms",
+        "cityHash64(pkcs8)",
+    ));
+    vec![m1, m2, m3, m4, m5, m6, m7, m8, m9]
 }
 
 /// Tables partitioned by day or month, with the unit of their partition ids.

@@ -179,6 +179,17 @@ CREATE TABLE saved_views (
     body TEXT NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+CREATE TABLE push_subscriptions (
+    subscription_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE vapid_keys (
+    pkcs8 TEXT PRIMARY KEY,
+    created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {

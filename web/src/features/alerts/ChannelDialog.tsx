@@ -26,6 +26,7 @@ const FIELDS: Record<Kind, [string, string, ("secret" | "list" | "number")?][]> 
     ["from", "From"],
     ["to", "To (comma-separated)", "list"],
   ],
+  web_push: [["users", "Users whose browsers get it (comma-separated; empty: everyone subscribed)", "list"]],
 };
 
 function values(c?: Channel): Record<string, string> {

@@ -1,11 +1,13 @@
-// Current status of every service: fetched once, kept current by the SSE
-// stream, and polled as a fallback (every 30 s while the stream is up, every
-// 5 s while it is not).
+// Current status of every service: fetched once, kept current by the live
+// stream (a WebSocket, or SSE where WebSockets do not get through), and
+// polled as a fallback (every 10 s while the stream is up, every 5 s while
+// it is not).
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { STATUS_KEY, statuses } from "./api";
 import type { LatestStatus, StatusEvent } from "../../api/types";
-import { type ConnectionState, openStatusStream } from "./sse";
+import type { ConnectionState } from "./sse";
+import { type Transport, openLiveStream } from "./websocket";
 
 
 /** The agent id of the collector's own results (roll-ups, silence and STOPPED marks). */
@@ -52,6 +54,7 @@ export function removeService(list: LatestStatus[], serviceId: string): LatestSt
 export function useLiveStatus() {
   const client = useQueryClient();
   const [connection, setConnection] = useState<ConnectionState>("connecting");
+  const [transport, setTransport] = useState<Transport>("websocket");
   const [lastEvent, setLastEvent] = useState<number | null>(null);
   // The last few, so changes close together are all read out.
   const [announcements, setAnnouncements] = useState<{ id: number; text: string }[]>([]);
@@ -62,9 +65,9 @@ export function useLiveStatus() {
     refetchInterval: connection === "connected" ? 10_000 : 5_000,
   });
   useEffect(() => {
-    const stream = openStatusStream({
-      url: "/api/status/stream",
+    const stream = openLiveStream({
       onState: setConnection,
+      onTransport: setTransport,
       onEvent: (e) => {
         const list = client.getQueryData<LatestStatus[]>(STATUS_KEY);
         const said = list ? announce(list, e) : null;
@@ -83,5 +86,5 @@ export function useLiveStatus() {
     return () => stream.close();
   }, [client]);
   const lastUpdate = Math.max(lastEvent ?? 0, query.dataUpdatedAt || 0) || null;
-  return { query, connection, lastUpdate, announcements };
+  return { query, connection, transport, lastUpdate, announcements };
 }
