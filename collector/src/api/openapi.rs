@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
-use utoipa::OpenApi;
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -86,7 +87,8 @@ use utoipa::OpenApi;
         openapi_json,
         docs,
     ),
-    components(schemas(super::history::Buckets)),
+    components(schemas(super::history::Buckets, crate::error::ErrorBody)),
+    modifiers(&Standard),
     tags(
         (name = "status", description = "Current status, the live stream and the service map"),
         (name = "history", description = "Raw results, buckets and range summaries"),
@@ -101,6 +103,65 @@ use utoipa::OpenApi;
     )
 )]
 pub struct ApiDoc;
+
+/// The answers a route gives besides its own, added to every operation
+/// that can give them: 400 for a path, query string or body that does not
+/// parse, 415 for a body of another type, 422 for a body field of the
+/// wrong type, and behind the access guard 401
+/// (not signed in), 403 (not allowed) and 429 (over a rate limit).
+struct Standard;
+
+impl Modify for Standard {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let guarded = path.starts_with("/api/")
+                && !path.starts_with("/api/auth/")
+                && !matches!(path.as_str(), "/api/openapi.json" | "/api/docs");
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let has_body = op.request_body.is_some();
+                let mut add = |code: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| error_response(description));
+                };
+                if has_params || has_body {
+                    add("400", "Bad input; the error names the field");
+                }
+                if has_body {
+                    add("415", "The body is not of the type the route takes");
+                    add(
+                        "422",
+                        "A field of the wrong type or breaking a rule; the error names it",
+                    );
+                }
+                if guarded {
+                    add("401", "Not signed in");
+                    add("403", "Signed in without the permission this needs");
+                    add("429", "Over a rate limit; `Retry-After` says when to retry");
+                }
+            }
+        }
+    }
+}
+
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+        )
+        .into()
+}
 
 /// The document, serialized once.
 pub fn document() -> &'static str {
