@@ -13,6 +13,8 @@ command -v python3 >/dev/null || need_apt+=(python3)
 command -v clickhouse-server >/dev/null || need_apt+=(clickhouse-server clickhouse-client)
 [ -x /usr/share/zookeeper/bin/zkServer.sh ] || need_apt+=(zookeeper)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# libfaketime: the chaos test steps the agent's clock.
+command -v faketime >/dev/null || need_apt+=(faketime)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}"
     apt-get update -qq
@@ -74,7 +76,7 @@ export LIGHTBULB_TEST_KUBE_APISERVER
 
 # Peer tests (ClickHouse and its cluster, Temporal, Kubernetes) must run,
 # not skip, under this script.
-export LIGHTBULB_TEST_CLICKHOUSE=1 LIGHTBULB_TEST_TEMPORAL=1 LIGHTBULB_TEST_KUBERNETES=1 LIGHTBULB_TEST_OPENBAO=1 LIGHTBULB_TEST_PUSH=1
+export LIGHTBULB_TEST_CLICKHOUSE=1 LIGHTBULB_TEST_TEMPORAL=1 LIGHTBULB_TEST_KUBERNETES=1 LIGHTBULB_TEST_OPENBAO=1 LIGHTBULB_TEST_PUSH=1 LIGHTBULB_TEST_CHAOS=1
 # The web dashboard: component tests (vitest), then the production build,
 # which the collector serves (its tests check that with LIGHTBULB_TEST_WEB=1).
 (cd web && npm ci --no-audit --no-fund && npm test && npm run build)

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use lightbulb_proto::v1;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::Result;
 use crate::config::AgentConfig;
@@ -14,22 +14,25 @@ use crate::shipper::{Hello, Shipper, endpoint};
 use crate::spool::Spool;
 
 /// What a bench run did. Every result produced or drained was either
-/// acknowledged by the collector or dropped by a full spool.
+/// acknowledged by the collector, dropped by the spool or found corrupt.
 #[derive(Debug)]
 pub struct BenchReport {
     /// New synthetic results.
     pub results: u64,
     /// Records already in the spool from an earlier run.
     pub drained: u64,
-    /// Results the full spool dropped during this run.
+    /// Results the spool dropped during this run (full, or a disk that
+    /// refused writes).
     pub dropped: u64,
+    /// Records skipped for a bad checksum.
+    pub corrupt: u64,
     pub elapsed: Duration,
 }
 
 impl BenchReport {
     /// Results the collector acknowledged.
     pub fn acknowledged(&self) -> u64 {
-        (self.results + self.drained).saturating_sub(self.dropped)
+        (self.results + self.drained).saturating_sub(self.dropped + self.corrupt)
     }
 
     /// Acknowledged results per second.
@@ -42,10 +45,11 @@ impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "bench: {} produced, {} acknowledged, {} dropped by the full spool",
+            "bench: {} produced, {} acknowledged, {} dropped by the spool, {} corrupt",
             self.results,
             self.acknowledged(),
-            self.dropped
+            self.dropped,
+            self.corrupt
         )?;
         if self.drained > 0 {
             write!(f, " ({} were left from an earlier run)", self.drained)?;
@@ -68,6 +72,19 @@ pub async fn run(
     prefix: &str,
     shutdown: CancellationToken,
 ) -> Result<Option<BenchReport>> {
+    run_paced(config, results, services, prefix, 0, shutdown).await
+}
+
+/// `run` producing at most `rate` results per second (0: as fast as the
+/// spool takes them), as checks would, while the shipper ships.
+pub async fn run_paced(
+    config: &AgentConfig,
+    results: u64,
+    services: u64,
+    prefix: &str,
+    rate: u64,
+    shutdown: CancellationToken,
+) -> Result<Option<BenchReport>> {
     let endpoint = endpoint(config)?;
     let spool = Arc::new(Spool::open(&config.spool_dir, config.spool.max_bytes)?);
     let drained = spool.pending();
@@ -86,9 +103,21 @@ pub async fn run(
     let shipping = tokio::spawn(shipper.run(stop_shipper.clone()));
     let start = Instant::now();
     let services = services.max(1);
-    let chunk = 1000u64;
+    let chunk = if rate == 0 {
+        1000
+    } else {
+        (rate / 20).clamp(1, 1000)
+    };
+    info!(results, rate, drained, "bench producing");
     let mut made = 0u64;
     while made < results {
+        if rate > 0 {
+            let due = start + Duration::from_secs_f64(made as f64 / rate as f64);
+            tokio::select! {
+                _ = tokio::time::sleep_until(due.into()) => {}
+                _ = shutdown.cancelled() => break,
+            }
+        }
         let n = chunk.min(results - made);
         let batch: Vec<v1::CheckResult> = (made..made + n)
             .map(|i| synthetic(i, services, prefix))
@@ -102,11 +131,15 @@ pub async fn run(
             break;
         }
     }
-    // Everything generated is on disk before anyone is told it was spooled.
+    // Everything generated is on disk before anyone is told it was spooled,
+    // unless the disk refuses: then the shipper flushes once it takes it.
     let s = spool.clone();
-    tokio::task::spawn_blocking(move || s.make_durable())
+    if let Err(e) = tokio::task::spawn_blocking(move || s.make_durable())
         .await
-        .expect("flush task")?;
+        .expect("flush task")
+    {
+        warn!(error = %e, "bench results not on disk yet; the shipper retries");
+    }
     let target = spool.last_seq();
     info!(
         results,
@@ -135,6 +168,7 @@ pub async fn run(
         results,
         drained,
         dropped: spool.dropped() - dropped_before,
+        corrupt: spool.corrupt(),
         elapsed,
     }))
 }

@@ -39,6 +39,10 @@ enum Command {
         /// Service id prefix of the synthetic results.
         #[arg(long, default_value = "bench")]
         prefix: String,
+        /// Results per second at most, as checks would produce them while
+        /// the shipper ships (0: as fast as the spool takes them).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
         /// Exit 0 even if the full spool dropped results (by default a drop
         /// fails the run: its rate would not count them).
         #[arg(long)]
@@ -125,6 +129,7 @@ fn main() -> ExitCode {
                 results,
                 services,
                 prefix,
+                rate,
                 allow_drops,
             } => {
                 allow = allow_drops;
@@ -134,7 +139,10 @@ fn main() -> ExitCode {
                     eprintln!("error: --prefix: {e}");
                     return ExitCode::from(64);
                 }
-                lightbulb_agent::bench::run(&config, results, services, &prefix, shutdown).await
+                lightbulb_agent::bench::run_paced(
+                    &config, results, services, &prefix, rate, shutdown,
+                )
+                .await
             }
             Command::Check { .. } => unreachable!("run before the configuration is read"),
             Command::PrintConfig => {

@@ -43,6 +43,9 @@
 //!   first seq, so a marker sent twice counts once. `doomed` lists segments
 //!   whose drop was counted but whose file may remain; opening finishes
 //!   their drop.
+//! - A result the disk does not take (full, failing) is counted in
+//!   `dropped_total` too, without a gap marker (there is no room for one);
+//!   see `unwritable`.
 //! - A frame whose checksum does not match is skipped, counted in `corrupt`
 //!   and logged; it never stops the agent. A frame cut short at the end of
 //!   a segment (a torn write) is cut off on open.
@@ -52,6 +55,7 @@ mod full;
 mod layout;
 mod open;
 mod segment;
+mod unwritable;
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -67,6 +71,7 @@ use tracing::warn;
 use self::droplog::DropLog;
 use self::layout::{Meta, Segment};
 use self::segment::Reader;
+use self::unwritable::Unwritable;
 use crate::{Error, Result};
 
 /// How often the drop log may speak.
@@ -91,6 +96,7 @@ struct State {
     /// lost one only causes a resend).
     drops_unsynced: bool,
     drop_log: DropLog,
+    unwritable: Unwritable,
 }
 
 pub struct Spool {
@@ -117,27 +123,15 @@ impl Spool {
     }
 
     /// Stores results under fresh sequence numbers and returns the last one.
+    /// A result the disk does not take is counted as dropped.
     pub fn append(&self, results: &[v1::CheckResult]) -> Result<u64> {
         let mut st = self.lock();
         for r in results {
-            let mut r = r.clone();
-            r.seq = st.next_seq;
-            let mut frame = segment::encode(&r);
-            // Making room may append a gap marker, which takes the next seq:
-            // then the result is numbered after it (a seq's varint grows by
-            // at most 2 bytes, hence the margin).
-            self.make_room(&mut st, frame.len() as u64 + 2)?;
-            if st.next_seq != r.seq {
-                r.seq = st.next_seq;
-                frame = segment::encode(&r);
-            }
-            self.write_frame(&mut st, &frame, r.seq, Some(r.timestamp_ms))?;
+            self.append_one(&mut st, r);
         }
         // Into the kernel before returning: what `append` took survives a
         // `kill -9` of the agent (not a power cut: that needs `make_durable`).
-        if let Some(w) = st.writer.as_mut() {
-            w.flush().map_err(self.io(&self.segments_dir))?;
-        }
+        self.flush_appended(&mut st);
         let last = st.next_seq - 1;
         if let Some(report) = st.drop_log.due(tokio::time::Instant::now()) {
             self.log_drops(&st, report);
@@ -182,9 +176,12 @@ impl Spool {
     /// without a collector would run out of file descriptors.
     fn seal(&self, st: &mut State) -> Result<()> {
         if let Some(w) = st.writer.take() {
-            let file = w
-                .into_inner()
-                .map_err(|e| self.io(&self.segments_dir)(e.into_error()))?;
+            // A writer that cannot flush keeps its frames, to write later.
+            let file = w.into_inner().map_err(|e| {
+                let (error, w) = e.into_parts();
+                st.writer = Some(w);
+                self.io(&self.segments_dir)(error)
+            })?;
             file.sync_data().map_err(self.io(&self.segments_dir))?;
         }
         Ok(())
@@ -253,7 +250,7 @@ impl Spool {
             && last > st.meta.sent
         {
             st.meta.sent = last;
-            self.write_meta(&mut st, false)?;
+            self.save_watermarks(&mut st);
         }
         Ok(out)
     }
@@ -267,7 +264,7 @@ impl Spool {
         // The watermark goes first, so a crash between the two steps can only
         // cause a resend (deduplicated by the collector), never a reused seq.
         st.meta.acked = st.meta.acked.max(seq);
-        self.write_meta(&mut st, false)?;
+        self.save_watermarks(&mut st);
         self.remove_acked(&mut st, seq)?;
         self.acked.fetch_max(seq, Ordering::AcqRel);
         if let Some(report) = st.drop_log.due(tokio::time::Instant::now()) {
@@ -370,6 +367,7 @@ impl Drop for Spool {
         if let Some(report) = st.drop_log.rest() {
             self.log_drops(&st, report);
         }
+        self.unwritable_rest(&mut st);
         if let Err(e) = self.sync(&mut st) {
             warn!(error = %e, "cannot flush the spool while closing it");
         }

@@ -199,6 +199,13 @@ impl ClickHouse {
         }
     }
 
+    /// Sends the running server a signal (`STOP`, `CONT`, …).
+    pub fn signal(&self, name: &str) {
+        if let Some(p) = self.proc.lock().unwrap().as_ref() {
+            p.signal(name);
+        }
+    }
+
     /// Starts the server (again) and waits until it answers queries.
     pub fn resume(&self) {
         let proc = self.spawn();

@@ -10,6 +10,7 @@ pub mod clickhouse;
 pub mod kubernetes;
 pub mod openbao;
 pub mod process;
+pub mod proxy;
 pub mod receivers;
 pub mod temporal;
 pub mod zookeeper;

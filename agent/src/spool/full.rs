@@ -69,12 +69,19 @@ impl Spool {
             );
         }
         let dropped: u64 = services.values().map(|g| g.dropped).sum();
+        // A drop that failed halfway (a disk refusing writes) was counted.
+        let count = count && !st.meta.doomed.contains(&first);
         if count {
+            let before = (st.meta.dropped_total, st.meta.last_drop_ms);
             st.meta.dropped_total += dropped;
             st.meta.last_drop_ms = lightbulb_common::time::now_ms();
             st.meta.doomed.push(first);
+            if let Err(e) = self.write_meta(st, false) {
+                (st.meta.dropped_total, st.meta.last_drop_ms) = before;
+                st.meta.doomed.pop();
+                return Err(e);
+            }
             st.drops_unsynced = true;
-            self.write_meta(st, false)?;
         }
         // The marker reaches the disk before the segment leaves it.
         let oldest = services.values().map(|g| g.first_ms).min();

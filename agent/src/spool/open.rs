@@ -47,6 +47,7 @@ impl Spool {
                 meta,
                 drops_unsynced: false,
                 drop_log: DropLog::new(DROP_LOG_EVERY),
+                unwritable: Default::default(),
             }),
             max_bytes,
             segment_bytes: segment_bytes(max_bytes),
