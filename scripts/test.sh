@@ -69,6 +69,14 @@ if ! "$LIGHTBULB_TEST_VENV/bin/python" -c 'import http_ece, cryptography' 2>/dev
     "$LIGHTBULB_TEST_VENV/bin/pip" install -q http_ece==1.2.1 cryptography==46.0.3
 fi
 
+# schemathesis: the collector against its own OpenAPI document
+# (scripts/schemathesis.sh), in a virtualenv of its own.
+if [ ! -x "$cache/schemathesis/bin/schemathesis" ]; then
+    echo "installing schemathesis into $cache/schemathesis"
+    python3 -m venv "$cache/schemathesis"
+    "$cache/schemathesis/bin/pip" install -q schemathesis==4.32.5
+fi
+
 # A real kube-apiserver on Debian's etcd, built once from Debian's source
 # package (~16 min the first time) and cached beside the virtualenv.
 LIGHTBULB_TEST_KUBE_APISERVER="$(LIGHTBULB_TEST_CACHE="$cache" ./scripts/kube-apiserver.sh)"
@@ -86,8 +94,10 @@ cargo build --workspace --bins --locked
 # The .deb and .rpm packages: built from those binaries, installed with
 # dpkg, run, purged (scripts/test-packages.sh; dpkg needs root).
 if [ "$(id -u)" -eq 0 ]; then ./scripts/test-packages.sh; else sudo ./scripts/test-packages.sh; fi
-# The dashboard's API types must be what the collector's OpenAPI document says.
+# The dashboard's API types must be what the collector's OpenAPI document
+# says, and the collector what the document says.
 (cd web && npm run gen:api -- --check)
+SCHEMATHESIS="$cache/schemathesis/bin/schemathesis" ./scripts/schemathesis.sh
 cargo test --workspace --locked
 
 # The dashboard end to end: Debian's Chromium (playwright-core) against the

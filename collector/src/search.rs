@@ -15,6 +15,9 @@ use lightbulb_common::Status;
 pub const MAX_TERMS: usize = 8;
 /// Shortest word: the indexes work on three-character pieces.
 pub const MIN_TERM_CHARS: usize = 3;
+/// What separates words: ASCII white space, as the API document's pattern
+/// for `q` says (Unicode's other spaces belong to words).
+pub const SEPARATORS: [char; 6] = [' ', '\t', '\n', '\r', '\u{b}', '\u{c}'];
 /// Characters of `details` shown on either side of its first match.
 const EXCERPT_CHARS: usize = 120;
 
@@ -30,9 +33,17 @@ pub struct SearchQuery {
 
 /// The words of `q`; a query without a usable word is an error naming `q`.
 pub fn terms(q: &str) -> Result<Vec<String>> {
-    let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
+    let words: Vec<String> = q
+        .split(SEPARATORS)
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
     if words.is_empty() {
         return Err(Error::bad_field("q", "is required: the words to look for"));
+    }
+    // SQLite's full-text query ends at a NUL; no stored text holds one.
+    if q.contains('\0') {
+        return Err(Error::bad_field("q", "may not contain the NUL character"));
     }
     if words.len() > MAX_TERMS {
         return Err(Error::bad_field(

@@ -2,6 +2,10 @@
 //! annotations and the response types, and a plain page that renders it
 //! (`/api/docs`).
 
+mod exact;
+
+use exact::Exact;
+
 use std::sync::OnceLock;
 
 use axum::http::header;
@@ -88,7 +92,7 @@ use utoipa::{Modify, OpenApi};
         docs,
     ),
     components(schemas(super::history::Buckets, crate::error::ErrorBody)),
-    modifiers(&Standard),
+    modifiers(&Standard, &Exact),
     tags(
         (name = "status", description = "Current status, the live stream and the service map"),
         (name = "history", description = "Raw results, buckets and range summaries"),
@@ -108,15 +112,16 @@ pub struct ApiDoc;
 /// that can give them: 400 for a path, query string or body that does not
 /// parse, 415 for a body of another type, 422 for a body field of the
 /// wrong type, and behind the access guard 401
-/// (not signed in), 403 (not allowed) and 429 (over a rate limit).
+/// (not signed in) and 403 (not allowed), and on the whole API 429 (over
+/// a rate limit).
 struct Standard;
 
 impl Modify for Standard {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         for (path, item) in doc.paths.paths.iter_mut() {
-            let guarded = path.starts_with("/api/")
-                && !path.starts_with("/api/auth/")
+            let api = path.starts_with("/api/")
                 && !matches!(path.as_str(), "/api/openapi.json" | "/api/docs");
+            let guarded = api && !path.starts_with("/api/auth/");
             let operations = [
                 &mut item.get,
                 &mut item.put,
@@ -146,6 +151,8 @@ impl Modify for Standard {
                 if guarded {
                     add("401", "Not signed in");
                     add("403", "Signed in without the permission this needs");
+                }
+                if api {
                     add("429", "Over a rate limit; `Retry-After` says when to retry");
                 }
             }

@@ -1057,11 +1057,16 @@ export interface components {
             /** Format: int64 */
             step_ms: number;
         };
+        /**
+         * @description What a bulk operation does.
+         * @enum {string}
+         */
+        BulkActionName: "enable" | "disable" | "delete";
         BulkInput: {
-            /** @description enable, disable or delete */
-            action: string;
+            action: components["schemas"]["BulkActionName"];
             /** @description With delete: also delete the services' relations. */
             cascade?: boolean | null;
+            /** @description Each id's outcome is reported; at most 10,000. */
             service_ids: string[];
         };
         BulkOperationResponse: {
@@ -1267,10 +1272,10 @@ export interface components {
         };
         /** @enum {string} */
         IdentityKind: "anonymous" | "user" | "local_admin" | "token";
-        /** @description Services and relations, as imported and exported. */
+        /** @description Services and relations, as imported and exported (absent or null: none). */
         ImportDocument: {
-            relations: components["schemas"]["RelationInput"][];
-            services: components["schemas"]["ServiceInput"][];
+            relations?: components["schemas"]["RelationInput"][] | null;
+            services?: components["schemas"]["ServiceInput"][] | null;
         };
         Imported: {
             created: number;
@@ -2017,12 +2022,15 @@ export interface components {
         };
         /** @description A new API token. */
         TokenInput: {
-            /** @description How long it lives (`30d`, `12h`; 1s–366d). Default `90d`. */
+            /**
+             * @description How long it lives (`30d`, `12h`; 1s–366d). Default `90d`. Any
+             *     duration like `1h 30m` is taken; the pattern shows the usual ones.
+             */
             expires_in?: string | null;
-            /** @description What it is for (1–100 characters). */
+            /** @description What it is for (1–100 characters, not all spaces). */
             name: string;
             /** @description `read` (a viewer's rights), `write` (an editor's) or `admin`. */
-            scope: string;
+            scope: components["schemas"]["TokenScope"];
         };
         /** @description A token as stored (without the token itself). */
         TokenRecord: {
@@ -2040,6 +2048,11 @@ export interface components {
             scope: components["schemas"]["Scope"];
             token_id: string;
         };
+        /**
+         * @description A token's scope.
+         * @enum {string}
+         */
+        TokenScope: "read" | "write" | "admin";
         Valid: {
             valid: boolean;
         };
@@ -2140,7 +2153,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description json (default) or toml (a catalog file) */
-                format?: string;
+                format?: "json" | "toml";
             };
             header?: never;
             path?: never;
@@ -2148,12 +2161,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The catalog: JSON, or with `format=toml` a catalog file */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ImportDocument"];
+                    "application/toml": string;
                 };
             };
             /** @description Bad input; the error names the field */
@@ -3017,7 +3032,7 @@ export interface operations {
                 enabled?: boolean;
                 status?: string;
                 /** @description service_id, label, service_type, status, created_at, updated_at; `-` reverses */
-                sort?: string;
+                sort?: "service_id" | "label" | "service_type" | "status" | "created_at" | "updated_at" | "-service_id" | "-label" | "-service_type" | "-status" | "-created_at" | "-updated_at";
             };
             header?: never;
             path?: never;
@@ -5113,6 +5128,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     logout: {
@@ -5140,6 +5164,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     me: {
@@ -5157,6 +5190,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -5182,6 +5224,15 @@ export interface operations {
             };
             /** @description Bad input; the error names the field */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5221,6 +5272,15 @@ export interface operations {
             };
             /** @description No provider configured */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

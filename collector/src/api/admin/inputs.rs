@@ -52,19 +52,22 @@ pub struct RelationInput {
 }
 
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BulkInput {
-    /// enable, disable or delete
-    pub action: String,
+    pub action: BulkActionName,
+    /// Each id's outcome is reported; at most 10,000.
+    #[schema(max_items = 10000)]
     pub service_ids: Vec<String>,
     /// With delete: also delete the services' relations.
     pub cascade: Option<bool>,
 }
 
-/// Services and relations, as imported and exported.
+/// Services and relations, as imported and exported (absent or null: none).
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ImportDocument {
-    pub services: Vec<ServiceInput>,
-    pub relations: Vec<RelationInput>,
+    pub services: Option<Vec<ServiceInput>>,
+    pub relations: Option<Vec<RelationInput>>,
 }
 
 /// The local break-glass admin's credentials.
@@ -76,13 +79,37 @@ pub struct LoginInput {
 
 /// A new API token.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenInput {
-    /// What it is for (1–100 characters).
+    /// What it is for (1–100 characters, not all spaces).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// `read` (a viewer's rights), `write` (an editor's) or `admin`.
-    pub scope: String,
-    /// How long it lives (`30d`, `12h`; 1s–366d). Default `90d`.
+    pub scope: TokenScope,
+    /// How long it lives (`30d`, `12h`; 1s–366d). Default `90d`. Any
+    /// duration like `1h 30m` is taken; the pattern shows the usual ones.
+    #[schema(
+        pattern = r"^([1-9][0-9]{0,3}(s|m)|[1-9][0-9]{0,2}h|([1-9]|[1-9][0-9]|[12][0-9]{2}|3[0-5][0-9]|36[0-6])d)$"
+    )]
     pub expires_in: Option<String>,
+}
+
+/// A token's scope.
+#[derive(ToSchema)]
+#[allow(non_camel_case_types)]
+pub enum TokenScope {
+    read,
+    write,
+    admin,
+}
+
+/// What a bulk operation does.
+#[derive(ToSchema)]
+#[allow(non_camel_case_types)]
+pub enum BulkActionName {
+    enable,
+    disable,
+    delete,
 }
 
 /// A saved view, as created or changed (PUT changes the fields given).

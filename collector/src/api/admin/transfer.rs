@@ -126,7 +126,7 @@ pub(in crate::api) struct ExportParams {
 }
 
 /// The catalog as JSON, or with `?format=toml` as a catalog file.
-#[utoipa::path(get, path = "/api/admin/export", tag = "admin", params(("format" = Option<String>, Query, description = "json (default) or toml (a catalog file)")), responses((status = 200, body = crate::api::inputs::ImportDocument), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/admin/export", tag = "admin", params(("format" = Option<String>, Query, description = "json (default) or toml (a catalog file)")), responses((status = 200, description = "The catalog: JSON, or with `format=toml` a catalog file", content((crate::api::inputs::ImportDocument = "application/json"), (String = "application/toml"))), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody)))]
 pub(in crate::api) async fn export_json(
     State(state): State<Arc<AppState>>,
     Query(p): Query<ExportParams>,

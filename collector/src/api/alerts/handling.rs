@@ -161,8 +161,24 @@ pub(crate) async fn resolve(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct LinkInput {
     /// Seconds since the epoch after which the link no longer works.
+    #[serde(deserialize_with = "whole_number")]
     expires: i64,
     signature: String,
+}
+
+/// A whole number, also written as one with a zero fraction (`5.0`), which
+/// JSON Schema counts as an integer.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!(
+            "`{n}` is not a whole number"
+        ))),
+    }
 }
 
 #[utoipa::path(post, path = "/api/alerts/{alert_id}/acknowledge-link", tag = "alerts", request_body = LinkInput, responses((status = 202, body = Handling), (status = 403, description = "The signature does not fit or the link expired", body = crate::error::ErrorBody)))]
@@ -172,7 +188,7 @@ pub(crate) async fn acknowledge_by_link(
     Path(alert_id): Path<String>,
     Json(link): Json<LinkInput>,
 ) -> Result<Response> {
-    if link.expires * 1000 < now() {
+    if link.expires.saturating_mul(1000) < now() {
         return Err(Error::Forbidden(
             "this link has expired; acknowledge the alert on its page".into(),
         ));
