@@ -8,6 +8,9 @@
 #  6. the dashboard in Chromium with 10,000 services and 30,000 relations
 #  7. alert evaluation at 10,000 services x 3 rules, and the time from a
 #     failing check to its webhook notification arriving
+#  8. live fan-out: one status change to 1,000 SSE and 1,000 WebSocket clients
+#  9. one agent at 1,000 to 50,000 checks: schedule accuracy, CPU, RSS
+# 10. the property tests with many cases and a fresh seed (fuzzing)
 # ONLY="5" (or "2 4", …) runs just those sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -284,4 +287,16 @@ print(f"scale: {int(n)} checks every {every} s: {runs:.0f} runs in {window} s (e
 PY
     kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
 done
+fi
+
+# 10. The property tests (collector/tests/fuzz_inputs.rs and malformed.rs)
+# with many more cases than the test script runs and a fresh seed: FUZZ_CASES
+# (default 5000) cases each, the seed printed so a failure can be replayed
+# (LIGHTBULB_FUZZ_SEED=…) and kept as a case.
+if want 10; then
+    seed="${FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"
+    echo "fuzz: seed $seed, ${FUZZ_CASES:-5000} cases per property"
+    LIGHTBULB_FUZZ_SEED="$seed" LIGHTBULB_FUZZ_CASES="${FUZZ_CASES:-5000}" \
+        cargo test --release --locked -p lightbulb-collector --test fuzz_inputs --test malformed -- --nocapture 2>&1 \
+        | grep -E '^(configurations|damaged spools|[0-9]+ malformed batches)|panicked|test result'
 fi

@@ -5,7 +5,8 @@
 # accepted (but for the exceptions in scripts/schemathesis.toml). The
 # collector runs from target/debug on a free port with a scratch SQLite
 # store, sign-in off and no rate limit, and is stopped at the end.
-# EXAMPLES (default 30) bounds the cases per operation. The live streams
+# EXAMPLES (default 30) bounds the cases per operation; SEED (default 1)
+# picks them. The live streams
 # (SSE, WebSocket) are left out: they do not end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +49,7 @@ done
 status=0
 "$st" --config-file scripts/schemathesis.toml run "http://$addr/api/openapi.json" \
     --checks all --max-examples "${EXAMPLES:-30}" --workers 1 --request-timeout 10 \
-    --exclude-path-regex '/api/status/(stream|websocket)$' --seed 1 || status=$?
+    --exclude-path-regex '/api/status/(stream|websocket)$' --seed "${SEED:-1}" || status=$?
 if grep -q panicked "$dir/collector.log"; then
     echo "the collector panicked:"; grep -A5 panicked "$dir/collector.log"; status=1
 fi

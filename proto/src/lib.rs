@@ -15,7 +15,12 @@ pub enum InvalidResult {
     ServiceType(String),
     ServiceId(String),
     Details(String),
+    Timestamp(i64),
 }
+
+/// The latest check time a result may carry: the end of year 9999, where
+/// RFC 3339 ends. Earlier than 1970 is refused too.
+pub const MAX_TIMESTAMP_MS: i64 = 253_402_300_799_999;
 
 impl std::fmt::Display for InvalidResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24,6 +29,9 @@ impl std::fmt::Display for InvalidResult {
             InvalidResult::ServiceType(t) => write!(f, "unknown service type `{t}`"),
             InvalidResult::ServiceId(e) => f.write_str(e),
             InvalidResult::Details(e) => write!(f, "details are not a JSON object: {e}"),
+            InvalidResult::Timestamp(t) => {
+                write!(f, "check time {t} ms is not between 1970 and the year 9999")
+            }
         }
     }
 }
@@ -62,6 +70,9 @@ impl TryFrom<&v1::CheckResult> for lightbulb_common::CheckResult {
         let service_type = ServiceType::parse(&r.service_type)
             .ok_or_else(|| InvalidResult::ServiceType(r.service_type.clone()))?;
         lightbulb_common::validate_service_id(&r.service_id).map_err(InvalidResult::ServiceId)?;
+        if !(0..=MAX_TIMESTAMP_MS).contains(&r.timestamp_ms) {
+            return Err(InvalidResult::Timestamp(r.timestamp_ms));
+        }
         let details = if r.details_json.is_empty() {
             serde_json::Value::Null
         } else {
@@ -135,5 +146,17 @@ mod tests {
         wire.service_id = "Bad_Id".into();
         let err = lightbulb_common::CheckResult::try_from(&wire).unwrap_err();
         assert!(err.to_string().contains("must match"), "{err}");
+        // Found by the malformed-batch test: bucketing overflowed on them.
+        for t in [i64::MIN, -1, MAX_TIMESTAMP_MS + 1, i64::MAX] {
+            let mut wire = v1::CheckResult::from(&sample());
+            wire.timestamp_ms = t;
+            assert_eq!(
+                lightbulb_common::CheckResult::try_from(&wire),
+                Err(InvalidResult::Timestamp(t))
+            );
+        }
+        let mut wire = v1::CheckResult::from(&sample());
+        wire.timestamp_ms = MAX_TIMESTAMP_MS;
+        assert!(lightbulb_common::CheckResult::try_from(&wire).is_ok());
     }
 }

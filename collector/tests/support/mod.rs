@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod rng;
 pub mod sse;
 pub mod stores;
 

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 /// A service as created or changed (`PUT` takes any subset).
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceInput {
     /// `^[a-z0-9][a-z0-9-]{0,62}$`, unique; cannot change.
     pub service_id: String,
@@ -30,6 +31,7 @@ pub struct ServiceInput {
 pub struct Object(pub BTreeMap<String, serde_json::Value>);
 
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RelationInput {
     pub source_service_id: String,
     pub target_service_id: String,
@@ -72,6 +74,7 @@ pub struct ImportDocument {
 
 /// The local break-glass admin's credentials.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginInput {
     pub username: String,
     pub password: String,
@@ -114,6 +117,7 @@ pub enum BulkActionName {
 
 /// A saved view, as created or changed (PUT changes the fields given).
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ViewInput {
     /// 1–100 characters.
     pub name: Option<String>,
@@ -125,6 +129,7 @@ pub struct ViewInput {
 /// A browser's push subscription: what `PushSubscription.toJSON()` gives,
 /// and which services to push.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(non_snake_case)]
 pub struct PushSubscriptionInput {
     /// The push service's URL for the browser (https).
