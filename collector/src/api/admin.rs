@@ -24,6 +24,15 @@ use crate::state::AppState;
 use crate::{Error, Result};
 
 const MAX_PER_PAGE: usize = 500;
+/// What the service list sorts by (`-` in front reverses).
+pub(crate) const SORTS: [&str; 6] = [
+    "service_id",
+    "label",
+    "service_type",
+    "status",
+    "created_at",
+    "updated_at",
+];
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -167,14 +176,6 @@ pub(super) async fn list(
         s if s.starts_with('-') => (&s[1..], true),
         s => (s, false),
     };
-    const SORTS: [&str; 6] = [
-        "service_id",
-        "label",
-        "service_type",
-        "status",
-        "created_at",
-        "updated_at",
-    ];
     if !SORTS.contains(&field) {
         return Err(Error::bad_field(
             "sort",

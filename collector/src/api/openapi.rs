@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -122,14 +123,7 @@ impl Modify for Standard {
             let api = path.starts_with("/api/")
                 && !matches!(path.as_str(), "/api/openapi.json" | "/api/docs");
             let guarded = api && !path.starts_with("/api/auth/");
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for op in operations.into_iter().flatten() {
+            for op in operations(item) {
                 let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 let has_body = op.request_body.is_some();
                 let mut add = |code: &str, description: &str| {
@@ -158,6 +152,19 @@ impl Modify for Standard {
             }
         }
     }
+}
+
+/// The operations of a path that the API has (it uses no other methods).
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {

@@ -2,7 +2,6 @@
 //! `schema.rs` the tables and migrations, `writer.rs` the batching writer that
 //! decides acks, `query.rs`, `stats.rs` and `search.rs` the reads, `retention.rs`
 //! partition dropping, `poll.rs` what other collectors on the database wrote.
-//!
 //! Several collectors share a database: each writes its own agents' results and
 //! events, and polls the others' every `store.poll_interval`.
 

@@ -16,6 +16,8 @@ enum Rule {
     /// Whole numbers in this range.
     Range(u64, u64),
     OneOf(&'static [&'static str]),
+    /// These keys, and each with `-` in front (reversed).
+    Sort(&'static [&'static str]),
 }
 
 /// (path, or `*` for every path; query parameter; rule).
@@ -27,20 +29,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     (
         "/api/admin/services",
         "sort",
-        Rule::OneOf(&[
-            "service_id",
-            "label",
-            "service_type",
-            "status",
-            "created_at",
-            "updated_at",
-            "-service_id",
-            "-label",
-            "-service_type",
-            "-status",
-            "-created_at",
-            "-updated_at",
-        ]),
+        Rule::Sort(&crate::api::admin::SORTS),
     ),
     ("/api/audit", "page", Rule::Range(1, 1_000_000)),
     ("/api/audit", "per_page", Rule::Range(1, 500)),
@@ -74,14 +63,7 @@ pub struct Exact;
 impl Modify for Exact {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         for (path, item) in doc.paths.paths.iter_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for op in operations.into_iter().flatten() {
+            for op in super::operations(item) {
                 for p in op.parameters.iter_mut().flatten() {
                     let RefOr::T(p) = p else { continue };
                     if !matches!(p.parameter_in, ParameterIn::Query) {
@@ -103,6 +85,11 @@ impl Modify for Exact {
                             Rule::OneOf(values) => {
                                 o.enum_values =
                                     Some(values.iter().map(|v| Value::from(*v)).collect());
+                            }
+                            Rule::Sort(keys) => {
+                                let reversed = keys.iter().map(|k| format!("-{k}"));
+                                let all = keys.iter().map(|k| k.to_string()).chain(reversed);
+                                o.enum_values = Some(all.map(Value::from).collect());
                             }
                         }
                     }
