@@ -11,6 +11,7 @@
 #  8. live fan-out: one status change to 1,000 SSE and 1,000 WebSocket clients
 #  9. one agent at 1,000 to 50,000 checks: schedule accuracy, CPU, RSS
 # 10. the property tests with many cases and a fresh seed (fuzzing)
+# 11. HTTP checks/s of one agent, against wrk on the same server
 # ONLY="5" (or "2 4", …) runs just those sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -299,4 +300,46 @@ if want 10; then
     LIGHTBULB_FUZZ_SEED="$seed" LIGHTBULB_FUZZ_CASES="${FUZZ_CASES:-5000}" \
         cargo test --release --locked -p lightbulb-collector --test fuzz_inputs --test malformed -- --nocapture 2>&1 \
         | grep -E '^(configurations|damaged spools|[0-9]+ malformed batches)|panicked|test result'
+fi
+
+# 11. How many HTTP checks one agent runs per second, against wrk on the
+# same server with the same number of connections. The target is a second
+# collector's /healthz (axum), so the server is not what is measured; the
+# agent is given far more checks due than it can run (HTTP_CHECKS, default
+# 20,000 every second) with HTTP_CONCURRENCY (default 64) at once, and its
+# runs are counted over 10 s from its /metrics.
+if want 11; then
+echo "== 11. HTTP checks/s of one agent, and wrk on the same server"
+T_HTTP=$(port); T_GRPC=$(port)
+sed -e "s/127.0.0.1:$HTTP/127.0.0.1:$T_HTTP/" -e "s/127.0.0.1:$GRPC/127.0.0.1:$T_GRPC/" \
+    -e "s|$WORK/data|$WORK/target-data|" "$WORK/collector.toml" >"$WORK/target.toml"
+RUST_LOG=warn "$BIN/lightbulb-collector" --config "$WORK/target.toml" &
+pids+=($!)
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$T_HTTP/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+URL="http://127.0.0.1:$T_HTTP/healthz"
+CONC=${HTTP_CONCURRENCY:-64}
+HEALTH=$(port)
+{
+    agent_toml http
+    printf '[health]\nlisten = "127.0.0.1:%d"\n[scheduler]\nmax_concurrency = %d\n' "$HEALTH" "$CONC"
+    for i in $(seq 0 $((${HTTP_CHECKS:-20000} - 1))); do
+        printf '[[checks]]\nservice_id = "http-%d"\nservice_type = "api_endpoint"\ninterval = "1s"\n[checks.status_config]\nurl = "%s"\n' "$i" "$URL"
+    done
+} >"$WORK/agent-http.toml"
+RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent-http.toml" &
+AGENT=$!
+pids+=($AGENT)
+sleep 5
+runs() { curl -fs "http://127.0.0.1:$HEALTH/metrics" | awk '/^lightbulb_agent_checks_total/{s+=$2} END{print s}'; }
+oks() { curl -fs "http://127.0.0.1:$HEALTH/metrics" | awk '/^lightbulb_agent_checks_total.*status="OK"/{s+=$2} END{print s+0}'; }
+ticks() { awk '{print $14 + $15}' "/proc/$AGENT/stat"; }
+r0=$(runs); o0=$(oks); t0=$(ticks); sleep 10; r1=$(runs); o1=$(oks); t1=$(ticks)
+rss=$(awk '/VmRSS/{print $2}' "/proc/$AGENT/status")
+kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
+agent=$(( (r1 - r0) / 10 ))
+echo "agent: $agent checks/s ($(( (o1 - o0) / 10 )) OK/s), $CONC at once, cpu $(( (t1 - t0) * 10 / $(getconf CLK_TCK) ))% of a core, RSS $((rss / 1024)) MiB"
+keep=$(wrk -t2 -c"$CONC" -d10s "$URL" | awk '/Requests\/sec/{printf "%d", $2}')
+close=$(wrk -t2 -c"$CONC" -d10s -H 'Connection: close' "$URL" | awk '/Requests\/sec/{printf "%d", $2}')
+echo "wrk, $CONC connections: $keep requests/s kept alive, $close requests/s with a connection each"
+python3 -c "print(f'agent / wrk: {$agent / $keep:.2f} of kept-alive, {$agent / $close:.2f} of a connection each')"
 fi

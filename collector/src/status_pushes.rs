@@ -30,10 +30,13 @@ pub async fn run(
 ) {
     loop {
         let mut batch = Vec::new();
+        // Changes the channel overflowed with: told only when someone
+        // would have been pushed them.
+        let mut missed = 0;
         tokio::select! {
             e = rx.recv() => match e {
                 Ok(e) => batch.push(e),
-                Err(RecvError::Lagged(n)) => warn!(missed = n, "status changes came faster than pushes could follow; some were not pushed"),
+                Err(RecvError::Lagged(n)) => missed += n,
                 Err(RecvError::Closed) => return,
             },
             _ = shutdown.cancelled() => return,
@@ -43,7 +46,7 @@ pub async fn run(
             tokio::select! {
                 e = rx.recv() => match e {
                     Ok(e) => batch.push(e),
-                    Err(RecvError::Lagged(n)) => warn!(missed = n, "status changes came faster than pushes could follow; some were not pushed"),
+                    Err(RecvError::Lagged(n)) => missed += n,
                     Err(RecvError::Closed) => break,
                 },
                 _ = tokio::time::sleep_until(until) => break,
@@ -58,7 +61,7 @@ pub async fn run(
             .filter(|e| e.previous_status_code.is_some_and(|p| p != e.status_code))
             .map(|e| (e.service_id.clone(), e))
             .collect();
-        if changes.is_empty() {
+        if changes.is_empty() && missed == 0 {
             continue;
         }
         let subs = match push.store().push_subscriptions().await {
@@ -68,6 +71,12 @@ pub async fn run(
                 continue;
             }
         };
+        if missed > 0 && !subs.is_empty() {
+            warn!(
+                missed,
+                "status changes came faster than pushes could follow; some were not pushed"
+            );
+        }
         for sub in subs {
             let mine: Vec<&StatusEvent> = changes
                 .values()
