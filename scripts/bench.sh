@@ -64,6 +64,13 @@ cert = "$WORK/certs/agent-bench.crt"
 key = "$WORK/certs/agent-bench.key"
 TOML
 }
+# COUNT checks PREFIX-0… of URL every INTERVAL, as agent.toml blocks.
+url_checks() {
+    local prefix=$1 count=$2 every=$3 url=$4
+    for i in $(seq 0 $((count - 1))); do
+        printf '[[checks]]\nservice_id = "%s-%d"\nservice_type = "api_endpoint"\ninterval = "%s"\n[checks.status_config]\nurl = "%s"\n' "$prefix" "$i" "$every" "$url"
+    done
+}
 agent_toml e2e >"$WORK/agent.toml"
 RUST_LOG=warn "$BIN/lightbulb-collector" --config "$WORK/collector.toml" &
 pids+=($!)
@@ -96,9 +103,7 @@ if want 4; then
 echo "== 4. agent idle RSS, 100 checks"
 {
     agent_toml idle
-    for i in $(seq 0 99); do
-        printf '[[checks]]\nservice_id = "idle-%d"\nservice_type = "api_endpoint"\ninterval = "30s"\n[checks.status_config]\nurl = "tcp://127.0.0.1:%d"\n' "$i" "$GRPC"
-    done
+    url_checks idle 100 30s "tcp://127.0.0.1:$GRPC"
 } >"$WORK/agent-idle.toml"
 RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent-idle.toml" &
 AGENT=$!
@@ -322,9 +327,7 @@ HEALTH=$(port)
 {
     agent_toml http
     printf '[health]\nlisten = "127.0.0.1:%d"\n[scheduler]\nmax_concurrency = %d\n' "$HEALTH" "$CONC"
-    for i in $(seq 0 $((${HTTP_CHECKS:-20000} - 1))); do
-        printf '[[checks]]\nservice_id = "http-%d"\nservice_type = "api_endpoint"\ninterval = "1s"\n[checks.status_config]\nurl = "%s"\n' "$i" "$URL"
-    done
+    url_checks http "${HTTP_CHECKS:-20000}" 1s "$URL"
 } >"$WORK/agent-http.toml"
 RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent-http.toml" &
 AGENT=$!
