@@ -27,11 +27,16 @@ pub struct BenchReport {
     /// Records skipped for a bad checksum.
     pub corrupt: u64,
     pub elapsed: Duration,
+    /// False for `--spool-only`: nothing was sent.
+    pub shipped: bool,
 }
 
 impl BenchReport {
     /// Results the collector acknowledged.
     pub fn acknowledged(&self) -> u64 {
+        if !self.shipped {
+            return 0;
+        }
         (self.results + self.drained).saturating_sub(self.dropped + self.corrupt)
     }
 
@@ -43,6 +48,15 @@ impl BenchReport {
 
 impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.shipped {
+            return write!(
+                f,
+                "bench: {} produced and spooled, not shipped, {} dropped by the spool in {:.2}s",
+                self.results,
+                self.dropped,
+                self.elapsed.as_secs_f64()
+            );
+        }
         write!(
             f,
             "bench: {} produced, {} acknowledged, {} dropped by the spool, {} corrupt",
@@ -72,17 +86,20 @@ pub async fn run(
     prefix: &str,
     shutdown: CancellationToken,
 ) -> Result<Option<BenchReport>> {
-    run_paced(config, results, services, prefix, 0, shutdown).await
+    run_paced(config, results, services, prefix, 0, true, shutdown).await
 }
 
 /// `run` producing at most `rate` results per second (0: as fast as the
-/// spool takes them), as checks would, while the shipper ships.
+/// spool takes them), as checks would, while the shipper ships. Without
+/// `ship` the results are only spooled, for a later run to ship as a
+/// backlog.
 pub async fn run_paced(
     config: &AgentConfig,
     results: u64,
     services: u64,
     prefix: &str,
     rate: u64,
+    ship: bool,
     shutdown: CancellationToken,
 ) -> Result<Option<BenchReport>> {
     let endpoint = endpoint(config)?;
@@ -100,7 +117,7 @@ pub async fn run_paced(
         stats: Default::default(),
     };
     let stop_shipper = shutdown.child_token();
-    let shipping = tokio::spawn(shipper.run(stop_shipper.clone()));
+    let shipping = ship.then(|| tokio::spawn(shipper.run(stop_shipper.clone())));
     let start = Instant::now();
     let services = services.max(1);
     let chunk = if rate == 0 {
@@ -148,7 +165,7 @@ pub async fn run_paced(
         "bench results spooled; waiting for acks"
     );
     let mut poll = tokio::time::interval(Duration::from_millis(20));
-    while spool.acked_seq() < target && spool.waiting() > 0 {
+    while ship && spool.acked_seq() < target && spool.waiting() > 0 {
         tokio::select! {
             _ = poll.tick() => {}
             _ = shutdown.cancelled() => break,
@@ -156,7 +173,9 @@ pub async fn run_paced(
     }
     let elapsed = start.elapsed();
     stop_shipper.cancel();
-    let _ = shipping.await;
+    if let Some(shipping) = shipping {
+        let _ = shipping.await;
+    }
     let s = spool.clone();
     tokio::task::spawn_blocking(move || s.make_durable())
         .await
@@ -170,6 +189,7 @@ pub async fn run_paced(
         dropped: spool.dropped() - dropped_before,
         corrupt: spool.corrupt(),
         elapsed,
+        shipped: ship,
     }))
 }
 

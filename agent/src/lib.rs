@@ -25,7 +25,7 @@ use crate::shipper::{Hello, Shipper, endpoint};
 use crate::spool::Spool;
 
 /// Runs the agent until `shutdown` is cancelled, then flushes the spool.
-pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()> {
+pub async fn run(mut config: AgentConfig, shutdown: CancellationToken) -> Result<()> {
     // TLS files first: a wrong path fails before anything touches the disk.
     let endpoint = endpoint(&config)?;
     let spool = Arc::new(Spool::open(&config.spool_dir, config.spool.max_bytes)?);
@@ -84,6 +84,9 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<()>
     );
     let shipping = tokio::spawn(shipper.run(shutdown.clone()));
     fleet.local(&mut checks, config.planned_checks());
+    // Planned and announced: the entries (with their `status_config`) are
+    // not needed again, and at 10,000 checks they weigh megabytes.
+    config.checks = Vec::new();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
