@@ -243,6 +243,11 @@ fn insert(
             response_time_ms, cpu_usage, memory_usage, metrics, details)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
+    // A plain single-row insert: FTS5 keeps it in memory until the commit.
+    let mut search = tx.prepare_cached(
+        "INSERT INTO results_fts (message, details, service_id, agent_id, seq, ts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
     let mut event = tx.prepare_cached(
         "INSERT INTO status_events (service_id, ts, status, previous_status, message, response_time_ms, agent_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -271,6 +276,14 @@ fn insert(
             continue;
         }
         out.inserted += 1;
+        search.execute(params![
+            r.message,
+            details.as_deref().unwrap_or(""),
+            r.service_id,
+            agent_id,
+            s.seq as i64,
+            r.timestamp_ms
+        ])?;
         w.rollups.add(tx, r)?;
         let Advance::Moved { previous, changed } = w.latest.advance(s.seq, r) else {
             continue; // an older result arriving late does not change the current status
