@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ClickHouse benchmarks recorded in docs/benchmarks.md (release build), against
+# ClickHouse benchmarks recorded in docs/benchmarks.md (release build; QUICK=1
+# as in bench.sh), against
 # a ClickHouse server started here with its data in a temporary directory:
 #  1. end-to-end `bench` results/s into ClickHouse, three runs; then the
 #     store alone (`cargo bench --bench store`: Store::insert, no agent/gRPC)
@@ -13,58 +14,18 @@ need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v clickhouse-server >/dev/null || need+=(clickhouse-server clickhouse-client)
 if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}"; fi
-cargo build --release --bins --locked
-BIN=$PWD/target/release
-WORK=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-CH_HTTP=$(port); CH_TCP=$(port); CH_INTER=$(port)
-mkdir -p "$WORK/ch"
-clickhouse-server --config-file=/etc/clickhouse-server/config.xml -- --path="$WORK/ch/" \
-    --tmp_path="$WORK/ch/tmp/" --user_files_path="$WORK/ch/uf/" --format_schema_path="$WORK/ch/fs/" \
-    --logger.log="$WORK/ch/log" --logger.errorlog="$WORK/ch/err" --http_port="$CH_HTTP" \
-    --tcp_port="$CH_TCP" --interserver_http_port="$CH_INTER" --listen_host=127.0.0.1 >/dev/null 2>&1 &
-pids+=($!)
-CH_PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$CH_HTTP/?query=SELECT%201" >/dev/null 2>&1 && break; sleep 0.1; done
-chq() { clickhouse-client --port "$CH_TCP" --query "$1"; }
+. scripts/lib/bench.sh
+build_bins
+start_clickhouse
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), ClickHouse $(chq 'SELECT version()')"
 "$BIN/lightbulb-collector" certs init --out "$WORK/certs" --agent bench >/dev/null
-# Starts a collector on database $2; sets HTTP and GRPC to its ports.
+# Starts a collector on ClickHouse database $2; sets HTTP, GRPC and PID.
 collector() { # name database
-    local http grpc
-    http=$(port); grpc=$(port)
-    cat >"$WORK/$1.toml" <<TOML
-[http]
-listen = "127.0.0.1:$http"
-[grpc]
-listen = "127.0.0.1:$grpc"
-[tls]
-ca = "$WORK/certs/ca.crt"
-cert = "$WORK/certs/collector.crt"
-key = "$WORK/certs/collector.key"
-[store]
-kind = "clickhouse"
-url = "http://127.0.0.1:$CH_HTTP"
-database = "$2"
-TOML
-    RUST_LOG=warn "$BIN/lightbulb-collector" --config "$WORK/$1.toml" >"$WORK/$1.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-    HTTP=$http GRPC=$grpc PID=$!
+    start_collector "$1" "$(printf '[store]\nkind = "clickhouse"\nurl = "http://127.0.0.1:%s"\ndatabase = "%s"' "$CH_HTTP" "$2")"
 }
 collector main lightbulb
 COLLECTOR_PID=$PID
-# CPU seconds (user + system) a process has used so far.
-cpu() { python3 -c "import os,sys; f=open(f'/proc/{sys.argv[1]}/stat').read().rsplit(')',1)[1].split(); print((int(f[11])+int(f[12]))/os.sysconf('SC_CLK_TCK'))" "$1"; }
 cat >"$WORK/agent.toml" <<TOML
 agent_id = "bench"
 collector = "https://127.0.0.1:$GRPC"
@@ -78,12 +39,12 @@ TOML
 echo "== 1. end to end into ClickHouse"
 c0=$(cpu "$COLLECTOR_PID"); k0=$(cpu "$CH_PID")
 TIMEFORMAT='   agent CPU: %U s user + %S s system'
-for run in 1 2 3; do
-    time RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent.toml" bench --results 200000 --services 1000
+for run in $(seq "$(q 1 3)"); do
+    time RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent.toml" bench --results "$(q 2000 200000)" --services 1000
 done
 echo "   collector CPU: $(python3 -c "print(round($(cpu "$COLLECTOR_PID") - $c0, 2))") s, ClickHouse CPU: $(python3 -c "print(round($(cpu "$CH_PID") - $k0, 2))") s (all three runs)"
 LIGHTBULB_BENCH_CLICKHOUSE_URL="http://127.0.0.1:$CH_HTTP" \
-    cargo bench -p lightbulb-collector --bench store --locked 2>/dev/null | grep '^store'
+    cargo bench $BENCH_PROFILE -p lightbulb-collector --bench store --locked 2>/dev/null | grep '^store'
 ROWS=$(chq "SELECT count() FROM lightbulb.results")
 
 echo "== 2. ceiling: clickhouse-client, the same $ROWS rows as RowBinary"
@@ -107,7 +68,7 @@ echo "== 3. one service, 90 days of 10 s results"
 NOW=$(date +%s%3N)
 chq "INSERT INTO lightbulb.results SELECT 'hist-0', $NOW - toInt64(number) * 10000, 'gen', 1000000000 + number,
      'api_endpoint', if(number % 50 = 0, 2, 0), 'generated', toFloat64(number % 300), NULL, NULL, '', ''
-     FROM numbers(777600)"
+     FROM numbers($(q 7776 777600))"
 echo "$(chq "SELECT count() FROM lightbulb.results WHERE service_id = 'hist-0'") raw rows for hist-0"
 BASE="http://127.0.0.1:$HTTP/api/services/hist-0"
 for _ in $(seq 100); do curl -fs "$BASE/metrics" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -117,6 +78,6 @@ for q in "history?from=$FROM&to=$NOW&step=1h" "history?from=$FROM&to=$NOW&step=1
          "history?from=$((NOW - 86400000))&to=$NOW&step=5m"; do
     echo "-- GET /api/services/hist-0/$q ($(curl -fs "$BASE/$q" | wc -c) bytes)"
     for c in 1 4; do
-        echo "   $c client(s): $(wrk -t1 -c$c -d10s --latency "$BASE/$q" | awk '/ 50%| 99%/{printf "%s %s  ", $1, $2} /Requests\/sec/{printf "%s req/s", $2}')"
+        echo "   $c client(s): $(wrk -t1 -c$c -d"$(q 1 10)"s --latency "$BASE/$q" | awk '/ 50%| 99%/{printf "%s %s  ", $1, $2} /Requests\/sec/{printf "%s req/s", $2} /Non-2xx/{printf ", %s NOT 2xx", $5}')"
     done
 done

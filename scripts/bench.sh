@@ -13,32 +13,27 @@
 # 10. the property tests with many cases and a fresh seed (fuzzing)
 # 11. HTTP checks/s of one agent, against wrk on the same server
 # ONLY="5" (or "2 4", …) runs just those sections.
+# QUICK=1 only checks that every section still runs: the debug build, sizes
+# and durations cut to a minimum (scripts/test.sh runs it). Its figures mean
+# nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-# The release collector embeds the dashboard: build it first.
-(cd web && npm ci --no-audit --no-fund && npm run build)
-cargo build --release --bins --locked
-BIN=$PWD/target/release
-WORK=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+. scripts/lib/bench.sh
+# The collector embeds the dashboard: build it first (the test script
+# already has, for QUICK).
+[ -n "${QUICK:-}" ] && [ -f web/dist/index.html ] || (cd web && npm ci --no-audit --no-fund && npm run build)
+build_bins
 
 want() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
 if want 1; then
 echo "== 1. spool"
-cargo bench -p lightbulb-agent --bench spool --locked 2>/dev/null | grep '^spool'
+cargo bench $BENCH_PROFILE -p lightbulb-agent --bench spool --locked 2>/dev/null | grep '^spool'
 fi
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 HTTP=$(port); GRPC=$(port)
 "$BIN/lightbulb-collector" certs init --out "$WORK/certs" --agent bench >/dev/null
 cat >"$WORK/collector.toml" <<TOML
@@ -52,16 +47,26 @@ cert = "$WORK/certs/collector.crt"
 key = "$WORK/certs/collector.key"
 [store]
 path = "$WORK/data/lightbulb.db"
+# Every client here is 127.0.0.1: per-caller limits would answer most of
+# the load with 429 and measure the limiter.
+[limits]
+requests_per_second = 0
+streams_per_caller = 0
 TOML
+# agent.toml of agent bench-NAME, with a certificate of its own: agents
+# sharing an id would share the collector's record of which of their
+# results it already has, and one's results would be taken as the other's.
 agent_toml() {
+    [ -f "$WORK/certs/agent-bench-$1.crt" ] ||
+        "$BIN/lightbulb-collector" certs issue --ca-dir "$WORK/certs" --agent "bench-$1" --out "$WORK/certs" >/dev/null
     cat <<TOML
-agent_id = "bench"
+agent_id = "bench-$1"
 collector = "https://127.0.0.1:$GRPC"
 spool_dir = "$WORK/spool-$1"
 [tls]
 ca = "$WORK/certs/ca.crt"
-cert = "$WORK/certs/agent-bench.crt"
-key = "$WORK/certs/agent-bench.key"
+cert = "$WORK/certs/agent-bench-$1.crt"
+key = "$WORK/certs/agent-bench-$1.key"
 TOML
 }
 # COUNT checks PREFIX-0… of URL every INTERVAL, as agent.toml blocks.
@@ -78,24 +83,24 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP/readyz" >/dev/null 2>&1
 
 if want 2; then
 echo "== 2. end to end into SQLite"
-for run in 1 2 3; do
-    RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent.toml" bench --results 200000 --services 1000
+for run in $(seq "$(q 1 3)"); do
+    RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent.toml" bench --results "$(q 2000 200000)" --services 1000
 done
 
 fi
 
 if want 3; then
 echo "== 3. GET /api/status, 10,000 services, 64 connections"
-RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent.toml" bench --results 20000 --services 10000 >/dev/null
+RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent.toml" bench --results "$(q 2000 20000)" --services "$(q 1000 10000)" >/dev/null
 curl -fs "http://127.0.0.1:$HTTP/api/status" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), "services,", len(json.dumps(d)), "bytes")'
 STATUS="http://127.0.0.1:$HTTP/api/status"
 echo "-- plain JSON"
-wrk -t2 -c64 -d15s --latency "$STATUS" | grep -E 'Latency|50%|90%|99%|Requests/sec'
+wrk -t2 -c64 -d"$(q 1 15)"s --latency "$STATUS" | grep -E 'Latency|50%|90%|99%|Requests/sec|Non-2xx'
 echo "-- Accept-Encoding: gzip ($(curl -fs -H 'Accept-Encoding: gzip' "$STATUS" | wc -c) bytes)"
-wrk -t2 -c64 -d15s --latency -H 'Accept-Encoding: gzip' "$STATUS" | grep -E 'Latency|50%|90%|99%|Requests/sec'
+wrk -t2 -c64 -d"$(q 1 15)"s --latency -H 'Accept-Encoding: gzip' "$STATUS" | grep -E 'Latency|50%|90%|99%|Requests/sec|Non-2xx'
 ETAG=$(curl -fsI "$STATUS" | awk -F': ' 'tolower($1)=="etag"{print $2}' | tr -d '\r')
 echo "-- If-None-Match (unchanged, 304)"
-wrk -t2 -c64 -d15s --latency -H "If-None-Match: $ETAG" "$STATUS" | grep -E 'Latency|50%|90%|99%|Requests/sec'
+wrk -t2 -c64 -d"$(q 1 15)"s --latency -H "If-None-Match: $ETAG" "$STATUS" | grep -E 'Latency|50%|90%|99%|Requests/sec|Non-2xx'
 
 fi
 
@@ -108,8 +113,9 @@ echo "== 4. agent idle RSS, 100 checks"
 RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent-idle.toml" &
 AGENT=$!
 pids+=($AGENT)
-sleep 40
+sleep "$(q 2 40)"
 grep -E 'VmRSS|VmHWM' "/proc/$AGENT/status"
+kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
 fi
 
 # A real HTTP server on $TARGET that doubles as the process the
@@ -128,37 +134,43 @@ echo "== 5. agent running 500 mixed checks every 10 s"
 www www
 {
     agent_toml mixed
-    for i in $(seq 0 499); do
+    for i in $(seq 0 $(($(q 20 500) - 1))); do
         case $((i % 5)) in
             0|1) type=api_endpoint; cfg="url = \"http://127.0.0.1:$TARGET/\"" ;;
             2) type=api_endpoint; cfg="url = \"tcp://127.0.0.1:$TARGET\"" ;;
             3) type=python_process; cfg="pidfile = \"$WORK/www.pid\"" ;;
             4) type=python_process; cfg="cmdline = \"http\\\\.server .*$TARGET\"" ;;
         esac
-        printf '[[checks]]\nservice_id = "mixed-%d"\nservice_type = "%s"\ninterval = "10s"\n[checks.status_config]\n%s\n' "$i" "$type" "$cfg"
+        printf '[[checks]]\nservice_id = "mixed-%d"\nservice_type = "%s"\ninterval = "%s"\n[checks.status_config]\n%s\n' "$i" "$type" "$(q 1s 10s)" "$cfg"
     done
 } >"$WORK/agent-mixed.toml"
 RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent-mixed.toml" &
 AGENT=$!
 pids+=($AGENT)
 # Every check runs at least twice before measuring.
-sleep 25
+sleep "$(q 3 25)"
 ticks() { awk '{print $14 + $15}' "/proc/$AGENT/stat"; }
 HZ=$(getconf CLK_TCK)
-before=$(ticks); sleep 120; after=$(ticks)
-awk -v t=$((after - before)) -v hz="$HZ" 'BEGIN { printf "cpu: %.2f%% of one core over 120 s\n", t / hz / 120 * 100 }'
+span=$(q 2 120)
+before=$(ticks); sleep "$span"; after=$(ticks)
+awk -v t=$((after - before)) -v hz="$HZ" -v s="$span" 'BEGIN { printf "cpu: %.2f%% of one core over %d s\n", t / hz / s * 100, s }'
 grep -E 'VmRSS|VmHWM' "/proc/$AGENT/status"
 curl -fs "http://127.0.0.1:$HTTP/api/status" | python3 -c 'import json,sys,collections; d=[s for s in json.load(sys.stdin) if s["service_id"].startswith("mixed-")]; print(len(d), "services:", dict(collections.Counter(s["status"] for s in d)))'
+kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
 fi
 
 if want 6; then
 echo "== 6. dashboard: 10,000 services, 30,000 relations (Chromium)"
-(cd web && npm run bench)
+if [ -n "${QUICK:-}" ]; then
+    (cd web && LIGHTBULB_BIN_DIR=../target/debug LIGHTBULB_BENCH_SERVICES=100 node bench/dashboard-10k.mjs)
+else
+    (cd web && npm run bench)
+fi
 fi
 
 if want 7; then
 echo "== 7. alerting"
-cargo bench -p lightbulb-collector --bench alerting --locked 2>/dev/null | grep '^alerting'
+cargo bench $BENCH_PROFILE -p lightbulb-collector --bench alerting --locked 2>/dev/null | grep '^alerting'
 # A webhook receiver noting when each notification arrives, and a TCP
 # service whose check fails when it is stopped.
 RECEIVER=$(port); SERVICE=$(port)
@@ -176,6 +188,7 @@ listen() {
     python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
 while True: s.accept()[0].close()' "$SERVICE" &
     LISTENER=$!
+    pids+=($LISTENER)
 }
 listen
 {
@@ -188,7 +201,7 @@ api() { curl -fs -X POST -H 'Content-Type: application/json' -d "$2" "http://127
 api /api/alerts/channels "{\"channel_id\": \"hook\", \"kind\": \"webhook\", \"url\": \"http://127.0.0.1:$RECEIVER/\"}"
 api /api/alerts/rules '{"rule_id": "target-down", "condition": {"kind": "status", "statuses": ["FAILED"]}, "scope": {"services": ["alerting-target"]}, "channels": ["hook"], "flap_limit": 0}'
 sleep 5
-for run in $(seq 10); do
+for run in $(seq "$(q 2 10)"); do
     kill "$LISTENER"; wait "$LISTENER" 2>/dev/null || true
     until [ "$(grep -c firing "$WORK/received")" -ge "$run" ]; do sleep 0.1; done
     listen
@@ -212,27 +225,26 @@ fi
 
 if want 8; then
 echo "== 8. fan-out: 1,000 SSE and 1,000 WebSocket clients"
-# A collector of its own: no per-caller stream or request limits (every
-# client comes from 127.0.0.1), so its RSS is the clients' alone.
+# A collector of its own (no per-caller limits, as the first), so its RSS
+# is the clients' alone.
 FHTTP=$(port); FGRPC=$(port)
 sed -e "s/127.0.0.1:$HTTP/127.0.0.1:$FHTTP/" -e "s/127.0.0.1:$GRPC/127.0.0.1:$FGRPC/" \
     -e "s#$WORK/data/#$WORK/fanout-data/#" "$WORK/collector.toml" >"$WORK/fanout.toml"
-printf '[limits]\nstreams_per_caller = 0\nrequests_per_second = 0\n' >>"$WORK/fanout.toml"
 RUST_LOG=warn "$BIN/lightbulb-collector" --config "$WORK/fanout.toml" &
 FANOUT=$!
 pids+=($FANOUT)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$FHTTP/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 agent_toml fanout | sed "s/127.0.0.1:$GRPC/127.0.0.1:$FGRPC/" >"$WORK/agent-fanout.toml"
 LIGHTBULB_BENCH_URL="http://127.0.0.1:$FHTTP" LIGHTBULB_BENCH_PID=$FANOUT \
-    LIGHTBULB_BENCH_AGENT="$WORK/agent-fanout.toml" LIGHTBULB_BENCH_CLIENTS="${FANOUT_CLIENTS:-1000}" \
-    cargo bench -p lightbulb-collector --bench fanout --locked 2>/dev/null | grep '^fanout'
+    LIGHTBULB_BENCH_AGENT="$WORK/agent-fanout.toml" LIGHTBULB_BENCH_CLIENTS="${FANOUT_CLIENTS:-$(q 10 1000)}" \
+    cargo bench $BENCH_PROFILE -p lightbulb-collector --bench fanout --locked 2>/dev/null | grep '^fanout'
 fi
 
 if want 9; then
 echo "== 9. one agent at 100 to 50,000 mixed checks"
 www www9
 # checks, interval (s): measured over two intervals after one to settle.
-for pair in ${SCALE:-100:10 1000:10 10000:30 50000:60}; do
+for pair in ${SCALE:-$(q "50:1" "100:10 1000:10 10000:30 50000:60")}; do
     n=${pair%:*}; every=${pair#*:}
     HEALTH=$(port)
     {
@@ -301,9 +313,10 @@ fi
 # (LIGHTBULB_FUZZ_SEED=…) and kept as a case.
 if want 10; then
     seed="${FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"
-    echo "fuzz: seed $seed, ${FUZZ_CASES:-5000} cases per property"
-    LIGHTBULB_FUZZ_SEED="$seed" LIGHTBULB_FUZZ_CASES="${FUZZ_CASES:-5000}" \
-        cargo test --release --locked -p lightbulb-collector --test fuzz_inputs --test malformed -- --nocapture 2>&1 \
+    cases=${FUZZ_CASES:-$(q 50 5000)}
+    echo "fuzz: seed $seed, $cases cases per property"
+    LIGHTBULB_FUZZ_SEED="$seed" LIGHTBULB_FUZZ_CASES="$cases" \
+        cargo test $(q "" --release) --locked -p lightbulb-collector --test fuzz_inputs --test malformed -- --nocapture 2>&1 \
         | grep -E '^(configurations|damaged spools|[0-9]+ malformed batches)|panicked|test result'
 fi
 
@@ -327,22 +340,23 @@ HEALTH=$(port)
 {
     agent_toml http
     printf '[health]\nlisten = "127.0.0.1:%d"\n[scheduler]\nmax_concurrency = %d\n' "$HEALTH" "$CONC"
-    url_checks http "${HTTP_CHECKS:-20000}" 1s "$URL"
+    url_checks http "${HTTP_CHECKS:-$(q 200 20000)}" 1s "$URL"
 } >"$WORK/agent-http.toml"
 RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/agent-http.toml" &
 AGENT=$!
 pids+=($AGENT)
-sleep 5
+sleep "$(q 2 5)"
 runs() { curl -fs "http://127.0.0.1:$HEALTH/metrics" | awk '/^lightbulb_agent_checks_total/{s+=$2} END{print s}'; }
 oks() { curl -fs "http://127.0.0.1:$HEALTH/metrics" | awk '/^lightbulb_agent_checks_total.*status="OK"/{s+=$2} END{print s+0}'; }
 ticks() { awk '{print $14 + $15}' "/proc/$AGENT/stat"; }
-r0=$(runs); o0=$(oks); t0=$(ticks); sleep 10; r1=$(runs); o1=$(oks); t1=$(ticks)
+span=$(q 2 10)
+r0=$(runs); o0=$(oks); t0=$(ticks); sleep "$span"; r1=$(runs); o1=$(oks); t1=$(ticks)
 rss=$(awk '/VmRSS/{print $2}' "/proc/$AGENT/status")
 kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
-agent=$(( (r1 - r0) / 10 ))
-echo "agent: $agent checks/s ($(( (o1 - o0) / 10 )) OK/s), $CONC at once, cpu $(( (t1 - t0) * 10 / $(getconf CLK_TCK) ))% of a core, RSS $((rss / 1024)) MiB"
-keep=$(wrk -t2 -c"$CONC" -d10s "$URL" | awk '/Requests\/sec/{printf "%d", $2}')
-close=$(wrk -t2 -c"$CONC" -d10s -H 'Connection: close' "$URL" | awk '/Requests\/sec/{printf "%d", $2}')
+agent=$(( (r1 - r0) / span ))
+echo "agent: $agent checks/s ($(( (o1 - o0) / span )) OK/s), $CONC at once, cpu $(( (t1 - t0) * 100 / span / $(getconf CLK_TCK) ))% of a core, RSS $((rss / 1024)) MiB"
+keep=$(wrk -t2 -c"$CONC" -d"$(q 1 10)"s "$URL" | awk '/Requests\/sec/{printf "%d", $2}')
+close=$(wrk -t2 -c"$CONC" -d"$(q 1 10)"s -H 'Connection: close' "$URL" | awk '/Requests\/sec/{printf "%d", $2}')
 echo "wrk, $CONC connections: $keep requests/s kept alive, $close requests/s with a connection each"
 python3 -c "print(f'agent / wrk: {$agent / $keep:.2f} of kept-alive, {$agent / $close:.2f} of a connection each')"
 fi

@@ -15,6 +15,7 @@ command -v clickhouse-server >/dev/null || need_apt+=(clickhouse-server clickhou
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # libfaketime: the chaos test steps the agent's clock.
 command -v faketime >/dev/null || need_apt+=(faketime)
+command -v wrk >/dev/null || need_apt+=(wrk)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}"
     apt-get update -qq
@@ -103,3 +104,10 @@ cargo test --workspace --locked
 # The dashboard end to end: Debian's Chromium (playwright-core) against the
 # collector and agent binaries built above; screenshots in web/test-results/.
 (cd web && npm run e2e)
+
+# Every benchmark still runs: each script at its smallest, on the debug
+# build (QUICK=1). Their figures mean nothing here; docs/benchmarks.md holds
+# the measured ones.
+QUICK=1 ./scripts/bench.sh
+QUICK=1 ./scripts/bench-clickhouse.sh
+QUICK=1 ./scripts/bench-fleet.sh

@@ -8,7 +8,10 @@ use std::time::Instant;
 use lightbulb_agent::spool::Spool;
 use lightbulb_proto::v1;
 
-const N: u64 = 200_000;
+/// Results per run: 200,000 (2,000 under `LIGHTBULB_BENCH_QUICK`).
+fn n() -> u64 {
+    lightbulb_testkit::bench_size(200_000) as u64
+}
 const BATCH: usize = 1000;
 
 fn result(i: u64) -> v1::CheckResult {
@@ -29,7 +32,8 @@ fn result(i: u64) -> v1::CheckResult {
 fn run(label: &str, per_call: usize) {
     let dir = tempfile::tempdir().unwrap();
     let spool = Spool::open(dir.path(), 1 << 30).unwrap();
-    let results: Vec<_> = (0..N).map(result).collect();
+    let n = n();
+    let results: Vec<_> = (0..n).map(result).collect();
     let start = Instant::now();
     for chunk in results.chunks(per_call) {
         spool.append(chunk).unwrap();
@@ -47,11 +51,11 @@ fn run(label: &str, per_call: usize) {
     let total = start.elapsed();
     assert_eq!(spool.pending(), 0);
     println!(
-        "spool {label}: {N} results; append {:.0}/s; flush {:.0} ms; read+ack {:.0}/s; append+flush+read+ack {:.0}/s",
-        N as f64 / appended.as_secs_f64(),
+        "spool {label}: {n} results; append {:.0}/s; flush {:.0} ms; read+ack {:.0}/s; append+flush+read+ack {:.0}/s",
+        n as f64 / appended.as_secs_f64(),
         (flushed - appended).as_secs_f64() * 1000.0,
-        N as f64 / (total - flushed).as_secs_f64(),
-        N as f64 / total.as_secs_f64()
+        n as f64 / (total - flushed).as_secs_f64(),
+        n as f64 / total.as_secs_f64()
     );
 }
 
@@ -60,7 +64,8 @@ fn run(label: &str, per_call: usize) {
 fn budget(max_bytes: u64) {
     let dir = tempfile::tempdir().unwrap();
     let spool = Spool::open(dir.path(), max_bytes).unwrap();
-    let results: Vec<_> = (0..N).map(result).collect();
+    let n = n();
+    let results: Vec<_> = (0..n).map(result).collect();
     let mut peak = 0;
     let start = Instant::now();
     for chunk in results.chunks(BATCH) {
@@ -69,10 +74,10 @@ fn budget(max_bytes: u64) {
     }
     let elapsed = start.elapsed();
     println!(
-        "spool budget {max_bytes} bytes: {N} results, {} dropped; peak on disk {peak} bytes (ratio {:.3}); append {:.0}/s",
+        "spool budget {max_bytes} bytes: {n} results, {} dropped; peak on disk {peak} bytes (ratio {:.3}); append {:.0}/s",
         spool.dropped(),
         peak as f64 / max_bytes as f64,
-        N as f64 / elapsed.as_secs_f64()
+        n as f64 / elapsed.as_secs_f64()
     );
 }
 

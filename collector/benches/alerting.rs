@@ -26,7 +26,6 @@ use lightbulb_common::{CheckResult, Metrics, ServiceType, Status};
 
 const SERVICES: usize = 10_000;
 const DATABASES: usize = 100;
-const ROUNDS: usize = 50;
 
 fn rule(id: &str, status: &str, for_ms: i64, labels: &[(&str, &str)]) -> Rule {
     Rule {
@@ -188,6 +187,7 @@ fn report(name: &str, mut times: Vec<Duration>) {
 }
 
 fn main() {
+    let rounds = lightbulb_testkit::bench_size(50);
     let rules = [
         rule("down", "FAILED", 0, &[]),
         rule("degraded", "DEGRADED", 300_000, &[("team", "team-7")]),
@@ -197,7 +197,7 @@ fn main() {
     let mut engine = Engine::default();
     let mut t = 1_700_000_000_000;
     let mut steady = Vec::new();
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         t += 1_000;
         let started = Instant::now();
         let step = engine.evaluate(&rules, &quiet, t);
@@ -211,7 +211,7 @@ fn main() {
     let broken = world(&failing);
     let mut change = Vec::new();
     let mut messages = 0;
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         let mut engine = Engine::default();
         engine.evaluate(&rules, &quiet, t);
         let started = Instant::now();

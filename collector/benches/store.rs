@@ -17,9 +17,13 @@ use lightbulb_collector::store::{BoxFuture, Inserted, Retention, Sequenced, Stor
 use lightbulb_common::{CheckResult, Metrics, ServiceType, Status};
 
 const STREAMS: u64 = 4;
-const BATCHES: u64 = 250;
 const BATCH: u64 = 1000;
 const IN_FLIGHT: usize = 16;
+
+/// Batches per stream: 250 (2 under `LIGHTBULB_BENCH_QUICK`).
+fn batches() -> u64 {
+    lightbulb_testkit::bench_size(250) as u64
+}
 
 fn batch(stream: u64, n: u64) -> Vec<Sequenced> {
     let now = lightbulb_common::time::now_ms();
@@ -57,7 +61,7 @@ async fn run(name: &str, store: Arc<dyn Store>) {
         tasks.push(tokio::spawn(async move {
             let agent = format!("bench-{stream}");
             let mut pending: VecDeque<BoxFuture<'static, Result<Inserted>>> = VecDeque::new();
-            for n in 0..BATCHES {
+            for n in 0..batches() {
                 if pending.len() == IN_FLIGHT {
                     pending.pop_front().unwrap().await.expect("insert");
                 }
@@ -71,7 +75,7 @@ async fn run(name: &str, store: Arc<dyn Store>) {
     for t in tasks {
         t.await.unwrap();
     }
-    let total = STREAMS * BATCHES * BATCH;
+    let total = STREAMS * batches() * BATCH;
     let secs = start.elapsed().as_secs_f64();
     println!(
         "store {name}: {total} results in {secs:.2}s: {:.0} results/s",

@@ -115,3 +115,14 @@ pub fn disk_usage(dir: &std::path::Path) -> u64 {
         })
         .sum()
 }
+
+/// `full` for a benchmark run, a hundredth of it (at least 1) under
+/// `LIGHTBULB_BENCH_QUICK` (`QUICK=1 scripts/bench.sh`, run by the test
+/// script only to check that every bench still runs).
+pub fn bench_size(full: usize) -> usize {
+    if std::env::var_os("LIGHTBULB_BENCH_QUICK").is_some() {
+        (full / 100).max(1)
+    } else {
+        full
+    }
+}

@@ -8,7 +8,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ARTIFACTS, browserPage, start, startLightbulb, stopAll, until } from "../e2e/harness.mjs";
 
-const N = 10_000;
+// LIGHTBULB_BENCH_SERVICES: fewer, to check the bench still runs (bench.sh QUICK=1).
+const N = Number(process.env.LIGHTBULB_BENCH_SERVICES ?? 10_000);
 
 async function post(url, body) {
   const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
