@@ -63,8 +63,18 @@ fleet() { # store count-command
         RUST_LOG=warn "$BIN/lightbulb-agent" --config "$WORK/$store/agent-$k.toml" \
             bench --results 0 >"$WORK/$store/out-$k" &
         agents+=($!)
+        pids+=($!)
     done
-    for a in "${agents[@]}"; do wait "$a"; done
+    # Each agent exits once the collector acknowledged all it had; a store
+    # that stops acknowledging fails the run instead of hanging it.
+    local deadline=$((SECONDS + $(q 120 900)))
+    for a in "${agents[@]}"; do
+        while kill -0 "$a" 2>/dev/null; do
+            [ "$SECONDS" -lt "$deadline" ] || { echo "fleet $store: agents still shipping at the deadline" >&2; exit 1; }
+            sleep 0.02
+        done
+        wait "$a"
+    done
     local took c1 k1 a1 stored
     took=$(python3 -c "import time; print(time.time() - $start)")
     children_cpu >"$WORK/a1"

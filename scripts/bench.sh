@@ -190,6 +190,14 @@ while True: s.accept()[0].close()' "$SERVICE" &
     LISTENER=$!
     pids+=($LISTENER)
 }
+# Waits (60 s at most) until the receiver has N notifications of EVENT.
+received() { # event n
+    local deadline=$((SECONDS + 60))
+    until [ "$(grep -c "$1" "$WORK/received")" -ge "$2" ]; do
+        [ "$SECONDS" -lt "$deadline" ] || { echo "no $1 notification $2 within 60 s" >&2; exit 1; }
+        sleep 0.1
+    done
+}
 listen
 {
     agent_toml alerting
@@ -203,9 +211,9 @@ api /api/alerts/rules '{"rule_id": "target-down", "condition": {"kind": "status"
 sleep 5
 for run in $(seq "$(q 2 10)"); do
     kill "$LISTENER"; wait "$LISTENER" 2>/dev/null || true
-    until [ "$(grep -c firing "$WORK/received")" -ge "$run" ]; do sleep 0.1; done
+    received firing "$run"
     listen
-    until [ "$(grep -c resolved "$WORK/received")" -ge "$run" ]; do sleep 0.1; done
+    received resolved "$run"
 done
 # Latency: from the first failing check (its time, as the agent stamped it)
 # to the notification's arrival at the receiver.
