@@ -185,7 +185,12 @@ impl Tokens {
             &DecodingKey::from_secret(&self.key),
             &validation,
         )
-        .map_err(|e| format!("invalid token: {e}"))?
+        .map_err(|e| match e.kind() {
+            // The signed expiry is in whole seconds, the record's in
+            // milliseconds: either may be the one to notice first.
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => "token has expired".to_string(),
+            _ => format!("invalid token: {e}"),
+        })?
         .claims;
         let known = self.known();
         let record = known
