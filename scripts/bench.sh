@@ -76,6 +76,14 @@ url_checks() {
         printf '[[checks]]\nservice_id = "%s-%d"\nservice_type = "api_endpoint"\ninterval = "%s"\n[checks.status_config]\nurl = "%s"\n' "$prefix" "$i" "$every" "$url"
     done
 }
+# A second SQLite collector NAME beside the first (sets A_HTTP, A_GRPC and
+# A_PID; HTTP and GRPC stay the first's).
+another_collector() {
+    local http=$HTTP grpc=$GRPC
+    start_collector "$1" "$(printf '[store]\npath = "%s/%s-data/lightbulb.db"' "$WORK" "$1")"
+    A_HTTP=$HTTP A_GRPC=$GRPC A_PID=$PID
+    HTTP=$http GRPC=$grpc
+}
 agent_toml e2e >"$WORK/agent.toml"
 RUST_LOG=warn "$BIN/lightbulb-collector" --config "$WORK/collector.toml" &
 pids+=($!)
@@ -235,13 +243,8 @@ if want 8; then
 echo "== 8. fan-out: 1,000 SSE and 1,000 WebSocket clients"
 # A collector of its own (no per-caller limits, as the first), so its RSS
 # is the clients' alone.
-FHTTP=$(port); FGRPC=$(port)
-sed -e "s/127.0.0.1:$HTTP/127.0.0.1:$FHTTP/" -e "s/127.0.0.1:$GRPC/127.0.0.1:$FGRPC/" \
-    -e "s#$WORK/data/#$WORK/fanout-data/#" "$WORK/collector.toml" >"$WORK/fanout.toml"
-RUST_LOG=warn "$BIN/lightbulb-collector" --config "$WORK/fanout.toml" &
-FANOUT=$!
-pids+=($FANOUT)
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$FHTTP/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+another_collector fanout
+FHTTP=$A_HTTP FGRPC=$A_GRPC FANOUT=$A_PID
 agent_toml fanout | sed "s/127.0.0.1:$GRPC/127.0.0.1:$FGRPC/" >"$WORK/agent-fanout.toml"
 LIGHTBULB_BENCH_URL="http://127.0.0.1:$FHTTP" LIGHTBULB_BENCH_PID=$FANOUT \
     LIGHTBULB_BENCH_AGENT="$WORK/agent-fanout.toml" LIGHTBULB_BENCH_CLIENTS="${FANOUT_CLIENTS:-$(q 10 1000)}" \
@@ -336,12 +339,8 @@ fi
 # runs are counted over 10 s from its /metrics.
 if want 11; then
 echo "== 11. HTTP checks/s of one agent, and wrk on the same server"
-T_HTTP=$(port); T_GRPC=$(port)
-sed -e "s/127.0.0.1:$HTTP/127.0.0.1:$T_HTTP/" -e "s/127.0.0.1:$GRPC/127.0.0.1:$T_GRPC/" \
-    -e "s|$WORK/data|$WORK/target-data|" "$WORK/collector.toml" >"$WORK/target.toml"
-RUST_LOG=warn "$BIN/lightbulb-collector" --config "$WORK/target.toml" &
-pids+=($!)
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$T_HTTP/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+another_collector target
+T_HTTP=$A_HTTP
 URL="http://127.0.0.1:$T_HTTP/healthz"
 CONC=${HTTP_CONCURRENCY:-64}
 HEALTH=$(port)
