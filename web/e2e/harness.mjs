@@ -41,9 +41,18 @@ export async function until(what, fn, ms = 15_000) {
   for (;;) {
     const v = await fn().catch(() => null);
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${tails()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The last lines of what each process still running printed: a timeout
+ *  says what the collector and agent were doing. */
+function tails() {
+  return children
+    .filter((c) => c.exitCode === null)
+    .map((c) => `\n--- ${path.basename(c.spawnfile)} ${c.spawnargs.slice(1).join(" ")}\n${c.output.split("\n").slice(-15).join("\n")}`)
+    .join("");
 }
 
 /** A collector on free ports (or `httpPort`, with `collectorExtra` TOML) and one agent (`e2e-agent`) with `checks` (TOML). */

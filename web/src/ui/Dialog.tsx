@@ -5,6 +5,8 @@ import { type KeyboardEvent, type ReactNode, useEffect, useRef } from "react";
 
 export function Dialog({ title, open, onClose, children }: { title: string; open: boolean; onClose: () => void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const isOpen = useRef(open);
+  isOpen.current = open;
   // Read while rendering: by the first effect, autoFocus or showModal has
   // already moved focus into the dialog.
   const opener = useRef<HTMLElement | null>(null);
@@ -30,7 +32,16 @@ export function Dialog({ title, open, onClose, children }: { title: string; open
   return (
     <dialog
       ref={ref}
-      onClose={onClose}
+      // Esc asks the owner to close, so the element closes only when its
+      // state does: closed behind React's back, an Enter on the opener in
+      // between would re-open nothing (the state was still open).
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+      // Where the browser closes it anyway (a cancel it would not let be
+      // prevented), the owner still hears of it; not for our own close().
+      onClose={() => isOpen.current && onClose()}
       onKeyDown={(e) => e.key === "Tab" && ref.current && wrapTab(ref.current, e)}
       aria-label={title}
       className="m-auto w-full max-w-xl rounded-lg p-0 shadow-xl backdrop:bg-slate-900/40"
