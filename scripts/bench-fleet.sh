@@ -8,7 +8,7 @@
 # Prints results/s, and CPU per result of the collector, the agents and
 # ClickHouse. Every run checks that the store holds exactly AGENTS x RESULTS.
 # FLUSH_ROWS sets the collector's store.flush_rows for ClickHouse (default
-# 50000, as measured; the collector's own default is 10000); QUICK=1
+# 50000, the collector's own default); QUICK=1
 # runs 3 agents of 500 results on the debug build, as in bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -192,7 +192,7 @@ pub struct StoreConfig {
     #[serde(with = "serde_duration")]
     pub retention_rollups: Duration,
     /// ClickHouse: an insert is sent once this many results wait. Default
-    /// 10000; a large fleet ingests twice as fast at 50000 (benchmarks.md §12).
+    /// 50000; a large fleet ingests half as fast at 10000 (benchmarks.md §12).
     pub flush_rows: usize,
     /// ClickHouse: or once the oldest waiting result is this old. Default `100ms`.
     #[serde(with = "serde_duration")]
@@ -227,7 +227,7 @@ impl Default for StoreConfig {
             cluster: String::new(),
             retention_raw: Duration::from_secs(90 * 86_400),
             retention_rollups: Duration::from_secs(365 * 86_400),
-            flush_rows: 10_000,
+            flush_rows: 50_000,
             flush_interval: Duration::from_millis(100),
             poll_interval: Duration::from_secs(1),
         }

@@ -8,6 +8,7 @@
 mod alerting;
 mod audit;
 mod catalog;
+mod dedup;
 mod gaps;
 mod poll;
 mod push;
@@ -114,6 +115,7 @@ impl ClickHouseStore {
             flush_rows: config.flush_rows,
             flush_interval: config.flush_interval,
             observed: observed.clone(),
+            inserted: Default::default(),
         };
         tokio::spawn(writer::run(w, rx));
         tokio::spawn(poll::run(poll::Poller {

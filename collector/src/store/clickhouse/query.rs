@@ -50,6 +50,17 @@ impl Ch {
         table: &str,
         rows: &[T],
     ) -> Result<()> {
+        self.insert_as(table, rows, None).await
+    }
+
+    /// `insert`, under `query_id` when given (so `system.processes` and
+    /// `KILL QUERY` can find it).
+    pub async fn insert_as<T: clickhouse::RowOwned + clickhouse::RowWrite>(
+        &self,
+        table: &str,
+        rows: &[T],
+        query_id: Option<&str>,
+    ) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -60,6 +71,9 @@ impl Ch {
                 .insert_unescaped::<T>(&name)
                 .await?
                 .with_timeouts(Some(TIMEOUT), Some(TIMEOUT));
+            if let Some(id) = query_id {
+                insert = insert.with_setting("query_id", id);
+            }
             if !self.layout.cluster.is_empty() {
                 // Ack only once every shard has the rows, not when they are
                 // queued, and every replica of it: a read served by any

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use super::dedup::{self, Resend, Stored};
 use super::query::{Ch, EventRow, ResultRow};
 use crate::Result;
 use crate::store::{Advance, Heads, Inserted, LatestStatus, Sequenced};
@@ -44,6 +45,8 @@ pub(super) struct Writer {
     pub flush_interval: Duration,
     /// Statuses other collectors moved, for this collector's snapshot.
     pub observed: mpsc::Sender<Inserted>,
+    /// The highest seq of each agent this writer has inserted.
+    pub inserted: HashMap<String, u64>,
 }
 
 /// Event ids ordered across collectors: milliseconds, then a per-collector
@@ -173,50 +176,53 @@ impl Writer {
         tokio::time::sleep(delay).await;
     }
 
-    /// Inserts `rows`; after a failed attempt (which may have stored some of
-    /// them) looks up what arrived and sends only the rest.
-    async fn insert_results(&self, mut rows: Vec<ResultRow>, keys: &BTreeMap<&str, (u64, u64)>) {
-        let mut backoff = backoff();
-        let mut unsure = false;
-        loop {
-            let attempt = async {
-                if unsure {
-                    let stored = self.stored(keys).await?;
-                    rows.retain(|r| !stored.has(&r.agent_id, r.seq));
-                    unsure = false;
-                }
-                self.ch.insert("results", &rows).await
-            };
-            match attempt.await {
-                Ok(()) => return self.recovered("insert results", &backoff),
-                Err(e) => {
-                    unsure = true;
-                    self.failed("insert results", &mut backoff, e).await;
-                }
+    /// What of the batch `results` holds already. An agent new to this
+    /// writer, or whose seqs skip past what it inserted, may bring rows
+    /// that a collector (one that died, or another) is still inserting:
+    /// running inserts are waited for first.
+    async fn lookup(&self, keys: &BTreeMap<&str, (u64, u64)>) -> Stored {
+        let careful = keys
+            .iter()
+            .any(|(agent, (lo, _))| self.inserted.get(*agent).is_none_or(|last| *lo > last + 1));
+        self.retry("dedup lookup", || async {
+            if careful {
+                dedup::settle(&self.ch).await?;
             }
-        }
+            dedup::keys(&self.ch, keys).await
+        })
+        .await
     }
 
-    /// (agent_id, seq) of these rows that ClickHouse already holds.
-    async fn stored(&self, keys: &BTreeMap<&str, (u64, u64)>) -> Result<Stored> {
-        if keys.is_empty() {
-            return Ok(Stored::default());
+    /// Inserts `rows` until it succeeds. After a failed attempt, which may
+    /// still be running on the server or have stored some rows, that
+    /// attempt is ended and only the rows the table lacks are sent again.
+    async fn insert_once<T: Resend>(&self, mut rows: Vec<T>) {
+        let what = format!("insert into {}", T::TABLE);
+        let mut backoff = backoff();
+        let mut failed = None;
+        while let Err(e) = self.try_insert(&mut rows, &mut failed).await {
+            self.failed(&what, &mut backoff, e).await;
         }
-        let cond = vec!["(agent_id = ? AND seq BETWEEN ? AND ?)"; keys.len()].join(" OR ");
-        let sql = format!(
-            "SELECT agent_id, seq FROM {} WHERE {cond}",
-            self.ch.t("result_keys")
-        );
-        let mut q = self.ch.client.query(&sql);
-        for (agent, (lo, hi)) in keys {
-            q = q.bind(*agent).bind(*lo).bind(*hi);
+        self.recovered(&what, &backoff);
+    }
+
+    /// One attempt; `failed` is the query id of the last attempt that may
+    /// have reached the server.
+    async fn try_insert<T: Resend>(
+        &self,
+        rows: &mut Vec<T>,
+        failed: &mut Option<String>,
+    ) -> Result<()> {
+        if let Some(old) = failed.as_deref() {
+            dedup::end(&self.ch, old).await?;
+            T::drop_stored(&self.ch, rows).await?;
         }
-        let rows: Vec<(String, u64)> = self.ch.call("dedup lookup", q.fetch_all()).await?;
-        let mut stored = Stored::default();
-        for (agent, seq) in rows {
-            stored.0.entry(agent).or_default().insert(seq);
-        }
-        Ok(stored)
+        let id = dedup::query_id(&self.ch, T::TABLE);
+        // From here the attempt may run on the server whatever it answers.
+        *failed = Some(id.clone());
+        self.ch.insert_as(T::TABLE, rows, Some(&id)).await?;
+        *failed = None;
+        Ok(())
     }
 
     async fn flush(&mut self, batch: Vec<Pending>) {
@@ -227,7 +233,7 @@ impl Writer {
                 *e = (e.0.min(s.seq), e.1.max(s.seq));
             }
         }
-        let stored = self.retry("dedup lookup", || self.stored(&keys)).await;
+        let stored = self.lookup(&keys).await;
         // Decide once what is new, and the events it causes.
         let mut seen: HashSet<(&str, u64)> = HashSet::with_capacity(keys.len());
         let mut rows = Vec::new();
@@ -272,9 +278,12 @@ impl Writer {
                 .collect();
             outcomes.push(out);
         }
-        self.insert_results(rows, &keys).await;
-        self.retry("insert events", || self.ch.insert("status_events", &events))
-            .await;
+        self.insert_once(rows).await;
+        self.insert_once(events).await;
+        for (agent, (_, hi)) in keys {
+            let last = self.inserted.entry(agent.to_string()).or_default();
+            *last = (*last).max(hi);
+        }
         for ((_, _, reply), out) in batch.into_iter().zip(outcomes) {
             let _ = reply.send(Ok(out));
         }
@@ -304,16 +313,6 @@ fn result_row(agent: &str, s: &Sequenced) -> ResultRow {
         } else {
             r.details.to_string()
         },
-    }
-}
-
-/// Seqs ClickHouse already holds, per agent.
-#[derive(Default)]
-struct Stored(HashMap<String, HashSet<u64>>);
-
-impl Stored {
-    fn has(&self, agent: &str, seq: u64) -> bool {
-        self.0.get(agent).is_some_and(|s| s.contains(&seq))
     }
 }
 
