@@ -27,14 +27,14 @@ pub struct SavedView {
 }
 
 /// What a view shows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ViewDefinition {
     /// Text the service list is filtered by.
     #[serde(default)]
     pub search: String,
     /// Status code (0–5) the list is filtered to.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole")]
     pub status: Option<u8>,
     #[serde(default)]
     pub service_type: String,
@@ -60,6 +60,28 @@ pub struct ViewDefinition {
 
 fn yes() -> bool {
     true
+}
+
+/// What a view without a definition shows: what an empty one does.
+impl Default for ViewDefinition {
+    fn default() -> ViewDefinition {
+        serde_json::from_value(serde_json::json!({})).expect("every field has a default")
+    }
+}
+
+/// A small whole number, also when JSON writes it `3.0`.
+fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<u8>, D::Error> {
+    let n: Option<f64> = Deserialize::deserialize(d)?;
+    n.map(|n| {
+        if n.fract() == 0.0 && (0.0..=255.0).contains(&n) {
+            Ok(n as u8)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "`{n}` is not a whole number from 0 to 255"
+            )))
+        }
+    })
+    .transpose()
 }
 
 fn day() -> String {

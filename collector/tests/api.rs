@@ -205,6 +205,11 @@ async fn status_history_agents_and_metrics() {
     }
     let (code, _) = get_json(&client, &server.url("/api/services/nope/metrics")).await;
     assert_eq!(code, 404);
+    // A range ending past the year 9999 is answered (it panicked writing `to`).
+    let far = "/api/services/bench-3/metrics?from=0&to=409724318883759";
+    let (code, m) = get_json(&client, &server.url(far)).await;
+    assert_eq!(code, 200, "{m}");
+    assert_eq!(m["to"], "9999-12-31T23:59:59.999Z", "{m}");
 
     let (_, agents) = get_json(&client, &server.url("/api/agents")).await;
     assert_eq!(agents[0]["agent_id"], "node-a");

@@ -207,6 +207,26 @@ async fn changes_are_recorded_with_their_actor_and_can_be_undone_and_redone() {
     );
     let (code, _) = c.revert(&admin, token_entry.unwrap()).await;
     assert_eq!(code, 409, "a token change is not a catalog change");
+    // Nor is a saved view's deletion (its revert was a server error).
+    let (code, view, _) = c
+        .send(
+            Method::POST,
+            "/api/views",
+            &admin,
+            Some(json!({"name": "On call"})),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let path = format!("/api/views/{}", view["view_id"].as_str().unwrap());
+    let (code, _, _) = c.send(Method::DELETE, &path, &admin, None).await;
+    assert!(code == 200 || code == 204, "{code}");
+    let newest = c.audit(&admin, "per_page=1").await;
+    assert_eq!(newest["records"][0]["action"], "delete view");
+    let (code, refused) = c.revert(&admin, &newest["records"][0]["id"]).await;
+    assert_eq!(
+        code, 409,
+        "a view change is not a catalog change: {refused}"
+    );
 
     // A cascade delete comes back whole.
     c.send(

@@ -19,4 +19,4 @@ pub mod tls;
 
 pub use error::{Error, Result};
 pub use result::{CheckResult, Metrics};
-pub use status::{ServiceType, Status, validate_service_id};
+pub use status::{ServiceType, Status, validate_id, validate_service_id};

@@ -116,6 +116,11 @@ impl fmt::Display for ServiceType {
 /// Checks the service id naming rule `^[a-z0-9][a-z0-9-]{0,62}$`; the error
 /// says what is wrong in words a user can act on.
 pub fn validate_service_id(id: &str) -> Result<(), String> {
+    validate_id("service id", id)
+}
+
+/// `validate_service_id` for an id of something else (`what`: "channel id").
+pub fn validate_id(what: &str, id: &str) -> Result<(), String> {
     let rule = "must match ^[a-z0-9][a-z0-9-]{0,62}$ (lowercase letters, digits and '-', not starting with '-', at most 63 characters)";
     let first_ok = id
         .bytes()
@@ -125,9 +130,9 @@ pub fn validate_service_id(id: &str) -> Result<(), String> {
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if id.is_empty() {
-        Err(format!("service id is empty: {rule}"))
+        Err(format!("{what} is empty: {rule}"))
     } else if id.len() > 63 || !first_ok || !rest_ok {
-        Err(format!("service id `{id}` {rule}"))
+        Err(format!("{what} `{id}` {rule}"))
     } else {
         Ok(())
     }

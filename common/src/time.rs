@@ -8,13 +8,13 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// ISO 8601 / RFC 3339 in UTC with milliseconds, e.g. `2026-11-27T13:34:00.123Z`.
+/// The last millisecond RFC 3339 can write (9999-12-31T23:59:59.999Z).
+const LAST_MS: i64 = 253_402_300_799_999;
+
+/// ISO 8601 / RFC 3339 in UTC with milliseconds, e.g. `2026-11-27T13:34:00.123Z`;
+/// instants before 1970 or after 9999 are written as the nearest it can.
 pub fn format_iso(ms: i64) -> String {
-    let t = if ms >= 0 {
-        UNIX_EPOCH + Duration::from_millis(ms as u64)
-    } else {
-        UNIX_EPOCH
-    };
+    let t = UNIX_EPOCH + Duration::from_millis(ms.clamp(0, LAST_MS) as u64);
     humantime::format_rfc3339_millis(t).to_string()
 }
 
@@ -109,6 +109,13 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn iso_of_instants_out_of_range_is_the_nearest() {
+        assert_eq!(format_iso(-5), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_iso(409_724_318_883_759), "9999-12-31T23:59:59.999Z");
+        assert_eq!(format_iso(i64::MAX), "9999-12-31T23:59:59.999Z");
+    }
 
     #[test]
     fn iso_round_trip() {

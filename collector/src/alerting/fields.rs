@@ -292,7 +292,8 @@ fn identifier(body: &mut Body, key: &str, from_path: Option<&str>) -> Result<Str
         (None, Some(p)) => p.to_string(),
         (None, None) => return Err(Error::invalid(key, "is required")),
     };
-    validate_service_id(&id).map_err(|e| Error::invalid(key, e))?;
+    lightbulb_common::validate_id(&key.replace('_', " "), &id)
+        .map_err(|e| Error::invalid(key, e))?;
     Ok(id)
 }
 

@@ -14,7 +14,6 @@ use super::cron::Cron;
 use super::fields::{MAX_WINDOW_MS, duration};
 use crate::catalog::fields::{Body, required};
 use crate::{Error, Result};
-use lightbulb_common::validate_service_id;
 
 /// Which alerts a silence holds back; an empty list or map matches all.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -106,7 +105,8 @@ pub fn last_start(cron: &Cron, tz: &TimeZone, now_ms: i64, duration_ms: i64) -> 
 pub fn read(mut body: Body, created_by: &str, now_ms: i64) -> Result<Silence> {
     let silence_id = match body.string("silence_id")? {
         Some(id) => {
-            validate_service_id(&id).map_err(|e| Error::invalid("silence_id", e))?;
+            lightbulb_common::validate_id("silence id", &id)
+                .map_err(|e| Error::invalid("silence_id", e))?;
             id
         }
         None => format!("silence-{}", crate::auth::random_hex(4)),

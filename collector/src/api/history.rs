@@ -70,6 +70,15 @@ pub struct History {
     pub gaps: Vec<HistoryGap>,
 }
 
+/// `/history`'s answer: raw points, or with `step` buckets.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only the document names it.
+pub enum HistoryBody {
+    Points(History),
+    Buckets(Buckets),
+}
+
 /// Where an aggregate is computed from.
 #[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -284,7 +293,7 @@ async fn known_service(state: &AppState, service_id: &str) -> Result<()> {
     }
 }
 
-#[utoipa::path(get, path = "/api/services/{service_id}/history", tag = "history", params(("service_id" = String, Path, description = "Service id"), ("from" = Option<String>, Query, description = "ISO 8601 or epoch ms; default 24 h before `to`"), ("to" = Option<String>, Query, description = "ISO 8601 or epoch ms; default now"), ("limit" = Option<u32>, Query, description = "raw points, 1–10000, default 1000"), ("step" = Option<String>, Query, description = "bucket size (`30s`, `5m`, `1h` or seconds); absent: raw points")), responses((status = 200, description = "Raw points (`History`) or, with `step`, `Buckets`", body = History), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/services/{service_id}/history", tag = "history", params(("service_id" = String, Path, description = "Service id"), ("from" = Option<String>, Query, description = "ISO 8601 or epoch ms; default 24 h before `to`"), ("to" = Option<String>, Query, description = "ISO 8601 or epoch ms; default now"), ("limit" = Option<u32>, Query, description = "raw points, 1–10000, default 1000"), ("step" = Option<String>, Query, description = "bucket size (`30s`, `5m`, `1h` or seconds); absent: raw points")), responses((status = 200, description = "Raw points (`History`) or, with `step`, `Buckets`", body = HistoryBody), (status = 400, description = "Bad input; the error names the field", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 pub(super) async fn history(
     State(state): State<Arc<AppState>>,
     Path(service_id): Path<String>,

@@ -139,7 +139,7 @@ async fn owned(state: &AppState, actor: &Actor, view_id: &str) -> Result<SavedVi
     Ok(view)
 }
 
-#[utoipa::path(put, path = "/api/views/{view_id}", tag = "views", params(("view_id" = String, Path, description = "View id")), request_body = crate::api::inputs::ViewInput, responses((status = 200, body = SavedView), (status = 403, description = "Another user's view", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/views/{view_id}", tag = "views", params(("view_id" = String, Path, description = "View id")), request_body = crate::api::inputs::ViewChange, responses((status = 200, body = SavedView), (status = 403, description = "Another user's view", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 422, description = "Breaks a rule; the error names the field", body = crate::error::ErrorBody)))]
 pub(super) async fn update_view(
     State(state): State<Arc<AppState>>,
     actor: Actor,

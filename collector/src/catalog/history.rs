@@ -71,7 +71,7 @@ fn undo(catalog: &Catalog, record: &AuditRecord, now_ms: i64) -> Result<Vec<Cata
     let mut out = Vec::new();
     // Backwards: a service comes back before the relations naming it.
     for c in record.entry.changes.iter().rev() {
-        if matches!(c.kind, ObjectKind::Token | ObjectKind::Session) {
+        if !matches!(c.kind, ObjectKind::Service | ObjectKind::Relation) {
             return Err(Error::conflict(format!(
                 "audit entry {} ({}) is not a catalog change; only those can be reverted",
                 record.id, record.entry.action

@@ -1099,8 +1099,11 @@ export interface components {
             host?: string | null;
             /** @description servicenow: `https://<instance>.service-now.com`. */
             instance?: string | null;
-            /** @description `webhook`, `slack`, `teams`, `pagerduty`, `servicenow` or `email`. */
-            kind: string;
+            /**
+             * @description `webhook`, `slack`, `teams`, `pagerduty`, `servicenow` or `email`.
+             * @enum {string}
+             */
+            kind: "webhook" | "slack" | "teams" | "pagerduty" | "servicenow" | "email" | "web_push";
             name?: string | null;
             password?: string | null;
             /**
@@ -1223,6 +1226,8 @@ export interface components {
              */
             total: number;
         };
+        /** @description `/history`'s answer: raw points, or with `step` buckets. */
+        HistoryBody: components["schemas"]["History"] | components["schemas"]["Buckets"];
         /**
          * @description A stretch of a service's history with no data: an agent's full spool
          *     dropped its results.
@@ -1541,11 +1546,8 @@ export interface components {
         PushSubscriptionInput: {
             /** @description The push service's URL for the browser (https). */
             endpoint: string;
-            /**
-             * Format: int64
-             * @description Ignored (as the browser sends it).
-             */
-            expirationTime?: number | null;
+            /** @description Ignored (as the browser sends it). */
+            expirationTime?: unknown;
             keys: components["schemas"]["PushKeys"];
             /** @description What the user calls this browser (at most 100 characters). */
             label?: string | null;
@@ -1578,23 +1580,10 @@ export interface components {
             /** @description Default true. */
             enabled?: boolean | null;
             /**
-             * @description `[{"after": "15m", "channels": ["lead"]}, …]`: while unacknowledged,
-             *     notify these channels this long after firing.
+             * @description dependency, communication or data-flow
+             * @enum {string}
              */
-            escalation?: Record<string, never>[] | null;
-            /**
-             * Format: int32
-             * @description At most this many notifications per service within `flap_window`
-             *     (default 6 in `10m`); 0: no limit.
-             */
-            flap_limit?: number | null;
-            flap_window?: string | null;
-            /** @description dependency, communication or data-flow */
-            relation_type: string;
-            /** @description After the last step, notify its channels again this often (at least `1m`). */
-            repeat?: string | null;
-            /** @description Keep firing until the condition has been absent this long (`5m`). Default `0s`. */
-            resolve_after?: string | null;
+            relation_type: "dependency" | "communication" | "data-flow";
             source_service_id: string;
             target_service_id: string;
         };
@@ -1684,10 +1673,26 @@ export interface components {
             condition: Record<string, never>;
             /** @description Default true. */
             enabled?: boolean | null;
+            /**
+             * @description `[{"after": "15m", "channels": ["lead"]}, …]`: while unacknowledged,
+             *     notify these channels this long after firing.
+             */
+            escalation?: Record<string, never>[] | null;
+            /**
+             * Format: int32
+             * @description At most this many notifications per service within `flap_window`
+             *     (default 6 in `10m`); 0: no limit.
+             */
+            flap_limit?: number | null;
+            flap_window?: string | null;
             /** @description How long the condition must hold before the alert fires (`2m`). Default `0s`. */
             for?: string | null;
             /** @description Default: the id. */
             name?: string | null;
+            /** @description After the last step, notify its channels again this often (at least `1m`). */
+            repeat?: string | null;
+            /** @description Keep firing until the condition has been absent this long (`5m`). Default `0s`. */
+            resolve_after?: string | null;
             /** @description `^[a-z0-9][a-z0-9-]{0,62}$`; with PUT, the path's id (may be left out). */
             rule_id?: string | null;
             /** @description `{"services": [], "service_types": [], "labels": {}}`; empty matches all. */
@@ -1761,6 +1766,24 @@ export interface components {
             terms: string[];
             to: string;
         };
+        /** @description A service's fields to change; the others stay. */
+        ServiceChange: {
+            enabled?: boolean | null;
+            label?: string | null;
+            labels?: {
+                [key: string]: string;
+            } | null;
+            metric_config?: Record<string, never> | null;
+            /** @description The path's id, if given: it cannot change. */
+            service_id?: string | null;
+            /**
+             * @description As for a new service.
+             * @enum {string|null}
+             */
+            service_type?: "temporal_workflow" | "python_process" | "api_endpoint" | "database" | "kubernetes_pod" | "application" | null;
+            /** @description As for a new service, by its (new or kept) type. */
+            status_config?: Record<string, never> | null;
+        };
         /** @description A monitored service. */
         ServiceDef: {
             /** Format: int64 */
@@ -1786,7 +1809,7 @@ export interface components {
             /** Format: int64 */
             updated_at_ms: number;
         };
-        /** @description A service as created or changed (`PUT` takes any subset). */
+        /** @description A service as created. */
         ServiceInput: {
             /** @description Default true. */
             enabled?: boolean | null;
@@ -1798,8 +1821,11 @@ export interface components {
             metric_config?: Record<string, never> | null;
             /** @description `^[a-z0-9][a-z0-9-]{0,62}$`, unique; cannot change. */
             service_id: string;
-            /** @description temporal_workflow, python_process, api_endpoint, database, kubernetes_pod, application */
-            service_type: string;
+            /**
+             * @description temporal_workflow, python_process, api_endpoint, database, kubernetes_pod, application
+             * @enum {string}
+             */
+            service_type: "temporal_workflow" | "python_process" | "api_endpoint" | "database" | "kubernetes_pod" | "application";
             /**
              * @description The check, by the type's schema (e.g. `{"url": "…", "degraded_ms": 500}`),
              *     plus optional `interval` and `timeout`; for an application
@@ -2056,6 +2082,14 @@ export interface components {
         Valid: {
             valid: boolean;
         };
+        /** @description A saved view's fields to change; the others stay. */
+        ViewChange: {
+            definition?: components["schemas"]["ViewDefinition"];
+            /** @description 1–100 characters. */
+            name?: string | null;
+            /** @description Make it the caller's start page (their other views stop being it). */
+            start?: boolean | null;
+        };
         /** @description What a view shows. */
         ViewDefinition: {
             /** @description Services whose charts the view shows. */
@@ -2066,8 +2100,11 @@ export interface components {
             list?: boolean;
             /** @description A service the map is focused on. */
             map_focus?: string | null;
-            /** @description The charts' range: 1h, 24h (default), 7d, 30d or 90d. */
-            range?: string;
+            /**
+             * @description The charts' range: 1h, 24h (default), 7d, 30d or 90d.
+             * @enum {string}
+             */
+            range?: "1h" | "24h" | "7d" | "30d" | "90d";
             /** @description Text the service list is filtered by. */
             search?: string;
             service_type?: string;
@@ -2079,11 +2116,11 @@ export interface components {
              */
             status?: number | null;
         };
-        /** @description A saved view, as created or changed (PUT changes the fields given). */
+        /** @description A saved view, as created. */
         ViewInput: {
-            definition?: components["schemas"]["ViewDefinition"] | null;
+            definition?: components["schemas"]["ViewDefinition"];
             /** @description 1–100 characters. */
-            name?: string | null;
+            name: string;
             /** @description Make it the caller's start page (their other views stop being it). */
             start?: boolean | null;
         };
@@ -3326,10 +3363,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description only the fields to change */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ServiceInput"];
+                "application/json": components["schemas"]["ServiceChange"];
             };
         };
         responses: {
@@ -5793,7 +5829,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["History"];
+                    "application/json": components["schemas"]["HistoryBody"];
                 };
             };
             /** @description Bad input; the error names the field */
@@ -6545,7 +6581,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ViewInput"];
+                "application/json": components["schemas"]["ViewChange"];
             };
         };
         responses: {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use utoipa::ToSchema;
 
-/// A service as created or changed (`PUT` takes any subset).
+/// A service as created.
 #[derive(ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceInput {
@@ -26,6 +26,22 @@ pub struct ServiceInput {
     pub labels: Option<BTreeMap<String, String>>,
 }
 
+/// A service's fields to change; the others stay.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceChange {
+    /// The path's id, if given: it cannot change.
+    pub service_id: Option<String>,
+    pub label: Option<String>,
+    /// As for a new service.
+    pub service_type: Option<String>,
+    /// As for a new service, by its (new or kept) type.
+    pub status_config: Option<Object>,
+    pub metric_config: Option<Object>,
+    pub enabled: Option<bool>,
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
 /// Any JSON object.
 #[derive(ToSchema)]
 pub struct Object(pub BTreeMap<String, serde_json::Value>);
@@ -39,18 +55,6 @@ pub struct RelationInput {
     pub relation_type: String,
     /// Default true.
     pub enabled: Option<bool>,
-    /// Keep firing until the condition has been absent this long (`5m`). Default `0s`.
-    pub resolve_after: Option<String>,
-    /// `[{"after": "15m", "channels": ["lead"]}, …]`: while unacknowledged,
-    /// notify these channels this long after firing.
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub escalation: Option<serde_json::Value>,
-    /// After the last step, notify its channels again this often (at least `1m`).
-    pub repeat: Option<String>,
-    /// At most this many notifications per service within `flap_window`
-    /// (default 6 in `10m`); 0: no limit.
-    pub flap_limit: Option<u32>,
-    pub flap_window: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -115,10 +119,21 @@ pub enum BulkActionName {
     delete,
 }
 
-/// A saved view, as created or changed (PUT changes the fields given).
+/// A saved view, as created.
 #[derive(ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ViewInput {
+    /// 1–100 characters.
+    pub name: String,
+    pub definition: Option<crate::views::ViewDefinition>,
+    /// Make it the caller's start page (their other views stop being it).
+    pub start: Option<bool>,
+}
+
+/// A saved view's fields to change; the others stay.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViewChange {
     /// 1–100 characters.
     pub name: Option<String>,
     pub definition: Option<crate::views::ViewDefinition>,
@@ -136,7 +151,7 @@ pub struct PushSubscriptionInput {
     pub endpoint: String,
     pub keys: crate::push::PushKeys,
     /// Ignored (as the browser sends it).
-    pub expirationTime: Option<i64>,
+    pub expirationTime: Option<serde_json::Value>,
     /// Services whose status changes are pushed; none or absent: every service.
     pub services: Option<Vec<String>>,
     /// What the user calls this browser (at most 100 characters).
@@ -165,6 +180,19 @@ pub struct RuleInput {
     pub channels: Option<Vec<String>>,
     /// Default true.
     pub enabled: Option<bool>,
+    /// Keep firing until the condition has been absent this long (`5m`). Default `0s`.
+    pub resolve_after: Option<String>,
+    /// `[{"after": "15m", "channels": ["lead"]}, …]`: while unacknowledged,
+    /// notify these channels this long after firing.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub escalation: Option<serde_json::Value>,
+    /// After the last step, notify its channels again this often (at least `1m`).
+    pub repeat: Option<String>,
+    /// At most this many notifications per service within `flap_window`
+    /// (default 6 in `10m`); 0: no limit.
+    #[schema(maximum = 1000)]
+    pub flap_limit: Option<u32>,
+    pub flap_window: Option<String>,
 }
 
 /// A notification channel, as created or replaced. `webhook` takes `url`

@@ -113,7 +113,7 @@ function SaveDialog({ current, shownIds, onClose, onSaved }: { current: ViewDefi
           {shownIds.map((id) => <option key={id} value={id} />)}
         </datalist>
         <Field label="Chart range">
-          <select className={input} value={range} onChange={(e) => setRange(e.target.value)}>
+          <select className={input} value={range} onChange={(e) => setRange(e.target.value as typeof range)}>
             {RANGES.map((r) => <option key={r}>{r}</option>)}
           </select>
         </Field>
