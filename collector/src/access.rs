@@ -215,6 +215,7 @@ pub const ROUTES: &[Route] = &[
     read("/api/agents", Read),
     read("/api/graph", Read),
     read("/api/search", Read),
+    read("/api/patterns", Read),
     // A user's own views: anyone who may read statuses keeps some.
     read("/api/views", Read),
     change("POST", "/api/views", Read, Body::Json),

@@ -10,6 +10,8 @@ mod headers;
 mod history;
 mod limits;
 pub mod openapi;
+mod params;
+mod patterns;
 mod rejections;
 mod search;
 pub use self::admin::inputs;
@@ -63,6 +65,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/audit/{audit_id}/revert", post(audit::revert))
         .route("/api/graph", get(graph::graph))
         .route("/api/search", get(search::search))
+        .route("/api/patterns", get(patterns::patterns))
         .route(
             "/api/views",
             get(views::list_views).post(views::create_view),

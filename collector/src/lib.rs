@@ -16,6 +16,7 @@ pub mod file_alerting;
 pub mod fleet;
 pub mod https;
 pub mod ingest;
+pub mod insights;
 pub mod lifecycle;
 pub mod metrics;
 pub mod push;

@@ -173,6 +173,7 @@ pub trait Store:
     + AuditStore
     + AlertStore
     + crate::search::SearchStore
+    + crate::insights::patterns::FailureStore
     + crate::views::ViewStore
     + crate::push::PushStore
 {

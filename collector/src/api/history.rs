@@ -21,8 +21,6 @@ use crate::{Error, Result};
 const MAX_HISTORY_LIMIT: u32 = 10_000;
 /// `limit` when none is given.
 const DEFAULT_HISTORY_LIMIT: u32 = 1000;
-/// Range when `from` is not given: the last 24 hours.
-const DEFAULT_RANGE_MS: i64 = 24 * 3600 * 1000;
 /// Most buckets one history query may ask for.
 const MAX_BUCKETS: i64 = 10_000;
 
@@ -224,24 +222,6 @@ pub(super) struct HistoryParams {
 }
 
 /// `from`/`to` of a range query: ISO 8601 or epoch ms; defaults to the last 24 hours.
-pub(super) fn time_range(from: &Option<String>, to: &Option<String>) -> Result<(i64, i64)> {
-    let parse = |field: &str, v: &str| {
-        lightbulb_common::time::parse_instant(v).map_err(|e| Error::bad_field(field, e))
-    };
-    let to_ms = match to {
-        Some(t) => parse("to", t)?,
-        None => lightbulb_common::time::now_ms(),
-    };
-    let from_ms = match from {
-        Some(f) => parse("from", f)?,
-        None => to_ms - DEFAULT_RANGE_MS,
-    };
-    if from_ms > to_ms {
-        return Err(Error::bad_field("from", "`from` is after `to`"));
-    }
-    Ok((from_ms, to_ms))
-}
-
 /// `step`: a duration (`10s`, `5m`, `1h`) or whole seconds, at least 1s,
 /// giving at most `MAX_BUCKETS` buckets over the range.
 fn parse_step(step: &str, from_ms: i64, to_ms: i64) -> Result<i64> {
@@ -299,19 +279,8 @@ pub(super) async fn history(
     Path(service_id): Path<String>,
     Query(params): Query<HistoryParams>,
 ) -> Result<Response> {
-    let (from_ms, to_ms) = time_range(&params.from, &params.to)?;
-    let limit = match &params.limit {
-        None => DEFAULT_HISTORY_LIMIT,
-        Some(l) => match l.parse::<u32>() {
-            Ok(n) if (1..=MAX_HISTORY_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(Error::bad_field(
-                    "limit",
-                    format!("`{l}` is not a whole number between 1 and {MAX_HISTORY_LIMIT}"),
-                ));
-            }
-        },
-    };
+    let (from_ms, to_ms) = super::params::time_range(&params.from, &params.to)?;
+    let limit = super::params::limit(&params.limit, DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT)?;
     let step_ms = match &params.step {
         Some(step) => Some(parse_step(step, from_ms, to_ms)?),
         None => None,
@@ -351,7 +320,7 @@ pub(super) async fn service_metrics(
     Path(service_id): Path<String>,
     Query(params): Query<RangeParams>,
 ) -> Result<Response> {
-    let (from_ms, to_ms) = time_range(&params.from, &params.to)?;
+    let (from_ms, to_ms) = super::params::time_range(&params.from, &params.to)?;
     known_service(&state, &service_id).await?;
     let range = RangeQuery {
         service_id,

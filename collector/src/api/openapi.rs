@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         super::history::history,
         super::history::service_metrics,
         super::search::search,
+        super::patterns::patterns,
         super::views::list_views,
         super::views::get_view,
         super::views::create_view,

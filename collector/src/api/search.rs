@@ -8,9 +8,9 @@ use axum::extract::{Query, State};
 use lightbulb_common::time::format_iso;
 use serde::{Deserialize, Serialize};
 
+use crate::Result;
 use crate::search::{self, Part, SearchQuery};
 use crate::state::AppState;
-use crate::{Error, Result};
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
@@ -56,20 +56,8 @@ pub(super) async fn search(
     Query(p): Query<SearchParams>,
 ) -> Result<Json<SearchResults>> {
     let terms = search::terms(p.q.as_deref().unwrap_or_default())?;
-    let (from_ms, to_ms) = super::history::time_range(&p.from, &p.to)?;
-    let limit = match &p.limit {
-        None => DEFAULT_LIMIT,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                Error::bad_field(
-                    "limit",
-                    format!("`{l}` is not a whole number between 1 and {MAX_LIMIT}"),
-                )
-            })?,
-    };
+    let (from_ms, to_ms) = super::params::time_range(&p.from, &p.to)?;
+    let limit = super::params::limit(&p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let query = SearchQuery {
         terms: terms.clone(),
         from_ms,

@@ -9,6 +9,7 @@ mod alerting;
 mod audit;
 mod catalog;
 mod dedup;
+mod failures;
 mod gaps;
 mod poll;
 mod push;

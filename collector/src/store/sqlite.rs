@@ -24,6 +24,7 @@
 mod alerting;
 mod audit;
 mod catalog;
+mod failures;
 mod push;
 mod records;
 mod rollup;

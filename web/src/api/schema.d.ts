@@ -639,6 +639,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/patterns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["patterns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/push/key": {
         parameters: {
             query?: never;
@@ -1495,6 +1511,46 @@ export interface components {
         Part: {
             hit?: boolean;
             text: string;
+        };
+        /** @description One template of failure messages. */
+        Pattern: {
+            /**
+             * Format: int64
+             * @description Failing results whose message it is.
+             */
+            count: number;
+            /** @description The newest message it took, as written. */
+            example: string;
+            first_seen: string;
+            last_seen: string;
+            /** @description The services, most first. */
+            services: components["schemas"]["PatternService"][];
+            /** @description The worst status among them. */
+            status: string;
+            /** @description The message with its varying words as `<*>`. */
+            template: string;
+        };
+        /** @description A service a pattern occurred in, and how often. */
+        PatternService: {
+            /** Format: int64 */
+            count: number;
+            service_id: string;
+        };
+        Patterns: {
+            from: string;
+            /**
+             * @description The range held more failing results than are mined: the oldest were
+             *     left out.
+             */
+            more: boolean;
+            /** @description Most frequent first. */
+            patterns: components["schemas"]["Pattern"][];
+            /**
+             * Format: int64
+             * @description Failing results mined.
+             */
+            results: number;
+            to: string;
         };
         /**
          * @description A permission a route needs.
@@ -5418,6 +5474,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    patterns: {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 or epoch ms; default 24 h before `to` */
+                from?: string;
+                /** @description ISO 8601 or epoch ms; default now */
+                to?: string;
+                /** @description only this service's results */
+                service_id?: string;
+                /** @description patterns, 1–200, default 20 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Patterns"];
+                };
+            };
+            /** @description Bad input; the error names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in without the permission this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -13,6 +13,7 @@ import { MaintenanceBadge, maintenanceOf, useMaintenance } from "../alerts/maint
 import { AlertBadge, useAlertStates } from "../alerts/alertState";
 import { SilenceForm } from "../alerts/SilenceForm";
 import { HistoryCharts } from "./Charts";
+import { FailurePatterns } from "../patterns/FailurePatterns";
 
 export default function ServiceDetailPage({ services }: { services: LatestStatus[] | undefined }) {
   const id = useParams().id ?? "";
@@ -107,6 +108,7 @@ export default function ServiceDetailPage({ services }: { services: LatestStatus
           ))}
         </ul>
       ) : null}
+      <FailurePatterns serviceId={id} hours={range.ms / 3600e3} />
       {rel && (
         <div className="grid gap-3 sm:grid-cols-2">
           {(["incoming", "outgoing"] as const).map((dir) => (

@@ -1,13 +1,14 @@
 // Search across evidence: recent results whose message or details (error
 // text, log tails, stack traces) hold every word, newest first, with the
 // matches marked. The query is kept in the address, so a search can be
-// shared as a link.
+// shared as a link. Before a search, the range's failure patterns.
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { StatusBadge } from "../../status/StatusBadge";
 import type { StatusCode } from "../../api/types";
 import { type Part, type SearchFilter, searchKeys, searchResults, searchable } from "./api";
+import { FailurePatterns } from "../patterns/FailurePatterns";
 
 /** A control that sits in a row (the shared `input` style is full width). */
 const field = "rounded-md border border-slate-300 bg-white px-3 py-2 text-sm";
@@ -89,6 +90,7 @@ export default function SearchPage() {
                 ? "Searching…"
                 : `${hits.length}${found.data?.more ? "+" : ""} result${hits.length === 1 ? "" : "s"}, newest first`}
       </p>
+      {!filter.q && <FailurePatterns serviceId={filter.service_id} hours={filter.hours} />}
       {hits && hits.length > 0 && (
         <ol className="flex flex-col gap-2" data-testid="search-hits">
           {hits.map((h) => (

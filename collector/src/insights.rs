@@ -1,0 +1,5 @@
+//! Answers from the history: failure patterns (`patterns`, mined by
+//! `drain`).
+
+pub mod drain;
+pub mod patterns;
