@@ -212,6 +212,7 @@ pub const ROUTES: &[Route] = &[
     read("/api/status/{service_id}", Read),
     read("/api/services/{service_id}/history", Read),
     read("/api/services/{service_id}/metrics", Read),
+    read("/api/services/{service_id}/anomalies", Read),
     read("/api/agents", Read),
     read("/api/graph", Read),
     read("/api/search", Read),

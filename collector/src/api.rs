@@ -2,6 +2,7 @@
 
 mod admin;
 mod alerts;
+mod anomalies;
 mod audit;
 mod auth;
 mod graph;
@@ -48,6 +49,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/services/{service_id}/metrics",
             get(history::service_metrics),
+        )
+        .route(
+            "/api/services/{service_id}/anomalies",
+            get(anomalies::anomalies),
         )
         .route("/api/agents", get(agents))
         .route("/api/auth/me", get(auth::me))

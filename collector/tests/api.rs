@@ -205,6 +205,12 @@ async fn status_history_agents_and_metrics() {
     }
     let (code, _) = get_json(&client, &server.url("/api/services/nope/metrics")).await;
     assert_eq!(code, 404);
+    // Minutes of history are no baseline: nothing is unusual yet.
+    let (code, a) = get_json(&client, &server.url("/api/services/bench-3/anomalies")).await;
+    assert_eq!(code, 200, "{a}");
+    assert_eq!(a["anomalies"], serde_json::json!([]), "{a}");
+    let (code, _) = get_json(&client, &server.url("/api/services/nope/anomalies")).await;
+    assert_eq!(code, 404);
     // A range ending past the year 9999 is answered (it panicked writing `to`).
     let far = "/api/services/bench-3/metrics?from=0&to=409724318883759";
     let (code, m) = get_json(&client, &server.url(far)).await;

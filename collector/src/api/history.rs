@@ -251,7 +251,7 @@ fn parse_step(step: &str, from_ms: i64, to_ms: i64) -> Result<i64> {
 
 /// A service is known while it is live, and after it was deleted for as
 /// long as results of it are kept (its history stays readable).
-async fn known_service(state: &AppState, service_id: &str) -> Result<()> {
+pub(super) async fn known_service(state: &AppState, service_id: &str) -> Result<()> {
     if view::service(state, service_id).is_some() {
         return Ok(());
     }
@@ -309,8 +309,8 @@ pub(super) async fn history(
 
 #[derive(Deserialize)]
 pub(super) struct RangeParams {
-    from: Option<String>,
-    to: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 /// Latency percentiles, error rate, uptime and check count over a range.

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         super::one_status,
         super::history::history,
         super::history::service_metrics,
+        super::anomalies::anomalies,
         super::search::search,
         super::patterns::patterns,
         super::views::list_views,

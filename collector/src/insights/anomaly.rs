@@ -120,3 +120,42 @@ fn median(v: &mut [f64]) -> f64 {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
 }
+
+/// The anomalies of one service in `from_ms`..`to_ms`, both metrics, from
+/// its hourly buckets (with the `weeks` before `from_ms` as the baseline),
+/// oldest first.
+pub async fn of_service(
+    store: &dyn crate::store::Store,
+    service_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+    s: &Settings,
+) -> crate::Result<Vec<Anomaly>> {
+    let query = crate::store::rollup::RangeQuery {
+        service_id: service_id.to_string(),
+        from_ms: from_ms.div_euclid(HOUR_MS) * HOUR_MS - s.weeks * WEEK_HOURS * HOUR_MS,
+        to_ms,
+    };
+    let buckets = store.buckets(query, HOUR_MS).await?.buckets;
+    let series = |f: &dyn Fn(&crate::stats::Stats) -> Option<f64>| -> Vec<(i64, f64)> {
+        buckets
+            .iter()
+            .filter_map(|b| f(&b.stats).map(|v| (b.start_ms, v)))
+            .collect()
+    };
+    let first_hour = from_ms.div_euclid(HOUR_MS) * HOUR_MS;
+    let mut all = detect(
+        Metric::ResponseTimeMs,
+        &series(&|st| st.response_time_ms.as_ref().map(|l| l.p95)),
+        first_hour,
+        s,
+    );
+    all.extend(detect(
+        Metric::ErrorRate,
+        &series(&|st| st.error_rate),
+        first_hour,
+        s,
+    ));
+    all.sort_by_key(|a| a.start_ms);
+    Ok(all)
+}

@@ -56,34 +56,28 @@ pub fn reach(samples: &[(i64, f64)], limit: f64, horizon_ms: i64) -> Option<[Rea
     // Heading for the limit: the trend is clear and points at it.
     let up = limit > fit.at(last);
     let heading = fit.slope.abs() > 2.0 * fit.slope_se && (fit.slope > 0.0) == up;
-    let when = |at: &dyn Fn(f64) -> f64, band: &dyn Fn(f64) -> f64| {
-        if !heading {
-            return (None, None, None);
+    let when = |method, slope, at: &dyn Fn(f64) -> f64, band: &dyn Fn(f64) -> f64| {
+        let mut r = Reach {
+            method,
+            slope_per_hour: slope,
+            at_ms: None,
+            earliest_ms: None,
+            latest_ms: None,
+        };
+        if heading {
+            let past = |v: f64| if up { v >= limit } else { v <= limit };
+            let sign = if up { 1.0 } else { -1.0 };
+            let at_h = first(last, horizon, |x| past(at(x)));
+            let earliest = first(last, horizon, |x| past(at(x) + sign * band(x)));
+            r.at_ms = to_ms(at_h);
+            r.earliest_ms = to_ms(earliest.or(at_h));
+            r.latest_ms = to_ms(first(last, horizon, |x| past(at(x) - sign * band(x))));
         }
-        let past = |v: f64| if up { v >= limit } else { v <= limit };
-        let sign = if up { 1.0 } else { -1.0 };
-        let at_h = first(last, horizon, |x| past(at(x)));
-        let earliest = first(last, horizon, |x| past(at(x) + sign * band(x)));
-        let latest = first(last, horizon, |x| past(at(x) - sign * band(x)));
-        (to_ms(at_h), to_ms(earliest.or(at_h)), to_ms(latest))
+        r
     };
-    let (at, earliest, latest) = when(&|x| fit.at(x), &|x| fit.band(x));
-    let linear = Reach {
-        method: Method::Linear,
-        slope_per_hour: fit.slope,
-        at_ms: at,
-        earliest_ms: earliest,
-        latest_ms: latest,
-    };
+    let linear = when(Method::Linear, fit.slope, &|x| fit.at(x), &|x| fit.band(x));
     let h = Holt::of(&s);
-    let (at, earliest, latest) = when(&|x| h.at(x), &|x| h.band(x));
-    let holt = Reach {
-        method: Method::Holt,
-        slope_per_hour: h.trend,
-        at_ms: at,
-        earliest_ms: earliest,
-        latest_ms: latest,
-    };
+    let holt = when(Method::Holt, h.trend, &|x| h.at(x), &|x| h.band(x));
     Some([linear, holt])
 }
 

@@ -735,6 +735,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/services/{service_id}/anomalies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["anomalies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/services/{service_id}/history": {
         parameters: {
             query?: never;
@@ -1022,6 +1038,31 @@ export interface components {
         };
         /** @enum {string} */
         AlertState: "pending" | "firing" | "resolved";
+        Anomalies: {
+            /** @description Oldest first. */
+            anomalies: components["schemas"]["AnomalyView"][];
+            from: string;
+            service_id: string;
+            to: string;
+        };
+        /** @description An unusual hour. */
+        AnomalyView: {
+            /**
+             * Format: double
+             * @description The median of the same hour in the weeks before.
+             */
+            expected: number;
+            metric: components["schemas"]["Metric"];
+            /**
+             * Format: double
+             * @description Scaled median absolute deviations above `expected`.
+             */
+            score: number;
+            /** @description The hour's start. */
+            start: string;
+            /** Format: double */
+            value: number;
+        };
         /** @description One delivery attempt, as the log keeps it. */
         Attempt: {
             /** Format: int64 */
@@ -1429,6 +1470,11 @@ export interface components {
             since_ms: number;
             status: string;
         };
+        /**
+         * @description What is measured each hour.
+         * @enum {string}
+         */
+        Metric: "response_time_ms" | "error_rate";
         /** @description One of the caller's subscriptions, with how its last push went. */
         MySubscription: components["schemas"]["PushSubscription"] & {
             last_push?: components["schemas"]["Outcome"] | null;
@@ -5904,6 +5950,78 @@ export interface operations {
             };
             /** @description Signed in without the permission this needs */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    anomalies: {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 or epoch ms; default 24 h before `to` */
+                from?: string;
+                /** @description ISO 8601 or epoch ms; default now */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Service id */
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Anomalies"];
+                };
+            };
+            /** @description Bad input; the error names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in without the permission this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

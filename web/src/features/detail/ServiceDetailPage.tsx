@@ -14,6 +14,7 @@ import { AlertBadge, useAlertStates } from "../alerts/alertState";
 import { SilenceForm } from "../alerts/SilenceForm";
 import { HistoryCharts } from "./Charts";
 import { FailurePatterns } from "../patterns/FailurePatterns";
+import { UnusualHours } from "./UnusualHours";
 
 export default function ServiceDetailPage({ services }: { services: LatestStatus[] | undefined }) {
   const id = useParams().id ?? "";
@@ -38,6 +39,7 @@ export default function ServiceDetailPage({ services }: { services: LatestStatus
   const alert = useAlertStates()?.get(id);
   const buckets = useQuery({ queryKey: detailKeys.buckets(id, range.name), queryFn: ({ signal }) => history.buckets(id, range, signal), refetchInterval: 60_000 });
   const summary = useQuery({ queryKey: detailKeys.summary(id, range.name), queryFn: ({ signal }) => history.summary(id, range, signal), refetchInterval: 60_000 });
+  const anomalies = useQuery({ queryKey: detailKeys.anomalies(id, range.name), queryFn: ({ signal }) => history.anomalies(id, range, signal), refetchInterval: 300_000 });
   const gaps = useQuery({ queryKey: detailKeys.gaps(id, range.name), queryFn: ({ signal }) => history.gaps(id, range, signal), refetchInterval: 60_000 });
   const latest = useQuery({ queryKey: detailKeys.latest(id, current?.last_check), queryFn: ({ signal }) => history.latest(id, signal) });
   // Relations by service: answers for services outside the catalog too (agent.toml checks).
@@ -95,10 +97,11 @@ export default function ServiceDetailPage({ services }: { services: LatestStatus
       {buckets.error ? (
         <p className="text-red-800" role="alert">Cannot load history: {buckets.error.message}</p>
       ) : buckets.data ? (
-        buckets.data.buckets.length ? <HistoryCharts buckets={buckets.data.buckets} stepMs={buckets.data.step_ms} /> : <p className="text-slate-600">No results in this range.</p>
+        buckets.data.buckets.length ? <HistoryCharts buckets={buckets.data.buckets} stepMs={buckets.data.step_ms} anomalies={anomalies.data?.anomalies} /> : <p className="text-slate-600">No results in this range.</p>
       ) : (
         <p className="text-slate-600">Loading history…</p>
       )}
+      {anomalies.data?.anomalies.length ? <UnusualHours list={anomalies.data.anomalies} /> : null}
       {gaps.data?.length ? (
         <ul className="space-y-1 rounded-lg border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900" aria-label="Gaps in the history">
           {gaps.data.map((g) => (

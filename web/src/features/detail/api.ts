@@ -14,6 +14,9 @@ export type HistoryPoint = Schemas["HistoryPoint"];
 /** A stretch with no data: an agent's full spool dropped the results. */
 export type HistoryGap = Schemas["HistoryGap"];
 export type History = Schemas["History"];
+/** An unusual hour of response time or error rate. */
+export type AnomalyView = Schemas["AnomalyView"];
+export type Anomalies = Schemas["Anomalies"];
 
 export const RANGES = [
   { name: "1h", ms: 3600e3, step: "1m" },
@@ -34,6 +37,8 @@ export const history = {
     api.get<Summary>(`/api/services/${enc(id)}/metrics?from=${new Date(Date.now() - r.ms).toISOString()}`, signal),
   latest: (id: string, signal?: AbortSignal) =>
     api.get<History>(`/api/services/${enc(id)}/history?limit=1`, signal),
+  anomalies: (id: string, r: Range, signal?: AbortSignal) =>
+    api.get<Anomalies>(`/api/services/${enc(id)}/anomalies?from=${new Date(Date.now() - r.ms).toISOString()}`, signal),
   /** The gaps full spools left in the range (raw history, one point read). */
   gaps: (id: string, r: Range, signal?: AbortSignal) =>
     api
@@ -47,5 +52,6 @@ export const detailKeys = {
   buckets: (id: string, range: string) => [...detailKeys.service(id), "buckets", range] as const,
   summary: (id: string, range: string) => [...detailKeys.service(id), "summary", range] as const,
   gaps: (id: string, range: string) => [...detailKeys.service(id), "gaps", range] as const,
+  anomalies: (id: string, range: string) => [...detailKeys.service(id), "anomalies", range] as const,
   latest: (id: string, lastCheck?: string) => [...detailKeys.service(id), "latest", lastCheck] as const,
 };
