@@ -1,9 +1,6 @@
-//! ClickHouse store over HTTP(S) with RowBinary (the official `clickhouse` crate):
-//! `schema.rs` the tables and migrations, `writer.rs` the batching writer that
-//! decides acks, `query.rs`, `stats.rs` and `search.rs` the reads, `retention.rs`
-//! partition dropping, `poll.rs` what other collectors on the database wrote.
-//! Several collectors share a database: each writes its own agents' results and
-//! events, and polls the others' every `store.poll_interval`.
+//! ClickHouse store over HTTP(S) with RowBinary: `schema.rs` the tables, `writer.rs`
+//! and `dedup.rs` the writer that decides acks, `query.rs` and others the reads;
+//! collectors sharing a database poll each other's writes (`poll.rs`).
 
 mod alerting;
 mod audit;

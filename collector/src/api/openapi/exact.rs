@@ -54,6 +54,7 @@ const RULES: &[(&str, &str, Rule)] = &[
         ),
     ),
     ("/api/search", "limit", Rule::Range(1, 500)),
+    ("/api/patterns", "limit", Rule::Range(1, 200)),
     (
         "/api/services/{service_id}/history",
         "limit",
