@@ -93,17 +93,17 @@ impl ServiceType {
         }
     }
 
+    pub const ALL: [ServiceType; 6] = [
+        ServiceType::TemporalWorkflow,
+        ServiceType::PythonProcess,
+        ServiceType::ApiEndpoint,
+        ServiceType::Database,
+        ServiceType::KubernetesPod,
+        ServiceType::Application,
+    ];
+
     pub fn parse(s: &str) -> Option<ServiceType> {
-        [
-            ServiceType::TemporalWorkflow,
-            ServiceType::PythonProcess,
-            ServiceType::ApiEndpoint,
-            ServiceType::Database,
-            ServiceType::KubernetesPod,
-            ServiceType::Application,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == s)
+        ServiceType::ALL.into_iter().find(|t| t.as_str() == s)
     }
 }
 

@@ -14,6 +14,17 @@ use crate::{Error, Result};
 
 /// A rule from `body`; `id` is the path's id when replacing one.
 /// `channel_exists` tells whether a channel id is known.
+/// A channel's `kind`s.
+pub const KINDS: [&str; 7] = [
+    "webhook",
+    "slack",
+    "teams",
+    "pagerduty",
+    "servicenow",
+    "email",
+    "web_push",
+];
+
 pub fn rule(
     mut body: Body,
     id: Option<&str>,
@@ -262,9 +273,7 @@ pub fn channel(
         other => {
             return Err(Error::invalid(
                 "kind",
-                format!(
-                    "`{other}` is not one of webhook, slack, teams, pagerduty, servicenow, email, web_push"
-                ),
+                format!("`{other}` is not one of {}", KINDS.join(", ")),
             ));
         }
     };

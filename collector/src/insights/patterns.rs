@@ -14,7 +14,11 @@ use super::drain::{Drain, Settings};
 use crate::{BoxFuture, Result};
 
 /// The status codes of failing results.
-pub const FAILING: [u8; 3] = [1, 2, 5];
+pub const FAILING: [u8; 3] = [
+    Status::Degraded as u8,
+    Status::Failed as u8,
+    Status::Unknown as u8,
+];
 
 /// Failing results in a range, newest first.
 #[derive(Debug, Clone)]

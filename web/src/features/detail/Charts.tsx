@@ -52,25 +52,19 @@ const line = (label: string, data: (number | null)[], color: string) => ({
 
 const options = { responsive: true, maintainAspectRatio: false, animation: false as const, interaction: { mode: "index" as const, intersect: false } };
 
-/** Per bucket, the unusual value of `metric` whose hour starts in it, or null. */
-function marks(buckets: Bucket[], stepMs: number, anomalies: AnomalyView[], metric: AnomalyView["metric"]) {
+/** Per bucket, the unusual response time whose hour starts in it, or null. */
+function marks(buckets: Bucket[], stepMs: number, unusual: AnomalyView[]) {
   return buckets.map((b) => {
     const start = Date.parse(b.start);
-    const a = anomalies.find((x) => x.metric === metric && Date.parse(x.start) >= start && Date.parse(x.start) < start + stepMs);
-    return a ? (metric === "response_time_ms" ? a.value : 100 * a.value) : null;
+    return unusual.find((a) => Date.parse(a.start) >= start && Date.parse(a.start) < start + stepMs)?.value ?? null;
   });
 }
 
 export function HistoryCharts({ buckets, stepMs, anomalies = [] }: { buckets: Bucket[]; stepMs: number; anomalies?: AnomalyView[] }) {
   const labels = buckets.map((b) => time(b.start, stepMs));
-  // Unusual hours, drawn as large points over the lines they concern.
-  const unusual = (data: (number | null)[], yAxisID?: string) => ({
-    ...line("Unusual", data, "#7e22ce"),
-    showLine: false,
-    pointRadius: 7,
-    pointStyle: "triangle" as const,
-    ...(yAxisID ? { yAxisID } : {}),
-  });
+  // Unusual response times, drawn as large points over the lines.
+  const slow = anomalies.filter((a) => a.metric === "response_time_ms");
+  const unusual = { ...line("Unusual", marks(buckets, stepMs, slow), "#7e22ce"), showLine: false, pointRadius: 7, pointStyle: "triangle" as const };
   const latency: ChartConfiguration = {
     type: "line",
     data: {
@@ -79,7 +73,7 @@ export function HistoryCharts({ buckets, stepMs, anomalies = [] }: { buckets: Bu
         line("p50", buckets.map((b) => b.response_time_ms?.p50 ?? null), "#0369a1"),
         line("p95", buckets.map((b) => b.response_time_ms?.p95 ?? null), "#b45309"),
         line("p99", buckets.map((b) => b.response_time_ms?.p99 ?? null), "#b91c1c"),
-        ...(anomalies.some((a) => a.metric === "response_time_ms") ? [unusual(marks(buckets, stepMs, anomalies, "response_time_ms"))] : []),
+        ...(slow.length ? [unusual] : []),
       ],
     },
     options: { ...options, scales: { y: { title: { display: true, text: "ms" }, beginAtZero: true } } },

@@ -4,10 +4,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { StatusBadge } from "../../status/StatusBadge";
-import type { StatusCode } from "../../api/types";
+import { STATUSES } from "../../status/statuses";
 import { failurePatterns, patternKeys, searchWords } from "./api";
-
-const CODES: Record<string, StatusCode> = { DEGRADED: 1, FAILED: 2, UNKNOWN: 5 };
 
 function Template({ text }: { text: string }) {
   return (
@@ -45,7 +43,7 @@ export function FailurePatterns({ serviceId = "", hours }: { serviceId?: string;
           {found.data.patterns.map((p) => (
             <li key={p.template} className="border-t border-slate-100 pt-2 first:border-0 first:pt-0" data-testid="pattern">
               <div className="flex flex-wrap items-center gap-2">
-                <StatusBadge code={CODES[p.status] ?? 5} />
+                <StatusBadge code={STATUSES.find((s) => s.name === p.status)?.code ?? 5} />
                 <span className="font-semibold" data-testid="pattern-count">{p.count}×</span>
                 <Template text={p.template} />
               </div>
