@@ -217,6 +217,14 @@ pub const ROUTES: &[Route] = &[
     read("/api/graph", Read),
     read("/api/search", Read),
     read("/api/patterns", Read),
+    read("/api/insights/{service_id}", Read),
+    // Asking a model spends the token budget: catalog editors may.
+    change(
+        "POST",
+        "/api/insights/{service_id}",
+        CatalogWrite,
+        Body::None,
+    ),
     // A user's own views: anyone who may read statuses keeps some.
     read("/api/views", Read),
     change("POST", "/api/views", Read, Body::Json),
@@ -414,7 +422,8 @@ mod tests {
                 || r.path.ends_with("/test")
                 || r.path.ends_with("/acknowledge")
                 || r.path.ends_with("/unacknowledge")
-                || r.path.ends_with("/resolve");
+                || r.path.ends_with("/resolve")
+                || r.path.starts_with("/api/insights/");
             assert_eq!(
                 r.method != "GET" && !bodiless,
                 r.body != Body::None,

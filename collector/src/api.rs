@@ -9,6 +9,7 @@ mod graph;
 mod guard;
 mod headers;
 mod history;
+mod insights;
 mod limits;
 pub mod openapi;
 mod params;
@@ -71,6 +72,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/graph", get(graph::graph))
         .route("/api/search", get(search::search))
         .route("/api/patterns", get(patterns::patterns))
+        .route(
+            "/api/insights/{service_id}",
+            get(insights::insights).post(insights::analyse),
+        )
         .route(
             "/api/views",
             get(views::list_views).post(views::create_view),

@@ -23,6 +23,8 @@ pub enum ObjectKind {
     Silence,
     View,
     PushSubscription,
+    /// An AI analysis asked for.
+    Analysis,
 }
 
 /// One object as it was before and after (`null`: absent).

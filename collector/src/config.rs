@@ -2,9 +2,11 @@
 
 mod alerting;
 mod auth;
+mod insights;
 
 pub use self::alerting::AlertingConfig;
 pub use self::auth::{AuthConfig, AuthMode, KEY_FILE_NEEDED, LocalAdmin, OidcConfig};
+pub use self::insights::{AiConfig, InsightsConfig};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,7 +19,7 @@ use serde::{Deserialize, Serialize};
 /// Top-level keys, also accepted as `LIGHTBULB_<SECTION>__<KEY>` environment variables.
 pub const KEYS: &[&str] = &[
     "http", "grpc", "tls", "store", "sse", "agents", "status", "catalog", "auth", "limits",
-    "checks", "alerting",
+    "checks", "alerting", "insights",
 ];
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -35,6 +37,7 @@ pub struct CollectorConfig {
     pub limits: LimitsConfig,
     pub checks: ChecksConfig,
     pub alerting: AlertingConfig,
+    pub insights: InsightsConfig,
 }
 
 /// Rules for checks defined in the catalog.
@@ -352,6 +355,7 @@ impl CollectorConfig {
         }
         self.auth
             .problems(self.http.listen, self.store.kind, &mut problem);
+        self.insights.problems(&mut problem);
         for origin in &self.http.cors_origins {
             let host = origin
                 .strip_prefix("https://")
@@ -368,24 +372,7 @@ impl CollectorConfig {
                 problem("checks.deny_networks", e);
             }
         }
-        if self.alerting.interval < Duration::from_millis(100) {
-            problem("alerting.interval", "must be at least 100ms".into());
-        }
-        if let Some(url) = &self.alerting.dashboard_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            problem(
-                "alerting.dashboard_url",
-                format!("`{url}` is not an http(s):// address"),
-            );
-        }
-        let contact = &self.alerting.push_contact;
-        if !(contact.starts_with("mailto:") || contact.starts_with("https://")) {
-            problem(
-                "alerting.push_contact",
-                format!("`{contact}` is not a mailto: or https:// address"),
-            );
-        }
+        self.alerting.problems(&mut problem);
         if self.limits.requests_per_second > 0 && self.limits.burst == 0 {
             problem(
                 "limits.burst",

@@ -42,23 +42,9 @@ fn fill(item: &Map<String, Value>) -> Result<Map<String, Value>> {
         let value = match SecretRef::parse(text) {
             None => continue,
             Some(Err(why)) => return Err(Error::invalid(key, why)),
-            Some(Ok(SecretRef::Env(name))) => std::env::var(&name).map_err(|_| {
-                Error::invalid(
-                    key,
-                    format!("the collector has no environment variable `{name}`"),
-                )
-            })?,
-            Some(Ok(SecretRef::File(path))) => std::fs::read_to_string(&path)
-                .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
-                .map_err(|e| {
-                    Error::invalid(key, format!("cannot read `{}`: {e}", path.display()))
-                })?,
-            Some(Ok(SecretRef::Vault { .. })) => {
-                return Err(Error::invalid(
-                    key,
-                    "the collector reads env and file references; Vault references are for checks",
-                ));
-            }
+            Some(Ok(r)) => r
+                .read_local("the collector")
+                .map_err(|why| Error::invalid(key, why))?,
         };
         *v = Value::String(value);
     }

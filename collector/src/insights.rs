@@ -1,7 +1,8 @@
 //! Answers from the history: failure patterns (`patterns`, mined by
-//! `drain`), unusual hours (`anomaly`) and when a gauge reaches its limit
-//! (`forecast`).
+//! `drain`), unusual hours (`anomaly`), when a gauge reaches its limit
+//! (`forecast`) and a model's analysis of a failure (`ai`).
 
+pub mod ai;
 pub mod anomaly;
 pub mod drain;
 pub mod forecast;

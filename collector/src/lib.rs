@@ -169,6 +169,9 @@ async fn serve_with(
     tokio::spawn(staleness::run(state.clone()));
     tokio::spawn(lifecycle::run(state.clone()));
     tokio::spawn(evaluator::run(state.clone()));
+    if let Some(analyst) = state.analyst.clone() {
+        tokio::spawn(analyst.run(state.clone()));
+    }
     let (leads, names) = (state.clone(), state.clone());
     tokio::spawn(status_pushes::run(
         state.push.clone(),

@@ -39,6 +39,8 @@ pub struct AppState {
     pub alerting: Arc<crate::alerting::Alerting>,
     /// Web Push to subscribed browsers.
     pub push: Arc<crate::push::Push>,
+    /// AI failure analysis; `None` when `[insights.ai]` is not configured.
+    pub analyst: Option<Arc<crate::insights::ai::Analyst>>,
     pub metrics: Metrics,
     /// Recent results of services with metric thresholds or metric rules.
     pub windows: crate::thresholds::Windows,
@@ -97,6 +99,7 @@ impl AppState {
             crate::push::Push::open(store.clone(), config.alerting.push_contact.clone()).await?,
         );
         alerting.outbox.set_push(push.clone());
+        let analyst = crate::insights::ai::Analyst::new(config.insights.ai.as_ref())?;
         let catalog_file = config.catalog.file.clone().map(|path| {
             crate::catalog::file::CatalogFile::new(path, config.catalog.environment.clone())
         });
@@ -109,6 +112,7 @@ impl AppState {
             auth,
             alerting,
             push,
+            analyst,
             metrics: Metrics::default(),
             windows: Default::default(),
             events: broadcast::channel(EVENT_BUFFER).0,

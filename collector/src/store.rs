@@ -174,6 +174,7 @@ pub trait Store:
     + AlertStore
     + crate::search::SearchStore
     + crate::insights::patterns::FailureStore
+    + crate::insights::ai::record::AnalysisStore
     + crate::views::ViewStore
     + crate::push::PushStore
 {

@@ -1,8 +1,11 @@
 //! The store suite, part five: failing results read back for the failure
-//! patterns, on every store (see `conformance.rs`).
+//! patterns, unusual hours, and AI analyses kept, on every store (see
+//! `conformance.rs`).
 
 mod support;
 
+use lightbulb_collector::insights::ai::answer::Answer;
+use lightbulb_collector::insights::ai::record::{Analysis, Outcome, Trigger};
 use lightbulb_collector::insights::anomaly::{Metric, Settings, of_service};
 use lightbulb_collector::insights::patterns::FailureQuery;
 use lightbulb_collector::store::Store;
@@ -12,6 +15,7 @@ use support::stores::*;
 conformance!(
     failing_results_are_read_newest_first_by_range_service_and_limit,
     unusual_hours_are_found_from_the_hourly_rollups,
+    analyses_are_kept_and_read_newest_first_per_service,
 );
 
 fn query(from_ms: i64, to_ms: i64, service_id: Option<&str>, limit: u32) -> FailureQuery {
@@ -120,4 +124,76 @@ async fn unusual_hours_are_found_from_the_hourly_rollups(store: &dyn Store) {
         ]
     );
     assert_eq!(found[0].expected, 100.0 + (slow % 24) as f64);
+}
+
+fn analysis(id: &str, service: &str, created_ms: i64, incident_ms: Option<i64>) -> Analysis {
+    Analysis {
+        analysis_id: id.into(),
+        service_id: service.into(),
+        created: lightbulb_common::time::format_iso(created_ms),
+        created_ms,
+        trigger: if incident_ms.is_some() {
+            Trigger::Transition
+        } else {
+            Trigger::Request
+        },
+        requested_by: incident_ms.is_none().then(|| "user:alice".into()),
+        incident_start: incident_ms.map(lightbulb_common::time::format_iso),
+        incident_ms,
+        status: "FAILED".into(),
+        outcome: Outcome::Answered,
+        model: "m".into(),
+        answer: Some(Answer {
+            summary: format!("{service} {id}"),
+            likely_root_cause: "db".into(),
+            evidence: vec!["connection refused".into()],
+            next_steps: vec!["restart".into(), "look".into()],
+            confidence: 0.5,
+        }),
+        raw_answer: None,
+        error: None,
+        context: r#"{"status":{"status":"FAILED"}}"#.into(),
+        redactions: 3,
+        prompt_tokens: Some(120),
+        completion_tokens: Some(40),
+        duration_ms: 900,
+    }
+}
+
+async fn analyses_are_kept_and_read_newest_first_per_service(store: &dyn Store) {
+    let t = now();
+    let mut failed = analysis("c", "web", t + 2_000, None);
+    failed.outcome = Outcome::Failed;
+    failed.answer = None;
+    failed.error = Some("the model server at http://127.0.0.1:1/v1 is unreachable".into());
+    let all = [
+        analysis("a", "web", t, Some(t - 5_000)),
+        analysis("b", "db", t + 1_000, Some(t - 1_000)),
+        failed.clone(),
+        analysis("d", "web", t + 3_000, Some(t + 2_500)),
+    ];
+    for a in &all {
+        store.put_analysis(a.clone()).await.unwrap();
+    }
+    let web = store.analyses("web".into(), 10).await.unwrap();
+    let ids: Vec<&str> = web.iter().map(|a| a.analysis_id.as_str()).collect();
+    assert_eq!(ids, ["d", "c", "a"]);
+    assert_eq!(web[1], failed, "read back as written");
+    assert_eq!(web[0], all[3]);
+    assert_eq!(web[0].incident_ms, Some(t + 2_500));
+    assert_eq!(web[1].incident_ms, None);
+    let newest = store.analyses("web".into(), 1).await.unwrap();
+    assert_eq!(newest.len(), 1);
+    assert_eq!(newest[0].analysis_id, "d");
+    assert_eq!(
+        store.analyses("db".into(), 10).await.unwrap(),
+        [all[1].clone()]
+    );
+    assert!(
+        store
+            .analyses("nothing".into(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

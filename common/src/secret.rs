@@ -40,6 +40,24 @@ impl SecretRef {
     }
 }
 
+impl SecretRef {
+    /// The value an env or file reference names, read by `holder` (`the
+    /// collector`); the error names the reference, never a value. Vault
+    /// references are for checks, which agents run.
+    pub fn read_local(&self, holder: &str) -> Result<String, String> {
+        match self {
+            SecretRef::Env(name) => std::env::var(name)
+                .map_err(|_| format!("{holder} has no environment variable `{name}`")),
+            SecretRef::File(path) => std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display())),
+            SecretRef::Vault { .. } => Err(format!(
+                "{holder} reads env and file references; Vault references are for checks"
+            )),
+        }
+    }
+}
+
 fn parse_rest(rest: &str) -> Result<SecretRef, String> {
     const FORMS: &str =
         "use secret://env/NAME, secret://file/PATH or secret://vault/MOUNT/PATH#KEY";

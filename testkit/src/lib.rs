@@ -8,6 +8,7 @@
 pub mod certs;
 pub mod clickhouse;
 pub mod kubernetes;
+pub mod model;
 pub mod openbao;
 pub mod process;
 pub mod proxy;

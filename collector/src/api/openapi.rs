@@ -28,6 +28,8 @@ use utoipa::{Modify, OpenApi};
         super::anomalies::anomalies,
         super::search::search,
         super::patterns::patterns,
+        super::insights::insights,
+        super::insights::analyse,
         super::views::list_views,
         super::views::get_view,
         super::views::create_view,
@@ -99,6 +101,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "status", description = "Current status, the live stream and the service map"),
         (name = "history", description = "Raw results, buckets and range summaries"),
+        (name = "insights", description = "Failure patterns, unusual hours and AI analyses"),
         (name = "agents"),
         (name = "auth", description = "Sign-in, the caller's identity, API tokens"),
         (name = "audit", description = "Who changed what; undo a catalog change"),

@@ -26,7 +26,8 @@ fn object(catalog: &Catalog, kind: ObjectKind, id: &str) -> Option<Value> {
         | ObjectKind::Alert
         | ObjectKind::Silence
         | ObjectKind::View
-        | ObjectKind::PushSubscription => None,
+        | ObjectKind::PushSubscription
+        | ObjectKind::Analysis => None,
     }
 }
 
@@ -111,6 +112,7 @@ fn kind_name(kind: ObjectKind) -> &'static str {
         ObjectKind::Silence => "silence",
         ObjectKind::View => "view",
         ObjectKind::PushSubscription => "push subscription",
+        ObjectKind::Analysis => "AI analysis",
     }
 }
 

@@ -31,3 +31,26 @@ impl Default for AlertingConfig {
         }
     }
 }
+
+impl AlertingConfig {
+    pub(super) fn problems(&self, problem: &mut impl FnMut(&str, String)) {
+        if self.interval < Duration::from_millis(100) {
+            problem("alerting.interval", "must be at least 100ms".into());
+        }
+        if let Some(url) = &self.dashboard_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            problem(
+                "alerting.dashboard_url",
+                format!("`{url}` is not an http(s):// address"),
+            );
+        }
+        let contact = &self.push_contact;
+        if !(contact.starts_with("mailto:") || contact.starts_with("https://")) {
+            problem(
+                "alerting.push_contact",
+                format!("`{contact}` is not a mailto: or https:// address"),
+            );
+        }
+    }
+}

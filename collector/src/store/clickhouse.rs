@@ -3,6 +3,7 @@
 //! collectors sharing a database poll each other's writes (`poll.rs`).
 
 mod alerting;
+mod analyses;
 mod audit;
 mod catalog;
 mod dedup;

@@ -22,6 +22,7 @@
 //! resend) and the writer reloads its view of the latest statuses.
 
 mod alerting;
+mod analyses;
 mod audit;
 mod catalog;
 mod failures;

@@ -623,6 +623,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/insights/{service_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["insights"];
+        put?: never;
+        post: operations["analyse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/openapi.json": {
         parameters: {
             query?: never;
@@ -1038,6 +1054,52 @@ export interface components {
         };
         /** @enum {string} */
         AlertState: "pending" | "firing" | "resolved";
+        /** @description One analysis of a service's failure. */
+        Analysis: {
+            analysis_id: string;
+            answer?: components["schemas"]["Answer"] | null;
+            /** Format: int32 */
+            completion_tokens?: number | null;
+            /** @description Exactly what was sent as the failure context (after redaction). */
+            context: string;
+            /** @description When it was asked for. */
+            created: string;
+            /** Format: int64 */
+            duration_ms: number;
+            error?: string | null;
+            /**
+             * @description When the incident began: the change to FAILED or DEGRADED from a
+             *     healthy status. An incident is analysed once by itself.
+             */
+            incident_start?: string | null;
+            model: string;
+            outcome: components["schemas"]["AnalysisOutcome"];
+            /** Format: int32 */
+            prompt_tokens?: number | null;
+            /** @description The reply as written, when it was not a valid answer (cut at 8 KiB). */
+            raw_answer?: string | null;
+            /**
+             * Format: int32
+             * @description Values replaced in the context before it was sent.
+             */
+            redactions: number;
+            /** @description Who asked, for an analysis on request. */
+            requested_by?: string | null;
+            service_id: string;
+            /** @description The service's status when it was asked for. */
+            status: string;
+            trigger: components["schemas"]["AnalysisTrigger"];
+        };
+        /**
+         * @description How it went.
+         * @enum {string}
+         */
+        AnalysisOutcome: "answered" | "invalid_answer" | "failed";
+        /**
+         * @description What started an analysis.
+         * @enum {string}
+         */
+        AnalysisTrigger: "transition" | "request";
         Anomalies: {
             /** @description Oldest first. */
             anomalies: components["schemas"]["AnomalyView"][];
@@ -1062,6 +1124,20 @@ export interface components {
             start: string;
             /** Format: double */
             value: number;
+        };
+        /** @description A model's analysis of a failure. */
+        Answer: {
+            /**
+             * Format: double
+             * @description 0 (a guess) to 1 (certain).
+             */
+            confidence: number;
+            /** @description Lines of the context that support it, quoted. */
+            evidence: string[];
+            likely_root_cause: string;
+            next_steps: string[];
+            /** @description One or two sentences: what is wrong. */
+            summary: string;
         };
         /** @description One delivery attempt, as the log keeps it. */
         Attempt: {
@@ -1345,6 +1421,22 @@ export interface components {
             problems: components["schemas"]["Problem"][];
             updated: number;
         };
+        /** @description A service's analyses and whether analysis is on. */
+        Insights: {
+            /** @description Newest first. */
+            analyses: components["schemas"]["Analysis"][];
+            /** @description `[insights.ai]` is configured. */
+            enabled: boolean;
+            model?: string | null;
+            service_id: string;
+            /** Format: int64 */
+            tokens_per_hour: number;
+            /**
+             * Format: int64
+             * @description Tokens spent in the last hour by this collector, and the most allowed.
+             */
+            tokens_used: number;
+        };
         ItemError: {
             error_message: string;
             item_id: string;
@@ -1528,7 +1620,7 @@ export interface components {
          * @description What kind of object a change touched.
          * @enum {string}
          */
-        ObjectKind: "service" | "relation" | "token" | "session" | "alert_rule" | "alert_channel" | "alert" | "silence" | "view" | "push_subscription";
+        ObjectKind: "service" | "relation" | "token" | "session" | "alert_rule" | "alert_channel" | "alert" | "silence" | "view" | "push_subscription" | "analysis";
         /** @description How the last push to a subscription went. */
         Outcome: {
             /** Format: int64 */
@@ -5494,6 +5586,153 @@ export interface operations {
                 };
             };
             /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    insights: {
+        parameters: {
+            query?: {
+                /** @description analyses, 1–50, default 10 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Service id */
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Insights"];
+                };
+            };
+            /** @description Bad input; the error names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in without the permission this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    analyse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Service id */
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The analysis, whatever its outcome (a model that did not answer gives `failed` and says why) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Analysis"];
+                };
+            };
+            /** @description Bad input; the error names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in without the permission this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AI analysis is not configured, or an analysis of the service is under way */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The hourly token budget is spent */
             429: {
                 headers: {
                     [name: string]: unknown;

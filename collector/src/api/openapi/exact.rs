@@ -55,6 +55,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     ),
     ("/api/search", "limit", Rule::Range(1, 500)),
     ("/api/patterns", "limit", Rule::Range(1, 200)),
+    ("/api/insights/{service_id}", "limit", Rule::Range(1, 50)),
     (
         "/api/services/{service_id}/history",
         "limit",

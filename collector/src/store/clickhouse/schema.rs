@@ -28,6 +28,7 @@
 //! - `saved_views`: users' saved views as JSON, newest `version` per view wins.
 //! - `push_subscriptions`: browsers' Web Push subscriptions, likewise;
 //!   `vapid_keys`: the key pushes are signed with (the oldest is used).
+//! - `analyses`: AI analyses of failures as JSON, one row each.
 //!
 //! SQL is limited to what ClickHouse 18.16 accepts. TTL (19.6+) is added
 //! where the server has it; day partitions are dropped on every version.
@@ -346,7 +347,15 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         "ORDER BY created_ms",
         "cityHash64(pkcs8)",
     ));
-    vec![m1, m2, m3, m4, m5, m6, m7, m8, m9]
+    let m10 = l.data_table(
+        "analyses",
+        "analysis_id String, service_id String, created_ms Int64, incident_ms Int64, body String",
+        "",
+        "",
+        "ORDER BY (service_id, created_ms, analysis_id)",
+        "cityHash64(service_id)",
+    );
+    vec![m1, m2, m3, m4, m5, m6, m7, m8, m9, m10]
 }
 
 /// Tables partitioned by day or month, with the unit of their partition ids.

@@ -198,6 +198,16 @@ CREATE TABLE vapid_keys (
     // Failure patterns read a range's failing results: only those rows
     // are in it, so ingest of OK results does not touch it.
     "CREATE INDEX results_failing_ts ON results (ts) WHERE status IN (1, 2, 5);",
+    r#"
+CREATE TABLE analyses (
+    analysis_id TEXT PRIMARY KEY,
+    service_id TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    incident_ms INTEGER NOT NULL,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX analyses_service ON analyses (service_id, created_ms);
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -15,6 +15,7 @@ import { SilenceForm } from "../alerts/SilenceForm";
 import { HistoryCharts } from "./Charts";
 import { FailurePatterns } from "../patterns/FailurePatterns";
 import { UnusualHours } from "./UnusualHours";
+import { AiInsights } from "../insights/AiInsights";
 
 export default function ServiceDetailPage({ services }: { services: LatestStatus[] | undefined }) {
   const id = useParams().id ?? "";
@@ -111,6 +112,7 @@ export default function ServiceDetailPage({ services }: { services: LatestStatus
           ))}
         </ul>
       ) : null}
+      <AiInsights serviceId={id} />
       <FailurePatterns serviceId={id} hours={range.ms / 3600e3} />
       {rel && (
         <div className="grid gap-3 sm:grid-cols-2">

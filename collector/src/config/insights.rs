@@ -1,0 +1,116 @@
+//! `[insights.ai]`: the model that analyses failures. Absent: no analysis.
+
+use std::time::Duration;
+
+use lightbulb_common::time::serde_duration;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InsightsConfig {
+    /// Failure analysis by an OpenAI-compatible model; off when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai: Option<AiConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AiConfig {
+    /// The chat completions API's base, up to and with `/v1`: OpenAI's, or
+    /// a self-hosted server's (`http://127.0.0.1:8080/v1`).
+    pub api_base: String,
+    /// A literal key, `secret://env/NAME` or `secret://file/PATH`; empty
+    /// for servers that take none. Never logged; `<redacted>` in print-config.
+    #[serde(serialize_with = "crate::config::redact")]
+    pub api_key: String,
+    /// The model asked (required).
+    pub model: String,
+    /// How long one request may take.
+    #[serde(with = "serde_duration")]
+    pub timeout: Duration,
+    /// Further attempts after a timeout, a connection error, 429 or 5xx.
+    pub retries: u32,
+    /// Tokens (sent and answered) spent in any hour, at most.
+    pub tokens_per_hour: u64,
+    /// The failure context sent, at most (bytes of JSON).
+    pub max_context_bytes: usize,
+    /// The answer's length, at most (tokens).
+    pub max_answer_tokens: u32,
+    /// Analyse every service that turns FAILED or DEGRADED (once per
+    /// incident); when false, only on request.
+    pub on_transition: bool,
+    /// Time between two automatic analyses of one service.
+    #[serde(with = "serde_duration")]
+    pub cooldown: Duration,
+    /// Regular expressions whose matches are replaced before sending,
+    /// besides the built-in ones (tokens, keys, passwords, emails, IPs).
+    pub redact: Vec<String>,
+}
+
+impl Default for AiConfig {
+    fn default() -> Self {
+        AiConfig {
+            api_base: "https://api.openai.com/v1".into(),
+            api_key: String::new(),
+            model: String::new(),
+            timeout: Duration::from_secs(60),
+            retries: 2,
+            tokens_per_hour: 100_000,
+            max_context_bytes: 24_000,
+            max_answer_tokens: 1_000,
+            on_transition: true,
+            cooldown: Duration::from_secs(15 * 60),
+            redact: Vec::new(),
+        }
+    }
+}
+
+impl InsightsConfig {
+    pub(super) fn problems(&self, problem: &mut impl FnMut(&str, String)) {
+        let Some(ai) = &self.ai else { return };
+        if !(ai.api_base.starts_with("http://") || ai.api_base.starts_with("https://")) {
+            problem(
+                "insights.ai.api_base",
+                format!("`{}` is not an http(s):// address", ai.api_base),
+            );
+        }
+        if ai.model.trim().is_empty() {
+            problem(
+                "insights.ai.model",
+                "is required: the model to ask (e.g. `gpt-4o-mini`)".into(),
+            );
+        }
+        if let Some(Err(why)) = lightbulb_common::secret::SecretRef::parse(&ai.api_key) {
+            problem("insights.ai.api_key", why);
+        }
+        if ai.timeout < Duration::from_secs(1) {
+            problem("insights.ai.timeout", "must be at least 1s".into());
+        }
+        if ai.retries > 10 {
+            problem("insights.ai.retries", "must be at most 10".into());
+        }
+        if ai.max_context_bytes < 1_000 {
+            problem(
+                "insights.ai.max_context_bytes",
+                "must be at least 1000".into(),
+            );
+        }
+        if ai.max_answer_tokens < 100 {
+            problem(
+                "insights.ai.max_answer_tokens",
+                "must be at least 100".into(),
+            );
+        }
+        if ai.tokens_per_hour < u64::from(ai.max_answer_tokens) {
+            problem(
+                "insights.ai.tokens_per_hour",
+                "must be at least `insights.ai.max_answer_tokens`".into(),
+            );
+        }
+        for (i, pattern) in ai.redact.iter().enumerate() {
+            if let Err(e) = regex::Regex::new(pattern) {
+                problem(&format!("insights.ai.redact[{i}]"), e.to_string());
+            }
+        }
+    }
+}
