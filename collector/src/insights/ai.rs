@@ -3,7 +3,7 @@
 //! server with a JSON schema for the answer (`answer.rs`), within a token
 //! budget per hour (`budget.rs`); every analysis is stored with exactly
 //! what was sent (`record.rs`). The collector leading alert evaluation
-//! analyses each incident once by itself (a change to FAILED or DEGRADED
+//! analyses each incident once by itself (`incidents.rs`: a change to FAILED or DEGRADED
 //! from a healthy status, not one a failing dependency explains), at most
 //! once per service per cooldown; anyone with catalog rights may ask for
 //! one (`POST /api/insights/{service_id}`).
@@ -11,6 +11,7 @@
 pub mod answer;
 pub mod budget;
 pub mod context;
+mod incidents;
 pub mod record;
 pub mod redact;
 
@@ -26,17 +27,14 @@ use async_openai::types::chat::{
     CreateChatCompletionRequestArgs, CreateChatCompletionResponse, ResponseFormat,
     ResponseFormatJsonSchema,
 };
-use lightbulb_common::Status;
 use lightbulb_common::secret::SecretRef;
 use lightbulb_common::time::{format_iso, now_ms};
-use tokio::sync::broadcast::error::RecvError;
 use tracing::{info, warn};
 
 use self::record::{Analysis, Outcome, Trigger};
 use self::redact::Redactor;
 use crate::config::AiConfig;
 use crate::state::AppState;
-use crate::store::StatusEvent;
 use crate::{Error, Result};
 
 /// What the model is told it is doing; the context follows as the user's message.
@@ -54,8 +52,6 @@ say so when it is not enough.";
 const RAW_KEPT: usize = 8 * 1024;
 /// Automatic analyses running at once.
 const AT_ONCE: usize = 2;
-/// How long an incident waits for this collector to lead.
-const LEAD_WAIT: Duration = Duration::from_secs(10);
 
 pub struct Analyst {
     config: AiConfig,
@@ -276,98 +272,6 @@ impl Analyst {
             other => format!("the model server at {at}: {other}"),
         }
     }
-
-    /// Analyses incidents as `state`'s status changes open them, until shutdown.
-    pub async fn run(self: Arc<Self>, state: Arc<AppState>) {
-        if !self.config.on_transition {
-            return;
-        }
-        let mut rx = state.events.subscribe();
-        loop {
-            let event = tokio::select! {
-                e = rx.recv() => match e {
-                    Ok(e) => e,
-                    Err(RecvError::Lagged(n)) => {
-                        warn!(missed = n, "AI analysis fell behind the status changes; some incidents are not analysed");
-                        continue;
-                    }
-                    Err(RecvError::Closed) => return,
-                },
-                _ = state.shutdown.cancelled() => return,
-            };
-            if !opens_incident(&event) {
-                continue;
-            }
-            let (me, st) = (self.clone(), state.clone());
-            tokio::spawn(async move { me.incident(&st, event).await });
-        }
-    }
-
-    async fn incident(&self, state: &AppState, e: StatusEvent) {
-        // Only the leader analyses; one that is about to lead (just
-        // started, or taking over) still does.
-        let until = Instant::now() + LEAD_WAIT;
-        while !state.alerting.outbox.leading() {
-            if Instant::now() > until {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        let Ok(_slot) = self.running.acquire().await else {
-            return;
-        };
-        let service = e.service_id.as_str();
-        let now = now_ms();
-        let cooldown = self.config.cooldown.as_millis() as i64;
-        let recent = self
-            .last_auto
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(service)
-            .is_some_and(|at| now - at < cooldown);
-        if recent {
-            info!(
-                service,
-                "AI analysis skipped: the service was analysed within the cooldown"
-            );
-            return;
-        }
-        let explained = crate::api::view::service(state, service)
-            .is_none_or(|s| !s.caused_by.is_empty() || !matches!(s.status, "FAILED" | "DEGRADED"));
-        if explained {
-            return;
-        }
-        match state.store.analyses(service.to_string(), 5).await {
-            Ok(done) if done.iter().any(|a| a.incident_ms == Some(e.last_check_ms)) => return,
-            Ok(_) => {}
-            Err(err) => {
-                warn!(service, error = %err, "AI analysis skipped: cannot read earlier analyses");
-                return;
-            }
-        }
-        self.last_auto
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(service.to_string(), now);
-        if let Err(err) = self
-            .analyse(
-                state,
-                service,
-                Trigger::Transition,
-                None,
-                Some(e.last_check_ms),
-            )
-            .await
-        {
-            warn!(service, error = %err, "AI analysis not made");
-        }
-    }
-}
-
-/// A change to FAILED or DEGRADED from anything healthier.
-pub fn opens_incident(e: &StatusEvent) -> bool {
-    let failing = |code: u8| code == Status::Failed.code() || code == Status::Degraded.code();
-    failing(e.status_code) && !e.previous_status_code.is_some_and(failing)
 }
 
 fn retryable(e: &OpenAIError) -> bool {
