@@ -16,6 +16,8 @@ command -v clickhouse-server >/dev/null || need_apt+=(clickhouse-server clickhou
 # libfaketime: the chaos test steps the agent's clock.
 command -v faketime >/dev/null || need_apt+=(faketime)
 command -v wrk >/dev/null || need_apt+=(wrk)
+# pdftoppm renders an SLA report's PDF in its test.
+command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}"
     apt-get update -qq

@@ -218,6 +218,7 @@ pub const ROUTES: &[Route] = &[
     read("/api/search", Read),
     read("/api/patterns", Read),
     read("/api/insights/{service_id}", Read),
+    read("/api/reports/sla", Read),
     // Asking a model spends the token budget: catalog editors may.
     change(
         "POST",

@@ -15,6 +15,7 @@ pub mod openapi;
 mod params;
 mod patterns;
 mod rejections;
+mod reports;
 mod search;
 pub use self::admin::inputs;
 mod push;
@@ -72,6 +73,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/graph", get(graph::graph))
         .route("/api/search", get(search::search))
         .route("/api/patterns", get(patterns::patterns))
+        .route("/api/reports/sla", get(reports::sla_report))
         .route(
             "/api/insights/{service_id}",
             get(insights::insights).post(insights::analyse),

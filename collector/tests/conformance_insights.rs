@@ -1,6 +1,6 @@
 //! The store suite, part five: failing results read back for the failure
-//! patterns, unusual hours, and AI analyses kept, on every store (see
-//! `conformance.rs`).
+//! patterns, unusual hours, AI analyses kept, and SLA counts, on every
+//! store (see `conformance.rs`).
 
 mod support;
 
@@ -8,6 +8,7 @@ use lightbulb_collector::insights::ai::answer::Answer;
 use lightbulb_collector::insights::ai::record::{Analysis, Outcome, Trigger};
 use lightbulb_collector::insights::anomaly::{Metric, Settings, of_service};
 use lightbulb_collector::insights::patterns::FailureQuery;
+use lightbulb_collector::insights::sla::{self, Counts, Method};
 use lightbulb_collector::store::Store;
 use lightbulb_common::Status;
 use support::stores::*;
@@ -16,6 +17,7 @@ conformance!(
     failing_results_are_read_newest_first_by_range_service_and_limit,
     unusual_hours_are_found_from_the_hourly_rollups,
     analyses_are_kept_and_read_newest_first_per_service,
+    sla_counts_follow_the_declared_method,
 );
 
 fn query(from_ms: i64, to_ms: i64, service_id: Option<&str>, limit: u32) -> FailureQuery {
@@ -196,4 +198,57 @@ async fn analyses_are_kept_and_read_newest_first_per_service(store: &dyn Store) 
             .unwrap()
             .is_empty()
     );
+}
+
+/// Six minutes of six results each (minute 2 in a maintenance window):
+/// 6 OK | 4 OK 2 DEGRADED | 6 FAILED | 5 OK 1 UNKNOWN | 3 OK 3 FAILED | 6 DEGRADED.
+async fn sla_counts_follow_the_declared_method(store: &dyn Store) {
+    let t0 = (now() - 3 * DAY_MS / 24) / 60_000 * 60_000;
+    let minutes: [&[(Status, usize)]; 6] = [
+        &[(Status::Ok, 6)],
+        &[(Status::Ok, 4), (Status::Degraded, 2)],
+        &[(Status::Failed, 6)],
+        &[(Status::Ok, 5), (Status::Unknown, 1)],
+        &[(Status::Ok, 3), (Status::Failed, 3)],
+        &[(Status::Degraded, 6)],
+    ];
+    let mut rows = Vec::new();
+    for (m, parts) in minutes.iter().enumerate() {
+        let statuses = parts.iter().flat_map(|(s, n)| std::iter::repeat_n(*s, *n));
+        for (k, status) in statuses.enumerate() {
+            let ts = t0 + m as i64 * 60_000 + k as i64 * 10_000;
+            rows.push(seq(
+                rows.len() as u64 + 1,
+                result("pay", ts, status, Some(5.0)),
+            ));
+        }
+    }
+    store.insert("a", rows).await.unwrap();
+    let (from, to) = (t0, t0 + 6 * 60_000 - 1);
+    let window = [(t0 + 2 * 60_000, t0 + 3 * 60_000)];
+    let counts = |degraded_is_up, exclude_maintenance| {
+        let method = Method {
+            degraded_is_up,
+            exclude_maintenance,
+            objective: 99.0,
+        };
+        async move {
+            sla::service_counts(store, "pay", from, to, &window, &method)
+                .await
+                .unwrap()
+        }
+    };
+    let c = |up, down| Counts {
+        up,
+        down,
+        not_judged: 1,
+        in_maintenance: 6,
+    };
+    assert_eq!(counts(true, true).await, c(26, 3));
+    assert_eq!(counts(false, true).await, c(18, 11));
+    assert_eq!(counts(true, false).await, c(26, 9));
+    assert_eq!(counts(false, false).await, c(18, 17));
+    let r = sla::row("pay", "", "", c(26, 3), 99.0);
+    assert!((r.uptime_pct.unwrap() - 100.0 * 26.0 / 29.0).abs() < 1e-9);
+    assert_eq!(r.met, Some(false));
 }

@@ -22,6 +22,7 @@ const AuditPage = lazy(() => import("./features/audit/AuditPage"));
 const TokensPage = lazy(() => import("./features/tokens/TokensPage"));
 const AlertsPage = lazy(() => import("./features/alerts/AlertsPage"));
 const SearchPage = lazy(() => import("./features/search/SearchPage"));
+const AnalyticsPage = lazy(() => import("./features/analytics/AnalyticsPage"));
 const AcknowledgePage = lazy(() => import("./features/alerts/AcknowledgePage"));
 const loading = <p className="text-slate-600">Loading…</p>;
 
@@ -32,6 +33,7 @@ const NAV: [string, string, Permission][] = [
   ["/agents", "Agents", "read"],
   ["/alerts", "Alerts", "read"],
   ["/search", "Search", "read"],
+  ["/analytics", "Analytics", "read"],
   ["/admin/services", "Services", "catalog_read"],
   ["/admin/relations", "Relations", "catalog_read"],
   ["/admin/transfer", "Import/Export", "catalog_read"],
@@ -136,6 +138,7 @@ function Shell() {
             <Route path="/agents" element={<AgentsPage />} />
             <Route path="/alerts" element={later(<AlertsPage />)} />
             <Route path="/search" element={later(<SearchPage />)} />
+            <Route path="/analytics" element={later(<AnalyticsPage />)} />
             <Route path="/admin/services" element={later(<AdminServicesPage />)} />
             <Route path="/admin/relations" element={later(<RelationsPage />)} />
             <Route path="/admin/transfer" element={later(<TransferPage />)} />

@@ -86,6 +86,54 @@ impl Silence {
     }
 }
 
+impl Silence {
+    /// Whether it is a maintenance window of `service_id` (with catalog
+    /// `labels`): rules it names do not matter, the service's time does.
+    pub fn maintains(&self, service_id: &str, labels: &BTreeMap<String, String>) -> bool {
+        let m = &self.matchers;
+        self.maintenance
+            && (m.services.is_empty() || m.services.iter().any(|s| s == service_id))
+            && m.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
+
+    /// The times it was open within `[from_ms, to_ms)`, oldest first, as
+    /// `[start, end)`; a recurring window's starts are found minute by minute.
+    pub fn openings(&self, from_ms: i64, to_ms: i64) -> Vec<(i64, i64)> {
+        let clip = |s: i64, e: i64| {
+            (s.max(from_ms) < e.min(to_ms)).then(|| (s.max(from_ms), e.min(to_ms)))
+        };
+        match &self.schedule {
+            Schedule::Once { starts_ms, ends_ms } => {
+                clip(*starts_ms, *ends_ms).into_iter().collect()
+            }
+            Schedule::Recurring {
+                cron,
+                duration_ms,
+                timezone,
+            } => {
+                let (Ok(cron), Ok(tz)) = (Cron::parse(cron), TimeZone::get(timezone)) else {
+                    return Vec::new();
+                };
+                let minute = 60_000;
+                let mut t = (from_ms - duration_ms).div_euclid(minute) * minute;
+                let mut out: Vec<(i64, i64)> = Vec::new();
+                while t < to_ms {
+                    let named = Timestamp::from_millisecond(t)
+                        .is_ok_and(|ts| cron.matches(tz.to_datetime(ts)));
+                    if named && let Some((s, e)) = clip(t, t + duration_ms) {
+                        match out.last_mut() {
+                            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                            _ => out.push((s, e)),
+                        }
+                    }
+                    t += minute;
+                }
+                out
+            }
+        }
+    }
+}
+
 /// The latest time at or before `now_ms`, within `duration_ms`, that
 /// `cron` names in `tz`: the start of the window open now, if one is.
 pub fn last_start(cron: &Cron, tz: &TimeZone, now_ms: i64, duration_ms: i64) -> Option<i64> {
@@ -202,6 +250,40 @@ mod tests {
 
     fn utc(text: &str) -> i64 {
         text.parse::<Timestamp>().unwrap().as_millisecond()
+    }
+
+    #[test]
+    fn openings_in_a_range_are_clipped_to_it() {
+        let silence = |schedule| Silence {
+            silence_id: "s".into(),
+            comment: String::new(),
+            created_by: "t".into(),
+            created_ms: 0,
+            maintenance: true,
+            matchers: Matchers::default(),
+            schedule,
+        };
+        let nightly = silence(Schedule::Recurring {
+            cron: "0 2 * * *".into(),
+            duration_ms: 3_600_000,
+            timezone: "UTC".into(),
+        });
+        let (from, to) = (utc("2026-03-01T02:30:00Z"), utc("2026-03-03T02:15:00Z"));
+        assert_eq!(
+            nightly.openings(from, to),
+            [
+                (from, utc("2026-03-01T03:00:00Z")),
+                (utc("2026-03-02T02:00:00Z"), utc("2026-03-02T03:00:00Z")),
+                (utc("2026-03-03T02:00:00Z"), to),
+            ]
+        );
+        let once = silence(Schedule::Once {
+            starts_ms: utc("2026-03-02T10:00:00Z"),
+            ends_ms: utc("2026-03-05T00:00:00Z"),
+        });
+        assert_eq!(once.openings(from, to), [(utc("2026-03-02T10:00:00Z"), to)]);
+        assert!(once.openings(0, 1_000).is_empty());
+        assert!(once.maintains("web", &BTreeMap::new()));
     }
 
     #[test]

@@ -30,6 +30,7 @@ use utoipa::{Modify, OpenApi};
         super::patterns::patterns,
         super::insights::insights,
         super::insights::analyse,
+        super::reports::sla_report,
         super::views::list_views,
         super::views::get_view,
         super::views::create_view,

@@ -20,6 +20,15 @@ pub(super) fn limit(given: &Option<String>, default: u32, max: u32) -> Result<u3
 }
 
 pub(super) fn time_range(from: &Option<String>, to: &Option<String>) -> Result<(i64, i64)> {
+    time_range_or(from, to, DEFAULT_RANGE_MS)
+}
+
+/// `from` and `to`; `default_ms` before `to` when `from` is not given.
+pub(super) fn time_range_or(
+    from: &Option<String>,
+    to: &Option<String>,
+    default_ms: i64,
+) -> Result<(i64, i64)> {
     let parse = |field: &str, v: &str| {
         lightbulb_common::time::parse_instant(v).map_err(|e| Error::bad_field(field, e))
     };
@@ -29,7 +38,7 @@ pub(super) fn time_range(from: &Option<String>, to: &Option<String>) -> Result<(
     };
     let from_ms = match from {
         Some(f) => parse("from", f)?,
-        None => to_ms - DEFAULT_RANGE_MS,
+        None => to_ms - default_ms,
     };
     if from_ms > to_ms {
         return Err(Error::bad_field("from", "`from` is after `to`"));

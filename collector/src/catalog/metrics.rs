@@ -216,12 +216,16 @@ pub struct Own {
     pub levels: Vec<Level>,
 }
 
-/// Reads `metric_config` (null or `{}`: none). Errors name the field
-/// (`metric_config.response_time_ms.failed`).
+/// A service's availability objective (`metric_config.objective`, %).
+pub fn objective(config: &Value) -> Option<f64> {
+    config.get("objective").and_then(Value::as_f64)
+}
+
+/// Reads `metric_config` (null or `{}`: none; `objective` is not a
+/// threshold). Errors name the field (`metric_config.response_time_ms.failed`).
 pub fn own(config: &Value) -> Result<Option<Own>> {
-    let map = match config {
+    let mut map = match config {
         Value::Null => return Ok(None),
-        Value::Object(map) if map.is_empty() => return Ok(None),
         Value::Object(map) => map.clone(),
         _ => {
             return Err(Error::invalid(
@@ -230,6 +234,17 @@ pub fn own(config: &Value) -> Result<Option<Own>> {
             ));
         }
     };
+    if let Some(v) = map.remove("objective")
+        && !v.as_f64().is_some_and(|o| o > 0.0 && o < 100.0)
+    {
+        return Err(Error::invalid(
+            "metric_config.objective",
+            "must be a percentage above 0 and below 100, like 99.9",
+        ));
+    }
+    if map.is_empty() {
+        return Ok(None);
+    }
     let mut body = Body::nested(map, "metric_config");
     let window_ms = window(&mut body, "window")?.unwrap_or(DEFAULT_WINDOW_MS);
     let mut levels = Vec::new();

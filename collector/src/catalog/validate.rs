@@ -209,6 +209,10 @@ mod tests {
     #[test]
     fn metric_config_is_an_object_or_null() {
         assert_eq!(with(|s| s.metric_config = json!([1])).0, "metric_config");
+        for bad in [json!(100), json!(0), json!("99.9")] {
+            let field = with(|s| s.metric_config = json!({"objective": bad})).0;
+            assert_eq!(field, "metric_config.objective");
+        }
     }
 
     #[test]

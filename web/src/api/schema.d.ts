@@ -735,6 +735,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/sla": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["sla_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/search": {
         parameters: {
             query?: never;
@@ -1280,6 +1296,23 @@ export interface components {
             intervals: number;
             /** @enum {string} */
             kind: "absent";
+        };
+        /** @description Results of one service in a period, as the method counts them. */
+        Counts: {
+            /** Format: int64 */
+            down: number;
+            /**
+             * Format: int64
+             * @description Results in maintenance windows (left out of the others when excluded).
+             */
+            in_maintenance: number;
+            /**
+             * Format: int64
+             * @description STARTING, STOPPED and UNKNOWN results.
+             */
+            not_judged: number;
+            /** Format: int64 */
+            up: number;
         };
         Deleted: {
             deleted: string;
@@ -2089,6 +2122,61 @@ export interface components {
         /** @description A silence, and whether its window is open now. */
         SilenceView: components["schemas"]["Silence"] & {
             open: boolean;
+        };
+        SlaMethod: {
+            /** Format: double */
+            default_objective_pct: number;
+            /** @description `up` or `down`. */
+            degraded: string;
+            /** @description The bucket results are counted in: `1m` or `1h`. */
+            granularity: string;
+            /** @description `excluded` or `included`. */
+            maintenance: string;
+            /** @description The method in words, as printed on the report. */
+            statement: string;
+        };
+        SlaReport: {
+            from: string;
+            method: components["schemas"]["SlaMethod"];
+            /** @description Worst uptime first; services without data last. */
+            services: components["schemas"]["SlaRow"][];
+            summary: components["schemas"]["SlaSummary"];
+            to: string;
+        };
+        /** @description One service's line of the report. */
+        SlaRow: components["schemas"]["Counts"] & {
+            /**
+             * Format: double
+             * @description Down results the objective allows.
+             */
+            budget: number;
+            /**
+             * Format: double
+             * @description Share of the budget used, % (over 100: the objective is missed).
+             */
+            budget_used_pct?: number | null;
+            /** Format: double */
+            burn_rate?: number | null;
+            label: string;
+            met?: boolean | null;
+            /** Format: double */
+            objective_pct: number;
+            service_id: string;
+            service_type: string;
+            /**
+             * Format: double
+             * @description up / (up + down); absent without judged results.
+             */
+            uptime_pct?: number | null;
+        };
+        SlaSummary: {
+            met: number;
+            missed: number;
+            /** @description Services without judged results in the period. */
+            no_data: number;
+            services: number;
+            /** @description The lowest uptimes under 100 %, worst first. */
+            worst: string[];
         };
         /**
          * @description How SMTP is secured.
@@ -6122,6 +6210,88 @@ export interface operations {
                 };
             };
             /** @description Not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sla_report: {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 or epoch ms; default 30 days before `to` */
+                from?: string;
+                /** @description ISO 8601 or epoch ms; default now */
+                to?: string;
+                /** @description DEGRADED counts as `up` (default) or `down` */
+                degraded?: "up" | "down";
+                /** @description results in maintenance windows `exclude`d (default) or `include`d */
+                maintenance?: "exclude" | "include";
+                /** @description %, for services without their own `metric_config.objective`; default 99.9 */
+                objective?: number;
+                /** @description only this service */
+                service_id?: string;
+                /** @description `json` (default), `csv` or `pdf` */
+                format?: "json" | "csv" | "pdf";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaReport"];
+                    "text/csv": string;
+                    "application/pdf": number[];
+                };
+            };
+            /** @description Bad input; the error names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in without the permission this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such service */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -56,6 +56,17 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("/api/search", "limit", Rule::Range(1, 500)),
     ("/api/patterns", "limit", Rule::Range(1, 200)),
     ("/api/insights/{service_id}", "limit", Rule::Range(1, 50)),
+    ("/api/reports/sla", "degraded", Rule::OneOf(&["up", "down"])),
+    (
+        "/api/reports/sla",
+        "maintenance",
+        Rule::OneOf(&["exclude", "include"]),
+    ),
+    (
+        "/api/reports/sla",
+        "format",
+        Rule::OneOf(&["json", "csv", "pdf"]),
+    ),
     (
         "/api/services/{service_id}/history",
         "limit",

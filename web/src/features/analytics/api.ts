@@ -1,0 +1,35 @@
+// SLA reports (`GET /api/reports/sla`): availability per service against
+// its objective over a period, by a declared method; also as CSV and PDF.
+import { api } from "../../api/client";
+import type { components } from "../../api/schema";
+
+type Schemas = components["schemas"];
+export type SlaReport = Schemas["SlaReport"];
+export type SlaRow = Schemas["SlaRow"];
+
+export interface SlaQuery {
+  days: number;
+  degraded: "up" | "down";
+  maintenance: "exclude" | "include";
+  objective: number;
+}
+
+export const slaKeys = {
+  of: (q: SlaQuery) => ["sla", q] as const,
+};
+
+/** The report's address; `format` csv or pdf for a download. The period ends now (to the minute). */
+export function slaUrl(q: SlaQuery, format: "json" | "csv" | "pdf" = "json"): string {
+  const to = Math.floor(Date.now() / 60_000) * 60_000;
+  const p = new URLSearchParams({
+    from: String(to - q.days * 86_400_000),
+    to: String(to),
+    degraded: q.degraded,
+    maintenance: q.maintenance,
+    objective: String(q.objective),
+    format,
+  });
+  return `/api/reports/sla?${p}`;
+}
+
+export const sla = (q: SlaQuery, signal?: AbortSignal) => api.get<SlaReport>(slaUrl(q), signal);
