@@ -238,17 +238,21 @@ async fn sla_counts_follow_the_declared_method(store: &dyn Store) {
                 .unwrap()
         }
     };
-    let c = |up, down| Counts {
+    // Incidents: minutes whose down results outnumber the up ones.
+    let c = |up, down, incidents, down_minutes: i64, up_minutes: i64| Counts {
         up,
         down,
         not_judged: 1,
         in_maintenance: 6,
+        incidents,
+        downtime_ms: down_minutes * 60_000,
+        uptime_ms: up_minutes * 60_000,
     };
-    assert_eq!(counts(true, true).await, c(26, 3));
-    assert_eq!(counts(false, true).await, c(18, 11));
-    assert_eq!(counts(true, false).await, c(26, 9));
-    assert_eq!(counts(false, false).await, c(18, 17));
-    let r = sla::row("pay", "", "", c(26, 3), 99.0);
+    assert_eq!(counts(true, true).await, c(26, 3, 0, 0, 5));
+    assert_eq!(counts(false, true).await, c(18, 11, 1, 1, 4));
+    assert_eq!(counts(true, false).await, c(26, 9, 1, 1, 5));
+    assert_eq!(counts(false, false).await, c(18, 17, 2, 2, 4));
+    let r = sla::row("pay", "", "", c(26, 3, 0, 0, 5), 99.0);
     assert!((r.uptime_pct.unwrap() - 100.0 * 26.0 / 29.0).abs() < 1e-9);
     assert_eq!(r.met, Some(false));
 }

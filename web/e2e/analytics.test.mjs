@@ -40,6 +40,7 @@ test("the SLA report shows who missed the objective and downloads as CSV and PDF
   const summary = await page.getByTestId("sla-summary").textContent();
   assert.match(summary, /2 services: 1 met their objective, 1 missed it, 0 without data\./, summary);
   assert.match(summary, /DEGRADED up/, summary);
+  assert.match(summary, /Most incidents: bad/, summary);
   assert.deepEqual(await violations(page), []);
 
   // Counting DEGRADED as down is stated in the report.
@@ -55,8 +56,8 @@ test("the SLA report shows who missed the objective and downloads as CSV and PDF
   const lines = readFileSync(await csv.path(), "utf8").trim().split(/\r?\n/);
   assert.match(lines[0], /^service_id,label,service_type,objective_pct,uptime_pct,up,down,/);
   assert.equal(lines.length, 3, lines.join("\n"));
-  assert.match(lines[1], /^bad,.*,false$/);
-  assert.match(lines[2], /^good,.*,true$/);
+  assert.match(lines[1], /^bad,.*,false,1,\d+,0$/, "one incident, never up");
+  assert.match(lines[2], /^good,.*,true,0,,$/, "no incident");
 
   const pdf = await download("Download PDF");
   assert.match(pdf.suggestedFilename(), /\.pdf$/);

@@ -112,6 +112,9 @@ pub fn csv(report: &SlaReport) -> String {
         "budget_used_pct",
         "burn_rate",
         "met",
+        "incidents",
+        "mttr_ms",
+        "mtbf_ms",
     ];
     let mut out = line(&head.map(String::from));
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -131,6 +134,9 @@ pub fn csv(report: &SlaReport) -> String {
             opt(r.budget_used_pct),
             opt(r.burn_rate),
             r.met.map(|m| m.to_string()).unwrap_or_default(),
+            c.incidents.to_string(),
+            r.mttr_ms.map(|v| v.to_string()).unwrap_or_default(),
+            r.mtbf_ms.map(|v| v.to_string()).unwrap_or_default(),
         ]));
     }
     out

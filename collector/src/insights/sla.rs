@@ -46,6 +46,12 @@ pub struct Counts {
     pub not_judged: u64,
     /// Results in maintenance windows (left out of the others when excluded).
     pub in_maintenance: u64,
+    /// Runs of buckets where down results outnumber up ones.
+    pub incidents: u64,
+    /// The time those runs cover.
+    pub downtime_ms: i64,
+    /// The time the other buckets with judged results cover.
+    pub uptime_ms: i64,
 }
 
 /// One service's line of the report.
@@ -65,6 +71,10 @@ pub struct SlaRow {
     pub budget_used_pct: Option<f64>,
     pub burn_rate: Option<f64>,
     pub met: Option<bool>,
+    /// Mean time to recover: the incidents' mean length.
+    pub mttr_ms: Option<i64>,
+    /// Mean time between failures: the time up per incident.
+    pub mtbf_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -89,6 +99,8 @@ pub struct SlaSummary {
     pub no_data: usize,
     /// The lowest uptimes under 100 %, worst first.
     pub worst: Vec<String>,
+    /// The most incidents, most first.
+    pub most_incidents: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -102,8 +114,9 @@ pub struct SlaReport {
 }
 
 /// Counts of `buckets` (of `step_ms`) with `windows` (sorted `[start, end)`).
-pub fn count(buckets: &[Bucket], windows: &[(i64, i64)], method: &Method) -> Counts {
+pub fn count(buckets: &[Bucket], step_ms: i64, windows: &[(i64, i64)], method: &Method) -> Counts {
     let mut c = Counts::default();
+    let mut failing = false;
     for b in buckets {
         let s = &b.stats;
         let maintained = windows
@@ -123,6 +136,14 @@ pub fn count(buckets: &[Bucket], windows: &[(i64, i64)], method: &Method) -> Cou
         c.up += up;
         c.down += down;
         c.not_judged += s.other;
+        if down > up {
+            c.incidents += u64::from(!failing);
+            c.downtime_ms += step_ms;
+            failing = true;
+        } else if up > 0 {
+            c.uptime_ms += step_ms;
+            failing = false;
+        }
     }
     c
 }
@@ -150,6 +171,8 @@ pub fn row(
         budget_used_pct: (judged > 0).then(|| 100.0 * counts.down as f64 / budget),
         burn_rate: (judged > 0).then(|| (counts.down as f64 / judged as f64) / allowed),
         met: uptime.map(|u| u >= objective),
+        mttr_ms: (counts.incidents > 0).then(|| counts.downtime_ms / counts.incidents as i64),
+        mtbf_ms: (counts.incidents > 0).then(|| counts.uptime_ms / counts.incidents as i64),
     }
 }
 
@@ -176,8 +199,9 @@ pub async fn service_counts(
         from_ms,
         to_ms,
     };
-    let buckets = store.buckets(query, step_for(from_ms, to_ms)).await?;
-    Ok(count(&buckets.buckets, windows, method))
+    let step = step_for(from_ms, to_ms);
+    let buckets = store.buckets(query, step).await?;
+    Ok(count(&buckets.buckets, step, windows, method))
 }
 
 /// What a service is reported as.
@@ -259,6 +283,14 @@ pub async fn report(
             .take(WORST)
             .map(|r| r.service_id.clone())
             .collect(),
+        most_incidents: {
+            let mut by: Vec<&SlaRow> = rows.iter().filter(|r| r.counts.incidents > 0).collect();
+            by.sort_by_key(|r| std::cmp::Reverse(r.counts.incidents));
+            by.iter()
+                .take(WORST)
+                .map(|r| r.service_id.clone())
+                .collect()
+        },
     };
     Ok(SlaReport {
         from: format_iso(from_ms),
@@ -328,28 +360,33 @@ mod tests {
             bucket(180_000, 58, 0, 1, 1),
         ];
         let window = [(120_000, 180_000)];
-        let c = count(&buckets, &window, &BY_DEFAULT);
+        let c = count(&buckets, 60_000, &window, &BY_DEFAULT);
         assert_eq!(
             c,
             Counts {
                 up: 178,
                 down: 1,
                 not_judged: 1,
-                in_maintenance: 60
+                in_maintenance: 60,
+                incidents: 0,
+                downtime_ms: 0,
+                uptime_ms: 180_000,
             }
         );
         let degraded_down = Method {
             degraded_is_up: false,
             ..BY_DEFAULT
         };
-        let c = count(&buckets, &window, &degraded_down);
+        let c = count(&buckets, 60_000, &window, &degraded_down);
         assert_eq!((c.up, c.down), (168, 11));
         let included = Method {
             exclude_maintenance: false,
             ..BY_DEFAULT
         };
-        let c = count(&buckets, &window, &included);
+        let c = count(&buckets, 60_000, &window, &included);
         assert_eq!((c.up, c.down, c.in_maintenance), (208, 31, 60));
+        // 30 down of 60 is not most: no incident.
+        assert_eq!((c.incidents, c.uptime_ms), (0, 240_000));
     }
 
     #[test]
@@ -365,6 +402,7 @@ mod tests {
                 down: 1,
                 not_judged: 1,
                 in_maintenance: 60,
+                ..Default::default()
             },
             99.0,
         );
@@ -390,5 +428,27 @@ mod tests {
         assert_eq!(r.met, Some(false));
         let r = row("idle", "", "", Counts::default(), 99.9);
         assert_eq!((r.uptime_pct, r.met, r.burn_rate), (None, None, None));
+    }
+
+    #[test]
+    fn incidents_are_runs_of_mostly_down_buckets() {
+        // Up, down, down, up, down, (nothing), up: two incidents of 2 and
+        // 1 minutes, 3 minutes up: MTTR 90 s, MTBF 90 s.
+        let m = |i: i64| i * 60_000;
+        let buckets = [
+            bucket(m(0), 6, 0, 0, 0),
+            bucket(m(1), 1, 0, 5, 0),
+            bucket(m(2), 0, 0, 6, 0),
+            bucket(m(3), 6, 0, 0, 0),
+            bucket(m(4), 0, 0, 6, 0),
+            bucket(m(6), 6, 0, 0, 0),
+        ];
+        let c = count(&buckets, 60_000, &[], &BY_DEFAULT);
+        assert_eq!(
+            (c.incidents, c.downtime_ms, c.uptime_ms),
+            (2, 180_000, 180_000)
+        );
+        let r = row("web", "", "", c, 99.0);
+        assert_eq!((r.mttr_ms, r.mtbf_ms), (Some(90_000), Some(90_000)));
     }
 }

@@ -1303,9 +1303,19 @@ export interface components {
             down: number;
             /**
              * Format: int64
+             * @description The time those runs cover.
+             */
+            downtime_ms: number;
+            /**
+             * Format: int64
              * @description Results in maintenance windows (left out of the others when excluded).
              */
             in_maintenance: number;
+            /**
+             * Format: int64
+             * @description Runs of buckets where down results outnumber up ones.
+             */
+            incidents: number;
             /**
              * Format: int64
              * @description STARTING, STOPPED and UNKNOWN results.
@@ -1313,6 +1323,11 @@ export interface components {
             not_judged: number;
             /** Format: int64 */
             up: number;
+            /**
+             * Format: int64
+             * @description The time the other buckets with judged results cover.
+             */
+            uptime_ms: number;
         };
         Deleted: {
             deleted: string;
@@ -2159,6 +2174,16 @@ export interface components {
             burn_rate?: number | null;
             label: string;
             met?: boolean | null;
+            /**
+             * Format: int64
+             * @description Mean time between failures: the time up per incident.
+             */
+            mtbf_ms?: number | null;
+            /**
+             * Format: int64
+             * @description Mean time to recover: the incidents' mean length.
+             */
+            mttr_ms?: number | null;
             /** Format: double */
             objective_pct: number;
             service_id: string;
@@ -2172,6 +2197,8 @@ export interface components {
         SlaSummary: {
             met: number;
             missed: number;
+            /** @description The most incidents, most first. */
+            most_incidents: string[];
             /** @description Services without judged results in the period. */
             no_data: number;
             services: number;

@@ -37,10 +37,14 @@ pub fn render(report: &SlaReport) -> Vec<u8> {
     if !s.worst.is_empty() {
         lines.push((false, format!("Lowest uptime: {}", s.worst.join(", "))));
     }
+    if !s.most_incidents.is_empty() {
+        let most = s.most_incidents.join(", ");
+        lines.push((false, format!("Most incidents: {most}")));
+    }
     lines.push((false, String::new()));
     let header = format!(
-        "{:<40} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7} {:>6}",
-        "service", "uptime %", "target %", "up", "down", "budget%", "burn", "met"
+        "{:<34} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7} {:>5} {:>5}",
+        "service", "uptime %", "target %", "up", "down", "budget%", "burn", "inc.", "met"
     );
     lines.push((true, header));
     let pct =
@@ -49,14 +53,15 @@ pub fn render(report: &SlaReport) -> Vec<u8> {
         lines.push((
             false,
             format!(
-                "{:<40} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7} {:>6}",
-                cut(&r.service_id, 40),
+                "{:<34} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7} {:>5} {:>5}",
+                cut(&r.service_id, 34),
                 pct(r.uptime_pct, 3),
                 format!("{}", r.objective_pct),
                 r.counts.up,
                 r.counts.down,
                 pct(r.budget_used_pct, 1),
                 pct(r.burn_rate, 2),
+                r.counts.incidents,
                 match r.met {
                     Some(true) => "yes",
                     Some(false) => "NO",

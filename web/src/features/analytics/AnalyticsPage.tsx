@@ -17,6 +17,15 @@ const PERIODS: [number, string][] = [
 
 const num = (v: number | null | undefined, places: number) => (v == null ? "—" : v.toFixed(places));
 
+/** A duration in ms as minutes, hours or days. */
+function span(ms: number | null | undefined): string {
+  if (ms == null) return "—";
+  const min = ms / 60_000;
+  if (min < 90) return `${Math.round(min)} min`;
+  if (min < 48 * 60) return `${(min / 60).toFixed(1)} h`;
+  return `${(min / 1440).toFixed(1)} d`;
+}
+
 function Row({ r }: { r: SlaRow }) {
   const missed = r.met === false;
   return (
@@ -31,6 +40,9 @@ function Row({ r }: { r: SlaRow }) {
       <td className="py-1 pr-3 text-right tabular-nums">{num(r.burn_rate, 2)}</td>
       <td className="py-1 pr-3 text-right tabular-nums">{r.up} / {r.down}</td>
       <td className="py-1 pr-3 text-right tabular-nums">{r.in_maintenance}</td>
+      <td className="py-1 pr-3 text-right tabular-nums">{r.incidents}</td>
+      <td className="py-1 pr-3 text-right tabular-nums">{span(r.mttr_ms)}</td>
+      <td className="py-1 pr-3 text-right tabular-nums">{span(r.mtbf_ms)}</td>
       <td className="py-1">{r.met == null ? "no data" : r.met ? "met" : "missed"}</td>
     </tr>
   );
@@ -89,6 +101,7 @@ export default function AnalyticsPage() {
               {data.summary.services} services: {data.summary.met} met their objective, {data.summary.missed} missed it, {data.summary.no_data} without data.
             </p>
             {data.summary.worst.length > 0 && <p>Lowest uptime: {data.summary.worst.join(", ")}</p>}
+            {data.summary.most_incidents.length > 0 && <p>Most incidents: {data.summary.most_incidents.join(", ")}</p>}
             <p className="mt-1 text-xs text-slate-600">{data.method.statement}</p>
           </div>
           <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
@@ -103,6 +116,9 @@ export default function AnalyticsPage() {
                   <th className="pr-3 text-right font-semibold">Burn rate</th>
                   <th className="pr-3 text-right font-semibold">Up / down results</th>
                   <th className="pr-3 text-right font-semibold">In maintenance</th>
+                  <th className="pr-3 text-right font-semibold">Incidents</th>
+                  <th className="pr-3 text-right font-semibold"><abbr title="mean time to recover">MTTR</abbr></th>
+                  <th className="pr-3 text-right font-semibold"><abbr title="mean time between failures">MTBF</abbr></th>
                   <th className="font-semibold">Objective</th>
                 </tr>
               </thead>
