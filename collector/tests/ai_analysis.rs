@@ -124,6 +124,20 @@ async fn wait_status(server: &InProcess, id: &str, want: &str) {
     .await;
 }
 
+/// `lone`, a service no agent runs.
+async fn lone(server: &InProcess) {
+    let body = json!({"service_id": "lone", "label": "lone", "service_type": "api_endpoint",
+                      "status_config": {"url": "http://127.0.0.1:1/"}});
+    let (code, body) = send(
+        &http(),
+        reqwest::Method::POST,
+        server.url("/api/admin/services"),
+        body,
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+}
+
 async fn analyses(server: &InProcess, id: &str) -> Vec<Value> {
     let (code, body) = get_json(&http(), &server.url(&format!("/api/insights/{id}"))).await;
     assert_eq!(code, 200, "{body}");
@@ -362,12 +376,7 @@ async fn a_malformed_answer_or_a_missing_server_is_stored_and_said() {
     let server = InProcess::start_with(&[], tweak).await;
     let post =
         |path: &str, body: Value| send(&client, reqwest::Method::POST, server.url(path), body);
-    let (code, body) = post(
-        "/api/admin/services",
-        json!({"service_id": "lone", "label": "lone", "service_type": "api_endpoint", "status_config": {"url": "http://127.0.0.1:1/"}}),
-    )
-    .await;
-    assert_eq!(code, 201, "{body}");
+    lone(&server).await;
     let (code, a) = post("/api/insights/lone", Value::Null).await;
     assert_eq!(code, 201, "{a}");
     assert_eq!(a["outcome"], "failed");
@@ -393,12 +402,7 @@ async fn the_hourly_token_budget_holds_and_analysis_is_off_unless_configured() {
     let client = http();
     let post =
         |path: &str, body: Value| send(&client, reqwest::Method::POST, server.url(path), body);
-    let (code, body) = post(
-        "/api/admin/services",
-        json!({"service_id": "lone", "label": "lone", "service_type": "api_endpoint", "status_config": {"url": "http://127.0.0.1:1/"}}),
-    )
-    .await;
-    assert_eq!(code, 201, "{body}");
+    lone(&server).await;
     let (code, a) = post("/api/insights/lone", Value::Null).await;
     assert_eq!(code, 201, "{a}");
     assert_eq!(a["outcome"], "answered");
@@ -438,9 +442,7 @@ async fn the_hourly_token_budget_holds_and_analysis_is_off_unless_configured() {
     drop(server);
 
     let server = InProcess::start(&[]).await;
-    let (code, body) = send(&client, reqwest::Method::POST, server.url("/api/admin/services"),
-        json!({"service_id": "lone", "label": "lone", "service_type": "api_endpoint", "status_config": {"url": "http://127.0.0.1:1/"}})).await;
-    assert_eq!(code, 201, "{body}");
+    lone(&server).await;
     let (code, body) = send(
         &client,
         reqwest::Method::POST,
