@@ -219,6 +219,7 @@ pub const ROUTES: &[Route] = &[
     read("/api/patterns", Read),
     read("/api/insights/{service_id}", Read),
     read("/api/reports/sla", Read),
+    read("/api/capacity", Read),
     // Asking a model spends the token budget: catalog editors may.
     change(
         "POST",

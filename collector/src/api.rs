@@ -5,6 +5,7 @@ mod alerts;
 mod anomalies;
 mod audit;
 mod auth;
+mod capacity;
 mod graph;
 mod guard;
 mod headers;
@@ -74,6 +75,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/search", get(search::search))
         .route("/api/patterns", get(patterns::patterns))
         .route("/api/reports/sla", get(reports::sla_report))
+        .route("/api/capacity", get(capacity::capacity))
         .route(
             "/api/insights/{service_id}",
             get(insights::insights).post(insights::analyse),

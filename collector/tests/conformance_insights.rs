@@ -7,6 +7,7 @@ mod support;
 use lightbulb_collector::insights::ai::answer::Answer;
 use lightbulb_collector::insights::ai::record::{Analysis, Outcome, Trigger};
 use lightbulb_collector::insights::anomaly::{Metric, Settings, of_service};
+use lightbulb_collector::insights::capacity::{self, Kind, Spec};
 use lightbulb_collector::insights::patterns::FailureQuery;
 use lightbulb_collector::insights::sla::{self, Counts, Method};
 use lightbulb_collector::store::Store;
@@ -18,6 +19,7 @@ conformance!(
     unusual_hours_are_found_from_the_hourly_rollups,
     analyses_are_kept_and_read_newest_first_per_service,
     sla_counts_follow_the_declared_method,
+    gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not,
 );
 
 fn query(from_ms: i64, to_ms: i64, service_id: Option<&str>, limit: u32) -> FailureQuery {
@@ -255,4 +257,75 @@ async fn sla_counts_follow_the_declared_method(store: &dyn Store) {
     let r = sla::row("pay", "", "", c(26, 3, 0, 0, 5), 99.0);
     assert!((r.uptime_pct.unwrap() - 100.0 * 26.0 / 29.0).abs() < 1e-9);
     assert_eq!(r.met, Some(false));
+}
+
+/// Three days of results every ten minutes: `grows` RSS rising 1 MB an
+/// hour from 100 MB toward 200 MB (there 28 hours from now), `flat` at
+/// 150 MB, and a ClickHouse disk losing 0.5 % free space an hour from 50 %
+/// toward the failing 2 % (there 24 hours from now).
+async fn gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not(store: &dyn Store) {
+    const MB: f64 = 1e6;
+    let now = now() / 600_000 * 600_000;
+    let start = now - 72 * 3_600_000;
+    let mut rows = Vec::new();
+    for i in 0..=432 {
+        let ts = start + i * 600_000;
+        let hours = (ts - start) as f64 / 3_600_000.0;
+        for (id, rss) in [("grows", 100.0 * MB + hours * MB), ("flat", 150.0 * MB)] {
+            let mut r = result(id, ts, Status::Ok, None);
+            r.metrics.memory_usage = Some(rss);
+            rows.push(seq(rows.len() as u64 + 1, r));
+        }
+        let mut r = result("ch", ts, Status::Ok, None);
+        r.details = serde_json::json!({"disks": [{"disk": "default", "path": "/var/lib/clickhouse/", "free_percent": 50.0 - hours / 2.0}]});
+        rows.push(seq(rows.len() as u64 + 1, r));
+    }
+    store.insert("a", rows).await.unwrap();
+    let spec = |id: &str, kind, limit| Spec {
+        service_id: id.into(),
+        kind,
+        limit,
+    };
+    let specs = [
+        spec("grows", Kind::Rss, 200.0 * MB),
+        spec("flat", Kind::Rss, 200.0 * MB),
+        spec("ch", Kind::DiskFree, 2.0),
+    ];
+    let horizon = 30 * DAY_MS;
+    let got = capacity::forecasts(store, &specs, now, horizon)
+        .await
+        .unwrap();
+    let names: Vec<(&str, &str, bool)> = got
+        .iter()
+        .map(|g| (g.service_id.as_str(), g.gauge.as_str(), g.at_risk))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("ch", "free disk default", true),
+            ("grows", "rss", true),
+            ("flat", "rss", false)
+        ]
+    );
+    for (g, hours) in [(&got[0], 24.0), (&got[1], 28.0)] {
+        let at = lightbulb_common::time::parse_instant(g.reaches_at.as_deref().unwrap()).unwrap();
+        let off = (at - now) as f64 / 3_600_000.0;
+        // Within 10 % of the time left.
+        assert!(
+            (off - hours).abs() <= hours / 10.0,
+            "{} reaches in {off} h, not {hours}",
+            g.service_id
+        );
+    }
+    assert!(
+        (got[1].current - 172.0 * MB).abs() < 1.0 * MB,
+        "{}",
+        got[1].current
+    );
+    assert!(got[2].reaches_at.is_none() && got[2].linear.at.is_none());
+    // Nearer than the horizon only: a day ahead, nothing reaches its limit.
+    let soon = capacity::forecasts(store, &specs, now, DAY_MS / 2)
+        .await
+        .unwrap();
+    assert!(soon.iter().all(|g| !g.at_risk), "{soon:?}");
 }

@@ -41,6 +41,8 @@ test("the SLA report shows who missed the objective and downloads as CSV and PDF
   assert.match(summary, /2 services: 1 met their objective, 1 missed it, 0 without data\./, summary);
   assert.match(summary, /DEGRADED up/, summary);
   assert.match(summary, /Most incidents: bad/, summary);
+  // No gauge with a limit here: nothing at risk, and it says so.
+  assert.match(await page.getByTestId("at-risk").textContent(), /Nothing is heading for its limit \(0 gauges watched\)/);
   assert.deepEqual(await violations(page), []);
 
   // Counting DEGRADED as down is stated in the report.

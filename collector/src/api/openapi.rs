@@ -31,6 +31,7 @@ use utoipa::{Modify, OpenApi};
         super::insights::insights,
         super::insights::analyse,
         super::reports::sla_report,
+        super::capacity::capacity,
         super::views::list_views,
         super::views::get_view,
         super::views::create_view,

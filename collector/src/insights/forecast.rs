@@ -19,6 +19,7 @@ const HOUR_MS: f64 = 3_600_000.0;
 /// How the trend was fitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ForecastMethod)]
 pub enum Method {
     Linear,
     Holt,

@@ -591,6 +591,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/capacity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["capacity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/docs": {
         parameters: {
             query?: never;
@@ -1223,6 +1239,13 @@ export interface components {
             failed_count: number;
             success_count: number;
         };
+        Capacity: {
+            at: string;
+            /** @description At risk first, soonest first. */
+            gauges: components["schemas"]["GaugeForecast"][];
+            /** @description How far ahead a gauge reaching its limit counts as at risk. */
+            horizon: string;
+        };
         /** @description Where notifications go. */
         Channel: {
             channel_id: string;
@@ -1376,6 +1399,29 @@ export interface components {
             last_error?: string | null;
             /** @description `managed_by` of what the file owns. */
             owner: string;
+        };
+        /**
+         * @description How the trend was fitted.
+         * @enum {string}
+         */
+        ForecastMethod: "linear" | "holt";
+        /** @description One gauge's forecast. */
+        GaugeForecast: {
+            at_risk: boolean;
+            /** Format: double */
+            current: number;
+            /** @description `rss`, or `free disk <name>`. */
+            gauge: string;
+            holt: components["schemas"]["ReachView"];
+            /** Format: double */
+            limit: number;
+            linear: components["schemas"]["ReachView"];
+            /** @description The sooner of the two methods' times. */
+            reaches_at?: string | null;
+            samples: number;
+            service_id: string;
+            /** @description `bytes` or `%`. */
+            unit: string;
         };
         Graph: {
             edges: components["schemas"]["Edge"][];
@@ -1795,6 +1841,16 @@ export interface components {
             label?: string | null;
             /** @description Services whose status changes are pushed; none or absent: every service. */
             services?: string[] | null;
+        };
+        ReachView: {
+            /** @description When it reaches the limit; absent when it does not head there. */
+            at?: string | null;
+            /** @description The 95 % band around `at` (`latest` absent: the slow end never gets there). */
+            earliest?: string | null;
+            latest?: string | null;
+            method: components["schemas"]["ForecastMethod"];
+            /** Format: double */
+            slope_per_hour: number;
         };
         Refused: {
             error: components["schemas"]["RefusedError"];
@@ -5635,6 +5691,64 @@ export interface operations {
             };
             /** @description The provider cannot be reached */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    capacity: {
+        parameters: {
+            query?: {
+                /** @description how far ahead, 1h to 365d (`30d`, `12h`); default 30d */
+                horizon?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Capacity"];
+                };
+            };
+            /** @description Bad input; the error names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in without the permission this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,6 +6,8 @@ import type { components } from "../../api/schema";
 type Schemas = components["schemas"];
 export type SlaReport = Schemas["SlaReport"];
 export type SlaRow = Schemas["SlaRow"];
+export type Capacity = Schemas["Capacity"];
+export type GaugeForecast = Schemas["GaugeForecast"];
 
 export interface SlaQuery {
   days: number;
@@ -33,3 +35,7 @@ export function slaUrl(q: SlaQuery, format: "json" | "csv" | "pdf" = "json"): st
 }
 
 export const sla = (q: SlaQuery, signal?: AbortSignal) => api.get<SlaReport>(slaUrl(q), signal);
+
+/** Gauges with a limit and when they reach it, `horizonDays` ahead. */
+export const capacity = (horizonDays: number, signal?: AbortSignal) =>
+  api.get<Capacity>(`/api/capacity?horizon=${horizonDays}d`, signal);
