@@ -86,19 +86,23 @@ pub async fn run(
     prefix: &str,
     shutdown: CancellationToken,
 ) -> Result<Option<BenchReport>> {
-    run_paced(config, results, services, prefix, 0, true, shutdown).await
+    run_paced(config, results, services, prefix, 0, 0, true, shutdown).await
 }
 
 /// `run` producing at most `rate` results per second (0: as fast as the
 /// spool takes them), as checks would, while the shipper ships. Without
 /// `ship` the results are only spooled, for a later run to ship as a
-/// backlog.
+/// backlog. With `history_ms` the results are checked over that past
+/// instead of now, evenly per service, all OK, with response times of a
+/// daily shape (a history to look at, or to find unusual hours against).
+#[allow(clippy::too_many_arguments)]
 pub async fn run_paced(
     config: &AgentConfig,
     results: u64,
     services: u64,
     prefix: &str,
     rate: u64,
+    history_ms: i64,
     ship: bool,
     shutdown: CancellationToken,
 ) -> Result<Option<BenchReport>> {
@@ -125,7 +129,9 @@ pub async fn run_paced(
     } else {
         (rate / 20).clamp(1, 1000)
     };
-    info!(results, rate, drained, "bench producing");
+    info!(results, rate, drained, history_ms, "bench producing");
+    let per_service = results.div_ceil(services).max(1);
+    let history_start = lightbulb_common::time::now_ms() - history_ms;
     let mut made = 0u64;
     while made < results {
         if rate > 0 {
@@ -137,7 +143,15 @@ pub async fn run_paced(
         }
         let n = chunk.min(results - made);
         let batch: Vec<v1::CheckResult> = (made..made + n)
-            .map(|i| synthetic(i, services, prefix))
+            .map(|i| {
+                let mut r = synthetic(i, services, prefix);
+                if history_ms > 0 {
+                    let at =
+                        history_start + (i / services) as i64 * history_ms / per_service as i64;
+                    past(&mut r, at);
+                }
+                r
+            })
             .collect();
         let s = spool.clone();
         tokio::task::spawn_blocking(move || s.append(&batch))
@@ -191,6 +205,19 @@ pub async fn run_paced(
         elapsed,
         shipped: ship,
     }))
+}
+
+/// `r` as checked at `at_ms`: OK, its response time 100 ms at 06:00 UTC,
+/// 150 ms at noon, 50 ms at midnight.
+fn past(r: &mut v1::CheckResult, at_ms: i64) {
+    let day = (at_ms.rem_euclid(86_400_000)) as f64 / 86_400_000.0;
+    let rt = 100.0 * (1.0 + 0.5 * (std::f64::consts::TAU * (day - 0.25)).sin());
+    r.timestamp_ms = at_ms;
+    r.status_code = 0;
+    r.metrics = Some(v1::Metrics {
+        response_time_ms: Some(rt),
+        ..Default::default()
+    });
 }
 
 fn synthetic(i: u64, services: u64, prefix: &str) -> v1::CheckResult {

@@ -60,6 +60,11 @@ enum Command {
         /// the shipper ships (0: as fast as the spool takes them).
         #[arg(long, default_value_t = 0)]
         rate: u64,
+        /// Stamp the results over this past (`35d`) instead of now: all OK,
+        /// response times of a daily shape; a history to try the charts
+        /// and unusual hours on.
+        #[arg(long, value_parser = lightbulb_common::time::parse_duration)]
+        history: Option<std::time::Duration>,
         /// Only spool the results and exit; a later `bench --results 0`
         /// ships them as a backlog (to measure how fast a collector takes
         /// many agents' backlogs at once).
@@ -152,6 +157,7 @@ fn main() -> ExitCode {
                 services,
                 prefix,
                 rate,
+                history,
                 spool_only,
                 allow_drops,
             } => {
@@ -162,8 +168,16 @@ fn main() -> ExitCode {
                     eprintln!("error: --prefix: {e}");
                     return ExitCode::from(64);
                 }
+                let history_ms = history.map_or(0, |h| h.as_millis() as i64);
                 lightbulb_agent::bench::run_paced(
-                    &config, results, services, &prefix, rate, !spool_only, shutdown,
+                    &config,
+                    results,
+                    services,
+                    &prefix,
+                    rate,
+                    history_ms,
+                    !spool_only,
+                    shutdown,
                 )
                 .await
             }

@@ -18,7 +18,7 @@ import type { AnomalyView, Bucket } from "./api";
 
 Chart.register(BarController, BarElement, CategoryScale, Legend, LineController, LineElement, LinearScale, PointElement, Tooltip);
 
-function ChartCanvas({ config, label }: { config: ChartConfiguration; label: string }) {
+function ChartCanvas({ config, label, note }: { config: ChartConfiguration; label: string; note?: string }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const chart = new Chart(canvas.current!, config);
@@ -26,9 +26,12 @@ function ChartCanvas({ config, label }: { config: ChartConfiguration; label: str
   }, [config]);
   return (
     <figure className="rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
-      <figcaption className="mb-2 text-sm font-semibold text-slate-800">{label}</figcaption>
+      <figcaption className="mb-2 text-sm font-semibold text-slate-800">
+        {label}
+        {note && <span className="ml-2 font-normal text-purple-800">{note}</span>}
+      </figcaption>
       <div className="h-56">
-        <canvas ref={canvas} role="img" aria-label={label} />
+        <canvas ref={canvas} role="img" aria-label={note ? `${label}, ${note}` : label} />
       </div>
     </figure>
   );
@@ -65,6 +68,7 @@ export function HistoryCharts({ buckets, stepMs, anomalies = [] }: { buckets: Bu
   // Unusual response times, drawn as large points over the lines.
   const slow = anomalies.filter((a) => a.metric === "response_time_ms");
   const unusual = { ...line("Unusual", marks(buckets, stepMs, slow), "#7e22ce"), showLine: false, pointRadius: 7, pointStyle: "triangle" as const };
+  const marked = unusual.data.filter((v) => v != null).length;
   const latency: ChartConfiguration = {
     type: "line",
     data: {
@@ -106,7 +110,7 @@ export function HistoryCharts({ buckets, stepMs, anomalies = [] }: { buckets: Bu
   };
   return (
     <div className="grid gap-3 lg:grid-cols-2">
-      <ChartCanvas config={latency} label="Response time (p50 / p95 / p99)" />
+      <ChartCanvas config={latency} label="Response time (p50 / p95 / p99)" note={marked ? `▲ ${marked} unusual hour${marked === 1 ? "" : "s"} marked` : undefined} />
       <ChartCanvas config={timeline} label="Status timeline" />
       {(hasCpu || hasMem) && <ChartCanvas config={resources} label="CPU and memory" />}
     </div>
