@@ -1,6 +1,6 @@
 //! SLA reports through the API, of services a real agent checks: one up,
 //! one down (its own objective set in `metric_config`), then the down one
-//! in a maintenance window. JSON says who met the objective; the CSV is a
+//! in a maintenance window, and an application depending on it. JSON says who met the objective; the CSV is a
 //! download with a line per service; the PDF opens: poppler's `pdftotext`
 //! reads the report's text from it and `pdftoppm` renders a first page that
 //! is not blank. (The numbers against hand-computed histories are in
@@ -207,6 +207,36 @@ async fn reports_say_who_met_the_objective_as_json_csv_and_pdf() {
     .await;
     assert_eq!(r["services"][0]["down"], r["services"][0]["in_maintenance"]);
     assert_eq!(r["method"]["maintenance"], "included");
+
+    // An application's status is stored when it changes: it counts by the
+    // time each status holds (here DEGRADED, the default for a failed
+    // dependency, counted down, since it was made), not by changes.
+    let (code, body) = post(
+        "/api/admin/services",
+        json!({"service_id": "shop", "label": "Shop", "service_type": "application", "status_config": {}}),
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = post(
+        "/api/admin/relations",
+        json!({"source_service_id": "shop", "target_service_id": "down", "relation_type": "dependency"}),
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+    eventually(Duration::from_secs(20), "shop DEGRADED", || async {
+        let (_, s) = get_json(&http(), &server.url("/api/status/shop")).await;
+        (s["status"] == "DEGRADED").then_some(())
+    })
+    .await;
+    let now = lightbulb_common::time::now_ms();
+    let url = format!(
+        "/api/reports/sla?from={start}&to={now}&service_id=shop&maintenance=include&degraded=down"
+    );
+    let (_, r) = get_json(&client, &server.url(&url)).await;
+    let shop = &r["services"][0];
+    assert_eq!(shop["up"], 0, "{r}");
+    assert!(shop["down"].as_u64().unwrap() >= 1, "{r}");
+    assert_eq!(shop["met"], false, "{r}");
 
     // Bad input names the field.
     for (query, field) in [

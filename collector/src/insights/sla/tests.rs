@@ -125,3 +125,38 @@ fn incidents_are_runs_of_mostly_down_buckets() {
     let r = row("web", "", "", c, 99.0);
     assert_eq!((r.mttr_ms, r.mtbf_ms), (Some(90_000), Some(90_000)));
 }
+
+#[test]
+fn an_application_counts_the_status_held_longest_in_each_bucket() {
+    // OK from before the period, FAILED from 90 s to 150 s: minutes 1 and
+    // 2 each hold 30 s of both, and count as FAILED (the worse).
+    let changes = [
+        (-3_600_000, Status::Ok),
+        (90_000, Status::Failed),
+        (150_000, Status::Ok),
+    ];
+    let buckets = held(&changes, 0, 299_999, 60_000);
+    let starts: Vec<i64> = buckets.iter().map(|b| b.start_ms).collect();
+    assert_eq!(starts, [0, 60_000, 120_000, 180_000, 240_000]);
+    let c = count(&buckets, 60_000, &[], &BY_DEFAULT);
+    assert_eq!(
+        (c.up, c.down, c.incidents, c.downtime_ms),
+        (3, 2, 1, 120_000)
+    );
+    // FAILED for 50 s of minute 1 only.
+    let changes = [
+        (0, Status::Ok),
+        (70_000, Status::Failed),
+        (120_000, Status::Ok),
+    ];
+    let c = count(
+        &held(&changes, 0, 179_999, 60_000),
+        60_000,
+        &[],
+        &BY_DEFAULT,
+    );
+    assert_eq!((c.up, c.down), (2, 1));
+    // Nothing known before the first change: counted from it.
+    assert_eq!(held(&[(120_000, Status::Ok)], 0, 179_999, 60_000).len(), 1);
+    assert!(held(&[], 0, 179_999, 60_000).is_empty());
+}
