@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::stats::Stats;
+use lightbulb_common::Status;
 
 fn bucket(start_ms: i64, ok: u64, degraded: u64, failed: u64, other: u64) -> Bucket {
     Bucket {
