@@ -27,6 +27,7 @@ test("a slow hour is unusual against the weeks before and marked on the chart", 
   const port = await freePort();
   await new Promise((r) => slow.listen(port, "127.0.0.1", r));
   const check = `[[checks]]\nservice_id = "shop-0"\nservice_type = "api_endpoint"\ninterval = "1s"\n[checks.status_config]\nurl = "http://127.0.0.1:${port}/"\n`;
+  const firstHour = Math.floor(Date.now() / 3600e3) * 3600e3;
   const lb = await startLightbulb(check);
 
   // A second agent ships the five weeks before now.
@@ -42,24 +43,28 @@ test("a slow hour is unusual against the weeks before and marked on the chart", 
   const bench = start(path.join(BIN, "lightbulb-agent"), ["--config", config, "bench", "--results", "10080", "--services", "1", "--prefix", "shop", "--history", "35d"]);
   assert.equal(await exited(bench), 0, bench.output);
 
+  // The current hour also holds a few history results; once the slow ones
+  // outnumber them, its p95 is the slow answers'.
   const found = await until(
     "the slow hour found unusual",
     async () => {
       const a = await (await fetch(`${lb.url}/api/services/shop-0/anomalies`)).json();
-      return a.anomalies.find((x) => x.metric === "response_time_ms" && Date.now() - Date.parse(x.start) < 3600e3);
+      return a.anomalies.find((x) => x.metric === "response_time_ms" && Date.now() - Date.parse(x.start) < 3600e3 && x.value >= 300);
     },
     60_000,
   );
-  assert.ok(found.value >= 300 && found.expected <= 160, JSON.stringify(found));
+  assert.ok(found.expected <= 160, JSON.stringify(found));
+  // Only the hours the slow check ran in are unusual (two if it crossed the hour).
   const all = (await (await fetch(`${lb.url}/api/services/shop-0/anomalies`)).json()).anomalies;
-  assert.equal(all.length, 1, `only the slow hour is unusual: ${JSON.stringify(all)}`);
+  assert.ok(all.length >= 1 && all.every((x) => x.metric === "response_time_ms" && Date.parse(x.start) >= firstHour), `only the slow hours are unusual: ${JSON.stringify(all)}`);
+  const marks = all.length === 1 ? "1 unusual hour" : `${all.length} unusual hours`;
 
   const page = await browserPage();
   await page.goto(`${lb.url}/services/shop-0`);
-  const listed = page.getByTestId("anomaly");
+  const listed = page.getByTestId("anomaly").first();
   await listed.waitFor();
   assert.match(await listed.textContent(), /response time \(p95\) \d+ ms, usually \d+ ms/);
-  const chart = page.getByRole("img", { name: /^Response time \(p50 \/ p95 \/ p99\), ▲ 1 unusual hour marked$/ });
+  const chart = page.getByRole("img", { name: `Response time (p50 / p95 / p99), ▲ ${marks} marked`, exact: true });
   await chart.waitFor();
   // The mark is drawn: the canvas holds the marks' purple (#7e22ce).
   const purple = await until("the mark drawn", async () =>
