@@ -115,6 +115,7 @@ fn world(failing: &[usize]) -> World {
         silences,
         link_base: "https://lightbulb.example.com".into(),
         verdicts: HashMap::new(),
+        anomalies: HashMap::new(),
     }
 }
 

@@ -213,6 +213,7 @@ pub const ROUTES: &[Route] = &[
     read("/api/services/{service_id}/history", Read),
     read("/api/services/{service_id}/metrics", Read),
     read("/api/services/{service_id}/anomalies", Read),
+    read("/api/anomalies", Read),
     read("/api/agents", Read),
     read("/api/graph", Read),
     read("/api/search", Read),

@@ -76,6 +76,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/patterns", get(patterns::patterns))
         .route("/api/reports/sla", get(reports::sla_report))
         .route("/api/capacity", get(capacity::capacity))
+        .route("/api/anomalies", get(anomalies::found))
         .route(
             "/api/insights/{service_id}",
             get(insights::insights).post(insights::analyse),

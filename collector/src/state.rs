@@ -41,6 +41,8 @@ pub struct AppState {
     pub push: Arc<crate::push::Push>,
     /// AI failure analysis; `None` when `[insights.ai]` is not configured.
     pub analyst: Option<Arc<crate::insights::ai::Analyst>>,
+    /// Unusual hours: the scanner and the recent ones alert rules read.
+    pub anomalies: Arc<crate::insights::anomaly::scan::Anomalies>,
     pub metrics: Metrics,
     /// Recent results of services with metric thresholds or metric rules.
     pub windows: crate::thresholds::Windows,
@@ -100,6 +102,9 @@ impl AppState {
         );
         alerting.outbox.set_push(push.clone());
         let analyst = crate::insights::ai::Analyst::new(config.insights.ai.as_ref())?;
+        let anomalies = Arc::new(crate::insights::anomaly::scan::Anomalies::new(
+            &config.insights.anomalies,
+        ));
         let catalog_file = config.catalog.file.clone().map(|path| {
             crate::catalog::file::CatalogFile::new(path, config.catalog.environment.clone())
         });
@@ -113,6 +118,7 @@ impl AppState {
             alerting,
             push,
             analyst,
+            anomalies,
             metrics: Metrics::default(),
             windows: Default::default(),
             events: broadcast::channel(EVENT_BUFFER).0,

@@ -175,6 +175,7 @@ pub trait Store:
     + crate::search::SearchStore
     + crate::insights::patterns::FailureStore
     + crate::insights::ai::record::AnalysisStore
+    + crate::insights::anomaly::stored::AnomalyStore
     + crate::views::ViewStore
     + crate::push::PushStore
 {

@@ -261,6 +261,16 @@ async fn bad_rules_and_channels_are_refused_naming_the_field() {
             "BROKEN",
         ),
         (
+            json!({"rule_id": "r", "condition": {"kind": "anomaly", "metrics": ["cpu_usage"]}}),
+            "condition.metrics[0]",
+            "not one of response_time_ms, error_rate",
+        ),
+        (
+            json!({"rule_id": "r", "condition": {"kind": "anomaly", "min_score": -1}}),
+            "condition.min_score",
+            "from 0 to 1000",
+        ),
+        (
             json!({"rule_id": "r", "condition": {"kind": "status", "statuses": ["FAILED"]}, "for": "soon"}),
             "for",
             "",

@@ -1,12 +1,14 @@
 //! The store suite, part five: failing results read back for the failure
-//! patterns, unusual hours, AI analyses kept, and SLA counts, on every
+//! patterns, unusual hours (found and stored), AI analyses kept, SLA
+//! counts and capacity, on every
 //! store (see `conformance.rs`).
 
 mod support;
 
 use lightbulb_collector::insights::ai::answer::Answer;
 use lightbulb_collector::insights::ai::record::{Analysis, Outcome, Trigger};
-use lightbulb_collector::insights::anomaly::{Metric, Settings, of_service};
+use lightbulb_collector::insights::anomaly::stored::{AnomalyQuery, StoredAnomaly};
+use lightbulb_collector::insights::anomaly::{Anomaly, Metric, Settings, of_service};
 use lightbulb_collector::insights::capacity::{self, Kind, Spec};
 use lightbulb_collector::insights::patterns::FailureQuery;
 use lightbulb_collector::insights::sla::{self, Counts, Method};
@@ -20,6 +22,7 @@ conformance!(
     analyses_are_kept_and_read_newest_first_per_service,
     sla_counts_follow_the_declared_method,
     gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not,
+    stored_anomalies_are_replaced_cleared_and_read_newest_first,
 );
 
 fn query(from_ms: i64, to_ms: i64, service_id: Option<&str>, limit: u32) -> FailureQuery {
@@ -328,4 +331,102 @@ async fn gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not(store:
         .await
         .unwrap();
     assert!(soon.iter().all(|g| !g.at_risk), "{soon:?}");
+}
+
+fn found(service: &str, metric: Metric, start_ms: i64, value: f64, cleared: bool) -> StoredAnomaly {
+    StoredAnomaly {
+        service_id: service.into(),
+        anomaly: Anomaly {
+            metric,
+            start_ms,
+            value,
+            expected: 100.0,
+            score: (value - 100.0) / 10.0,
+        },
+        detected_ms: start_ms + 60_000,
+        cleared,
+    }
+}
+
+async fn stored_anomalies_are_replaced_cleared_and_read_newest_first(store: &dyn Store) {
+    const H: i64 = 3_600_000;
+    let t = now().div_euclid(H) * H;
+    let q = |service_id: Option<&str>, limit: u32| AnomalyQuery {
+        from_ms: t - 3 * H,
+        to_ms: t + H,
+        service_id: service_id.map(str::to_string),
+        limit,
+    };
+    store
+        .put_anomalies(vec![
+            found("web", Metric::ResponseTimeMs, t - 2 * H, 180.0, false),
+            found("web", Metric::ResponseTimeMs, t, 150.0, false),
+            found("db", Metric::ResponseTimeMs, t, 400.0, false),
+            found("db", Metric::ResponseTimeMs, t - H, 300.0, false),
+            // Outside the range.
+            found("db", Metric::ResponseTimeMs, t - 4 * H, 900.0, false),
+        ])
+        .await
+        .unwrap();
+    // The current hour of web grows; db's hour before stops being unusual.
+    store
+        .put_anomalies(vec![
+            found("web", Metric::ResponseTimeMs, t, 260.0, false),
+            found("db", Metric::ResponseTimeMs, t - H, 0.0, true),
+        ])
+        .await
+        .unwrap();
+    store
+        .put_anomalies(vec![found("web", Metric::ErrorRate, t, 0.5, false)])
+        .await
+        .unwrap();
+    let all = store.anomalies(q(None, 100)).await.unwrap();
+    let keys: Vec<(&str, Metric, i64, f64)> = all
+        .iter()
+        .map(|f| {
+            (
+                f.service_id.as_str(),
+                f.anomaly.metric,
+                f.anomaly.start_ms,
+                f.anomaly.value,
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("db", Metric::ResponseTimeMs, t, 400.0),
+            ("web", Metric::ResponseTimeMs, t, 260.0),
+            ("web", Metric::ErrorRate, t, 0.5),
+            ("web", Metric::ResponseTimeMs, t - 2 * H, 180.0),
+        ],
+        "newest hour first, then highest score; replaced and cleared ones as last written"
+    );
+    assert_eq!(
+        all[1],
+        found("web", Metric::ResponseTimeMs, t, 260.0, false)
+    );
+    let web = store.anomalies(q(Some("web"), 100)).await.unwrap();
+    assert_eq!(web.len(), 3);
+    assert!(web.iter().all(|f| f.service_id == "web"));
+    let two = store.anomalies(q(None, 2)).await.unwrap();
+    assert_eq!(two, all[..2]);
+    // Cleared again after being replaced: gone; written again: back.
+    store
+        .put_anomalies(vec![found("db", Metric::ResponseTimeMs, t, 0.0, true)])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .anomalies(q(Some("db"), 100))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .put_anomalies(vec![found("db", Metric::ResponseTimeMs, t, 420.0, false)])
+        .await
+        .unwrap();
+    let db = store.anomalies(q(Some("db"), 100)).await.unwrap();
+    assert_eq!(db, [found("db", Metric::ResponseTimeMs, t, 420.0, false)]);
 }

@@ -1,19 +1,22 @@
-// Unusual hours on a service's chart as a user meets them: five weeks of
-// history with a daily shape (shipped through the real spool and shipper
-// by `lightbulb-agent bench --history 35d`, as a second agent), then the
-// live check of the same service turns slow. The hour it is in is unusual
-// against the same hour of the weeks before: the service page lists it and
-// marks it on the response time chart (a purple triangle, drawn).
+// Unusual hours as a user meets them: five weeks of history with a daily
+// shape (shipped through the real spool and shipper by `lightbulb-agent
+// bench --history 35d`, as a second agent), then a live check of the same
+// service that turns slow. The hour it is in is unusual against the same
+// hour of the weeks before: the service page lists it and marks it on the
+// response time chart (a purple triangle, drawn); the scanner stores it, the
+// Analytics page lists it fleet-wide, and an anomaly rule's webhook receives it.
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { after, test } from "node:test";
-import { ARTIFACTS, BIN, browserPage, freePort, start, startLightbulb, stopAll, until } from "./harness.mjs";
+import { ARTIFACTS, BIN, browserPage, freePort, start, startLightbulb, startReceiver, stopAll, until } from "./harness.mjs";
 
 let slow = null;
+let receiver = null;
 after(async () => {
   slow?.close();
+  receiver?.close();
   await stopAll();
 });
 
@@ -28,20 +31,31 @@ test("a slow hour is unusual against the weeks before and marked on the chart", 
   await new Promise((r) => slow.listen(port, "127.0.0.1", r));
   const check = `[[checks]]\nservice_id = "shop-0"\nservice_type = "api_endpoint"\ninterval = "1s"\n[checks.status_config]\nurl = "http://127.0.0.1:${port}/"\n`;
   const firstHour = Math.floor(Date.now() / 3600e3) * 3600e3;
-  const lb = await startLightbulb(check);
+  const lb = await startLightbulb("", `[alerting]\ninterval = "200ms"\n[insights.anomalies]\ninterval = "1s"\n`);
+  receiver = await startReceiver();
+  const call = async (p, body) => {
+    const r = await fetch(`${lb.url}${p}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    assert.ok(r.ok, `POST ${p}: ${r.status} ${await r.text()}`);
+  };
+  await call("/api/alerts/channels", { channel_id: "hook", kind: "webhook", url: receiver.url });
+  await call("/api/alerts/rules", { rule_id: "unusual", severity: "warning", condition: { kind: "anomaly", metrics: ["response_time_ms"] }, for: "0s", channels: ["hook"] });
 
-  // A second agent ships the five weeks before now.
+  // Further agents: one ships the five weeks before now, one checks live.
   const certs = path.join(lb.dir, "certs");
-  assert.equal(await exited(start(path.join(BIN, "lightbulb-collector"), ["certs", "issue", "--ca-dir", certs, "--agent", "history", "--out", certs])), 0);
   const grpc = readFileSync(path.join(lb.dir, "collector.toml"), "utf8").match(/\[grpc\]\nlisten = "([^"]+)"/)[1];
-  const config = path.join(lb.dir, "history.toml");
-  writeFileSync(
-    config,
-    `agent_id = "history"\ncollector = "https://${grpc}"\nspool_dir = "${lb.dir}/history-spool"\n[tls]\nca = "${certs}/ca.crt"\ncert = "${certs}/agent-history.crt"\nkey = "${certs}/agent-history.key"\n`,
-  );
+  const agent = async (name, extra = "") => {
+    assert.equal(await exited(start(path.join(BIN, "lightbulb-collector"), ["certs", "issue", "--ca-dir", certs, "--agent", name, "--out", certs])), 0);
+    const config = path.join(lb.dir, `${name}.toml`);
+    writeFileSync(
+      config,
+      `agent_id = "${name}"\ncollector = "https://${grpc}"\nspool_dir = "${lb.dir}/${name}-spool"\n[tls]\nca = "${certs}/ca.crt"\ncert = "${certs}/agent-${name}.crt"\nkey = "${certs}/agent-${name}.key"\n${extra}`,
+    );
+    return config;
+  };
   // One result every five minutes for 35 days.
-  const bench = start(path.join(BIN, "lightbulb-agent"), ["--config", config, "bench", "--results", "10080", "--services", "1", "--prefix", "shop", "--history", "35d"]);
+  const bench = start(path.join(BIN, "lightbulb-agent"), ["--config", await agent("history"), "bench", "--results", "10080", "--services", "1", "--prefix", "shop", "--history", "35d"]);
   assert.equal(await exited(bench), 0, bench.output);
+  start(path.join(BIN, "lightbulb-agent"), ["--config", await agent("live", check)]);
 
   // The current hour also holds a few history results; once the slow ones
   // outnumber them, its p95 is the slow answers'.
@@ -79,5 +93,20 @@ test("a slow hour is unusual against the weeks before and marked on the chart", 
   );
   assert.ok(purple > 20, `${purple} purple pixels`);
   await page.screenshot({ path: path.join(ARTIFACTS, "anomaly-marks.png"), fullPage: true });
+
+  // The scanner stored it: listed fleet-wide, on the Analytics page, and sent.
+  const stored = await until("the slow hour stored", async () => {
+    const a = await (await fetch(`${lb.url}/api/anomalies`)).json();
+    return a.anomalies.find((x) => x.service_id === "shop-0" && x.metric === "response_time_ms" && Date.parse(x.start) >= firstHour);
+  });
+  assert.ok(stored.value > stored.expected && stored.score > 4, JSON.stringify(stored));
+  await page.goto(`${lb.url}/analytics`);
+  const row = page.getByTestId("fleet-anomaly").filter({ hasText: "shop-0" }).first();
+  await row.waitFor();
+  assert.match(await row.textContent(), /^shop-0: response time \(p95\) \d+ ms, usually \d+ ms, in the hour from .+ \(\d+\.\d deviations\)$/);
+  await page.screenshot({ path: path.join(ARTIFACTS, "anomalies-fleet.png"), fullPage: true });
+  const sent = await until("the anomaly rule's notification", async () => receiver.got.find((m) => m.event === "firing" && m.rule_id === "unusual"), 30_000);
+  assert.equal(sent.service_id, "shop-0");
+  assert.match(sent.message, /^response time \(p95\) \d+ ms in the hour from \S+, usually \d+ ms \(\d+\.\d deviations\)$/);
   assert.deepEqual(page.errors, []);
 });

@@ -29,6 +29,12 @@ pub enum Condition {
     /// No result for `intervals` times the check's interval: the service
     /// (or its agent) is silent.
     Absent { intervals: u32 },
+    /// The current hour or the one just ended is unusual in one of
+    /// `metrics` by at least `min_score` deviations (`insights::anomaly`).
+    Anomaly {
+        metrics: Vec<crate::insights::anomaly::Metric>,
+        min_score: f64,
+    },
 }
 
 impl Condition {
@@ -55,7 +61,7 @@ impl Condition {
                 threshold: *days,
                 window_ms: 0,
             }),
-            Condition::Status { .. } | Condition::Absent { .. } => None,
+            Condition::Status { .. } | Condition::Absent { .. } | Condition::Anomaly { .. } => None,
         }
     }
 }
@@ -94,16 +100,52 @@ pub fn read(c: &mut Body) -> Result<Condition> {
                 let intervals = c.integer("intervals", 1..=1000)?.unwrap_or(3) as u32;
                 Condition::Absent { intervals }
             }
+            "anomaly" => anomaly(c)?,
             other => {
                 return Err(Error::invalid(
                     "condition.kind",
                     format!(
-                        "`{other}` is not a condition this collector knows (status, metric, cert_expiry, absent)"
+                        "`{other}` is not a condition this collector knows (status, metric, cert_expiry, absent, anomaly)"
                     ),
                 ));
             }
         },
     )
+}
+
+/// `{"metrics": ["response_time_ms"], "min_score": 6}`; both metrics and
+/// any stored anomaly when left out.
+fn anomaly(c: &mut Body) -> Result<Condition> {
+    use crate::insights::anomaly::Metric;
+    let metrics = match c.strings("metrics")? {
+        None => vec![Metric::ResponseTimeMs, Metric::ErrorRate],
+        Some(names) if names.is_empty() => {
+            return Err(Error::invalid(
+                "condition.metrics",
+                "must name at least one metric",
+            ));
+        }
+        Some(names) => names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                Metric::parse(n).ok_or_else(|| {
+                    Error::invalid(
+                        &format!("condition.metrics[{i}]"),
+                        format!("`{n}` is not one of response_time_ms, error_rate"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    let min_score = c.number("min_score")?.unwrap_or(0.0);
+    if !(0.0..=1000.0).contains(&min_score) {
+        return Err(Error::invalid(
+            "condition.min_score",
+            "must be from 0 to 1000",
+        ));
+    }
+    Ok(Condition::Anomaly { metrics, min_score })
 }
 
 /// `{"metric": "response_time_ms", "aggregate": "p95", "above": 500,

@@ -36,6 +36,8 @@ pub struct World {
     pub link_base: String,
     /// Metric conditions as last judged, by rule and service id.
     pub verdicts: HashMap<(String, String), Verdict>,
+    /// Stored unusual hours of the current and the previous hour, by service.
+    pub anomalies: HashMap<String, Vec<crate::insights::anomaly::Anomaly>>,
 }
 
 impl World {
@@ -58,6 +60,18 @@ impl World {
             Condition::Absent { intervals } => {
                 let last = s.last_result_ms?;
                 (now_ms - last >= i64::from(*intervals) * s.interval_ms).then(|| s.message.clone())
+            }
+            Condition::Anomaly { metrics, min_score } => {
+                let hour = crate::insights::anomaly::HOUR_MS;
+                let since = now_ms.div_euclid(hour) * hour - hour;
+                self.anomalies
+                    .get(id)?
+                    .iter()
+                    .filter(|a| {
+                        a.start_ms >= since && metrics.contains(&a.metric) && a.score >= *min_score
+                    })
+                    .max_by(|a, b| a.score.total_cmp(&b.score))
+                    .map(crate::insights::anomaly::Anomaly::describe)
             }
             Condition::Metric { .. } | Condition::CertExpiry { .. } => self
                 .verdicts

@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         super::history::history,
         super::history::service_metrics,
         super::anomalies::anomalies,
+        super::anomalies::found,
         super::search::search,
         super::patterns::patterns,
         super::insights::insights,

@@ -1,4 +1,5 @@
-//! `[insights.ai]`: the model that analyses failures. Absent: no analysis.
+//! `[insights.ai]`: the model that analyses failures (absent: no
+//! analysis); `[insights.anomalies]`: how unusual hours are found.
 
 use std::time::Duration;
 
@@ -11,6 +12,31 @@ pub struct InsightsConfig {
     /// Failure analysis by an OpenAI-compatible model; off when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ai: Option<AiConfig>,
+    /// Unusual hours of response time and error rate (always on).
+    pub anomalies: AnomalyConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnomalyConfig {
+    /// How often the hours not yet final are judged again.
+    #[serde(with = "serde_duration")]
+    pub interval: Duration,
+    /// Scaled median absolute deviations above the usual value that make
+    /// an hour unusual.
+    pub threshold: f64,
+    /// Weeks before an hour whose same hour is its baseline.
+    pub weeks: u32,
+}
+
+impl Default for AnomalyConfig {
+    fn default() -> Self {
+        AnomalyConfig {
+            interval: Duration::from_secs(60),
+            threshold: 4.0,
+            weeks: 4,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +93,19 @@ impl Default for AiConfig {
 
 impl InsightsConfig {
     pub(super) fn problems(&self, problem: &mut impl FnMut(&str, String)) {
+        let a = &self.anomalies;
+        if a.interval < Duration::from_secs(1) {
+            problem("insights.anomalies.interval", "must be at least 1s".into());
+        }
+        if !(a.threshold.is_finite() && (1.0..=100.0).contains(&a.threshold)) {
+            problem(
+                "insights.anomalies.threshold",
+                "must be from 1 to 100".into(),
+            );
+        }
+        if !(2..=12).contains(&a.weeks) {
+            problem("insights.anomalies.weeks", "must be from 2 to 12".into());
+        }
         let Some(ai) = &self.ai else { return };
         if !(ai.api_base.starts_with("http://") || ai.api_base.starts_with("https://")) {
             problem(

@@ -9,15 +9,18 @@
 //! Only the high side is flagged: faster answers and fewer errors are not
 //! trouble.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-const HOUR_MS: i64 = 3_600_000;
-const WEEK_HOURS: i64 = 168;
+pub mod scan;
+pub mod stored;
+
+pub const HOUR_MS: i64 = 3_600_000;
+pub const WEEK_HOURS: i64 = 168;
 /// MAD to standard deviation, for normal data.
 const MAD_SCALE: f64 = 1.4826;
 
 /// What is measured each hour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// p95 response time, ms.
@@ -60,7 +63,7 @@ impl Default for Settings {
 }
 
 /// An unusual hour.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Anomaly {
     pub metric: Metric,
     pub start_ms: i64,
@@ -71,6 +74,77 @@ pub struct Anomaly {
     pub score: f64,
 }
 
+impl Anomaly {
+    /// "response time (p95) 412 ms in the hour from 2026-12-01T12:00:00Z,
+    /// usually 150 ms (9.6 deviations)".
+    pub fn describe(&self) -> String {
+        let (what, value, usual) = match self.metric {
+            Metric::ResponseTimeMs => (
+                "response time (p95)",
+                format!("{:.0} ms", self.value),
+                format!("{:.0} ms", self.expected),
+            ),
+            Metric::ErrorRate => (
+                "error rate",
+                format!("{:.1} %", self.value * 100.0),
+                format!("{:.1} %", self.expected * 100.0),
+            ),
+        };
+        format!(
+            "{what} {value} in the hour from {}, usually {usual} ({:.1} deviations)",
+            lightbulb_common::time::format_iso(self.start_ms),
+            self.score
+        )
+    }
+}
+
+/// What is expected of one hour, from the same hour in the weeks before.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Baseline {
+    /// The median.
+    pub expected: f64,
+    /// The scaled median absolute deviation, at least the metric's floor.
+    pub spread: f64,
+}
+
+impl Baseline {
+    /// The baseline of `values`; `None` with fewer than `s.min_values`.
+    pub fn of(metric: Metric, mut values: Vec<f64>, s: &Settings) -> Option<Baseline> {
+        values.retain(|v| v.is_finite());
+        if values.len() < s.min_values {
+            return None;
+        }
+        let expected = median(&mut values);
+        let mut dev: Vec<f64> = values.iter().map(|v| (v - expected).abs()).collect();
+        let spread = (MAD_SCALE * median(&mut dev)).max(metric.floor(expected));
+        Some(Baseline { expected, spread })
+    }
+
+    /// The hour starting at `start_ms` with `value`, if that is unusual.
+    pub fn judge(
+        &self,
+        metric: Metric,
+        start_ms: i64,
+        value: f64,
+        s: &Settings,
+    ) -> Option<Anomaly> {
+        let score = (value - self.expected) / self.spread;
+        (value.is_finite() && score > s.threshold).then_some(Anomaly {
+            metric,
+            start_ms,
+            value,
+            expected: self.expected,
+            score,
+        })
+    }
+}
+
+/// The hours (by hour number) whose values make the baseline of `hour`.
+pub fn baseline_hours(hour: i64, s: &Settings) -> impl Iterator<Item = i64> + use<> {
+    let (weeks, beside) = (s.weeks, s.beside);
+    (1..=weeks).flat_map(move |k| (-beside..=beside).map(move |j| hour - k * WEEK_HOURS + j))
+}
+
 /// The anomalies among `series` (hour start in ms, value; hours without
 /// data left out) in the hours starting from `from_ms`, oldest first.
 pub fn detect(metric: Metric, series: &[(i64, f64)], from_ms: i64, s: &Settings) -> Vec<Anomaly> {
@@ -79,36 +153,19 @@ pub fn detect(metric: Metric, series: &[(i64, f64)], from_ms: i64, s: &Settings)
         .filter(|(_, v)| v.is_finite())
         .map(|&(t, v)| (t.div_euclid(HOUR_MS), v))
         .collect();
-    let mut out = Vec::new();
     let mut hours: Vec<(i64, f64)> = series
         .iter()
         .filter(|(t, v)| *t >= from_ms && v.is_finite())
         .map(|&(t, v)| (t.div_euclid(HOUR_MS), v))
         .collect();
     hours.sort_by_key(|h| h.0);
-    for (hour, value) in hours {
-        let mut base: Vec<f64> = (1..=s.weeks)
-            .flat_map(|k| (-s.beside..=s.beside).map(move |j| hour - k * WEEK_HOURS + j))
-            .filter_map(|h| by_hour.get(&h).copied())
-            .collect();
-        if base.len() < s.min_values {
-            continue;
-        }
-        let expected = median(&mut base);
-        let mut dev: Vec<f64> = base.iter().map(|v| (v - expected).abs()).collect();
-        let spread = (MAD_SCALE * median(&mut dev)).max(metric.floor(expected));
-        let score = (value - expected) / spread;
-        if score > s.threshold {
-            out.push(Anomaly {
-                metric,
-                start_ms: hour * HOUR_MS,
-                value,
-                expected,
-                score,
-            });
-        }
-    }
-    out
+    hours
+        .into_iter()
+        .filter_map(|(hour, value)| {
+            let base = baseline_hours(hour, s).filter_map(|h| by_hour.get(&h).copied());
+            Baseline::of(metric, base.collect(), s)?.judge(metric, hour * HOUR_MS, value, s)
+        })
+        .collect()
 }
 
 fn median(v: &mut [f64]) -> f64 {

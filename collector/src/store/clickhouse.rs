@@ -4,6 +4,7 @@
 
 mod alerting;
 mod analyses;
+mod anomalies;
 mod audit;
 mod catalog;
 mod dedup;

@@ -23,6 +23,7 @@
 
 mod alerting;
 mod analyses;
+mod anomalies;
 mod audit;
 mod catalog;
 mod failures;

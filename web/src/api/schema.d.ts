@@ -452,6 +452,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/anomalies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["found"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -1319,6 +1335,12 @@ export interface components {
             intervals: number;
             /** @enum {string} */
             kind: "absent";
+        } | {
+            /** @enum {string} */
+            kind: "anomaly";
+            metrics: components["schemas"]["Metric"][];
+            /** Format: double */
+            min_score: number;
         };
         /** @description Results of one service in a period, as the method counts them. */
         Counts: {
@@ -1405,6 +1427,40 @@ export interface components {
          * @enum {string}
          */
         ForecastMethod: "linear" | "holt";
+        FoundAnomalies: {
+            /** @description Newest hour first, then highest score. */
+            anomalies: components["schemas"]["FoundAnomaly"][];
+            from: string;
+            /** @description More matched than `limit`. */
+            more: boolean;
+            to: string;
+        };
+        /** @description A service's unusual hour, as the scanner stored it. */
+        FoundAnomaly: {
+            /** @description When it was last judged. */
+            detected: string;
+            /**
+             * Format: double
+             * @description The median of the same hour in the weeks before.
+             */
+            expected: number;
+            /** @description The catalog's label; the id when the service has none. */
+            label: string;
+            metric: components["schemas"]["Metric"];
+            /**
+             * Format: double
+             * @description Scaled median absolute deviations above `expected`.
+             */
+            score: number;
+            service_id: string;
+            /** @description The hour's start. */
+            start: string;
+            /**
+             * Format: double
+             * @description The hour's value when last judged (it grows while the hour runs).
+             */
+            value: number;
+        };
         /** @description One gauge's forecast. */
         GaugeForecast: {
             at_risk: boolean;
@@ -5247,6 +5303,70 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    found: {
+        parameters: {
+            query?: {
+                /** @description hours starting from; ISO 8601 or epoch ms; default 24 h before `to` */
+                from?: string;
+                /** @description ISO 8601 or epoch ms; default now */
+                to?: string;
+                /** @description only this service's */
+                service_id?: string;
+                /** @description 1–1000, default 200 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoundAnomalies"];
+                };
+            };
+            /** @description Bad input; the error names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in without the permission this needs */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

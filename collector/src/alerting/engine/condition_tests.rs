@@ -108,3 +108,62 @@ fn an_absence_rule_waits_for_its_intervals_of_silence() {
     let step = e.evaluate(&rules, &web(Status::Unknown, None), 90_000);
     assert!(step.changed.is_empty());
 }
+
+#[test]
+fn an_anomaly_rule_holds_while_the_current_or_last_hour_is_unusual() {
+    use crate::insights::anomaly::{Anomaly, Metric};
+    const H: i64 = 3_600_000;
+    let slow = |start_ms, score| Anomaly {
+        metric: Metric::ResponseTimeMs,
+        start_ms,
+        value: 400.0,
+        expected: 150.0,
+        score,
+    };
+    let with = |found: Vec<Anomaly>| World {
+        anomalies: [("web".to_string(), found)].into(),
+        ..web(Status::Ok, None)
+    };
+    let any = rule(
+        "unusual",
+        Condition::Anomaly {
+            metrics: vec![Metric::ResponseTimeMs],
+            min_score: 0.0,
+        },
+    );
+    // The hour from 10 h: it fires at 10:30, still holds at 11:30, not at 12:00.
+    let mut e = Engine::default();
+    let w = with(vec![slow(10 * H, 9.5)]);
+    let step = e.evaluate(std::slice::from_ref(&any), &w, 10 * H + H / 2);
+    assert_eq!(step.messages.len(), 1);
+    assert_eq!(
+        step.messages[0].0.message,
+        "response time (p95) 400 ms in the hour from 1970-01-01T10:00:00.000Z, usually 150 ms (9.5 deviations)"
+    );
+    let step = e.evaluate(std::slice::from_ref(&any), &w, 11 * H + H / 2);
+    assert!(step.messages.is_empty(), "still firing");
+    let step = e.evaluate(std::slice::from_ref(&any), &w, 12 * H);
+    assert_eq!(step.messages.len(), 1, "resolved");
+    assert_eq!(
+        step.messages[0].0.event,
+        crate::alerting::model::Event::Resolved
+    );
+    // Below its least score, or of another metric: not held.
+    let strong = rule(
+        "strong",
+        Condition::Anomaly {
+            metrics: vec![Metric::ResponseTimeMs],
+            min_score: 10.0,
+        },
+    );
+    let errors = rule(
+        "errors",
+        Condition::Anomaly {
+            metrics: vec![Metric::ErrorRate],
+            min_score: 0.0,
+        },
+    );
+    let mut e = Engine::default();
+    let step = e.evaluate(&[strong, errors], &w, 10 * H + 1);
+    assert!(step.changed.is_empty() && step.messages.is_empty());
+}

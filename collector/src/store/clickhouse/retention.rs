@@ -31,7 +31,7 @@ pub(super) async fn expire(ch: &Ch, retention: Retention, now_ms: i64) -> Result
     let mut dropped = 0;
     for (table, unit) in PARTITIONED {
         let cutoff = match *table {
-            "rollup_minute" | "rollup_hour" => retention.rollup_cutoff(now_ms),
+            "rollup_minute" | "rollup_hour" | "anomalies" => retention.rollup_cutoff(now_ms),
             _ => retention.raw_cutoff(now_ms),
         };
         let name = format!("{table}{suffix}");
@@ -65,6 +65,7 @@ pub(super) async fn set_ttl(ch: &Ch, retention: &Retention) -> Result<()> {
         ("spool_gaps", "ts", days(retention.raw_ms)),
         ("rollup_minute", "bucket", days(retention.rollups_ms)),
         ("rollup_hour", "bucket", days(retention.rollups_ms)),
+        ("anomalies", "start_ms", days(retention.rollups_ms)),
     ] {
         let sql = format!(
             "ALTER TABLE {}{on_cluster} MODIFY TTL toDateTime(intDiv({column}, 1000)) + INTERVAL {keep} DAY",

@@ -29,6 +29,8 @@
 //! - `push_subscriptions`: browsers' Web Push subscriptions, likewise;
 //!   `vapid_keys`: the key pushes are signed with (the oldest is used).
 //! - `analyses`: AI analyses of failures as JSON, one row each.
+//! - `anomalies`: unusual hours per service and metric, newest `version`
+//!   wins (a `cleared` one is no longer unusual); by month of the hour.
 //!
 //! SQL is limited to what ClickHouse 18.16 accepts. TTL (19.6+) is added
 //! where the server has it; day partitions are dropped on every version.
@@ -355,7 +357,17 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         "ORDER BY (service_id, created_ms, analysis_id)",
         "cityHash64(service_id)",
     );
-    vec![m1, m2, m3, m4, m5, m6, m7, m8, m9, m10]
+    let m11 = l.data_table(
+        "anomalies",
+        "service_id String, metric String, start_ms Int64, value Float64, expected Float64,
+         score Float64, detected_ms Int64, cleared UInt8, version UInt64",
+        "Replacing",
+        "version",
+        "PARTITION BY toYYYYMM(toDateTime(intDiv(start_ms, 1000), 'UTC'))
+         ORDER BY (service_id, metric, start_ms)",
+        "cityHash64(service_id)",
+    );
+    vec![m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11]
 }
 
 /// Tables partitioned by day or month, with the unit of their partition ids.
@@ -366,6 +378,7 @@ pub(super) const PARTITIONED: &[(&str, Granularity)] = &[
     ("spool_gaps", Granularity::Day),
     ("rollup_minute", Granularity::Day),
     ("rollup_hour", Granularity::Month),
+    ("anomalies", Granularity::Month),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

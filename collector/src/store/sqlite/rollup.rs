@@ -188,7 +188,7 @@ pub(super) fn summary(
 }
 
 /// Deletes raw results and events older than the raw cutoff, and rollup
-/// cells older than the rollup cutoff.
+/// cells and anomalies older than the rollup cutoff.
 pub(super) fn expire(tx: &Transaction<'_>, retention: &Retention, now_ms: i64) -> Result<u64> {
     let raw = retention.raw_cutoff(now_ms);
     let mut n = tx.execute("DELETE FROM results WHERE ts < ?1", params![raw])?;
@@ -201,5 +201,9 @@ pub(super) fn expire(tx: &Transaction<'_>, retention: &Retention, now_ms: i64) -
             params![retention.rollup_cutoff(now_ms)],
         )?;
     }
+    n += tx.execute(
+        "DELETE FROM anomalies WHERE start_ms < ?1",
+        params![retention.rollup_cutoff(now_ms)],
+    )?;
     Ok(n as u64)
 }

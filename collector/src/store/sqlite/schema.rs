@@ -208,6 +208,19 @@ CREATE TABLE analyses (
 ) WITHOUT ROWID;
 CREATE INDEX analyses_service ON analyses (service_id, created_ms);
 "#,
+    r#"
+CREATE TABLE anomalies (
+    service_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    start_ms INTEGER NOT NULL,
+    value REAL NOT NULL,
+    expected REAL NOT NULL,
+    score REAL NOT NULL,
+    detected_ms INTEGER NOT NULL,
+    PRIMARY KEY (service_id, metric, start_ms)
+) WITHOUT ROWID;
+CREATE INDEX anomalies_start ON anomalies (start_ms);
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {

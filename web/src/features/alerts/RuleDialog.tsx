@@ -10,7 +10,7 @@ import { Dialog, Field, button, input } from "../../ui/Dialog";
 import { useToast } from "../../ui/toast";
 import { request } from "../../api/client";
 import { type Channel, type Rule, configKeys, config } from "./api";
-import { AGGREGATES, CONDITIONS, METRICS, type RuleForm, STATUSES, blankRule, fromRule, offeredThreshold, toBody } from "./ruleForm";
+import { AGGREGATES, ANOMALY_METRICS, CONDITIONS, METRICS, type RuleForm, STATUSES, blankRule, fromRule, offeredThreshold, toBody } from "./ruleForm";
 
 export function RuleDialog({ rule, channels, open, onClose }: { rule?: Rule; channels: Channel[]; open: boolean; onClose: () => void }) {
   const [f, setF] = useState<RuleForm>(() => (rule ? fromRule(rule) : blankRule()));
@@ -195,6 +195,29 @@ function Condition({ f, set, error, offered, single }: { f: RuleForm; set: (p: P
       <Field label="Fires when the certificate expires within (days)" error={error}>
         <input className={input} inputMode="decimal" value={f.days} onChange={(e) => set({ days: e.target.value })} />
       </Field>
+    );
+  }
+  if (f.kind === "anomaly") {
+    return (
+      <fieldset className="rounded-md bg-slate-50 p-3">
+        <legend className="text-sm font-medium text-slate-800">Fires while the current or last hour is unusual in</legend>
+        <div className="mt-1 flex gap-4">
+          {ANOMALY_METRICS.map(([m, name]) => (
+            <label key={m} className="flex items-center gap-1 text-sm">
+              <input
+                type="checkbox"
+                checked={f.anomaly_metrics.includes(m)}
+                onChange={(e) => set({ anomaly_metrics: e.target.checked ? [...f.anomaly_metrics, m] : f.anomaly_metrics.filter((x) => x !== m) })}
+              />
+              {name}
+            </label>
+          ))}
+        </div>
+        <Field label="At least this many deviations above usual (0: any unusual hour)">
+          <input className={input} inputMode="decimal" value={f.min_score} onChange={(e) => set({ min_score: e.target.value })} />
+        </Field>
+        {error && <p className="mt-1 text-xs text-red-800" role="alert">{error}</p>}
+      </fieldset>
     );
   }
   return (

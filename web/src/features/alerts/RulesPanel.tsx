@@ -23,6 +23,8 @@ export function describeCondition(r: Rule): string {
       return `certificate expires within ${c.days} days`;
     case "absent":
       return `no result for ${c.intervals} intervals`;
+    case "anomaly":
+      return `unusual ${c.metrics.map((m) => (m === "error_rate" ? "error rate" : "response time")).join(" or ")}${c.min_score > 0 ? ` (${c.min_score}+ deviations)` : ""}`;
   }
 }
 

@@ -51,6 +51,11 @@ describe("rule form", () => {
     expect(toBody(e).condition).toEqual({ kind: "metric", metric: "error_rate", above: 5, window: "5m" });
   });
 
+  it("round-trips an anomaly condition", () => {
+    const rule: Rule = { ...stored, condition: { kind: "anomaly", metrics: ["error_rate"], min_score: 6 } };
+    expect(toBody(fromRule(rule)).condition).toEqual({ kind: "anomaly", metrics: ["error_rate"], min_score: 6 });
+  });
+
   it("offers a service's own degraded level as the threshold", () => {
     expect(offeredThreshold({ response_time_ms: { degraded: 400, failed: 900 } }, "response_time_ms")).toBe("400");
     expect(offeredThreshold({ cpu_usage: { failed: 95 } }, "cpu_usage")).toBe("95");

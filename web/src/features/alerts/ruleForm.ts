@@ -14,7 +14,12 @@ export const CONDITIONS: [ConditionKind, string][] = [
   ["metric", "Metric over a window"],
   ["cert_expiry", "Certificate expiry"],
   ["absent", "No results (silent)"],
+  ["anomaly", "Unusual hour (anomaly)"],
 ];
+export const ANOMALY_METRICS = [
+  ["response_time_ms", "response time (p95)"],
+  ["error_rate", "error rate"],
+] as const;
 export const STATUSES = ["FAILED", "DEGRADED", "UNKNOWN"] as const;
 export const AGGREGATES = ["avg", "p50", "p95", "p99", "max", "min", "last"] as const;
 export const METRICS = ["response_time_ms", "error_rate", "cpu_usage", "memory_usage", "cert_days_left", "restarts", "open_fds", "threads", "failure_rate", "heartbeat_age_s", "dns_ms"] as const;
@@ -33,6 +38,8 @@ export interface RuleForm {
   window: string;
   days: string;
   intervals: string;
+  anomaly_metrics: string[];
+  min_score: string;
   services: string;
   labels: string;
   service_types: string[];
@@ -71,6 +78,8 @@ export function blankRule(): RuleForm {
     window: "5m",
     days: "14",
     intervals: "3",
+    anomaly_metrics: ["response_time_ms", "error_rate"],
+    min_score: "0",
     services: "",
     labels: "",
     service_types: [],
@@ -110,6 +119,7 @@ export function fromRule(r: Rule): RuleForm {
   }
   if (c.kind === "cert_expiry") f.days = String(c.days);
   if (c.kind === "absent") f.intervals = String(c.intervals);
+  if (c.kind === "anomaly") Object.assign(f, { anomaly_metrics: c.metrics, min_score: String(c.min_score) });
   return f;
 }
 
@@ -127,6 +137,10 @@ export function toBody(f: RuleForm): Record<string, unknown> {
   }
   if (f.kind === "cert_expiry") condition.days = num(f.days);
   if (f.kind === "absent") condition.intervals = num(f.intervals);
+  if (f.kind === "anomaly") {
+    condition.metrics = f.anomaly_metrics;
+    condition.min_score = num(f.min_score);
+  }
   const labels = Object.fromEntries(
     list(f.labels).map((pair) => {
       const at = pair.indexOf("=");

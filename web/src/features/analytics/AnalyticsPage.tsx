@@ -1,4 +1,4 @@
-// Analytics: what is heading for its limit (`AtRisk`), and the SLA report of a period. Every service's uptime against
+// Analytics: what is heading for its limit (`AtRisk`), what is unusual (`Unusual`), and the SLA report of a period. Every service's uptime against
 // its objective, the error budget used and how fast it burns, worst first;
 // how DEGRADED and maintenance windows count is chosen here and stated;
 // the same report downloads as CSV or PDF.
@@ -7,6 +7,7 @@ import { useState } from "react";
 import { Link } from "react-router-dom";
 import { type SlaQuery, type SlaRow, sla, slaKeys, slaUrl } from "./api";
 import { AtRisk } from "./AtRisk";
+import { Unusual } from "./Unusual";
 
 const field = "rounded-md border border-slate-300 bg-white px-3 py-2 text-sm";
 const PERIODS: [number, string][] = [
@@ -92,6 +93,7 @@ export default function AnalyticsPage() {
         <a className="rounded-md border border-slate-300 bg-white px-3 py-2 hover:bg-slate-100" href={slaUrl(q, "pdf")} download>Download PDF</a>
       </div>
       <AtRisk />
+      <Unusual />
       {report.error ? (
         <p className="text-red-800" role="alert">Cannot load the report: {report.error.message}</p>
       ) : !data ? (

@@ -8,6 +8,7 @@ export type SlaReport = Schemas["SlaReport"];
 export type SlaRow = Schemas["SlaRow"];
 export type Capacity = Schemas["Capacity"];
 export type GaugeForecast = Schemas["GaugeForecast"];
+export type FoundAnomaly = Schemas["FoundAnomaly"];
 
 export interface SlaQuery {
   days: number;
@@ -39,3 +40,6 @@ export const sla = (q: SlaQuery, signal?: AbortSignal) => api.get<SlaReport>(sla
 /** Gauges with a limit and when they reach it, `horizonDays` ahead. */
 export const capacity = (horizonDays: number, signal?: AbortSignal) =>
   api.get<Capacity>(`/api/capacity?horizon=${horizonDays}d`, signal);
+
+/** Unusual hours the scanner stored in the last day, fleet-wide. */
+export const anomalies = (signal?: AbortSignal) => api.get<Schemas["FoundAnomalies"]>("/api/anomalies", signal);
