@@ -282,6 +282,15 @@ async fn gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not(store:
         let mut r = result("ch", ts, Status::Ok, None);
         r.details = serde_json::json!({"disks": [{"disk": "default", "path": "/var/lib/clickhouse/", "free_percent": 50.0 - hours / 2.0}]});
         rows.push(seq(rows.len() as u64 + 1, r));
+        // Two pods of one container (the higher counts) and a sidecar without a limit.
+        let mut r = result("pods", ts, Status::Ok, None);
+        let mem = 40.0 + hours / 2.0;
+        r.details = serde_json::json!({"usage": [
+            {"pod": "api-1", "container": "api", "memory_bytes": 1, "memory_limit_percent": mem - 10.0},
+            {"pod": "api-2", "container": "api", "memory_bytes": 1, "memory_limit_percent": mem},
+            {"pod": "api-2", "container": "proxy", "memory_bytes": 1},
+        ]});
+        rows.push(seq(rows.len() as u64 + 1, r));
     }
     store.insert("a", rows).await.unwrap();
     let spec = |id: &str, kind, limit| Spec {
@@ -293,6 +302,7 @@ async fn gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not(store:
         spec("grows", Kind::Rss, 200.0 * MB),
         spec("flat", Kind::Rss, 200.0 * MB),
         spec("ch", Kind::DiskFree, 2.0),
+        spec("pods", Kind::PodMemory, 100.0),
     ];
     let horizon = 30 * DAY_MS;
     let got = capacity::forecasts(store, &specs, now, horizon)
@@ -307,10 +317,11 @@ async fn gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not(store:
         [
             ("ch", "free disk default", true),
             ("grows", "rss", true),
+            ("pods", "memory of api", true),
             ("flat", "rss", false)
         ]
     );
-    for (g, hours) in [(&got[0], 24.0), (&got[1], 28.0)] {
+    for (g, hours) in [(&got[0], 24.0), (&got[1], 28.0), (&got[2], 48.0)] {
         let at = lightbulb_common::time::parse_instant(g.reaches_at.as_deref().unwrap()).unwrap();
         let off = (at - now) as f64 / 3_600_000.0;
         // Within 10 % of the time left.
@@ -325,7 +336,8 @@ async fn gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not(store:
         "{}",
         got[1].current
     );
-    assert!(got[2].reaches_at.is_none() && got[2].linear.at.is_none());
+    assert!((got[2].current - 76.0).abs() < 0.01, "{}", got[2].current);
+    assert!(got[3].reaches_at.is_none() && got[3].linear.at.is_none());
     // Nearer than the horizon only: a day ahead, nothing reaches its limit.
     let soon = capacity::forecasts(store, &specs, now, DAY_MS / 2)
         .await

@@ -2,7 +2,9 @@
 //! a Python process's RSS against its check's `max_rss` (from the hourly
 //! rollups of the last week, or five-minute ones when the week holds less
 //! than half a day), and each ClickHouse disk's free space against the
-//! check's `failed_free_disk_percent` (from the results' `details`). A
+//! check's `failed_free_disk_percent`, and each container of a Kubernetes
+//! check's pods, its memory in % of its limit against 100 % (the highest
+//! of its pods', which come and go), both from the results' `details`. A
 //! gauge is at risk when either method has it reach its limit within the
 //! horizon.
 
@@ -32,6 +34,8 @@ pub enum Kind {
     Rss,
     /// Free space of a ClickHouse disk in %, against the failing level.
     DiskFree,
+    /// A container's memory in % of its limit, against 100 %.
+    PodMemory,
 }
 
 /// A gauge to forecast.
@@ -57,7 +61,7 @@ pub struct ReachView {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GaugeForecast {
     pub service_id: String,
-    /// `rss`, or `free disk <name>`.
+    /// `rss`, `free disk <name>` or `memory of <container>`.
     pub gauge: String,
     /// `bytes` or `%`.
     pub unit: &'static str,
@@ -90,6 +94,7 @@ pub fn specs(catalog: &crate::catalog::model::Catalog) -> Vec<Spec> {
                     .and_then(Value::as_f64)
                     .unwrap_or(2.0),
             ),
+            ServiceType::KubernetesPod => (Kind::PodMemory, 100.0),
             _ => continue,
         };
         out.push(Spec {
@@ -157,7 +162,6 @@ fn view(r: &Reach) -> ReachView {
 type Series = (String, &'static str, Vec<(i64, f64)>);
 
 async fn samples(store: &dyn Store, spec: &Spec, now_ms: i64) -> Result<Vec<Series>> {
-    let from_ms = now_ms - LOOKBACK_MS;
     match spec.kind {
         Kind::Rss => {
             let mut found = Vec::new();
@@ -165,7 +169,7 @@ async fn samples(store: &dyn Store, spec: &Spec, now_ms: i64) -> Result<Vec<Seri
                 let query = RangeQuery {
                     service_id: spec.service_id.clone(),
                     from_ms: if step == HOUR_MS {
-                        from_ms
+                        now_ms - LOOKBACK_MS
                     } else {
                         now_ms - 24 * HOUR_MS
                     },
@@ -183,36 +187,73 @@ async fn samples(store: &dyn Store, spec: &Spec, now_ms: i64) -> Result<Vec<Seri
             }
             Ok(vec![("rss".into(), "bytes", found)])
         }
-        Kind::DiskFree => {
-            let history = store
-                .history(HistoryQuery {
-                    service_id: spec.service_id.clone(),
-                    from_ms,
-                    to_ms: now_ms,
-                    limit: RESULTS,
-                })
-                .await?;
-            let mut disks: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
-            for p in &history.points {
-                let Some(list) = p.details.get("disks").and_then(Value::as_array) else {
-                    continue;
-                };
-                for d in list {
-                    if let (Some(name), Some(free)) = (
-                        d.get("disk").and_then(Value::as_str),
-                        d.get("free_percent").and_then(Value::as_f64),
-                    ) {
-                        disks
-                            .entry(name.to_string())
-                            .or_default()
-                            .push((p.timestamp_ms, free));
-                    }
+        Kind::DiskFree => Ok(from_details(store, spec, now_ms, |details, out| {
+            for d in details
+                .get("disks")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let (Some(name), Some(free)) = (
+                    d.get("disk").and_then(Value::as_str),
+                    d.get("free_percent").and_then(Value::as_f64),
+                ) {
+                    out.push((format!("free disk {name}"), free));
                 }
             }
-            Ok(disks
+        })
+        .await?),
+        Kind::PodMemory => Ok(from_details(store, spec, now_ms, |details, out| {
+            // Per container, the highest of its pods.
+            let mut highest: BTreeMap<&str, f64> = BTreeMap::new();
+            for c in details
+                .get("usage")
+                .and_then(Value::as_array)
                 .into_iter()
-                .map(|(name, s)| (format!("free disk {name}"), "%", s))
-                .collect())
+                .flatten()
+            {
+                if let (Some(name), Some(p)) = (
+                    c.get("container").and_then(Value::as_str),
+                    c.get("memory_limit_percent").and_then(Value::as_f64),
+                ) {
+                    let h = highest.entry(name).or_insert(p);
+                    *h = h.max(p);
+                }
+            }
+            out.extend(
+                highest
+                    .into_iter()
+                    .map(|(n, p)| (format!("memory of {n}"), p)),
+            );
+        })
+        .await?),
+    }
+}
+
+/// Gauges kept in the results' `details`: `pick` names each one a
+/// result's details hold, with its value.
+async fn from_details(
+    store: &dyn Store,
+    spec: &Spec,
+    now_ms: i64,
+    pick: impl Fn(&Value, &mut Vec<(String, f64)>),
+) -> Result<Vec<Series>> {
+    let history = store
+        .history(HistoryQuery {
+            service_id: spec.service_id.clone(),
+            from_ms: now_ms - LOOKBACK_MS,
+            to_ms: now_ms,
+            limit: RESULTS,
+        })
+        .await?;
+    let mut gauges: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
+    let mut found = Vec::new();
+    for p in &history.points {
+        found.clear();
+        pick(&p.details, &mut found);
+        for (name, v) in found.drain(..) {
+            gauges.entry(name).or_default().push((p.timestamp_ms, v));
         }
     }
+    Ok(gauges.into_iter().map(|(name, s)| (name, "%", s)).collect())
 }

@@ -1,6 +1,7 @@
 // "At risk": gauges heading for their limit within the horizon (a
 // process's RSS against max_rss, a ClickHouse disk's free space against
-// its failing level), soonest first, with the 95 % band of when.
+// its failing level, a container's memory against its limit), soonest
+// first, with the 95 % band of when.
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { type GaugeForecast, capacity } from "./api";
