@@ -6,7 +6,7 @@ mod insights;
 
 pub use self::alerting::AlertingConfig;
 pub use self::auth::{AuthConfig, AuthMode, KEY_FILE_NEEDED, LocalAdmin, OidcConfig};
-pub use self::insights::{AiConfig, AnomalyConfig, InsightsConfig};
+pub use self::insights::{AiConfig, AnomalyConfig, InsightsConfig, ReportConfig};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -170,6 +170,7 @@ async fn serve_with(
     tokio::spawn(lifecycle::run(state.clone()));
     tokio::spawn(evaluator::run(state.clone()));
     tokio::spawn(state.anomalies.clone().run(state.clone()));
+    tokio::spawn(insights::sla::scheduled::run(state.clone()));
     if let Some(analyst) = state.analyst.clone() {
         tokio::spawn(analyst.run(state.clone()));
     }

@@ -227,3 +227,24 @@ fn sign_in_required_with_no_way_to_sign_in_exits_64() {
         "{err}"
     );
 }
+
+#[test]
+fn insights_settings_that_make_no_sense_exit_64_naming_each_key() {
+    let (code, err) = run_with("collector-bad-insights.toml");
+    assert_eq!(code, 64, "{err}");
+    for key in [
+        "`insights.anomalies.interval`: must be at least 1s",
+        "`insights.anomalies.threshold`: must be from 1 to 100",
+        "`insights.anomalies.weeks`: must be from 2 to 12",
+        "`insights.reports[0].schedule`: `0 8 * *` has 4 fields",
+        "`insights.reports[0].timezone`: `Mars/Olympus` is not a known time zone",
+        "`insights.reports[0].period`: must be from 1h to 366d",
+        "`insights.reports[0].channels`: must name at least one email channel",
+        "`insights.reports[0].degraded`: `sideways` is not `up` or `down`",
+        "`insights.reports[0].maintenance`: `skip` is not `exclude` or `include`",
+        "`insights.reports[0].objective`: must be above 0 and below 100",
+        "`insights.reports[1].name`: `weekly` names another report too",
+    ] {
+        assert!(err.contains(key), "`{key}` in {err}");
+    }
+}

@@ -3,7 +3,9 @@
 //! in a maintenance window, and an application depending on it. JSON says who met the objective; the CSV is a
 //! download with a line per service; the PDF opens: poppler's `pdftotext`
 //! reads the report's text from it and `pdftoppm` renders a first page that
-//! is not blank. (The numbers against hand-computed histories are in
+//! is not blank. A report scheduled in `[[insights.reports]]` arrives in a
+//! real SMTP server's inbox with the same CSV and PDF attached, once per
+//! scheduled minute. (The numbers against hand-computed histories are in
 //! `conformance_insights.rs` and the unit tests of `insights::sla`.)
 
 mod support;
@@ -11,6 +13,8 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
+use base64::Engine;
+use lightbulb_testkit::receivers::SmtpSink;
 use serde_json::{Value, json};
 use support::{InProcess, eventually, get_json, http, send};
 
@@ -270,4 +274,147 @@ fn dark_pixels(pgm: &[u8]) -> usize {
         }
     }
     pgm[at + 1..].iter().filter(|p| **p < 128).count()
+}
+
+/// `20261201T0800Z` of the minute at or after `ms`, as report files are named.
+fn minute_stamp(ms: i64) -> String {
+    let up = (ms + 59_999) / 60_000 * 60_000;
+    let digits: String = lightbulb_common::time::format_iso(up)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(12)
+        .collect();
+    format!("{}T{}Z", &digits[..8], &digits[8..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_report_is_mailed_with_its_csv_and_pdf_once_per_time() {
+    let Some(smtp) = SmtpSink::start() else {
+        return;
+    };
+    let closed = support::free_port();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap();
+    // Accepted, so the backlog never fills over the minutes this runs.
+    std::thread::spawn(move || listener.incoming().for_each(drop));
+    let server = InProcess::start_with(&["a1"], |c| {
+        c.alerting.interval = Duration::from_millis(200);
+        c.insights.reports = vec![lightbulb_collector::config::ReportConfig {
+            name: "every minute".into(),
+            schedule: "* * * * *".into(),
+            timezone: "Europe/Berlin".into(),
+            period: Duration::from_secs(86_400),
+            channels: vec!["mail".into()],
+            degraded: "up".into(),
+            maintenance: "exclude".into(),
+            objective: 99.0,
+        }];
+    })
+    .await;
+    let client = http();
+    let post =
+        |path: &str, body: Value| send(&client, reqwest::Method::POST, server.url(path), body);
+    for (id, port) in [("up", open.port()), ("down", closed)] {
+        let (code, body) = post(
+            "/api/admin/services",
+            json!({"service_id": id, "label": id.to_uppercase(), "service_type": "api_endpoint", "labels": {"agent_id": "a1"},
+                   "status_config": {"url": format!("tcp://127.0.0.1:{port}"), "interval": "300ms"}}),
+        )
+        .await;
+        assert_eq!(code, 201, "{body}");
+    }
+    let (code, body) = post(
+        "/api/alerts/channels",
+        json!({"channel_id": "mail", "kind": "email", "host": "127.0.0.1", "port": smtp.port,
+               "tls": "none", "from": "lightbulb@example.com", "to": ["sla@example.com"]}),
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+    let _agent = server.run_agent("a1");
+    eventually(Duration::from_secs(20), "results of each", || async {
+        (results(&server, "up").await >= 1 && results(&server, "down").await >= 1).then_some(())
+    })
+    .await;
+    // The first report whose period ends after both services had results.
+    let after = minute_stamp(lightbulb_common::time::now_ms());
+    let csv_name = |m: &Value| {
+        m["attachments"][0]["filename"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mail = eventually(Duration::from_secs(90), "the report mailed", || async {
+        smtp.mails()
+            .into_iter()
+            .find(|m| csv_name(m).as_str() >= format!("sla-every-minute-{after}.csv").as_str())
+    })
+    .await;
+    assert_eq!(mail["to"], json!(["sla@example.com"]));
+    assert_eq!(
+        mail["subject"], "SLA report every minute: 1 of 2 services met their objective",
+        "{}",
+        mail["body"]
+    );
+    // Mail lines end in CRLF.
+    let text = mail["body"].as_str().unwrap().replace("\r\n", "\n");
+    assert!(
+        text.contains("2 services: 1 met their objective, 1 missed it, 0 without data."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Lowest uptimes:\n  DOWN (down): 0.000 % against 99 %"),
+        "{text}"
+    );
+    assert!(text.contains("DEGRADED up"), "the method: {text}");
+    let files = mail["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{mail}");
+    let data = |i: usize| {
+        base64::engine::general_purpose::STANDARD
+            .decode(files[i]["data"].as_str().unwrap())
+            .unwrap()
+    };
+    assert_eq!(files[0]["content_type"], "text/csv");
+    let csv = String::from_utf8(data(0)).unwrap();
+    assert!(
+        csv.starts_with("service_id,label,service_type,objective_pct,uptime_pct"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("down,DOWN,api_endpoint,99,0,")),
+        "{csv}"
+    );
+    assert_eq!(files[1]["content_type"], "application/pdf");
+    assert_eq!(
+        files[1]["filename"].as_str().unwrap(),
+        csv_name(&mail).replace(".csv", ".pdf")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("mailed.pdf");
+    std::fs::write(&pdf, data(1)).unwrap();
+    let out = Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("lightbulb SLA report"));
+
+    // The next minute's comes once the minute passes; none is sent twice.
+    let first = csv_name(&mail);
+    eventually(
+        Duration::from_secs(90),
+        "the next minute's report",
+        || async {
+            smtp.mails()
+                .iter()
+                .any(|m| csv_name(m) > first)
+                .then_some(())
+        },
+    )
+    .await;
+    let mut names: Vec<String> = smtp.mails().iter().map(csv_name).collect();
+    let all = names.len();
+    names.dedup();
+    assert_eq!(names.len(), all, "a report sent twice: {names:?}");
 }

@@ -13,15 +13,18 @@ use serde_json::Value;
 use crate::{Proc, free_port};
 
 const SMTP: &str = r#"
-import email, json, sys, threading
+import base64, email, json, sys, threading
 from email import policy
 from aiosmtpd.controller import Controller
 class Handler:
     async def handle_DATA(self, server, session, envelope):
         m = email.message_from_bytes(envelope.content, policy=policy.default)
         body = m.get_body(preferencelist=("plain",)).get_content()
+        files = [{"filename": a.get_filename(), "content_type": a.get_content_type(),
+                  "data": base64.b64encode(a.get_payload(decode=True)).decode()}
+                 for a in m.iter_attachments()]
         print(json.dumps({"from": envelope.mail_from, "to": envelope.rcpt_tos,
-                          "subject": str(m["subject"]), "body": body}), flush=True)
+                          "subject": str(m["subject"]), "body": body, "attachments": files}), flush=True)
         return "250 Message accepted for delivery"
 c = Controller(Handler(), hostname="127.0.0.1", port=int(sys.argv[1]))
 c.start()
@@ -51,7 +54,8 @@ impl SmtpSink {
         Some(SmtpSink { port, proc })
     }
 
-    /// Every mail so far: `{from, to, subject, body}`.
+    /// Every mail so far: `{from, to, subject, body (the plain text),
+    /// attachments: [{filename, content_type, data (base64)}]}`.
     pub fn mails(&self) -> Vec<Value> {
         json_lines(&self.proc)
     }

@@ -91,24 +91,15 @@ pub async fn deliver(
             };
             sn.deliver(&n.message).await
         }
-        Target::Email {
-            host,
-            port,
-            tls,
-            username,
-            password,
-            from,
-            to,
-        } => {
-            let smtp = Smtp {
-                host,
-                port: *port,
-                tls: *tls,
-                credentials: username
-                    .as_ref()
-                    .map(|u| Credentials::new(u.clone(), password.clone().unwrap_or_default())),
-            };
-            email(&smtp, from, to, &n.message).await
+        Target::Email { .. } => {
+            let m = &n.message;
+            send_mail(&channel.target, |b| {
+                b.subject(m.subject())
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(text(m))
+                    .map_err(|e| e.to_string())
+            })
+            .await
         }
     }
 }
@@ -288,31 +279,44 @@ impl ServiceNow<'_> {
     }
 }
 
-struct Smtp<'a> {
-    host: &'a str,
-    port: u16,
-    tls: SmtpTls,
-    credentials: Option<Credentials>,
-}
-
-async fn email(smtp: &Smtp<'_>, from: &str, to: &[String], m: &Message) -> Answer {
-    let mail = match mail(from, to, m) {
+/// Sends the mail `build` makes (from a builder with the channel's sender
+/// and recipients) through an email channel's server.
+pub(crate) async fn send_mail(
+    target: &Target,
+    build: impl FnOnce(lettre::message::MessageBuilder) -> Result<lettre::Message, String>,
+) -> Answer {
+    let Target::Email {
+        host,
+        port,
+        tls,
+        username,
+        password,
+        from,
+        to,
+    } = target
+    else {
+        return Answer::failed(None, "not an email channel");
+    };
+    let mail = match addressed(from, to).and_then(build) {
         Ok(mail) => mail,
         Err(e) => return Answer::failed(None, e),
     };
-    let builder = match smtp.tls {
-        SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(smtp.host),
-        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(smtp.host),
+    let builder = match tls {
+        SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
+        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
         SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
-            smtp.host,
+            host,
         )),
     };
     let mut builder = match builder {
-        Ok(b) => b.port(smtp.port).timeout(Some(TIMEOUT)),
-        Err(e) => return Answer::failed(None, format!("SMTP {}: {e}", smtp.host)),
+        Ok(b) => b.port(*port).timeout(Some(TIMEOUT)),
+        Err(e) => return Answer::failed(None, format!("SMTP {host}: {e}")),
     };
-    if let Some(c) = &smtp.credentials {
-        builder = builder.credentials(c.clone());
+    if let Some(u) = username {
+        builder = builder.credentials(Credentials::new(
+            u.clone(),
+            password.clone().unwrap_or_default(),
+        ));
     }
     match builder.build().send(mail).await {
         Ok(r) => Answer {
@@ -323,20 +327,18 @@ async fn email(smtp: &Smtp<'_>, from: &str, to: &[String], m: &Message) -> Answe
         },
         Err(e) => Answer::failed(
             e.status().map(u16::from),
-            format!("SMTP {}:{}: {e}", smtp.host, smtp.port),
+            format!("SMTP {host}:{port}: {e}"),
         ),
     }
 }
 
-fn mail(from: &str, to: &[String], m: &Message) -> Result<lettre::Message, String> {
-    let mut builder = lettre::Message::builder()
-        .from(from.parse().map_err(|e| format!("from `{from}`: {e}"))?)
-        .subject(m.subject())
-        .header(ContentType::TEXT_PLAIN);
+fn addressed(from: &str, to: &[String]) -> Result<lettre::message::MessageBuilder, String> {
+    let mut builder =
+        lettre::Message::builder().from(from.parse().map_err(|e| format!("from `{from}`: {e}"))?);
     for t in to {
         builder = builder.to(t.parse().map_err(|e| format!("to `{t}`: {e}"))?);
     }
-    builder.body(text(m)).map_err(|e| e.to_string())
+    Ok(builder)
 }
 
 /// The mail's text: what happened, since when, what it impacts, and where to look.

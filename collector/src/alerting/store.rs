@@ -20,6 +20,8 @@ pub enum DocKind {
     Silence,
     /// A metric rule's verdict on a service (`model::Verdict`).
     Verdict,
+    /// When a scheduled SLA report was last sent (`insights::sla::scheduled`).
+    ReportRun,
 }
 
 impl DocKind {
@@ -33,6 +35,7 @@ impl DocKind {
             DocKind::Lease => "lease",
             DocKind::Silence => "silence",
             DocKind::Verdict => "verdict",
+            DocKind::ReportRun => "report_run",
         }
     }
 }

@@ -75,7 +75,7 @@ pub(super) async fn sla_report(
     );
     Ok(match format {
         "csv" => download(
-            csv(&report).into_bytes(),
+            sla::csv::render(&report).into_bytes(),
             "text/csv; charset=utf-8",
             &name,
             "csv",
@@ -93,51 +93,4 @@ fn download(body: Vec<u8>, content_type: &'static str, name: &str, ext: &str) ->
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     r
-}
-
-/// A header line, then one line per service.
-pub fn csv(report: &SlaReport) -> String {
-    use crate::catalog::csv::line;
-    let head = [
-        "service_id",
-        "label",
-        "service_type",
-        "objective_pct",
-        "uptime_pct",
-        "up",
-        "down",
-        "not_judged",
-        "in_maintenance",
-        "budget",
-        "budget_used_pct",
-        "burn_rate",
-        "met",
-        "incidents",
-        "mttr_ms",
-        "mtbf_ms",
-    ];
-    let mut out = line(&head.map(String::from));
-    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    for r in &report.services {
-        let c = &r.counts;
-        out.push_str(&line(&[
-            r.service_id.clone(),
-            r.label.clone(),
-            r.service_type.clone(),
-            r.objective_pct.to_string(),
-            opt(r.uptime_pct),
-            c.up.to_string(),
-            c.down.to_string(),
-            c.not_judged.to_string(),
-            c.in_maintenance.to_string(),
-            r.budget.to_string(),
-            opt(r.budget_used_pct),
-            opt(r.burn_rate),
-            r.met.map(|m| m.to_string()).unwrap_or_default(),
-            c.incidents.to_string(),
-            r.mttr_ms.map(|v| v.to_string()).unwrap_or_default(),
-            r.mtbf_ms.map(|v| v.to_string()).unwrap_or_default(),
-        ]));
-    }
-    out
 }

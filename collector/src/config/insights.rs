@@ -1,5 +1,6 @@
 //! `[insights.ai]`: the model that analyses failures (absent: no
-//! analysis); `[insights.anomalies]`: how unusual hours are found.
+//! analysis); `[insights.anomalies]`: how unusual hours are found;
+//! `[[insights.reports]]`: SLA reports mailed on a schedule.
 
 use std::time::Duration;
 
@@ -14,6 +15,93 @@ pub struct InsightsConfig {
     pub ai: Option<AiConfig>,
     /// Unusual hours of response time and error rate (always on).
     pub anomalies: AnomalyConfig,
+    /// SLA reports mailed on a schedule (`[[insights.reports]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<ReportConfig>,
+}
+
+/// An SLA report mailed on a schedule by the collector leading alert
+/// evaluation, as CSV and PDF attachments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Names the report in the mail and the log.
+    pub name: String,
+    /// Cron expression (minute hour day-of-month month day-of-week).
+    pub schedule: String,
+    /// The schedule's time zone (IANA name).
+    #[serde(default = "utc")]
+    pub timezone: String,
+    /// The period reported, ending at the scheduled time.
+    #[serde(default = "week", with = "serde_duration")]
+    pub period: Duration,
+    /// Email channels (alerting channel ids) it is sent to.
+    pub channels: Vec<String>,
+    /// DEGRADED counts as `up` or `down`.
+    #[serde(default = "up")]
+    pub degraded: String,
+    /// Results in maintenance windows are `exclude`d or `include`d.
+    #[serde(default = "exclude")]
+    pub maintenance: String,
+    /// %, for services without their own objective.
+    #[serde(default = "objective")]
+    pub objective: f64,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+fn week() -> Duration {
+    Duration::from_secs(7 * 86_400)
+}
+fn up() -> String {
+    "up".into()
+}
+fn exclude() -> String {
+    "exclude".into()
+}
+fn objective() -> f64 {
+    99.9
+}
+
+impl ReportConfig {
+    fn problems(&self, key: &str, problem: &mut impl FnMut(&str, String)) {
+        let mut at = |field: &str, why: String| problem(&format!("{key}.{field}"), why);
+        if self.name.trim().is_empty() {
+            at("name", "is required".into());
+        }
+        if let Err(e) = crate::alerting::cron::Cron::parse(&self.schedule) {
+            at("schedule", e);
+        }
+        if jiff::tz::TimeZone::get(&self.timezone).is_err() {
+            at(
+                "timezone",
+                format!("`{}` is not a known time zone", self.timezone),
+            );
+        }
+        if !(Duration::from_secs(3_600)..=Duration::from_secs(366 * 86_400)).contains(&self.period)
+        {
+            at("period", "must be from 1h to 366d".into());
+        }
+        if self.channels.is_empty() {
+            at("channels", "must name at least one email channel".into());
+        }
+        if !matches!(self.degraded.as_str(), "up" | "down") {
+            at(
+                "degraded",
+                format!("`{}` is not `up` or `down`", self.degraded),
+            );
+        }
+        if !matches!(self.maintenance.as_str(), "exclude" | "include") {
+            at(
+                "maintenance",
+                format!("`{}` is not `exclude` or `include`", self.maintenance),
+            );
+        }
+        if !(self.objective > 0.0 && self.objective < 100.0) {
+            at("objective", "must be above 0 and below 100".into());
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,6 +193,15 @@ impl InsightsConfig {
         }
         if !(2..=12).contains(&a.weeks) {
             problem("insights.anomalies.weeks", "must be from 2 to 12".into());
+        }
+        for (i, r) in self.reports.iter().enumerate() {
+            r.problems(&format!("insights.reports[{i}]"), problem);
+            if self.reports[..i].iter().any(|o| o.name == r.name) {
+                problem(
+                    &format!("insights.reports[{i}].name"),
+                    format!("`{}` names another report too", r.name),
+                );
+            }
         }
         let Some(ai) = &self.ai else { return };
         if !(ai.api_base.starts_with("http://") || ai.api_base.starts_with("https://")) {

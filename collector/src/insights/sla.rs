@@ -12,7 +12,9 @@
 //! buckets are the status held longest in each (`held`), one result each.
 
 mod applications;
+pub mod csv;
 pub mod pdf;
+pub mod scheduled;
 
 pub use self::applications::{application_counts, held};
 
