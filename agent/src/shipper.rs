@@ -376,6 +376,7 @@ impl Shipper {
                 spool_bytes: self.spool.bytes(),
                 spool_oldest_ms: self.spool.oldest_ms().unwrap_or(0),
                 spool_last_drop_ms: self.spool.last_drop_ms().unwrap_or(0),
+                spool_max_bytes: self.spool.max_bytes(),
             })),
         }
     }

@@ -324,6 +324,11 @@ impl Spool {
         self.lock().bytes
     }
 
+    /// The disk budget it was opened with.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
     /// Check time of the oldest result waiting (to the index's precision of
     /// a few records); `None` when nothing waits.
     pub fn oldest_ms(&self) -> Option<i64> {

@@ -260,12 +260,17 @@ pub struct AgentsConfig {
     /// is shown as not connected. Default `5s`. Env `LIGHTBULB_AGENTS__HEARTBEAT`.
     #[serde(with = "serde_duration")]
     pub heartbeat: Duration,
+    /// How often an agent's spool size is kept for capacity forecasts.
+    /// Default `5m`.
+    #[serde(with = "serde_duration")]
+    pub spool_sample_every: Duration,
 }
 
 impl Default for AgentsConfig {
     fn default() -> Self {
         AgentsConfig {
             heartbeat: Duration::from_secs(5),
+            spool_sample_every: Duration::from_secs(300),
         }
     }
 }
@@ -352,6 +357,9 @@ impl CollectorConfig {
         }
         if self.agents.heartbeat < Duration::from_millis(100) {
             problem("agents.heartbeat", "must be at least 100ms".into());
+        }
+        if self.agents.spool_sample_every < Duration::from_secs(1) {
+            problem("agents.spool_sample_every", "must be at least 1s".into());
         }
         self.auth
             .problems(self.http.listen, self.store.kind, &mut problem);

@@ -265,8 +265,16 @@ async fn reader(
                     dropped_total: h.dropped,
                     oldest_ms: h.spool_oldest_ms,
                     last_drop_ms: h.spool_last_drop_ms,
+                    max_bytes: h.spool_max_bytes,
                 };
-                state.agent_heartbeat(&agent_id, late, spool);
+                if let Some(sample) = state.agent_heartbeat(&agent_id, late, spool) {
+                    let (store, id) = (state.store.clone(), agent_id.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = store.put_spool_sample(id, sample).await {
+                            warn!(error = %e, "cannot keep the agent's spool sample");
+                        }
+                    });
+                }
                 continue;
             }
             v1::agent_message::Msg::Batch(b) => b,

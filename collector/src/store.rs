@@ -176,6 +176,7 @@ pub trait Store:
     + crate::insights::patterns::FailureStore
     + crate::insights::ai::record::AnalysisStore
     + crate::insights::anomaly::stored::AnomalyStore
+    + crate::insights::capacity::spool::SpoolSampleStore
     + crate::views::ViewStore
     + crate::push::PushStore
 {

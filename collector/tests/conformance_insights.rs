@@ -9,6 +9,7 @@ use lightbulb_collector::insights::ai::answer::Answer;
 use lightbulb_collector::insights::ai::record::{Analysis, Outcome, Trigger};
 use lightbulb_collector::insights::anomaly::stored::{AnomalyQuery, StoredAnomaly};
 use lightbulb_collector::insights::anomaly::{Anomaly, Metric, Settings, of_service};
+use lightbulb_collector::insights::capacity::spool::SpoolSample;
 use lightbulb_collector::insights::capacity::{self, Kind, Spec};
 use lightbulb_collector::insights::patterns::FailureQuery;
 use lightbulb_collector::insights::sla::{self, Counts, Method};
@@ -293,8 +294,38 @@ async fn gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not(store:
         rows.push(seq(rows.len() as u64 + 1, r));
     }
     store.insert("a", rows).await.unwrap();
+    // An agent's spool grows 2 MB an hour towards its 400 MB budget, from 100 MB.
+    for i in 0..=72 {
+        let ts = start + i * 3_600_000;
+        let x = SpoolSample {
+            ts_ms: ts,
+            bytes: (100.0 * MB + i as f64 * 2.0 * MB) as u64,
+            max_bytes: 400_000_000,
+        };
+        store.put_spool_sample("edge".into(), x).await.unwrap();
+    }
+    let quiet = SpoolSample {
+        ts_ms: now,
+        bytes: 1,
+        max_bytes: 9,
+    };
+    store.put_spool_sample("quiet".into(), quiet).await.unwrap();
+    let edge = store
+        .spool_samples("edge".into(), start + 3_600_000, start + 3 * 3_600_000)
+        .await
+        .unwrap();
+    let got: Vec<(i64, u64)> = edge.iter().map(|x| (x.ts_ms - start, x.bytes)).collect();
+    assert_eq!(
+        got,
+        [
+            (3_600_000, 102_000_000),
+            (7_200_000, 104_000_000),
+            (10_800_000, 106_000_000)
+        ],
+        "one agent's, the range's ends in it, oldest first"
+    );
     let spec = |id: &str, kind, limit| Spec {
-        service_id: id.into(),
+        id: id.into(),
         kind,
         limit,
     };
@@ -303,14 +334,23 @@ async fn gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not(store:
         spec("flat", Kind::Rss, 200.0 * MB),
         spec("ch", Kind::DiskFree, 2.0),
         spec("pods", Kind::PodMemory, 100.0),
-    ];
+    ]
+    .into_iter()
+    .chain(capacity::spool_specs([
+        "edge".to_string(),
+        "quiet".to_string(),
+    ]))
+    .collect::<Vec<_>>();
     let horizon = 30 * DAY_MS;
     let got = capacity::forecasts(store, &specs, now, horizon)
         .await
         .unwrap();
     let names: Vec<(&str, &str, bool)> = got
         .iter()
-        .map(|g| (g.service_id.as_str(), g.gauge.as_str(), g.at_risk))
+        .map(|g| {
+            let id = g.service_id.as_deref().or(g.agent_id.as_deref()).unwrap();
+            (id, g.gauge.as_str(), g.at_risk)
+        })
         .collect();
     assert_eq!(
         names,
@@ -318,16 +358,26 @@ async fn gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not(store:
             ("ch", "free disk default", true),
             ("grows", "rss", true),
             ("pods", "memory of api", true),
+            ("edge", "spool", true),
             ("flat", "rss", false)
-        ]
+        ],
+        "a single sample is no forecast"
     );
-    for (g, hours) in [(&got[0], 24.0), (&got[1], 28.0), (&got[2], 48.0)] {
+    assert_eq!(got[3].agent_id.as_deref(), Some("edge"));
+    assert_eq!(got[3].service_id, None);
+    assert_eq!(got[3].limit, 400_000_000.0, "the newest sample's budget");
+    for (g, hours) in [
+        (&got[0], 24.0),
+        (&got[1], 28.0),
+        (&got[2], 48.0),
+        (&got[3], 78.0),
+    ] {
         let at = lightbulb_common::time::parse_instant(g.reaches_at.as_deref().unwrap()).unwrap();
         let off = (at - now) as f64 / 3_600_000.0;
         // Within 10 % of the time left.
         assert!(
             (off - hours).abs() <= hours / 10.0,
-            "{} reaches in {off} h, not {hours}",
+            "{:?} reaches in {off} h, not {hours}",
             g.service_id
         );
     }
@@ -337,7 +387,7 @@ async fn gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not(store:
         got[1].current
     );
     assert!((got[2].current - 76.0).abs() < 0.01, "{}", got[2].current);
-    assert!(got[3].reaches_at.is_none() && got[3].linear.at.is_none());
+    assert!(got[4].reaches_at.is_none() && got[4].linear.at.is_none());
     // Nearer than the horizon only: a day ahead, nothing reaches its limit.
     let soon = capacity::forecasts(store, &specs, now, DAY_MS / 2)
         .await

@@ -44,7 +44,11 @@ pub(super) async fn capacity(
                 format!("`{horizon}` is not a duration from 1h to 365d"),
             )
         })?;
-    let specs = state.catalog.read(capacity::specs);
+    let mut specs = state.catalog.read(capacity::specs);
+    let agents = state.store.agents().await?;
+    specs.extend(capacity::spool_specs(
+        agents.into_iter().map(|a| a.agent_id),
+    ));
     let now = lightbulb_common::time::now_ms();
     let gauges = capacity::forecasts(state.store.as_ref(), &specs, now, horizon_ms).await?;
     Ok(Json(Capacity {

@@ -6,9 +6,11 @@
 //! check's pods, its memory in % of its limit against 100 % (the highest
 //! of its pods', which come and go), both from the results' `details`. A
 //! gauge is at risk when either method has it reach its limit within the
-//! horizon.
+//! horizon. Agents' spools against their budgets are gauges too (`spool`).
 
 use std::collections::BTreeMap;
+
+pub mod spool;
 
 use lightbulb_common::ServiceType;
 use lightbulb_common::time::format_iso;
@@ -36,13 +38,17 @@ pub enum Kind {
     DiskFree,
     /// A container's memory in % of its limit, against 100 %.
     PodMemory,
+    /// An agent's spool bytes, against its `max_bytes` (`spool.rs`).
+    Spool,
 }
 
 /// A gauge to forecast.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
-    pub service_id: String,
+    /// The service's id; the agent's for `Kind::Spool`.
+    pub id: String,
     pub kind: Kind,
+    /// For `Kind::Spool`, the newest sample's budget is the limit.
     pub limit: f64,
 }
 
@@ -60,8 +66,11 @@ pub struct ReachView {
 /// One gauge's forecast.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GaugeForecast {
-    pub service_id: String,
-    /// `rss`, `free disk <name>` or `memory of <container>`.
+    /// The service measured; absent for an agent's spool.
+    pub service_id: Option<String>,
+    /// The agent whose spool it is.
+    pub agent_id: Option<String>,
+    /// `rss`, `free disk <name>`, `memory of <container>` or `spool`.
     pub gauge: String,
     /// `bytes` or `%`.
     pub unit: &'static str,
@@ -98,12 +107,24 @@ pub fn specs(catalog: &crate::catalog::model::Catalog) -> Vec<Spec> {
             _ => continue,
         };
         out.push(Spec {
-            service_id: s.service_id.clone(),
+            id: s.service_id.clone(),
             kind,
             limit,
         });
     }
     out
+}
+
+/// The spool gauges of `agents`.
+pub fn spool_specs(agents: impl IntoIterator<Item = String>) -> Vec<Spec> {
+    agents
+        .into_iter()
+        .map(|id| Spec {
+            id,
+            kind: Kind::Spool,
+            limit: 0.0,
+        })
+        .collect()
 }
 
 /// Forecasts of `specs` as of `now_ms`, looking `horizon_ms` ahead: at
@@ -116,20 +137,29 @@ pub async fn forecasts(
 ) -> Result<Vec<GaugeForecast>> {
     let mut out = Vec::new();
     for spec in specs {
-        for (gauge, unit, samples) in samples(store, spec, now_ms).await? {
+        for Gauge {
+            name: gauge,
+            unit,
+            samples,
+            limit,
+        } in samples(store, spec, now_ms).await?
+        {
             let Some(current) = samples.iter().max_by_key(|(t, _)| *t).map(|(_, v)| *v) else {
                 continue;
             };
-            let Some([linear, holt]) = forecast::reach(&samples, spec.limit, horizon_ms) else {
+            let limit = limit.unwrap_or(spec.limit);
+            let Some([linear, holt]) = forecast::reach(&samples, limit, horizon_ms) else {
                 continue;
             };
             let reaches_ms = [linear.at_ms, holt.at_ms].into_iter().flatten().min();
+            let spool = spec.kind == Kind::Spool;
             out.push(GaugeForecast {
-                service_id: spec.service_id.clone(),
+                service_id: (!spool).then(|| spec.id.clone()),
+                agent_id: spool.then(|| spec.id.clone()),
                 gauge,
                 unit,
                 current,
-                limit: spec.limit,
+                limit,
                 samples: samples.len(),
                 linear: view(&linear),
                 holt: view(&holt),
@@ -143,7 +173,7 @@ pub async fn forecasts(
         (
             !g.at_risk,
             g.reaches_ms.unwrap_or(i64::MAX),
-            g.service_id.clone(),
+            g.service_id.clone().or_else(|| g.agent_id.clone()),
         )
     });
     Ok(out)
@@ -159,15 +189,21 @@ fn view(r: &Reach) -> ReachView {
     }
 }
 
-type Series = (String, &'static str, Vec<(i64, f64)>);
+/// One gauge's samples (time, value), and its limit where they tell it.
+struct Gauge {
+    name: String,
+    unit: &'static str,
+    samples: Vec<(i64, f64)>,
+    limit: Option<f64>,
+}
 
-async fn samples(store: &dyn Store, spec: &Spec, now_ms: i64) -> Result<Vec<Series>> {
+async fn samples(store: &dyn Store, spec: &Spec, now_ms: i64) -> Result<Vec<Gauge>> {
     match spec.kind {
         Kind::Rss => {
             let mut found = Vec::new();
             for step in [HOUR_MS, FIVE_MINUTES_MS] {
                 let query = RangeQuery {
-                    service_id: spec.service_id.clone(),
+                    service_id: spec.id.clone(),
                     from_ms: if step == HOUR_MS {
                         now_ms - LOOKBACK_MS
                     } else {
@@ -185,7 +221,12 @@ async fn samples(store: &dyn Store, spec: &Spec, now_ms: i64) -> Result<Vec<Seri
                     break;
                 }
             }
-            Ok(vec![("rss".into(), "bytes", found)])
+            Ok(vec![Gauge {
+                name: "rss".into(),
+                unit: "bytes",
+                samples: found,
+                limit: None,
+            }])
         }
         Kind::DiskFree => Ok(from_details(store, spec, now_ms, |details, out| {
             for d in details
@@ -203,6 +244,20 @@ async fn samples(store: &dyn Store, spec: &Spec, now_ms: i64) -> Result<Vec<Seri
             }
         })
         .await?),
+        Kind::Spool => {
+            let found = store
+                .spool_samples(spec.id.clone(), now_ms - LOOKBACK_MS, now_ms)
+                .await?;
+            let Some(last) = found.last() else {
+                return Ok(Vec::new());
+            };
+            Ok(vec![Gauge {
+                name: "spool".into(),
+                unit: "bytes",
+                limit: Some(last.max_bytes as f64),
+                samples: found.iter().map(|x| (x.ts_ms, x.bytes as f64)).collect(),
+            }])
+        }
         Kind::PodMemory => Ok(from_details(store, spec, now_ms, |details, out| {
             // Per container, the highest of its pods.
             let mut highest: BTreeMap<&str, f64> = BTreeMap::new();
@@ -237,10 +292,10 @@ async fn from_details(
     spec: &Spec,
     now_ms: i64,
     pick: impl Fn(&Value, &mut Vec<(String, f64)>),
-) -> Result<Vec<Series>> {
+) -> Result<Vec<Gauge>> {
     let history = store
         .history(HistoryQuery {
-            service_id: spec.service_id.clone(),
+            service_id: spec.id.clone(),
             from_ms: now_ms - LOOKBACK_MS,
             to_ms: now_ms,
             limit: RESULTS,
@@ -255,5 +310,13 @@ async fn from_details(
             gauges.entry(name).or_default().push((p.timestamp_ms, v));
         }
     }
-    Ok(gauges.into_iter().map(|(name, s)| (name, "%", s)).collect())
+    Ok(gauges
+        .into_iter()
+        .map(|(name, samples)| Gauge {
+            name,
+            unit: "%",
+            samples,
+            limit: None,
+        })
+        .collect())
 }

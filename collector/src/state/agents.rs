@@ -18,6 +18,8 @@ pub(super) struct LiveAgent {
     pub(super) late: Vec<LateCheck>,
     /// Its spool as its last heartbeat described it (kept after it leaves).
     pub(super) spool: Option<SpoolStats>,
+    /// When its spool was last kept as a capacity sample.
+    pub(super) sampled_ms: i64,
 }
 
 /// An agent's spool, from its heartbeats.
@@ -33,6 +35,8 @@ pub struct SpoolStats {
     pub oldest_ms: i64,
     /// When it last dropped results (0: never).
     pub last_drop_ms: i64,
+    /// Its budget (0: not reported, an older agent).
+    pub max_bytes: u64,
 }
 
 /// An agent whose spool dropped results this recently is shown as dropping.
@@ -78,6 +82,7 @@ impl LiveAgent {
             disconnected_ms: None,
             late: Vec::new(),
             spool: None,
+            sampled_ms: 0,
         }
     }
 }
@@ -146,9 +151,16 @@ impl AppState {
 
     /// Takes an agent's heartbeat: which of its checks are behind schedule,
     /// and its spool.
-    pub fn agent_heartbeat(&self, agent_id: &str, late: Vec<LateCheck>, spool: SpoolStats) {
+    /// Keeps what a heartbeat says; the spool sample to store when one is due.
+    pub fn agent_heartbeat(
+        &self,
+        agent_id: &str,
+        late: Vec<LateCheck>,
+        spool: SpoolStats,
+    ) -> Option<crate::insights::capacity::spool::SpoolSample> {
         let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(a) = agents.get_mut(agent_id) {
+        let a = agents.get_mut(agent_id)?;
+        {
             a.late = late;
             if spool.dropped_total > a.spool.map_or(0, |s| s.dropped_total) {
                 tracing::warn!(
@@ -160,6 +172,17 @@ impl AppState {
             }
             a.spool = Some(spool);
         }
+        let now = lightbulb_common::time::now_ms();
+        let every = self.config.agents.spool_sample_every.as_millis() as i64;
+        if spool.max_bytes == 0 || now - a.sampled_ms < every {
+            return None;
+        }
+        a.sampled_ms = now;
+        Some(crate::insights::capacity::spool::SpoolSample {
+            ts_ms: now,
+            bytes: spool.bytes,
+            max_bytes: spool.max_bytes,
+        })
     }
 
     /// Each agent's last reported spool, by agent id.

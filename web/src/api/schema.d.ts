@@ -1463,10 +1463,12 @@ export interface components {
         };
         /** @description One gauge's forecast. */
         GaugeForecast: {
+            /** @description The agent whose spool it is. */
+            agent_id?: string | null;
             at_risk: boolean;
             /** Format: double */
             current: number;
-            /** @description `rss`, or `free disk <name>`. */
+            /** @description `rss`, `free disk <name>`, `memory of <container>` or `spool`. */
             gauge: string;
             holt: components["schemas"]["ReachView"];
             /** Format: double */
@@ -1475,7 +1477,8 @@ export interface components {
             /** @description The sooner of the two methods' times. */
             reaches_at?: string | null;
             samples: number;
-            service_id: string;
+            /** @description The service measured; absent for an agent's spool. */
+            service_id?: string | null;
             /** @description `bytes` or `%`. */
             unit: string;
         };

@@ -1,6 +1,6 @@
 //! Stored anomalies on ClickHouse: every write is a row with a higher
 //! version (a cleared one marked); reads keep the newest row per service,
-//! metric and hour.
+//! metric and hour. Agents' spool samples: one row each.
 
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
@@ -9,6 +9,7 @@ use super::ClickHouseStore;
 use super::query::Ch;
 use crate::insights::anomaly::stored::{AnomalyQuery, AnomalyStore, StoredAnomaly};
 use crate::insights::anomaly::{Anomaly, Metric};
+use crate::insights::capacity::spool::{SpoolSample, SpoolSampleStore};
 use crate::{BoxFuture, Result};
 
 #[derive(Debug, Row, Serialize, Deserialize)]
@@ -97,4 +98,55 @@ async fn read(ch: &Ch, q: AnomalyQuery) -> Result<Vec<StoredAnomaly>> {
             })
         })
         .collect())
+}
+
+#[derive(Debug, Row, Serialize, Deserialize)]
+struct SpoolRow {
+    agent_id: String,
+    ts: i64,
+    bytes: u64,
+    max_bytes: u64,
+}
+
+impl SpoolSampleStore for ClickHouseStore {
+    fn put_spool_sample(&self, agent_id: String, x: SpoolSample) -> BoxFuture<'static, Result<()>> {
+        let ch = self.ch.clone();
+        let row = SpoolRow {
+            agent_id,
+            ts: x.ts_ms,
+            bytes: x.bytes,
+            max_bytes: x.max_bytes,
+        };
+        Box::pin(async move { ch.insert("spool_samples", &[row]).await })
+    }
+
+    fn spool_samples(
+        &self,
+        agent_id: String,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> BoxFuture<'_, Result<Vec<SpoolSample>>> {
+        Box::pin(async move {
+            let sql = format!(
+                "SELECT ?fields FROM {} WHERE agent_id = ? AND ts >= ? AND ts <= ? ORDER BY ts",
+                self.ch.t("spool_samples")
+            );
+            let q = self
+                .ch
+                .client
+                .query(&sql)
+                .bind(&agent_id)
+                .bind(from_ms)
+                .bind(to_ms);
+            let rows: Vec<SpoolRow> = self.ch.call("spool samples", q.fetch_all()).await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| SpoolSample {
+                    ts_ms: r.ts,
+                    bytes: r.bytes,
+                    max_bytes: r.max_bytes,
+                })
+                .collect())
+        })
+    }
 }

@@ -63,6 +63,7 @@ pub(super) async fn set_ttl(ch: &Ch, retention: &Retention) -> Result<()> {
         ("result_keys", "ts", days(retention.raw_ms)),
         ("status_events", "ts", days(retention.raw_ms)),
         ("spool_gaps", "ts", days(retention.raw_ms)),
+        ("spool_samples", "ts", days(retention.raw_ms)),
         ("rollup_minute", "bucket", days(retention.rollups_ms)),
         ("rollup_hour", "bucket", days(retention.rollups_ms)),
         ("anomalies", "start_ms", days(retention.rollups_ms)),

@@ -31,6 +31,7 @@
 //! - `analyses`: AI analyses of failures as JSON, one row each.
 //! - `anomalies`: unusual hours per service and metric, newest `version`
 //!   wins (a `cleared` one is no longer unusual); by month of the hour.
+//! - `spool_samples`: agents' spool bytes and budget now and then, by day.
 //!
 //! SQL is limited to what ClickHouse 18.16 accepts. TTL (19.6+) is added
 //! where the server has it; day partitions are dropped on every version.
@@ -367,7 +368,15 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
          ORDER BY (service_id, metric, start_ms)",
         "cityHash64(service_id)",
     );
-    vec![m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11]
+    let m12 = l.data_table(
+        "spool_samples",
+        "agent_id String, ts Int64, bytes UInt64, max_bytes UInt64",
+        "",
+        "",
+        &format!("PARTITION BY {DAY} ORDER BY (agent_id, ts)"),
+        "cityHash64(agent_id)",
+    );
+    vec![m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12]
 }
 
 /// Tables partitioned by day or month, with the unit of their partition ids.
@@ -379,6 +388,7 @@ pub(super) const PARTITIONED: &[(&str, Granularity)] = &[
     ("rollup_minute", Granularity::Day),
     ("rollup_hour", Granularity::Month),
     ("anomalies", Granularity::Month),
+    ("spool_samples", Granularity::Day),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! Stored anomalies on SQLite: one row per service, metric and hour;
-//! a cleared one is deleted.
+//! a cleared one is deleted. Agents' spool samples: one row each.
 
 use rusqlite::params;
 
@@ -7,6 +7,7 @@ use super::SqliteStore;
 use super::writer::WriteOp;
 use crate::insights::anomaly::stored::{AnomalyQuery, AnomalyStore, StoredAnomaly};
 use crate::insights::anomaly::{Anomaly, Metric};
+use crate::insights::capacity::spool::{SpoolSample, SpoolSampleStore};
 use crate::{BoxFuture, Result};
 
 impl AnomalyStore for SqliteStore {
@@ -82,6 +83,47 @@ impl AnomalyStore for SqliteStore {
                     },
                 )
                 .collect())
+        })
+    }
+}
+
+impl SpoolSampleStore for SqliteStore {
+    fn put_spool_sample(&self, agent_id: String, x: SpoolSample) -> BoxFuture<'static, Result<()>> {
+        let apply = Box::new(move |tx: &rusqlite::Transaction<'_>| {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO spool_samples (agent_id, ts, bytes, max_bytes)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                agent_id,
+                x.ts_ms,
+                x.bytes as i64,
+                x.max_bytes as i64
+            ])?;
+            Ok(())
+        });
+        self.submit(move |reply| WriteOp::Apply { apply, reply })
+    }
+
+    fn spool_samples(
+        &self,
+        agent_id: String,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> BoxFuture<'_, Result<Vec<SpoolSample>>> {
+        self.read(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT ts, bytes, max_bytes FROM spool_samples
+                 WHERE agent_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts",
+            )?
+            .query_map(params![agent_id, from_ms, to_ms], |r| {
+                Ok(SpoolSample {
+                    ts_ms: r.get(0)?,
+                    bytes: r.get::<_, i64>(1)? as u64,
+                    max_bytes: r.get::<_, i64>(2)? as u64,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 }

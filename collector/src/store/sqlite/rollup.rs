@@ -195,6 +195,7 @@ pub(super) fn expire(tx: &Transaction<'_>, retention: &Retention, now_ms: i64) -
     tx.execute("DELETE FROM results_fts WHERE ts < ?1", params![raw])?;
     n += tx.execute("DELETE FROM status_events WHERE ts < ?1", params![raw])?;
     n += tx.execute("DELETE FROM spool_gaps WHERE ts < ?1", params![raw])?;
+    n += tx.execute("DELETE FROM spool_samples WHERE ts < ?1", params![raw])?;
     for (_, name) in TABLES {
         n += tx.execute(
             &format!("DELETE FROM {name} WHERE bucket < ?1"),

@@ -221,6 +221,16 @@ CREATE TABLE anomalies (
 ) WITHOUT ROWID;
 CREATE INDEX anomalies_start ON anomalies (start_ms);
 "#,
+    r#"
+CREATE TABLE spool_samples (
+    agent_id TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    max_bytes INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, ts)
+) WITHOUT ROWID;
+CREATE INDEX spool_samples_ts ON spool_samples (ts);
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -1,6 +1,7 @@
 // "At risk": gauges heading for their limit within the horizon (a
 // process's RSS against max_rss, a ClickHouse disk's free space against
-// its failing level, a container's memory against its limit), soonest
+// its failing level, a container's memory against its limit, an agent's
+// spool against its budget), soonest
 // first, with the 95 % band of when.
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
@@ -30,8 +31,13 @@ export function AtRisk() {
       ) : (
         <ul className="space-y-1">
           {risky.map((g) => (
-            <li key={`${g.service_id} ${g.gauge}`} data-testid="risk">
-              <Link className="underline" to={`/services/${encodeURIComponent(g.service_id)}`}>{g.service_id}</Link>: {g.gauge} {amount(g, g.current)}, limit {amount(g, g.limit)}, reached around{" "}
+            <li key={`${g.service_id ?? g.agent_id} ${g.gauge}`} data-testid="risk">
+              {g.service_id ? (
+                <Link className="underline" to={`/services/${encodeURIComponent(g.service_id)}`}>{g.service_id}</Link>
+              ) : (
+                <Link className="underline" to="/agents">agent {g.agent_id}</Link>
+              )}
+              : {g.gauge} {amount(g, g.current)}, limit {amount(g, g.limit)}, reached around{" "}
               <span className="font-semibold">{day(g.reaches_at)}</span> (linear {day(g.linear.earliest)} – {day(g.linear.latest)}; Holt {day(g.holt.at)})
             </li>
           ))}
