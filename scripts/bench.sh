@@ -12,6 +12,7 @@
 #  9. one agent at 1,000 to 50,000 checks: schedule accuracy, CPU, RSS
 # 10. the property tests with many cases and a fresh seed (fuzzing)
 # 11. HTTP checks/s of one agent, against wrk on the same server
+# 12. the anomaly scanner's rounds at 10,000 services on SQLite
 # ONLY="5" (or "2 4", …) runs just those sections.
 # QUICK=1 only checks that every section still runs: the debug build, sizes
 # and durations cut to a minimum (scripts/test.sh runs it). Its figures mean
@@ -366,4 +367,9 @@ keep=$(wrk -t2 -c"$CONC" -d"$(q 1 10)"s "$URL" | awk '/Requests\/sec/{printf "%d
 close=$(wrk -t2 -c"$CONC" -d"$(q 1 10)"s -H 'Connection: close' "$URL" | awk '/Requests\/sec/{printf "%d", $2}')
 echo "wrk, $CONC connections: $keep requests/s kept alive, $close requests/s with a connection each"
 python3 -c "print(f'agent / wrk: {$agent / $keep:.2f} of kept-alive, {$agent / $close:.2f} of a connection each')"
+fi
+
+if want 12; then
+echo "== 12. anomaly scanner"
+cargo bench $BENCH_PROFILE -p lightbulb-collector --bench anomaly_scan --locked 2>/dev/null | grep '^anomaly'
 fi

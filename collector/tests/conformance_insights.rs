@@ -7,6 +7,7 @@ mod support;
 
 use lightbulb_collector::insights::ai::answer::Answer;
 use lightbulb_collector::insights::ai::record::{Analysis, Outcome, Trigger};
+use lightbulb_collector::insights::anomaly::scan::Scan;
 use lightbulb_collector::insights::anomaly::stored::{AnomalyQuery, StoredAnomaly};
 use lightbulb_collector::insights::anomaly::{Anomaly, Metric, Settings, of_service};
 use lightbulb_collector::insights::capacity::spool::SpoolSample;
@@ -24,6 +25,7 @@ conformance!(
     sla_counts_follow_the_declared_method,
     gauges_heading_for_their_limit_are_at_risk_and_flat_ones_are_not,
     stored_anomalies_are_replaced_cleared_and_read_newest_first,
+    the_scanner_stores_an_unusual_hour_clears_it_when_it_passes_and_judges_the_next,
 );
 
 fn query(from_ms: i64, to_ms: i64, service_id: Option<&str>, limit: u32) -> FailureQuery {
@@ -491,4 +493,95 @@ async fn stored_anomalies_are_replaced_cleared_and_read_newest_first(store: &dyn
         .unwrap();
     let db = store.anomalies(q(Some("db"), 100)).await.unwrap();
     assert_eq!(db, [found("db", Metric::ResponseTimeMs, t, 420.0, false)]);
+}
+
+/// The scanner over rounds: the hour two hours ago (scanned as if it were
+/// now) is slow against the same hour of four weeks; later answers in it
+/// are fast, and it stops being unusual; the next hour is slow again and
+/// judged against its own baseline. A steady service is never stored.
+async fn the_scanner_stores_an_unusual_hour_clears_it_when_it_passes_and_judges_the_next(
+    store: &dyn Store,
+) {
+    const HOUR: i64 = 3_600_000;
+    const WEEK: i64 = 168 * HOUR;
+    let h = (now() / HOUR - 2) * HOUR;
+    let mut n = 0;
+    let mut row = |service: &str, ts: i64, rt: f64| {
+        n += 1;
+        seq(n, result(service, ts, Status::Ok, Some(rt)))
+    };
+    let mut rows = Vec::new();
+    for k in 1..=4 {
+        for service in ["web", "calm"] {
+            rows.push(row(service, h - k * WEEK + 60_000, 100.0 + k as f64));
+            rows.push(row(service, h + HOUR - k * WEEK + 60_000, 200.0 + k as f64));
+        }
+    }
+    for i in 0..3 {
+        rows.push(row("web", h + 60_000 + i * 1000, 400.0));
+        rows.push(row("calm", h + 60_000 + i * 1000, 102.0));
+    }
+    store.insert("a", rows).await.unwrap();
+    let ids: std::collections::HashSet<String> = ["web".to_string(), "calm".to_string()].into();
+    let settings = Settings::default();
+    let stored = || async {
+        let q = AnomalyQuery {
+            from_ms: h - 24 * HOUR,
+            to_ms: h + 3 * HOUR,
+            service_id: None,
+            limit: 100,
+        };
+        store
+            .anomalies(q)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|f| {
+                (
+                    f.service_id,
+                    f.anomaly.metric,
+                    f.anomaly.start_ms - h,
+                    f.anomaly.value,
+                    f.anomaly.expected,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut scan = Scan::default();
+    scan.round(store, ids.clone(), &settings, h + 30 * 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored().await,
+        [("web".to_string(), Metric::ResponseTimeMs, 0, 400.0, 102.5)]
+    );
+
+    // A hundred fast answers later in the hour: no longer unusual.
+    let fast = (0..100)
+        .map(|i| row("web", h + 40 * 60_000 + i * 1000, 100.0))
+        .collect();
+    store.insert("a", fast).await.unwrap();
+    scan.round(store, ids.clone(), &settings, h + 50 * 60_000)
+        .await
+        .unwrap();
+    assert_eq!(stored().await, [], "cleared");
+
+    // The next hour is slow: judged against the same hour of the weeks before.
+    store
+        .insert("a", vec![row("web", h + HOUR + 60_000, 900.0)])
+        .await
+        .unwrap();
+    scan.round(store, ids, &settings, h + HOUR + 10 * 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored().await,
+        [(
+            "web".to_string(),
+            Metric::ResponseTimeMs,
+            HOUR,
+            900.0,
+            202.5
+        )]
+    );
 }

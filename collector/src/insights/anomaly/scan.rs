@@ -78,7 +78,14 @@ impl Anomalies {
                     info!("scanning for anomalies");
                     Scan::default()
                 });
-                if let Err(e) = s.round(&state, &self.settings, now).await {
+                let mut ids: HashSet<String> = state.statuses().into_keys().collect();
+                state
+                    .catalog
+                    .read(|c| ids.extend(c.services.keys().cloned()));
+                if let Err(e) = s
+                    .round(state.store.as_ref(), ids, &self.settings, now)
+                    .await
+                {
                     error!(error = %e, "anomaly scan failed; trying again next round");
                 }
             } else {
@@ -108,15 +115,22 @@ struct Tracked {
 
 /// The leader's state between rounds.
 #[derive(Default)]
-struct Scan {
+pub struct Scan {
     tracked: HashMap<String, Tracked>,
     /// Stored as unusual and not final: (service, metric, hour).
     flagged: Option<HashSet<(String, Metric, i64)>>,
 }
 
 impl Scan {
-    async fn round(&mut self, state: &AppState, s: &Settings, now: i64) -> Result<()> {
-        let store = state.store.as_ref();
+    /// Judges the hours not yet final of the services `ids` (those left
+    /// out are forgotten) and stores what changed.
+    pub async fn round(
+        &mut self,
+        store: &dyn Store,
+        ids: HashSet<String>,
+        s: &Settings,
+        now: i64,
+    ) -> Result<()> {
         let now_hour = hour_of(now);
         if self.flagged.is_none() {
             let stored = store
@@ -129,10 +143,6 @@ impl Scan {
                 .await?;
             self.flagged = Some(stored.iter().map(StoredAnomaly::key).collect());
         }
-        let mut ids: HashSet<String> = state.statuses().into_keys().collect();
-        state
-            .catalog
-            .read(|c| ids.extend(c.services.keys().cloned()));
         self.tracked.retain(|id, _| ids.contains(id));
         let mut writes = Vec::new();
         for id in ids {
