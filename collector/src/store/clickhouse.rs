@@ -36,8 +36,6 @@ use super::{
     AgentRecord, BoxFuture, DroppedResults, History, HistoryQuery, Inserted, LatestStatus,
     Retention, Sequenced, StatusEvent, Store, gap_runs,
 };
-use crate::audit::AuditEntry;
-use crate::catalog::model::{Catalog, CatalogChange, CatalogStore};
 use crate::config::StoreConfig;
 use crate::{Error, Result};
 
@@ -371,32 +369,5 @@ impl ClickHouseStore {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .next(now)
-    }
-}
-
-impl CatalogStore for ClickHouseStore {
-    fn catalog_stamp(&self) -> BoxFuture<'_, Result<Option<u64>>> {
-        Box::pin(async move { catalog::stamp(&self.ch).await.map(Some) })
-    }
-
-    fn catalog(&self) -> BoxFuture<'_, Result<Catalog>> {
-        Box::pin(catalog::read(&self.ch))
-    }
-
-    fn change_catalog(
-        &self,
-        changes: Vec<CatalogChange>,
-        entry: AuditEntry,
-    ) -> BoxFuture<'static, Result<i64>> {
-        let ch = self.ch.clone();
-        // Versions are taken now, in call order, so changes apply in that order.
-        let versions: Vec<u64> = changes.iter().map(|_| self.versions.next()).collect();
-        let id = self.audit_id();
-        Box::pin(async move {
-            catalog::apply(&ch, &changes, &versions).await?;
-            // ClickHouse has no transactions: the entry follows the change.
-            audit::insert(&ch, id, &entry).await?;
-            Ok(id)
-        })
     }
 }

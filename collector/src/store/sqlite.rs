@@ -27,6 +27,7 @@ mod anomalies;
 mod audit;
 mod catalog;
 mod failures;
+mod latest;
 mod push;
 mod records;
 mod rollup;
@@ -39,7 +40,6 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use lightbulb_common::ServiceType;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
@@ -171,7 +171,7 @@ impl Store for SqliteStore {
     }
 
     fn latest(&self) -> BoxFuture<'_, Result<Vec<LatestStatus>>> {
-        self.read(read_latest)
+        self.read(latest::read_latest)
     }
 
     fn history(&self, mut q: HistoryQuery) -> BoxFuture<'_, Result<History>> {
@@ -366,32 +366,6 @@ pub(super) fn kind<T>(
             format!("unknown type `{text}`").into(),
         )
     })
-}
-
-fn read_latest(c: &Connection) -> Result<Vec<LatestStatus>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT service_id, service_type, status, message, ts, response_time_ms, cpu_usage, memory_usage, agent_id, seq
-         FROM latest WHERE NOT EXISTS (SELECT 1 FROM removed_services r
-             WHERE r.service_id = latest.service_id AND r.ts >= latest.ts)
-         ORDER BY service_id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        let ts: i64 = r.get(4)?;
-        let status = status_of(r.get(2)?);
-        Ok(LatestStatus {
-            service_id: r.get(0)?,
-            service_type: kind(r, 1, ServiceType::parse)?,
-            status,
-            message: r.get(3)?,
-            last_check_ms: ts,
-            seq: r.get::<_, i64>(9)? as u64,
-            response_time_ms: r.get(5)?,
-            cpu_usage: r.get(6)?,
-            memory_usage: r.get(7)?,
-            agent_id: r.get(8)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Reads a single value; used by tests to inspect the database directly.

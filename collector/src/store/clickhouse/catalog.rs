@@ -7,9 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
+use super::ClickHouseStore;
 use super::query::{Ch, kind};
-use crate::Result;
-use crate::catalog::model::{Catalog, CatalogChange, Relation, RelationType, Service, ServiceType};
+use crate::audit::AuditEntry;
+use crate::catalog::model::{
+    Catalog, CatalogChange, CatalogStore, Relation, RelationType, Service, ServiceType,
+};
+use crate::{BoxFuture, Result};
 
 #[derive(Debug, Row, Serialize, Deserialize)]
 struct ServiceRow {
@@ -216,4 +220,31 @@ pub(super) async fn read(ch: &Ch) -> Result<Catalog> {
         catalog.relations.insert(rel.relation_id.clone(), rel);
     }
     Ok(catalog)
+}
+
+impl CatalogStore for ClickHouseStore {
+    fn catalog_stamp(&self) -> BoxFuture<'_, Result<Option<u64>>> {
+        Box::pin(async move { stamp(&self.ch).await.map(Some) })
+    }
+
+    fn catalog(&self) -> BoxFuture<'_, Result<Catalog>> {
+        Box::pin(read(&self.ch))
+    }
+
+    fn change_catalog(
+        &self,
+        changes: Vec<CatalogChange>,
+        entry: AuditEntry,
+    ) -> BoxFuture<'static, Result<i64>> {
+        let ch = self.ch.clone();
+        // Versions are taken now, in call order, so changes apply in that order.
+        let versions: Vec<u64> = changes.iter().map(|_| self.versions.next()).collect();
+        let id = self.audit_id();
+        Box::pin(async move {
+            apply(&ch, &changes, &versions).await?;
+            // ClickHouse has no transactions: the entry follows the change.
+            super::audit::insert(&ch, id, &entry).await?;
+            Ok(id)
+        })
+    }
 }

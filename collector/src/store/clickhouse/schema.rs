@@ -38,6 +38,8 @@
 
 use crate::Result;
 
+mod insights;
+
 /// A table name as the tables are laid out (`local` = where rows live).
 #[derive(Debug, Clone)]
 pub(super) struct Layout {
@@ -350,32 +352,7 @@ pub(super) fn migrations(l: &Layout) -> Vec<Vec<String>> {
         "ORDER BY created_ms",
         "cityHash64(pkcs8)",
     ));
-    let m10 = l.data_table(
-        "analyses",
-        "analysis_id String, service_id String, created_ms Int64, incident_ms Int64, body String",
-        "",
-        "",
-        "ORDER BY (service_id, created_ms, analysis_id)",
-        "cityHash64(service_id)",
-    );
-    let m11 = l.data_table(
-        "anomalies",
-        "service_id String, metric String, start_ms Int64, value Float64, expected Float64,
-         score Float64, detected_ms Int64, cleared UInt8, version UInt64",
-        "Replacing",
-        "version",
-        "PARTITION BY toYYYYMM(toDateTime(intDiv(start_ms, 1000), 'UTC'))
-         ORDER BY (service_id, metric, start_ms)",
-        "cityHash64(service_id)",
-    );
-    let m12 = l.data_table(
-        "spool_samples",
-        "agent_id String, ts Int64, bytes UInt64, max_bytes UInt64",
-        "",
-        "",
-        &format!("PARTITION BY {DAY} ORDER BY (agent_id, ts)"),
-        "cityHash64(agent_id)",
-    );
+    let [m10, m11, m12] = insights::tables(l);
     vec![m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12]
 }
 
@@ -414,54 +391,4 @@ pub(super) fn has_ttl(version: (u32, u32)) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_server_gets_plain_merge_trees() {
-        let l = Layout {
-            db: "lb".into(),
-            cluster: String::new(),
-            replicas: 1,
-        };
-        let all = migrations(&l).concat().join("\n");
-        assert!(all.contains("CREATE TABLE IF NOT EXISTS `lb`.`results` ("));
-        assert!(
-            !all.contains("Replicated")
-                && !all.contains("Distributed")
-                && !all.contains("ON CLUSTER")
-        );
-        assert!(all.contains("ENGINE = AggregatingMergeTree()"));
-    }
-
-    #[test]
-    fn a_cluster_gets_replicated_locals_and_distributed_tables() {
-        let l = Layout {
-            db: "lb".into(),
-            cluster: "main".into(),
-            replicas: 2,
-        };
-        let all = migrations(&l).concat().join("\n");
-        assert!(all.contains("`lb`.`results_local` ON CLUSTER `main` (service_id String"));
-        assert!(
-            all.contains(
-                "ReplicatedMergeTree('/clickhouse/tables/{shard}/lb/results', '{replica}')"
-            )
-        );
-        assert!(all.contains("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/lb/agents', '{replica}', last_seen)"));
-        assert!(all.contains(
-            "`lb`.`results` ON CLUSTER `main` AS `lb`.`results_local` ENGINE = Distributed(`main`, `lb`, `results_local`, cityHash64(service_id))"
-        ));
-        // Views read and write shard-local tables.
-        assert!(all.contains("TO `lb`.`rollup_hour_local` AS SELECT"));
-        assert!(all.contains("FROM `lb`.`results_local` GROUP BY service_id, bucket"));
-    }
-
-    #[test]
-    fn versions_parse_and_gate_ttl() {
-        assert_eq!(parse_version("18.16.1").unwrap(), (18, 16));
-        assert!(!has_ttl((18, 16)));
-        assert!(has_ttl((24, 3)));
-        assert!(parse_version("x").is_err());
-    }
-}
+mod tests;

@@ -87,7 +87,7 @@ pub(super) struct Writer {
 }
 
 pub(super) fn load_latest(conn: &Connection) -> Result<Heads> {
-    Ok(Heads::from_latest(&super::read_latest(conn)?))
+    Ok(Heads::from_latest(&super::latest::read_latest(conn)?))
 }
 
 pub(super) fn writer(mut conn: Connection, mut w: Writer, mut rx: mpsc::Receiver<WriteOp>) {
