@@ -264,13 +264,6 @@ fn world(state: &AppState) -> World {
         silences: state.alerting.silences(),
         link_base,
         verdicts: state.alerting.verdicts(state.windows.verdicts()),
-        anomalies: state
-            .anomalies
-            .recent()
-            .into_iter()
-            .fold(Default::default(), |mut by, f| {
-                by.entry(f.service_id).or_default().push(f.anomaly);
-                by
-            }),
+        anomalies: state.anomalies.recent(),
     }
 }

@@ -4,7 +4,8 @@
 // service that turns slow. The hour it is in is unusual against the same
 // hour of the weeks before: the service page lists it and marks it on the
 // response time chart (a purple triangle, drawn); the scanner stores it, the
-// Analytics page lists it fleet-wide, and an anomaly rule's webhook receives it.
+// Analytics page lists it fleet-wide, and the webhook of an anomaly rule
+// made in the rule editor receives it.
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -38,7 +39,18 @@ test("a slow hour is unusual against the weeks before and marked on the chart", 
     assert.ok(r.ok, `POST ${p}: ${r.status} ${await r.text()}`);
   };
   await call("/api/alerts/channels", { channel_id: "hook", kind: "webhook", url: receiver.url });
-  await call("/api/alerts/rules", { rule_id: "unusual", severity: "warning", condition: { kind: "anomaly", metrics: ["response_time_ms"] }, for: "0s", channels: ["hook"] });
+  // The anomaly rule, made in the rule editor: response time only.
+  const page = await browserPage();
+  await page.goto(`${lb.url}/alerts`);
+  await page.getByRole("button", { name: "New rule" }).click();
+  const dialog = page.getByRole("dialog", { name: "New rule" });
+  await dialog.getByLabel("Rule id").fill("unusual");
+  await dialog.getByLabel("Condition").selectOption("anomaly");
+  await dialog.getByRole("checkbox", { name: "error rate" }).uncheck();
+  await dialog.getByLabel("Fires after holding for").fill("0s");
+  await dialog.getByRole("checkbox", { name: "hook" }).check();
+  await dialog.getByRole("button", { name: "Create rule" }).click();
+  await page.getByTestId("rule").filter({ hasText: "unusual response time → hook" }).waitFor();
 
   // Further agents: one ships the five weeks before now, one checks live.
   const certs = path.join(lb.dir, "certs");
@@ -73,7 +85,6 @@ test("a slow hour is unusual against the weeks before and marked on the chart", 
   assert.ok(all.length >= 1 && all.every((x) => x.metric === "response_time_ms" && Date.parse(x.start) >= firstHour), `only the slow hours are unusual: ${JSON.stringify(all)}`);
   const marks = all.length === 1 ? "1 unusual hour" : `${all.length} unusual hours`;
 
-  const page = await browserPage();
   await page.goto(`${lb.url}/services/shop-0`);
   const listed = page.getByTestId("anomaly").first();
   await listed.waitFor();

@@ -30,6 +30,16 @@ pub enum Metric {
 }
 
 impl Metric {
+    pub const ALL: [Metric; 2] = [Metric::ResponseTimeMs, Metric::ErrorRate];
+
+    /// Its value in one bucket's aggregates.
+    pub fn of(self, st: &crate::stats::Stats) -> Option<f64> {
+        match self {
+            Metric::ResponseTimeMs => st.response_time_ms.as_ref().map(|l| l.p95),
+            Metric::ErrorRate => st.error_rate,
+        }
+    }
+
     /// The least deviation counted: noise-free series still vary this much.
     fn floor(self, expected: f64) -> f64 {
         match self {
@@ -194,25 +204,15 @@ pub async fn of_service(
         to_ms,
     };
     let buckets = store.buckets(query, HOUR_MS).await?.buckets;
-    let series = |f: &dyn Fn(&crate::stats::Stats) -> Option<f64>| -> Vec<(i64, f64)> {
-        buckets
-            .iter()
-            .filter_map(|b| f(&b.stats).map(|v| (b.start_ms, v)))
-            .collect()
-    };
     let first_hour = from_ms.div_euclid(HOUR_MS) * HOUR_MS;
-    let mut all = detect(
-        Metric::ResponseTimeMs,
-        &series(&|st| st.response_time_ms.as_ref().map(|l| l.p95)),
-        first_hour,
-        s,
-    );
-    all.extend(detect(
-        Metric::ErrorRate,
-        &series(&|st| st.error_rate),
-        first_hour,
-        s,
-    ));
+    let mut all = Vec::new();
+    for metric in Metric::ALL {
+        let series: Vec<(i64, f64)> = buckets
+            .iter()
+            .filter_map(|b| metric.of(&b.stats).map(|v| (b.start_ms, v)))
+            .collect();
+        all.extend(detect(metric, &series, first_hour, s));
+    }
     all.sort_by_key(|a| a.start_ms);
     Ok(all)
 }

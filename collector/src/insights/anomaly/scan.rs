@@ -27,15 +27,6 @@ const BACKFILL_MS: i64 = 24 * HOUR_MS;
 /// Rounds before a baseline that lacked values is read again (history an
 /// agent sends late, or a service with too little of it yet).
 const RETRY_ROUNDS: u32 = 10;
-const METRICS: [Metric; 2] = [Metric::ResponseTimeMs, Metric::ErrorRate];
-
-fn value(metric: Metric, st: &Stats) -> Option<f64> {
-    match metric {
-        Metric::ResponseTimeMs => st.response_time_ms.as_ref().map(|l| l.p95),
-        Metric::ErrorRate => st.error_rate,
-    }
-}
-
 fn hour_of(ms: i64) -> i64 {
     ms.div_euclid(HOUR_MS) * HOUR_MS
 }
@@ -44,7 +35,8 @@ fn hour_of(ms: i64) -> i64 {
 pub struct Anomalies {
     pub settings: Settings,
     interval: std::time::Duration,
-    recent: RwLock<Vec<StoredAnomaly>>,
+    /// By service.
+    recent: RwLock<HashMap<String, Vec<Anomaly>>>,
 }
 
 impl Anomalies {
@@ -60,8 +52,9 @@ impl Anomalies {
         }
     }
 
-    /// Stored anomalies of the current and the previous hour, as last read.
-    pub fn recent(&self) -> Vec<StoredAnomaly> {
+    /// Stored anomalies of the current and the previous hour by service,
+    /// as last read.
+    pub fn recent(&self) -> HashMap<String, Vec<Anomaly>> {
         self.recent.read().expect("anomalies lock").clone()
     }
 
@@ -98,7 +91,13 @@ impl Anomalies {
                 limit: 100_000,
             };
             match state.store.anomalies(query).await {
-                Ok(found) => *self.recent.write().expect("anomalies lock") = found,
+                Ok(found) => {
+                    let mut by: HashMap<String, Vec<Anomaly>> = HashMap::new();
+                    for f in found {
+                        by.entry(f.service_id).or_default().push(f.anomaly);
+                    }
+                    *self.recent.write().expect("anomalies lock") = by;
+                }
                 Err(e) => error!(error = %e, "cannot read recent anomalies"),
             }
         }
@@ -213,9 +212,9 @@ impl Tracked {
             .map(|b| (b.start_ms.div_euclid(HOUR_MS), &b.stats))
             .collect();
         let baseline = |hour_ms: i64| {
-            METRICS.map(|m| {
+            Metric::ALL.map(|m| {
                 let values = baseline_hours(hour_ms / HOUR_MS, s)
-                    .filter_map(|h| by_hour.get(&h).and_then(|st| value(m, st)));
+                    .filter_map(|h| by_hour.get(&h).and_then(|st| m.of(st)));
                 Baseline::of(m, values.collect(), s)
             })
         };
@@ -280,8 +279,8 @@ fn judge_bucket(
     s: &Settings,
     out: &mut Judged,
 ) {
-    for (m, base) in METRICS.iter().zip(base) {
-        if let Some(v) = value(*m, st) {
+    for (m, base) in Metric::ALL.iter().zip(base) {
+        if let Some(v) = m.of(st) {
             let found = base.and_then(|b| b.judge(*m, start_ms, v, s));
             out.push((*m, start_ms, found));
         }
@@ -295,19 +294,17 @@ async fn baseline_of(
     hour_ms: i64,
     s: &Settings,
 ) -> Result<[Option<Baseline>; 2]> {
-    let mut values: [Vec<f64>; 2] = Default::default();
+    let mut buckets = Vec::new();
     for k in 1..=s.weeks {
         let at = hour_ms - k * WEEK_HOURS * HOUR_MS;
         let q = range(id, at - s.beside * HOUR_MS, at + (s.beside + 1) * HOUR_MS);
-        for b in store.buckets(q, HOUR_MS).await?.buckets {
-            for (i, m) in METRICS.iter().enumerate() {
-                values[i].extend(value(*m, &b.stats));
-            }
-        }
+        buckets.extend(store.buckets(q, HOUR_MS).await?.buckets);
     }
-    let [rt, er] = values;
-    Ok([
-        Baseline::of(Metric::ResponseTimeMs, rt, s),
-        Baseline::of(Metric::ErrorRate, er, s),
-    ])
+    Ok(Metric::ALL.map(|m| {
+        Baseline::of(
+            m,
+            buckets.iter().filter_map(|b| m.of(&b.stats)).collect(),
+            s,
+        )
+    }))
 }

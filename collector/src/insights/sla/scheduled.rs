@@ -42,7 +42,18 @@ struct Run {
 }
 
 pub async fn run(state: Arc<AppState>) {
-    let reports = state.config.insights.reports.clone();
+    // The configuration was checked at start: every schedule reads.
+    let reports: Vec<(ReportConfig, Cron, jiff::tz::TimeZone)> = state
+        .config
+        .insights
+        .reports
+        .iter()
+        .filter_map(|r| {
+            let cron = Cron::parse(&r.schedule).ok()?;
+            let tz = jiff::tz::TimeZone::get(&r.timezone).ok()?;
+            Some((r.clone(), cron, tz))
+        })
+        .collect();
     if reports.is_empty() {
         return;
     }
@@ -55,26 +66,24 @@ pub async fn run(state: Arc<AppState>) {
         if !state.alerting.outbox.leading() {
             continue;
         }
+        let now = now_ms();
+        let due: Vec<(&ReportConfig, i64)> = reports
+            .iter()
+            .filter_map(|(r, cron, tz)| Some((r, last_start(cron, tz, now, GRACE_MS)?)))
+            .collect();
+        if due.is_empty() {
+            continue;
+        }
         let store = state.alerting.store.as_ref();
-        let runs: HashMap<String, i64> = match load::<Run>(store, DocKind::ReportRun).await {
+        let sent: HashMap<String, i64> = match load::<Run>(store, DocKind::ReportRun).await {
             Ok(runs) => runs.into_iter().map(|r| (r.name, r.due_ms)).collect(),
             Err(e) => {
                 error!(error = %e, "cannot read when SLA reports were sent");
                 continue;
             }
         };
-        let now = now_ms();
-        for r in &reports {
-            let (Ok(cron), Ok(tz)) = (
-                Cron::parse(&r.schedule),
-                jiff::tz::TimeZone::get(&r.timezone),
-            ) else {
-                continue;
-            };
-            let Some(due) = last_start(&cron, &tz, now, GRACE_MS) else {
-                continue;
-            };
-            if runs.get(&r.name).is_some_and(|d| *d >= due) {
+        for (r, due) in due {
+            if sent.get(&r.name).is_some_and(|d| *d >= due) {
                 continue;
             }
             match send(&state, r, due).await {
